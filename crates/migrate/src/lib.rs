@@ -1,1 +1,79 @@
-//! Placeholder.
+//! Adds a tenant column to every table of an existing SQLite database, without losing a
+//! row: the first half of making a single-tenant application multi-tenant.
+//!
+//! [`migrate`] runs the whole migration under one write lock and one transaction:
+//! preflight (refusing missing, non-SQLite, corrupt, read-only and busy files), a [`Plan`]
+//! (which tables get the column, which stay global, which views, triggers and unique
+//! constraints are risks), row counts, `quick_check` and `foreign_key_check`, an online
+//! backup that is checked before anything changes, `ALTER TABLE … ADD COLUMN` and an index
+//! per table, planner statistics for the new indexes, a record in `_tenantry_migrations`,
+//! and a [`Verification`] before `COMMIT`. Any failure rolls the transaction back, so the
+//! database is as it was. [`verify`] re-runs the checks later; [`rollback`] restores the
+//! recorded backup.
+//!
+//! This crate never prints and never exits; it logs through `tracing` and reports through
+//! [`Report`], [`Progress`] events and [`Error`].
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tenantry_migrate::{migrate, verify, MigrateOptions, VerifyOptions};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let db = dir.path().join("pos.db");
+//! rusqlite::Connection::open(&db)?.execute_batch(
+//!     "CREATE TABLE products(sku TEXT PRIMARY KEY, price INTEGER);
+//!      INSERT INTO products VALUES ('BRK-100', 4999);
+//!      CREATE TABLE _migrations(version TEXT PRIMARY KEY);",
+//! )?;
+//!
+//! let options = MigrateOptions { default_tenant: "store-1".into(), ..Default::default() };
+//! let report = migrate(&db, &options, &mut |_| {})?;
+//! assert_eq!(report.plan.scoped.len(), 1); // `_migrations` stays global
+//! assert!(report.backup.as_ref().is_some_and(|b| b.exists()));
+//!
+//! let check = verify(&db, &VerifyOptions::default())?;
+//! assert!(check.verification.passed());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod apply;
+mod backup;
+mod checks;
+mod error;
+#[cfg(any(test, feature = "fault-injection"))]
+mod fault;
+mod inspect;
+mod migrate;
+mod options;
+mod plan;
+mod preflight;
+mod record;
+mod report;
+mod rollback;
+mod sql;
+mod tenant;
+mod verify;
+
+pub use checks::FkViolations;
+pub use error::{Error, Result, Step};
+#[cfg(any(test, feature = "fault-injection"))]
+pub use fault::Fault;
+pub use inspect::{
+    Catalog, ColumnInfo, IndexInfo, SchemaObject, TableInfo, TableKind, mentioned_tables,
+    read_catalog,
+};
+pub use migrate::migrate;
+pub use options::{
+    DEFAULT_BUSY_WAIT, DEFAULT_COLUMN, DEFAULT_TENANT, MigrateOptions, RollbackOptions,
+    VerifyOptions,
+};
+pub use plan::{
+    DEFAULT_TENANTS_TABLE, Expectation, GlobalReason, GlobalTable, MIGRATION_TABLES, Plan,
+    Registry, Risk, ScopedTable, global_reason_text,
+};
+pub use record::{RECORD_TABLE, Record};
+pub use report::{Outcome, Progress, Report, Timing};
+pub use rollback::{RollbackReport, rollback};
+pub use tenant::{MAX_TENANT_ID_LEN, TenantId, check_tenant_id};
+pub use verify::{Check, Problem, TableTenants, Verification, VerifyReport, verify};

@@ -1,0 +1,283 @@
+//! The migrator's one error type, and the step names errors carry.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// The steps of a migration, in order. Errors, timings and progress events name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Checking the file, opening it and taking the write lock.
+    Preflight,
+    /// Reading the schema and deciding what to change.
+    Plan,
+    /// Counting the rows of every table.
+    Count,
+    /// `PRAGMA quick_check` and `PRAGMA foreign_key_check` before any change.
+    Check,
+    /// Copying the database with SQLite's online backup.
+    Backup,
+    /// Checking the copy: integrity and row counts.
+    VerifyBackup,
+    /// `ALTER TABLE … ADD COLUMN` on every table that lacks the tenant column.
+    AddColumn,
+    /// `CREATE INDEX` on the tenant column of every scoped table.
+    CreateIndex,
+    /// Planner statistics for the new indexes (`sqlite_stat1`).
+    Statistics,
+    /// Recording the migration in `_tenantry_migrations`.
+    Record,
+    /// Checking the result inside the transaction, before `COMMIT`.
+    Verify,
+    /// `COMMIT`.
+    Commit,
+    /// Restoring a database from its backup (`tenantry rollback`).
+    Restore,
+}
+
+impl Step {
+    /// The step's name as printed in messages and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Preflight => "preflight",
+            Step::Plan => "plan",
+            Step::Count => "count",
+            Step::Check => "check",
+            Step::Backup => "backup",
+            Step::VerifyBackup => "verify-backup",
+            Step::AddColumn => "add-column",
+            Step::CreateIndex => "create-index",
+            Step::Statistics => "statistics",
+            Step::Record => "record",
+            Step::Verify => "verify",
+            Step::Commit => "commit",
+            Step::Restore => "restore",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that can stop a migration, a verification or a rollback.
+///
+/// Variants up to [`Error::RolledBack`] are refusals: the input was unusable and nothing
+/// was changed ([`Error::is_bad_input`] is true). The rest report an operation that
+/// started and failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database file does not exist.
+    #[error("{}: no such file", path.display())]
+    NotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The file exists but is not a SQLite database.
+    #[error("{}: not a SQLite database ({detail})", path.display())]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What was found instead.
+        detail: String,
+    },
+    /// SQLite reports the database as corrupt (`quick_check` or reading the schema failed).
+    #[error("{}: the database is corrupt; nothing was changed. Repair it (for example with the sqlite3 shell's .recover) or restore it from a backup, then run again. SQLite said: {}", path.display(), detail.join("; "))]
+    Corrupt {
+        /// The path given.
+        path: PathBuf,
+        /// The first lines SQLite reported.
+        detail: Vec<String>,
+    },
+    /// The file or its folder cannot be written.
+    #[error("{}: {reason}; nothing was changed", path.display())]
+    ReadOnly {
+        /// The path given.
+        path: PathBuf,
+        /// Why it cannot be written, and what to do.
+        reason: String,
+    },
+    /// Another connection holds a lock on the database beyond the bounded wait.
+    #[error("{}: the database is in use by another process (still locked after {waited_ms} ms); stop the application first, then run again. Nothing was changed", path.display())]
+    Busy {
+        /// The path given.
+        path: PathBuf,
+        /// How long the migrator waited for the lock.
+        waited_ms: u64,
+    },
+    /// A tenant id that breaks the rules of [`crate::TenantId`].
+    #[error("invalid tenant id {id:?}: {reason}")]
+    InvalidTenantId {
+        /// The id given.
+        id: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// A tenant column name that is not a plain identifier.
+    #[error(
+        "invalid column name {name:?}: use letters, digits and '_', starting with a letter or '_', at most 64 characters"
+    )]
+    InvalidColumnName {
+        /// The name given.
+        name: String,
+    },
+    /// A table named on the command line does not exist.
+    #[error("table {table:?} named by {option} does not exist in the database")]
+    UnknownTable {
+        /// The table named.
+        table: String,
+        /// The option that named it.
+        option: &'static str,
+    },
+    /// The database cannot be migrated as it is; the message says what to do.
+    #[error("cannot migrate table {table:?}: {reason}. Nothing was changed")]
+    Unsupported {
+        /// The table.
+        table: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// `--expect-tables` did not match the tables found.
+    #[error("the tables to scope do not match {}: {}. Nothing was changed", file.display(), mismatch_text(missing, extra))]
+    ExpectedTablesMismatch {
+        /// The file of expected names.
+        file: PathBuf,
+        /// Expected but not found among the tables to scope (with the reason).
+        missing: Vec<String>,
+        /// Found among the tables to scope but not expected.
+        extra: Vec<String>,
+    },
+    /// A file the migrator had to read or write could not be.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backup target already exists; the migrator never overwrites a file.
+    #[error("{}: the backup file already exists; choose another path with --backup, or move it away. Nothing was changed", path.display())]
+    BackupExists {
+        /// The backup path.
+        path: PathBuf,
+    },
+    /// `rollback` found no backup to restore.
+    #[error("{}: no backup is recorded in _tenantry_migrations; pass the backup file with --backup PATH", path.display())]
+    NoBackupRecorded {
+        /// The database path.
+        path: PathBuf,
+    },
+    /// The backup file is missing, not a database, corrupt or not the expected copy.
+    #[error("backup {}: {detail}", path.display())]
+    BadBackup {
+        /// The backup path.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A SQLite call failed during a step.
+    #[error("step {step}{}: {source}{}", table.as_ref().map(|t| format!(", table {t:?}")).unwrap_or_default(), sqlite_code(source))]
+    Sqlite {
+        /// The step that failed.
+        step: Step,
+        /// The table being worked on, if any.
+        table: Option<String>,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Verification found problems (see the list).
+    #[error("verification failed: {}", problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+    Verification {
+        /// What is wrong.
+        problems: Vec<crate::Problem>,
+    },
+    /// A failure injected by a test (feature `fault-injection` only).
+    #[error("injected failure at step {step}")]
+    Injected {
+        /// The step where it was injected.
+        step: Step,
+    },
+    /// The migration failed after it began changing the database and was rolled back:
+    /// the database is as it was before. `source` says what failed.
+    #[error(
+        "migration failed at step {step} and was rolled back; the database is unchanged. Cause: {source}"
+    )]
+    RolledBack {
+        /// The step that failed.
+        step: Step,
+        /// The backup taken before the change, if the failure came after it.
+        backup: Option<PathBuf>,
+        /// What failed.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// True when the input was unusable (missing file, not a database, bad option, busy):
+    /// nothing was attempted. The command line maps this to exit status 2, the rest to 1.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Error::NotFound { .. }
+            | Error::NotADatabase { .. }
+            | Error::Corrupt { .. }
+            | Error::ReadOnly { .. }
+            | Error::Busy { .. }
+            | Error::InvalidTenantId { .. }
+            | Error::InvalidColumnName { .. }
+            | Error::UnknownTable { .. }
+            | Error::Unsupported { .. }
+            | Error::ExpectedTablesMismatch { .. }
+            | Error::BackupExists { .. }
+            | Error::NoBackupRecorded { .. }
+            | Error::BadBackup { .. } => true,
+            Error::RolledBack { .. }
+            | Error::Io { .. }
+            | Error::Sqlite { .. }
+            | Error::Verification { .. }
+            | Error::Injected { .. } => false,
+        }
+    }
+
+    pub(crate) fn sqlite(
+        step: Step,
+        table: Option<&str>,
+    ) -> impl FnOnce(rusqlite::Error) -> Error + use<> {
+        let table = table.map(str::to_owned);
+        move |source| Error::Sqlite {
+            step,
+            table,
+            source,
+        }
+    }
+}
+
+fn mismatch_text(missing: &[String], extra: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        parts.push(format!("not expected {}", extra.join(", ")));
+    }
+    parts.join("; ")
+}
+
+fn sqlite_code(error: &rusqlite::Error) -> String {
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) => format!(
+            " (SQLite code {:?}, extended code {})",
+            e.code, e.extended_code
+        ),
+        _ => String::new(),
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

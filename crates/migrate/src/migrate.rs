@@ -1,0 +1,375 @@
+//! `migrate`: preflight, plan, backup, change, verify and commit, all under one write lock
+//! and one transaction; any failure rolls the transaction back.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result, Step};
+use crate::inspect::{self, TableKind};
+use crate::options::MigrateOptions;
+use crate::plan::{self, Plan};
+use crate::record::{self, Record};
+use crate::report::{Outcome, Progress, Report, Timer};
+use crate::tenant::{self, TenantId};
+use crate::verify::{self, Expected};
+use crate::{apply, backup, checks, preflight};
+
+/// Fails on purpose where a test asked (feature `fault-injection`); nothing otherwise.
+macro_rules! inject {
+    ($options:expr, $step:expr, $done:expr) => {{
+        #[cfg(any(test, feature = "fault-injection"))]
+        crate::fault::check($options.fault, $step, $done)?;
+    }};
+}
+
+/// Adds the tenant column to every table of the database at `path` that is not global.
+///
+/// In order, under one write lock (`BEGIN IMMEDIATE`) and one transaction:
+/// 1. preflight: the file exists, is a SQLite database, is writable and not busy;
+/// 2. plan: which tables to scope, which stay global, and the risks;
+/// 3. count the rows of every table; `quick_check` and `foreign_key_check`;
+/// 4. back up with SQLite's online backup, and check the copy;
+/// 5. add the column and its index to each scoped table, write planner statistics and a
+///    record in `_tenantry_migrations`;
+/// 6. verify, then `COMMIT`.
+///
+/// A database whose tables all have the column already is left untouched
+/// ([`Outcome::AlreadyMigrated`]); one where some have it is completed ([`Outcome::Completed`]).
+/// With `options.dry_run`, steps 1 to 3 run on a read-only connection and nothing changes.
+///
+/// # Errors
+/// A refusal ([`Error::is_bad_input`]) before anything was changed, or
+/// [`Error::RolledBack`] when a step after the backup failed: the transaction was rolled
+/// back and the database is as it was.
+///
+/// # Example
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let db = dir.path().join("shop.db");
+/// let conn = rusqlite::Connection::open(&db)?;
+/// conn.execute_batch("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);
+///                     INSERT INTO customers(name) VALUES ('Ada'), ('Grace');")?;
+/// drop(conn);
+///
+/// let report = tenantry_migrate::migrate(&db, &Default::default(), &mut |_| {})?;
+/// assert_eq!(report.outcome, tenantry_migrate::Outcome::Migrated);
+///
+/// let conn = rusqlite::Connection::open(&db)?;
+/// let tenant: String = conn.query_row("SELECT tenant_id FROM customers WHERE name = 'Ada'", [], |r| r.get(0))?;
+/// assert_eq!(tenant, "caps-automotive");
+/// # Ok(()) }
+/// ```
+pub fn migrate(
+    path: &Path,
+    options: &MigrateOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report> {
+    let started = Instant::now();
+    let tenant = TenantId::new(&options.default_tenant)?;
+    tenant::check_column_name(&options.column)?;
+    let mut timer = Timer::new(progress);
+
+    timer.start(Step::Preflight);
+    preflight::check_file(path)?;
+    if !options.dry_run {
+        preflight::check_writable(path)?;
+    }
+    let conn = preflight::open(path, !options.dry_run, options.busy_wait)?;
+    tune(&conn)?;
+    if options.dry_run {
+        // A read transaction: every count and check sees the same snapshot.
+        conn.execute_batch("BEGIN")
+            .map_err(Error::sqlite(Step::Preflight, None))?;
+    } else {
+        preflight::begin_immediate(&conn, path, options.busy_wait)?;
+    }
+    inject!(options, Step::Preflight, 0);
+
+    let mut state = State {
+        backup: None,
+        changing: false,
+    };
+    match run_locked(&conn, path, options, &tenant, &mut timer, &mut state) {
+        Ok(mut report) => {
+            timer.finish();
+            report.timings = std::mem::take(&mut timer.timings);
+            report.total_ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::info!(outcome = ?report.outcome, total_ms = report.total_ms, "migration finished");
+            Ok(report)
+        }
+        Err(error) => {
+            let step = timer.step();
+            timer.finish();
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                // Only possible when SQLite already rolled back on its own (it does so
+                // after some I/O errors); either way, nothing was committed.
+                tracing::warn!(error = %e, "ROLLBACK reported an error; the transaction was not committed");
+            }
+            tracing::error!(step = step.name(), error = %error, backup = ?state.backup, "migration failed; rolled back");
+            if state.changing {
+                Err(Error::RolledBack {
+                    step,
+                    backup: state.backup,
+                    source: Box::new(error),
+                })
+            } else {
+                Err(error)
+            }
+        }
+    }
+}
+
+/// What the error path needs to know about how far the migration got.
+struct State {
+    backup: Option<PathBuf>,
+    /// True from the backup on: a failure then is a failed operation, not a refusal.
+    changing: bool,
+}
+
+/// Connection settings for the migration only: a bigger page cache and worker threads
+/// for the index sorts. Nothing here is stored in the database.
+fn tune(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; PRAGMA threads = 2;",
+    )
+    .map_err(Error::sqlite(Step::Preflight, None))
+}
+
+fn run_locked(
+    conn: &Connection,
+    path: &Path,
+    options: &MigrateOptions,
+    tenant: &TenantId,
+    timer: &mut Timer<'_>,
+    state: &mut State,
+) -> Result<Report> {
+    timer.start(Step::Plan);
+    let catalog = inspect::read_catalog(conn)?;
+    let mut plan = plan::build(conn, &catalog, options, tenant)?;
+    let previous = record::last(conn)?;
+    inject!(options, Step::Plan, 0);
+    tracing::info!(
+        scoped = plan.scoped.len(),
+        global = plan.global.len(),
+        risks = plan.risks.len(),
+        "plan ready"
+    );
+    if let Some(exp) = &plan.expectation
+        && !options.dry_run
+        && (!exp.missing.is_empty() || !exp.extra.is_empty())
+    {
+        return Err(Error::ExpectedTablesMismatch {
+            file: exp.file.clone(),
+            missing: exp.missing.clone(),
+            extra: exp.extra.clone(),
+        });
+    }
+    let half_done = plan.scoped.iter().any(|t| t.is_complete());
+    if plan.is_complete() && !options.dry_run {
+        conn.execute_batch("ROLLBACK")
+            .map_err(Error::sqlite(Step::Plan, None))?;
+        tracing::info!("every table already has the tenant column and index; nothing to do");
+        return Ok(report(
+            path,
+            Outcome::AlreadyMigrated,
+            plan,
+            None,
+            Vec::new(),
+            None,
+        ));
+    }
+
+    timer.start(Step::Count);
+    let mut rows_before = BTreeMap::new();
+    let countable: Vec<String> = catalog
+        .tables
+        .iter()
+        .filter(|t| t.kind != TableKind::Virtual)
+        .map(|t| t.name.clone())
+        .collect();
+    for (i, name) in countable.iter().enumerate() {
+        timer.emit(Progress::Table {
+            step: Step::Count,
+            table: name,
+            done: i,
+            total: countable.len(),
+        });
+        inject!(options, Step::Count, i);
+        let rows = checks::count_rows(conn, name)
+            .map_err(|e| preflight::classify(path, e, options.busy_wait))?;
+        rows_before.insert(name.clone(), rows);
+    }
+    for table in &mut plan.scoped {
+        table.rows = rows_before.get(&table.name).copied();
+    }
+
+    timer.start(Step::Check);
+    inject!(options, Step::Check, 0);
+    let complaints =
+        checks::quick_check(conn).map_err(|e| preflight::classify(path, e, options.busy_wait))?;
+    if !complaints.is_empty() {
+        return Err(Error::Corrupt {
+            path: path.to_owned(),
+            detail: complaints,
+        });
+    }
+    let fk_before =
+        checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Check, None))?;
+    for v in &fk_before {
+        tracing::warn!(table = %v.table, parent = %v.parent, rows = v.rows, "foreign-key violations found before the migration (not caused by it)");
+    }
+    if options.dry_run {
+        return Ok(report(path, Outcome::DryRun, plan, None, fk_before, None));
+    }
+
+    timer.start(Step::Backup);
+    state.changing = true;
+    let backup_path = match &options.backup {
+        Some(p) => p.clone(),
+        None => backup::default_path(path, conn)?,
+    };
+    let pages = backup::create(
+        path,
+        &backup_path,
+        &mut |done, total| timer.emit(Progress::Pages { done, total }),
+        |_steps| {
+            inject!(options, Step::Backup, _steps);
+            Ok(())
+        },
+    )?;
+    state.backup = Some(backup_path.clone());
+    tracing::info!(backup = %backup_path.display(), pages, "backup written");
+
+    timer.start(Step::VerifyBackup);
+    inject!(options, Step::VerifyBackup, 0);
+    backup::verify(&backup_path, &rows_before)?;
+
+    timer.start(Step::AddColumn);
+    let to_alter: Vec<_> = plan.scoped.iter().filter(|t| t.add_column).collect();
+    for (i, table) in to_alter.iter().enumerate() {
+        timer.emit(Progress::Table {
+            step: Step::AddColumn,
+            table: &table.name,
+            done: i,
+            total: to_alter.len(),
+        });
+        inject!(options, Step::AddColumn, i);
+        apply::add_column(conn, &plan, table)?;
+    }
+    inject!(options, Step::AddColumn, to_alter.len());
+
+    timer.start(Step::CreateIndex);
+    let to_index: Vec<_> = plan
+        .scoped
+        .iter()
+        .filter_map(|t| t.create_index.as_deref().map(|i| (t, i)))
+        .collect();
+    for (i, (table, index)) in to_index.iter().enumerate() {
+        timer.emit(Progress::Table {
+            step: Step::CreateIndex,
+            table: &table.name,
+            done: i,
+            total: to_index.len(),
+        });
+        inject!(options, Step::CreateIndex, i);
+        apply::create_index(conn, &plan, table, index)?;
+    }
+    inject!(options, Step::CreateIndex, to_index.len());
+
+    timer.start(Step::Statistics);
+    apply::write_statistics(conn, &to_index)?;
+    inject!(options, Step::Statistics, 0);
+
+    timer.start(Step::Record);
+    let applied_at: String = conn
+        .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
+            r.get(0)
+        })
+        .map_err(Error::sqlite(Step::Record, None))?;
+    record::insert(
+        conn,
+        &Record {
+            applied_at,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            column: plan.column.clone(),
+            default_tenant: tenant.to_string(),
+            backup: Some(backup_path.clone()),
+            scoped_tables: plan.scoped.iter().map(|t| t.name.clone()).collect(),
+            global_tables: plan.global.iter().map(|t| t.name.clone()).collect(),
+            fk_violations_before: fk_before.clone(),
+        },
+    )?;
+    inject!(options, Step::Record, 0);
+
+    timer.start(Step::Verify);
+    let catalog_after = inspect::read_catalog(conn)?;
+    let verification = verify::run(
+        conn,
+        &catalog_after,
+        &Expected {
+            scoped: plan.scoped.iter().map(|t| t.name.clone()).collect(),
+            column: &plan.column,
+            registry: plan.registry.as_ref(),
+            rows_before: Some(&rows_before),
+            fk_before: Some(&fk_before),
+            integrity: false,
+        },
+    )?;
+    inject!(options, Step::Verify, 0);
+    if !verification.passed() {
+        return Err(Error::Verification {
+            problems: verification.problems,
+        });
+    }
+
+    timer.start(Step::Commit);
+    inject!(options, Step::Commit, 0);
+    conn.execute_batch("COMMIT").map_err(|e| {
+        match preflight::classify(path, e, options.busy_wait) {
+            busy @ Error::Busy { .. } => busy,
+            Error::Sqlite { source, .. } => Error::Sqlite {
+                step: Step::Commit,
+                table: None,
+                source,
+            },
+            other => other,
+        }
+    })?;
+    let outcome = if half_done || previous.is_some() {
+        Outcome::Completed
+    } else {
+        Outcome::Migrated
+    };
+    Ok(report(
+        path,
+        outcome,
+        plan,
+        Some(backup_path),
+        fk_before,
+        Some(verification),
+    ))
+}
+
+fn report(
+    path: &Path,
+    outcome: Outcome,
+    plan: Plan,
+    backup: Option<PathBuf>,
+    fk_before: Vec<checks::FkViolations>,
+    verification: Option<verify::Verification>,
+) -> Report {
+    Report {
+        database: path.to_owned(),
+        outcome,
+        plan,
+        backup,
+        fk_violations_before: fk_before,
+        verification,
+        timings: Vec::new(),
+        total_ms: 0.0,
+    }
+}

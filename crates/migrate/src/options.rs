@@ -1,0 +1,91 @@
+//! The options of `migrate`, `verify` and `rollback`, as plain data.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The tenant every existing row is given when no other is named.
+pub const DEFAULT_TENANT: &str = "caps-automotive";
+/// The tenant column's name when no other is named.
+pub const DEFAULT_COLUMN: &str = "tenant_id";
+/// How long to wait for another connection's lock before saying the database is busy.
+pub const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(3);
+
+/// Options of [`crate::migrate`].
+#[derive(Clone, Debug)]
+pub struct MigrateOptions {
+    /// The tenant given to every existing row (`--default-tenant`).
+    pub default_tenant: String,
+    /// The tenant column's name (`--column`).
+    pub column: String,
+    /// Tables to leave global (`--exclude`).
+    pub exclude: Vec<String>,
+    /// The tenant registry table (`--tenants-table`); `tenants` is used when it exists.
+    pub tenants_table: Option<String>,
+    /// A file listing the tables expected to be scoped (`--expect-tables`).
+    pub expect_tables: Option<PathBuf>,
+    /// Where to write the backup (`--backup`); by default a timestamped file beside the database.
+    pub backup: Option<PathBuf>,
+    /// Plan and check only; change nothing (`--dry-run`).
+    pub dry_run: bool,
+    /// How long to wait for another connection's lock.
+    pub busy_wait: Duration,
+    /// Test hook: fail on purpose at a step (feature `fault-injection`).
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub fault: Option<crate::fault::Fault>,
+}
+
+impl Default for MigrateOptions {
+    fn default() -> Self {
+        MigrateOptions {
+            default_tenant: DEFAULT_TENANT.to_owned(),
+            column: DEFAULT_COLUMN.to_owned(),
+            exclude: Vec::new(),
+            tenants_table: None,
+            expect_tables: None,
+            backup: None,
+            dry_run: false,
+            busy_wait: DEFAULT_BUSY_WAIT,
+            #[cfg(any(test, feature = "fault-injection"))]
+            fault: None,
+        }
+    }
+}
+
+/// Options of [`crate::verify`].
+#[derive(Clone, Debug)]
+pub struct VerifyOptions {
+    /// The tenant column's name; by default the one recorded by the migration, else `tenant_id`.
+    pub column: Option<String>,
+    /// Run `PRAGMA quick_check` too.
+    pub integrity: bool,
+    /// How long to wait for another connection's lock.
+    pub busy_wait: Duration,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            column: None,
+            integrity: true,
+            busy_wait: DEFAULT_BUSY_WAIT,
+        }
+    }
+}
+
+/// Options of [`crate::rollback`].
+#[derive(Clone, Debug)]
+pub struct RollbackOptions {
+    /// The backup to restore; by default the one recorded by the last migration.
+    pub backup: Option<PathBuf>,
+    /// How long to wait for another connection's lock.
+    pub busy_wait: Duration,
+}
+
+impl Default for RollbackOptions {
+    fn default() -> Self {
+        RollbackOptions {
+            backup: None,
+            busy_wait: DEFAULT_BUSY_WAIT,
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! Decides what a migration will do: which tables get the tenant column and index, which
+//! stay global and why, and which views, triggers and constraints are risks.
+
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::{Error, Result, Step};
+use crate::inspect::{Catalog, TableInfo, TableKind, mentioned_tables};
+use crate::options::MigrateOptions;
+use crate::record::RECORD_TABLE;
+use crate::sql;
+use crate::tenant::TenantId;
+
+/// Migration-bookkeeping tables of common tools; they stay global.
+pub const MIGRATION_TABLES: &[&str] = &[
+    "_migrations",
+    "migrations",
+    "schema_migrations",
+    "__diesel_schema_migrations",
+    "_sqlx_migrations",
+    "refinery_schema_history",
+    "seaql_migrations",
+    "flyway_schema_history",
+    "goose_db_version",
+    "knex_migrations",
+    "knex_migrations_lock",
+    "_prisma_migrations",
+    "__EFMigrationsHistory",
+];
+
+/// The tenant registry table looked for when `--tenants-table` is not given.
+pub const DEFAULT_TENANTS_TABLE: &str = "tenants";
+
+/// Why a table is left global (without the tenant column).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason", content = "detail")]
+pub enum GlobalReason {
+    /// The migrator's own bookkeeping table.
+    Bookkeeping,
+    /// A migration tool's bookkeeping table (see [`MIGRATION_TABLES`]).
+    MigrationTable,
+    /// The tenant registry.
+    TenantRegistry,
+    /// Named by `--exclude`.
+    Excluded,
+    /// Holds the data of the named virtual table.
+    ShadowOf(String),
+}
+
+/// A table left global.
+#[derive(Clone, Debug, Serialize)]
+pub struct GlobalTable {
+    /// Table name.
+    pub name: String,
+    /// Why.
+    #[serde(flatten)]
+    pub reason: GlobalReason,
+}
+
+/// A table that gets (or already has) the tenant column.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScopedTable {
+    /// Table name.
+    pub name: String,
+    /// The column must be added (false: it is already there, NOT NULL and text).
+    pub add_column: bool,
+    /// The index to create, or `None` when an index already leads with the tenant column.
+    pub create_index: Option<String>,
+    /// The index that serves the tenant column once migrated.
+    pub index: String,
+    /// Declared `WITHOUT ROWID`.
+    pub without_rowid: bool,
+    /// Declared `STRICT` (the column is added as `TEXT`, the one strict text type).
+    pub strict: bool,
+    /// Rows counted before the change (filled by the count step).
+    pub rows: Option<u64>,
+}
+
+impl ScopedTable {
+    /// True when nothing remains to do for this table.
+    pub fn is_complete(&self) -> bool {
+        !self.add_column && self.create_index.is_none()
+    }
+}
+
+/// Something that will run SQL no interceptor sees, or that leaks across tenants.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Risk {
+    /// A view that reads tenant tables: it reads every tenant's rows unless the
+    /// connection scopes it, and `SELECT *` in it will now include the tenant column.
+    View {
+        /// View name.
+        name: String,
+        /// Tenant tables it mentions.
+        tables: Vec<String>,
+    },
+    /// A trigger that reads or writes tenant tables: its statements run unscoped.
+    Trigger {
+        /// Trigger name.
+        name: String,
+        /// The table it fires on.
+        on: String,
+        /// Tenant tables it mentions.
+        tables: Vec<String>,
+    },
+    /// A UNIQUE constraint or index without the tenant column: two tenants cannot hold
+    /// the same value, and the error tells one tenant that another has it.
+    GlobalUnique {
+        /// Table name.
+        table: String,
+        /// Index name.
+        index: String,
+        /// Its columns.
+        columns: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Risk::View { name, tables } => write!(
+                f,
+                "view {name:?} reads tenant tables {} without a tenant filter; scope or replace it before serving a second tenant",
+                tables.join(", ")
+            ),
+            Risk::Trigger { name, on, tables } => write!(
+                f,
+                "trigger {name:?} on {on:?} runs SQL over tenant tables {} that no interceptor sees",
+                tables.join(", ")
+            ),
+            Risk::GlobalUnique {
+                table,
+                index,
+                columns,
+            } => write!(
+                f,
+                "unique {index:?} on {table}({}) is global: two tenants cannot hold the same value, and the conflict reveals that another tenant has it",
+                columns.join(", ")
+            ),
+        }
+    }
+}
+
+/// The tenant registry table and the column that holds tenant ids.
+#[derive(Clone, Debug, Serialize)]
+pub struct Registry {
+    /// Table name.
+    pub table: String,
+    /// Column holding tenant ids.
+    pub column: String,
+}
+
+/// What `--expect-tables` found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Expectation {
+    /// The file read.
+    pub file: PathBuf,
+    /// Expected but not among the tables to scope, each with why (`absent` or `global: …`).
+    pub missing: Vec<String>,
+    /// Among the tables to scope but not expected.
+    pub extra: Vec<String>,
+}
+
+/// The whole plan of a migration.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    /// The tenant column's name.
+    pub column: String,
+    /// The tenant given to every existing row.
+    pub default_tenant: TenantId,
+    /// Tables that get (or have) the column.
+    pub scoped: Vec<ScopedTable>,
+    /// Tables left global.
+    pub global: Vec<GlobalTable>,
+    /// Views, triggers and constraints to look at.
+    pub risks: Vec<Risk>,
+    /// The registry, when there is one.
+    pub registry: Option<Registry>,
+    /// The `--expect-tables` comparison, when asked for.
+    pub expectation: Option<Expectation>,
+}
+
+impl Plan {
+    /// True when every scoped table already has its column and index.
+    pub fn is_complete(&self) -> bool {
+        self.scoped.iter().all(ScopedTable::is_complete)
+    }
+}
+
+/// Builds the plan from the catalog and the options; reads the registry to check that the
+/// default tenant is in it.
+///
+/// # Errors
+/// A refusal ([`Error::is_bad_input`]) when the database cannot be migrated as asked.
+pub fn build(
+    conn: &Connection,
+    catalog: &Catalog,
+    options: &MigrateOptions,
+    tenant: &TenantId,
+) -> Result<Plan> {
+    let column = options.column.as_str();
+    for name in &options.exclude {
+        if catalog.table(name).is_none() {
+            return Err(Error::UnknownTable {
+                table: name.clone(),
+                option: "--exclude",
+            });
+        }
+    }
+    let registry_name = match &options.tenants_table {
+        Some(name) => Some(
+            catalog
+                .table(name)
+                .ok_or_else(|| Error::UnknownTable {
+                    table: name.clone(),
+                    option: "--tenants-table",
+                })?
+                .name
+                .clone(),
+        ),
+        None => catalog.table(DEFAULT_TENANTS_TABLE).map(|t| t.name.clone()),
+    };
+
+    let mut scoped = Vec::new();
+    let mut global = Vec::new();
+    for table in &catalog.tables {
+        let name = &table.name;
+        let reason = if options.exclude.iter().any(|e| e.eq_ignore_ascii_case(name)) {
+            Some(GlobalReason::Excluded)
+        } else {
+            global_by_rule(catalog, table, registry_name.as_deref())
+        };
+        if let Some(reason) = reason {
+            global.push(GlobalTable {
+                name: name.clone(),
+                reason,
+            });
+            continue;
+        }
+        if table.kind == TableKind::Virtual {
+            return Err(Error::Unsupported {
+                table: name.clone(),
+                reason: "it is a virtual table, and SQLite cannot add a column to one. If it holds no tenant's data, pass --exclude; otherwise rebuild it with a tenant column first".into(),
+            });
+        }
+        scoped.push(plan_table(table, column)?);
+    }
+
+    check_index_names(catalog, &scoped)?;
+
+    let scoped_names: Vec<&str> = scoped.iter().map(|t| t.name.as_str()).collect();
+    let mut risks = Vec::new();
+    for view in &catalog.views {
+        let tables = mentioned_tables(&view.sql, scoped_names.iter().copied());
+        if !tables.is_empty() {
+            risks.push(Risk::View {
+                name: view.name.clone(),
+                tables,
+            });
+        }
+    }
+    for trigger in &catalog.triggers {
+        let mut tables = mentioned_tables(&trigger.sql, scoped_names.iter().copied());
+        let on_scoped = scoped_names
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(&trigger.on));
+        if on_scoped && !tables.iter().any(|t| t.eq_ignore_ascii_case(&trigger.on)) {
+            tables.insert(0, trigger.on.clone());
+        }
+        if !tables.is_empty() {
+            risks.push(Risk::Trigger {
+                name: trigger.name.clone(),
+                on: trigger.on.clone(),
+                tables,
+            });
+        }
+    }
+    for table in catalog
+        .tables
+        .iter()
+        .filter(|t| scoped_names.contains(&t.name.as_str()))
+    {
+        for index in table
+            .indexes
+            .iter()
+            .filter(|i| i.unique && i.origin != "pk")
+        {
+            let has_tenant = index
+                .columns
+                .iter()
+                .flatten()
+                .any(|c| c.eq_ignore_ascii_case(column));
+            if !has_tenant {
+                risks.push(Risk::GlobalUnique {
+                    table: table.name.clone(),
+                    index: index.name.clone(),
+                    columns: index
+                        .columns
+                        .iter()
+                        .map(|c| c.clone().unwrap_or_else(|| "<expr>".into()))
+                        .collect(),
+                });
+            }
+        }
+    }
+
+    let registry = match registry_name {
+        Some(table) => Some(check_registry(conn, catalog, &table, column, tenant)?),
+        None => None,
+    };
+
+    let expectation = match &options.expect_tables {
+        Some(file) => Some(compare_expected(file, &scoped, &global)?),
+        None => None,
+    };
+
+    Ok(Plan {
+        column: column.to_owned(),
+        default_tenant: tenant.clone(),
+        scoped,
+        global,
+        risks,
+        registry,
+        expectation,
+    })
+}
+
+fn plan_table(table: &TableInfo, column: &str) -> Result<ScopedTable> {
+    let name = &table.name;
+    let add_column = match table.column(column) {
+        None => true,
+        Some(existing) => {
+            let decl = existing.decl_type.to_ascii_uppercase();
+            let texty = ["CHAR", "CLOB", "TEXT"].iter().any(|k| decl.contains(k));
+            let problem = if existing.hidden != 0 {
+                Some("it is a generated or hidden column")
+            } else if !existing.not_null {
+                Some("it allows NULL")
+            } else if !texty {
+                Some("its declared type does not have TEXT affinity")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(Error::Unsupported {
+                    table: name.clone(),
+                    reason: format!(
+                        "it already has a column {:?} ({} {}), but {problem}. SQLite cannot change a column in place: rebuild the table with `{} VARCHAR(255) NOT NULL`, or choose another column name with --column",
+                        existing.name,
+                        existing.decl_type,
+                        if existing.not_null {
+                            "NOT NULL"
+                        } else {
+                            "NULL"
+                        },
+                        existing.name
+                    ),
+                });
+            }
+            false
+        }
+    };
+    let leading = table.indexes.iter().find(|i| {
+        !i.partial
+            && i.columns
+                .first()
+                .and_then(|c| c.as_deref())
+                .is_some_and(|c| c.eq_ignore_ascii_case(column))
+    });
+    let (create_index, index) = match leading {
+        Some(existing) => (None, existing.name.clone()),
+        None => {
+            let wanted = sql::tenant_index_name(name, column);
+            (Some(wanted.clone()), wanted)
+        }
+    };
+    Ok(ScopedTable {
+        name: name.clone(),
+        add_column,
+        create_index,
+        index,
+        without_rowid: table.without_rowid,
+        strict: table.strict,
+        rows: None,
+    })
+}
+
+fn check_index_names(catalog: &Catalog, scoped: &[ScopedTable]) -> Result<()> {
+    for table in scoped {
+        let Some(wanted) = &table.create_index else {
+            continue;
+        };
+        for other in &catalog.tables {
+            if other
+                .indexes
+                .iter()
+                .any(|i| i.name.eq_ignore_ascii_case(wanted))
+            {
+                return Err(Error::Unsupported {
+                    table: table.name.clone(),
+                    reason: format!(
+                        "an index named {wanted:?} already exists on table {:?} but does not lead with the tenant column; rename or drop it",
+                        other.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn shadow_owner(catalog: &Catalog, shadow: &str) -> String {
+    catalog
+        .tables
+        .iter()
+        .filter(|t| t.kind == TableKind::Virtual)
+        .find(|v| {
+            shadow.len() > v.name.len() + 1
+                && shadow[..v.name.len()].eq_ignore_ascii_case(&v.name)
+                && shadow.as_bytes()[v.name.len()] == b'_'
+        })
+        .map_or_else(|| "a virtual table".to_owned(), |v| v.name.clone())
+}
+
+fn check_registry(
+    conn: &Connection,
+    catalog: &Catalog,
+    table: &str,
+    column: &str,
+    tenant: &TenantId,
+) -> Result<Registry> {
+    let info = catalog.table(table).ok_or_else(|| Error::UnknownTable {
+        table: table.to_owned(),
+        option: "--tenants-table",
+    })?;
+    let Some(id_column) = registry_column(info, column) else {
+        return Err(Error::Unsupported {
+            table: table.to_owned(),
+            reason: format!(
+                "it is the tenant registry, but it has neither a column {column:?} nor a one-column primary key holding tenant ids; name the registry with --tenants-table, or --exclude it"
+            ),
+        });
+    };
+    let query = format!(
+        "SELECT 1 FROM {} WHERE {} = ?1 LIMIT 1",
+        sql::ident(table),
+        sql::ident(&id_column)
+    );
+    let present = conn
+        .query_row(&query, [tenant.as_str()], |_| Ok(()))
+        .optional()
+        .map_err(Error::sqlite(Step::Plan, Some(table)))?
+        .is_some();
+    if !present {
+        return Err(Error::Unsupported {
+            table: table.to_owned(),
+            reason: format!(
+                "it is the tenant registry, and the default tenant {tenant:?} is not in it (column {id_column:?}); add it first, for example INSERT INTO {}({}) VALUES ('{tenant}')",
+                sql::ident(table),
+                sql::ident(&id_column)
+            ),
+        });
+    }
+    Ok(Registry {
+        table: table.to_owned(),
+        column: id_column,
+    })
+}
+
+/// Reads an expected-tables file: one name per line; blank lines and `#` comments ignored.
+fn read_expected(file: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
+        path: file.to_owned(),
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn compare_expected(
+    file: &std::path::Path,
+    scoped: &[ScopedTable],
+    global: &[GlobalTable],
+) -> Result<Expectation> {
+    let expected = read_expected(file)?;
+    let missing = expected
+        .iter()
+        .filter(|e| !scoped.iter().any(|s| s.name.eq_ignore_ascii_case(e)))
+        .map(
+            |e| match global.iter().find(|g| g.name.eq_ignore_ascii_case(e)) {
+                Some(g) => format!("{e} (left global: {})", global_reason_text(&g.reason)),
+                None => format!("{e} (absent)"),
+            },
+        )
+        .collect();
+    let extra = scoped
+        .iter()
+        .filter(|s| !expected.iter().any(|e| e.eq_ignore_ascii_case(&s.name)))
+        .map(|s| s.name.clone())
+        .collect();
+    Ok(Expectation {
+        file: file.to_owned(),
+        missing,
+        extra,
+    })
+}
+
+/// A short text for a [`GlobalReason`].
+pub fn global_reason_text(reason: &GlobalReason) -> String {
+    match reason {
+        GlobalReason::Bookkeeping => "tenantry's own bookkeeping".into(),
+        GlobalReason::MigrationTable => "migration bookkeeping".into(),
+        GlobalReason::TenantRegistry => "tenant registry".into(),
+        GlobalReason::Excluded => "--exclude".into(),
+        GlobalReason::ShadowOf(v) => format!("shadow table of virtual table {v}"),
+    }
+}
+
+/// Why `table` is global whatever the options say, if it is: tenantry's bookkeeping, a
+/// migration tool's bookkeeping, the tenant registry, or a virtual table's shadow table.
+pub(crate) fn global_by_rule(
+    catalog: &Catalog,
+    table: &TableInfo,
+    registry: Option<&str>,
+) -> Option<GlobalReason> {
+    let name = &table.name;
+    if name.eq_ignore_ascii_case(RECORD_TABLE) {
+        Some(GlobalReason::Bookkeeping)
+    } else if registry.is_some_and(|r| r.eq_ignore_ascii_case(name)) {
+        Some(GlobalReason::TenantRegistry)
+    } else if MIGRATION_TABLES
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(name))
+    {
+        Some(GlobalReason::MigrationTable)
+    } else if table.kind == TableKind::Shadow {
+        Some(GlobalReason::ShadowOf(shadow_owner(catalog, name)))
+    } else {
+        None
+    }
+}
+
+/// The registry's column that holds tenant ids: one named like the tenant column, else a
+/// one-column primary key.
+fn registry_column(info: &TableInfo, column: &str) -> Option<String> {
+    if let Some(c) = info.column(column) {
+        return Some(c.name.clone());
+    }
+    match info
+        .columns
+        .iter()
+        .filter(|c| c.pk > 0)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [only] => Some(only.name.clone()),
+        _ => None,
+    }
+}
+
+/// The registry (`tenants`, or the one named), when it exists and has a tenant-id column.
+pub(crate) fn registry_for(
+    catalog: &Catalog,
+    tenants_table: Option<&str>,
+    column: &str,
+) -> Option<Registry> {
+    let info = catalog.table(tenants_table.unwrap_or(DEFAULT_TENANTS_TABLE))?;
+    registry_column(info, column).map(|c| Registry {
+        table: info.name.clone(),
+        column: c,
+    })
+}

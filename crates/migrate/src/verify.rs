@@ -1,0 +1,389 @@
+//! Verification: the checks run before `COMMIT` and by `tenantry verify`.
+
+use std::collections::BTreeMap;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::checks::{self, FkViolations};
+use crate::error::{Error, Result, Step};
+use crate::inspect::Catalog;
+use crate::plan::Registry;
+use crate::sql;
+use crate::tenant::check_tenant_id;
+
+/// Which check found a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// The tenant column is missing, nullable, or not text.
+    Column,
+    /// Rows with a NULL or empty tenant id.
+    NullTenant,
+    /// Rows whose tenant id breaks the rules of [`crate::TenantId`].
+    InvalidTenant,
+    /// Rows whose tenant id is not in the registry.
+    UnregisteredTenant,
+    /// A table's row count differs from the count before the migration.
+    RowCount,
+    /// No index leads with the tenant column.
+    Index,
+    /// Foreign-key violations that were not there before.
+    ForeignKeys,
+    /// `PRAGMA quick_check` complaints.
+    Integrity,
+}
+
+/// One thing verification found wrong.
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    /// The check.
+    pub check: Check,
+    /// The table, when the problem is in one.
+    pub table: Option<String>,
+    /// What is wrong, in words.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.table {
+            Some(t) => write!(f, "table {t:?}: {}", self.detail),
+            None => f.write_str(&self.detail),
+        }
+    }
+}
+
+/// Rows per tenant in one scoped table.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableTenants {
+    /// Table name.
+    pub table: String,
+    /// All rows.
+    pub rows: u64,
+    /// Rows per tenant id (NULL shown as `null`).
+    pub tenants: BTreeMap<String, u64>,
+}
+
+/// The outcome of verification.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verification {
+    /// Rows per tenant, per scoped table.
+    pub tables: Vec<TableTenants>,
+    /// Foreign-key violations now present (old and new).
+    pub foreign_key_violations: Vec<FkViolations>,
+    /// `Some(true)` when `quick_check` ran clean, `None` when it was not run.
+    pub integrity_ok: Option<bool>,
+    /// Everything found wrong; empty when the database passed.
+    pub problems: Vec<Problem>,
+}
+
+impl Verification {
+    /// True when no problem was found.
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// What verification checks against.
+pub(crate) struct Expected<'a> {
+    /// The tables that must be scoped.
+    pub scoped: Vec<String>,
+    /// The tenant column.
+    pub column: &'a str,
+    /// The registry every tenant id must be in.
+    pub registry: Option<&'a Registry>,
+    /// Row counts before the migration (inside `migrate` only).
+    pub rows_before: Option<&'a BTreeMap<String, u64>>,
+    /// Foreign-key violations before the migration, when known.
+    pub fk_before: Option<&'a [FkViolations]>,
+    /// Whether to run `quick_check`.
+    pub integrity: bool,
+}
+
+/// Runs every check; returns what it found (an `Err` only when a query itself fails).
+pub(crate) fn run(
+    conn: &Connection,
+    catalog: &Catalog,
+    expected: &Expected<'_>,
+) -> Result<Verification> {
+    let column = expected.column;
+    let mut problems = Vec::new();
+    let mut tables = Vec::new();
+    let problem = |check, table: &str, detail: String| Problem {
+        check,
+        table: Some(table.to_owned()),
+        detail,
+    };
+    for name in &expected.scoped {
+        let err = Error::sqlite(Step::Verify, Some(name));
+        let Some(info) = catalog.table(name) else {
+            problems.push(problem(Check::Column, name, "the table is gone".into()));
+            continue;
+        };
+        let Some(col) = info.column(column) else {
+            problems.push(problem(
+                Check::Column,
+                name,
+                format!("no column {column:?}; run `tenantry migrate`"),
+            ));
+            continue;
+        };
+        let decl = col.decl_type.to_ascii_uppercase();
+        if !col.not_null || !["CHAR", "CLOB", "TEXT"].iter().any(|k| decl.contains(k)) {
+            problems.push(problem(
+                Check::Column,
+                name,
+                format!(
+                    "column {column:?} is {} {}; it must be text and NOT NULL",
+                    col.decl_type,
+                    if col.not_null { "NOT NULL" } else { "nullable" }
+                ),
+            ));
+        }
+        let indexed = info.indexes.iter().any(|i| {
+            !i.partial
+                && i.columns
+                    .first()
+                    .and_then(|c| c.as_deref())
+                    .is_some_and(|c| c.eq_ignore_ascii_case(column))
+        });
+        if !indexed {
+            problems.push(problem(
+                Check::Index,
+                name,
+                format!("no index leads with {column:?}"),
+            ));
+        }
+
+        // The requirements' verification queries: rows per tenant id (which also counts
+        // NULL and empty ids) and the table's total.
+        let query = format!(
+            "SELECT {c}, count(*) FROM {t} GROUP BY {c}",
+            c = sql::ident(column),
+            t = sql::ident(name)
+        );
+        let mut stmt = conn
+            .prepare(&query)
+            .map_err(Error::sqlite(Step::Verify, Some(name)))?;
+        let groups = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, rusqlite::types::Value>(0)?, r.get::<_, u64>(1)?))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(err)?;
+        let mut per_tenant = BTreeMap::new();
+        let mut total = 0;
+        for (value, rows) in groups {
+            total += rows;
+            let id = match value {
+                rusqlite::types::Value::Text(s) => s,
+                rusqlite::types::Value::Null => {
+                    problems.push(problem(
+                        Check::NullTenant,
+                        name,
+                        format!("{rows} rows have a NULL tenant id"),
+                    ));
+                    per_tenant.insert("null".to_owned(), rows);
+                    continue;
+                }
+                other => {
+                    problems.push(problem(
+                        Check::InvalidTenant,
+                        name,
+                        format!("{rows} rows have a non-text tenant id ({other:?})"),
+                    ));
+                    continue;
+                }
+            };
+            if id.is_empty() {
+                problems.push(problem(
+                    Check::NullTenant,
+                    name,
+                    format!("{rows} rows have an empty tenant id"),
+                ));
+            } else if let Some(rule) = check_tenant_id(&id) {
+                problems.push(problem(
+                    Check::InvalidTenant,
+                    name,
+                    format!("{rows} rows have tenant id {id:?}: {rule}"),
+                ));
+            } else if let Some(registry) = expected.registry
+                && !registered(conn, registry, &id)?
+            {
+                problems.push(problem(
+                    Check::UnregisteredTenant,
+                    name,
+                    format!(
+                        "{rows} rows have tenant id {id:?}, which is not in {}.{}",
+                        registry.table, registry.column
+                    ),
+                ));
+            }
+            per_tenant.insert(id, rows);
+        }
+        if let Some(before) = expected.rows_before.and_then(|b| b.get(name))
+            && *before != total
+        {
+            problems.push(problem(
+                Check::RowCount,
+                name,
+                format!("{total} rows now, {before} before the migration"),
+            ));
+        }
+        tables.push(TableTenants {
+            table: name.clone(),
+            rows: total,
+            tenants: per_tenant,
+        });
+    }
+
+    let foreign_key_violations =
+        checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Verify, None))?;
+    let fresh = checks::new_violations(expected.fk_before.unwrap_or(&[]), &foreign_key_violations);
+    for v in fresh {
+        let detail = if expected.fk_before.is_some() {
+            format!(
+                "{} rows break foreign key {} (to {}) that did not before the migration",
+                v.rows, v.fk_id, v.parent
+            )
+        } else {
+            format!(
+                "{} rows break foreign key {} (to {})",
+                v.rows, v.fk_id, v.parent
+            )
+        };
+        problems.push(Problem {
+            check: Check::ForeignKeys,
+            table: Some(v.table.clone()),
+            detail,
+        });
+    }
+
+    let integrity_ok = if expected.integrity {
+        let lines = checks::quick_check(conn).map_err(Error::sqlite(Step::Verify, None))?;
+        let ok = lines.is_empty();
+        if !ok {
+            problems.push(Problem {
+                check: Check::Integrity,
+                table: None,
+                detail: format!("quick_check reports {}", lines.join("; ")),
+            });
+        }
+        Some(ok)
+    } else {
+        None
+    };
+
+    Ok(Verification {
+        tables,
+        foreign_key_violations,
+        integrity_ok,
+        problems,
+    })
+}
+
+fn registered(conn: &Connection, registry: &Registry, id: &str) -> Result<bool> {
+    let query = format!(
+        "SELECT count(*) > 0 FROM {} WHERE {} = ?1",
+        sql::ident(&registry.table),
+        sql::ident(&registry.column)
+    );
+    conn.query_row(&query, [id], |r| r.get(0))
+        .map_err(Error::sqlite(Step::Verify, Some(&registry.table)))
+}
+
+/// The report of [`verify`] (also the `--json` output of `tenantry verify`).
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyReport {
+    /// The database checked.
+    pub database: std::path::PathBuf,
+    /// The tenant column checked.
+    pub column: String,
+    /// The last migration recorded in `_tenantry_migrations`, if any.
+    pub record: Option<crate::record::Record>,
+    /// The tables that must be scoped.
+    pub scoped: Vec<String>,
+    /// The tables left global.
+    pub global: Vec<String>,
+    /// What the checks found.
+    pub verification: Verification,
+}
+
+/// Checks a migrated database without changing it: every table that is not global has a
+/// NOT NULL text tenant column that leads an index; no row has a NULL, empty or invalid
+/// tenant id (nor one missing from the registry, when there is one); `quick_check` is
+/// clean; and `foreign_key_check` shows no violation beyond those recorded before the
+/// migration.
+///
+/// Global tables are those the migration recorded as global, plus tables that are global
+/// by rule (tenantry's and migration tools' bookkeeping, the `tenants` registry, shadow
+/// tables). A table created since the migration must be scoped.
+///
+/// # Errors
+/// A refusal when the file is missing, not a database or busy; [`Error::Sqlite`] when a
+/// query fails. Problems found are not errors: see [`Verification::passed`].
+pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<VerifyReport> {
+    crate::preflight::check_file(path)?;
+    let conn = crate::preflight::open(path, false, options.busy_wait)?;
+    conn.execute_batch("BEGIN")
+        .map_err(Error::sqlite(Step::Verify, None))?;
+    let catalog = crate::inspect::read_catalog(&conn)?;
+    let record = crate::record::last(&conn)?;
+    let column = options
+        .column
+        .clone()
+        .or_else(|| record.as_ref().map(|r| r.column.clone()))
+        .unwrap_or_else(|| crate::options::DEFAULT_COLUMN.to_owned());
+    crate::tenant::check_column_name(&column)?;
+    let recorded_global: Vec<&str> = record
+        .as_ref()
+        .map(|r| r.global_tables.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let registry = crate::plan::registry_for(&catalog, None, &column);
+    let (global, scoped): (Vec<_>, Vec<_>) = catalog
+        .tables
+        .iter()
+        .filter(|t| {
+            t.kind != crate::inspect::TableKind::Virtual
+                || !recorded_global
+                    .iter()
+                    .any(|g| g.eq_ignore_ascii_case(&t.name))
+        })
+        .partition(|t| {
+            recorded_global
+                .iter()
+                .any(|g| g.eq_ignore_ascii_case(&t.name))
+                || crate::plan::global_by_rule(
+                    &catalog,
+                    t,
+                    registry.as_ref().map(|r| r.table.as_str()),
+                )
+                .is_some()
+        });
+    let scoped: Vec<String> = scoped.into_iter().map(|t| t.name.clone()).collect();
+    let verification = run(
+        &conn,
+        &catalog,
+        &Expected {
+            scoped: scoped.clone(),
+            column: &column,
+            registry: registry.as_ref(),
+            rows_before: None,
+            fk_before: Some(
+                record
+                    .as_ref()
+                    .map_or(&[][..], |r| r.fk_violations_before.as_slice()),
+            ),
+            integrity: options.integrity,
+        },
+    )?;
+    Ok(VerifyReport {
+        database: path.to_owned(),
+        column,
+        record,
+        scoped,
+        global: global.into_iter().map(|t| t.name.clone()).collect(),
+        verification,
+    })
+}
