@@ -7,6 +7,7 @@ use serde::Serialize;
 /// The steps of a migration, in order. Errors, timings and progress events name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Step {
     /// Checking the file, opening it and taking the write lock.
     Preflight,

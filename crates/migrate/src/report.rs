@@ -13,6 +13,7 @@ use crate::verify::Verification;
 /// How a migration ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The database was migrated and the change committed.
     Migrated,
