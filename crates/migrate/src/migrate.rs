@@ -226,12 +226,16 @@ fn run_locked(
         return Ok(report(path, Outcome::DryRun, plan, None, fk_before, None));
     }
 
-    timer.start(Step::Backup);
-    state.changing = true;
     let backup_path = match &options.backup {
         Some(p) => p.clone(),
         None => backup::default_path(path, conn)?,
     };
+    if backup_path.exists() {
+        return Err(Error::BackupExists { path: backup_path });
+    }
+
+    timer.start(Step::Backup);
+    state.changing = true;
     let pages = backup::create(
         path,
         &backup_path,

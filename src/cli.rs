@@ -1,0 +1,154 @@
+//! The command-line definition: subcommands, flags and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Make a single-tenant SQLite database multi-tenant, without losing a row.
+///
+/// Typical use: stop the application, `tenantry migrate app.db --dry-run` to read the
+/// plan, `tenantry migrate app.db` to apply it, `tenantry verify app.db` to check it.
+/// If anything goes wrong the migration rolls itself back; `tenantry rollback app.db`
+/// restores the backup it took.
+///
+/// Exit status: 0 success; 1 the operation failed (and was rolled back) or verification
+/// found problems; 2 bad usage or bad input (missing file, not a database, invalid tenant id).
+#[derive(Debug, Parser)]
+#[command(name = "tenantry", version, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add a tenant column (NOT NULL, indexed) to every table, in one transaction.
+    ///
+    /// Steps: preflight (the file exists, is SQLite, is writable, no other process holds
+    /// it), plan, row counts, quick_check and foreign_key_check, an online backup that is
+    /// checked, ALTER TABLE and CREATE INDEX per table, verification, COMMIT. Any failure
+    /// rolls everything back and prints how to restore. Re-running is a no-op; a
+    /// half-migrated database is completed.
+    ///
+    /// Tables left global: SQLite's own, migration-bookkeeping tables (_migrations,
+    /// schema_migrations, …), tenantry's _tenantry_migrations, the tenant registry
+    /// (`tenants`), and any --exclude.
+    Migrate(MigrateArgs),
+    /// Check a migrated database without changing it.
+    ///
+    /// Every scoped table has a NOT NULL text tenant column that leads an index; no NULL,
+    /// empty or invalid tenant id; quick_check clean; no foreign-key violation beyond
+    /// those recorded before the migration. Exit 1 if any check fails.
+    Verify(VerifyArgs),
+    /// Restore a database from the backup taken by `migrate`.
+    ///
+    /// Uses the backup recorded in the database unless --backup is given. The current
+    /// state is saved beside the database first, so nothing written since is lost. Safe
+    /// in WAL mode. The result is checked against the backup.
+    Rollback(RollbackArgs),
+    /// Generate the point-of-sale fixture database (deterministic).
+    Fixture(FixtureArgs),
+    /// Generate the typical fixture, migrate it with progress, verify it and print the report.
+    Demo(DemoArgs),
+}
+
+/// `tenantry migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The tenant every existing row belongs to (letters, digits, '-', '_', '.'; at most 255 bytes).
+    #[arg(long, value_name = "ID", default_value = tenantry::migrate::DEFAULT_TENANT)]
+    pub default_tenant: String,
+    /// The tenant column's name.
+    #[arg(long, value_name = "NAME", default_value = tenantry::migrate::DEFAULT_COLUMN)]
+    pub column: String,
+    /// Leave this table global (repeatable).
+    #[arg(long, value_name = "TABLE")]
+    pub exclude: Vec<String>,
+    /// The tenant registry table (default: `tenants`, when it exists); it stays global,
+    /// must hold the default tenant, and every tenant id must be in it.
+    #[arg(long, value_name = "NAME")]
+    pub tenants_table: Option<String>,
+    /// A file listing the tables expected to be scoped, one per line (# comments);
+    /// the migration is refused when the tables found differ.
+    #[arg(long, value_name = "FILE")]
+    pub expect_tables: Option<PathBuf>,
+    /// Where to write the backup (default: beside the database, timestamped). Never overwritten.
+    #[arg(long, value_name = "PATH")]
+    pub backup: Option<PathBuf>,
+    /// Print the plan and the checks; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a machine-readable JSON report on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// The detailed log (default: beside the database, `<db>.tenantry.log`, appended).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// How long to wait for another process's lock before giving up, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub busy_timeout: u64,
+}
+
+/// `tenantry verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The tenant column's name (default: the one the migration recorded, else tenant_id).
+    #[arg(long, value_name = "NAME")]
+    pub column: Option<String>,
+    /// Print a machine-readable JSON report on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tenantry rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The backup to restore (default: the one recorded by the last migration).
+    #[arg(long, value_name = "PATH")]
+    pub backup: Option<PathBuf>,
+    /// Print a machine-readable JSON report on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// The detailed log (default: beside the database, `<db>.tenantry.log`, appended).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+/// `tenantry fixture`.
+#[derive(Debug, Args)]
+pub struct FixtureArgs {
+    /// tiny (hundreds of rows), typical (about 1 million rows) or large (about 10 million).
+    #[arg(long, value_name = "SIZE")]
+    pub size: tenantry::fixtures::Size,
+    /// The database file to create.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// The random seed; the same seed gives the same rows.
+    #[arg(long, value_name = "N", default_value_t = tenantry::fixtures::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `tenantry demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The fixture size to build.
+    #[arg(long, value_name = "SIZE", default_value = "typical")]
+    pub size: tenantry::fixtures::Size,
+    /// The folder to work in (default: target/tenantry-demo, or the system temp folder).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print the migration report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,76 @@
+//! One module per subcommand; each turns validated arguments into a library call and its
+//! output, and returns how the process should exit.
+
+mod demo;
+mod fixture;
+mod migrate;
+mod rollback;
+mod verify;
+
+use std::io::IsTerminal;
+
+use crate::cli::Command;
+
+/// How a command ended, when it ended without an error of its own.
+pub enum Status {
+    /// Success: exit 0.
+    Ok,
+    /// The operation failed or found problems: exit 1.
+    Failed,
+    /// Bad usage or input: exit 2.
+    BadInput,
+}
+
+/// Runs one subcommand.
+pub fn run(command: Command) -> anyhow::Result<Status> {
+    match command {
+        Command::Migrate(args) => migrate::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Fixture(args) => fixture::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+/// Whether to draw progress: only for people, on a terminal, when no JSON is wanted.
+fn show_progress(json: bool) -> bool {
+    !json && std::io::stderr().is_terminal()
+}
+
+/// Prints a library error for a person on standard error and, with `json`, as one JSON
+/// object on standard output; returns the exit status it maps to.
+fn report_error(error: &tenantry::migrate::Error, json: bool, advice: &str) -> Status {
+    eprintln!("error: {error}");
+    if !advice.is_empty() {
+        eprint!("{advice}");
+    }
+    if json {
+        let (step, backup) = match error {
+            tenantry::migrate::Error::RolledBack { step, backup, .. } => {
+                (Some(step.name()), backup.as_ref())
+            }
+            _ => (None, None),
+        };
+        let value = serde_json::json!({
+            "ok": false,
+            "error": {
+                "message": error.to_string(),
+                "bad_input": error.is_bad_input(),
+                "rolled_back_at": step,
+                "backup": backup,
+            }
+        });
+        println!("{value}");
+    }
+    if error.is_bad_input() {
+        Status::BadInput
+    } else {
+        Status::Failed
+    }
+}
+
+/// Prints `value` as pretty JSON on standard output.
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

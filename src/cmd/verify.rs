@@ -1,0 +1,31 @@
+//! `tenantry verify`.
+
+use tenantry::migrate::{VerifyOptions, verify};
+
+use super::{Status, print_json, report_error};
+use crate::cli::VerifyArgs;
+use crate::{logging, render};
+
+/// Verifies and prints the findings; exit 1 when any check fails.
+pub fn run(args: VerifyArgs) -> anyhow::Result<Status> {
+    logging::init(None)?;
+    let options = VerifyOptions {
+        column: args.column,
+        ..VerifyOptions::default()
+    };
+    match verify(&args.db, &options) {
+        Ok(report) => {
+            if args.json {
+                print_json(&report)?;
+            } else {
+                print!("{}", render::verify_report(&report));
+            }
+            Ok(if report.verification.passed() {
+                Status::Ok
+            } else {
+                Status::Failed
+            })
+        }
+        Err(error) => Ok(report_error(&error, args.json, "")),
+    }
+}

@@ -1,0 +1,16 @@
+//! Tenantry turns a single-tenant SQLite application into a multi-tenant one.
+//!
+//! This package is the `tenantry` command line; as a library it re-exports the crates
+//! that do the work, so an application can depend on `tenantry` alone:
+//! - [`migrate`] (`tenantry-migrate`): adds the tenant column to every table, with a
+//!   backup, one transaction, verification and rollback;
+//! - [`fixtures`] (`tenantry-fixtures`): the point-of-sale fixture database used by the
+//!   tests, the benchmarks and `tenantry demo`.
+//!
+//! ```
+//! assert_eq!(tenantry::migrate::DEFAULT_TENANT, "caps-automotive");
+//! ```
+#![deny(missing_docs)]
+
+pub use tenantry_fixtures as fixtures;
+pub use tenantry_migrate as migrate;

@@ -1,0 +1,52 @@
+//! Logging: warnings on standard error, and for commands that change a database a
+//! detailed log file (every step, table and SQLite error code).
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+/// The default log file of a database: `<db>.tenantry.log` beside it.
+pub fn default_log_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".tenantry.log");
+    PathBuf::from(s)
+}
+
+/// Sends what `RUST_LOG` asks for to standard error (nothing by default: the commands
+/// report for themselves); with `file`, also `debug` and above from tenantry's crates to
+/// that file, appended.
+pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off")));
+    let file_layer = match file {
+        Some(path) => {
+            let handle = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            Some(
+                fmt::layer()
+                    .with_writer(std::sync::Mutex::new(handle))
+                    .with_ansi(false)
+                    .with_filter(EnvFilter::new(
+                        "tenantry=debug,tenantry_migrate=debug,tenantry_fixtures=info",
+                    )),
+            )
+        }
+        None => None,
+    };
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init()
+        .context("cannot start logging")?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+use rusqlite::Connection;
+
+use crate::support::{files_containing, outcome, tables_with_column, tenantry, tiny_fixture};
+
+#[test]
+fn migrate_json_report_then_verify_then_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let path = db.to_str().unwrap();
+
+    let (code, out, err) = outcome(&tenantry(&["migrate", path, "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["outcome"], "migrated");
+    assert_eq!(report["plan"]["scoped"].as_array().unwrap().len(), 32);
+    assert_eq!(report["plan"]["default_tenant"], "caps-automotive");
+    let steps: Vec<&str> = report["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "preflight",
+            "plan",
+            "count",
+            "check",
+            "backup",
+            "verify_backup",
+            "add_column",
+            "create_index",
+            "statistics",
+            "record",
+            "verify",
+            "commit"
+        ]
+    );
+    assert!(
+        report["verification"]["problems"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let backup = report["backup"].as_str().unwrap();
+    assert!(std::path::Path::new(backup).is_file());
+    let log = std::fs::read_to_string(format!("{path}.tenantry.log")).unwrap();
+    assert!(log.contains("backup written"), "{log}");
+
+    let (code, out, err) = outcome(&tenantry(&["verify", path]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Verified"), "{out}");
+
+    let (code, out, err) = outcome(&tenantry(&["rollback", path]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(backup), "{out}");
+    assert!(tables_with_column(&db, "tenant_id").is_empty());
+
+    // Verifying a database that is not migrated fails and says what to do.
+    let (code, out, _) = outcome(&tenantry(&["verify", path]));
+    assert_eq!(code, 1);
+    assert!(out.contains("run `tenantry migrate`"), "{out}");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let bytes = std::fs::read(&db).unwrap();
+    let (code, out, err) = outcome(&tenantry(&["migrate", db.to_str().unwrap(), "--dry-run"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Dry run: nothing was changed"), "{out}");
+    assert!(out.contains("work_orders"), "{out}");
+    assert!(out.contains("_migrations"), "{out}");
+    assert!(out.contains("risks"), "{out}");
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+    assert!(files_containing(dir.path(), "tenantry-backup").is_empty());
+    assert!(files_containing(dir.path(), ".log").is_empty());
+}
+
+#[test]
+fn a_failed_migration_says_it_was_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let bad = dir.path().join("missing-folder").join("b.db");
+    let (code, out, err) = outcome(&tenantry(&[
+        "migrate",
+        db.to_str().unwrap(),
+        "--backup",
+        bad.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("exactly as it was before"), "{err}");
+    assert!(err.contains("tenantry.log"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"]["rolled_back_at"], "backup");
+    assert!(tables_with_column(&db, "tenant_id").is_empty());
+}
+
+#[test]
+fn rollback_without_a_recorded_backup_says_what_to_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let (code, _, err) = outcome(&tenantry(&["rollback", db.to_str().unwrap()]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--backup"), "{err}");
+}
+
+#[test]
+fn fixture_command_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    for p in [&a, &b] {
+        let (code, out, err) = outcome(&tenantry(&[
+            "fixture",
+            "--size",
+            "tiny",
+            "--out",
+            p.to_str().unwrap(),
+            "--seed",
+            "7",
+        ]));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("tiny"), "{out}");
+    }
+    let digest = |p: &std::path::Path| -> String {
+        let conn = Connection::open(p).unwrap();
+        conn.query_row("SELECT group_concat(id || first_name || last_name, ',') FROM (SELECT * FROM customers ORDER BY id)", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(digest(&a), digest(&b));
+    // An existing file is not replaced without --force.
+    let (code, _, err) = outcome(&tenantry(&[
+        "fixture",
+        "--size",
+        "tiny",
+        "--out",
+        a.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--force"), "{err}");
+}
+
+#[test]
+fn help_teaches_each_command() {
+    for (command, needle) in [
+        ("migrate", "--default-tenant"),
+        ("verify", "--column"),
+        ("rollback", "--backup"),
+        ("fixture", "--size"),
+        ("demo", "--size"),
+    ] {
+        let (code, out, err) = outcome(&tenantry(&[command, "--help"]));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(needle), "{command}: {out}");
+    }
+    let (_, out, _) = outcome(&tenantry(&["--help"]));
+    assert!(out.contains("Exit status"), "{out}");
+}

@@ -1,0 +1,19 @@
+//! End-to-end tests of the `tenantry` binary and libraries: one test binary, one module
+//! per behaviour.
+
+/// Shared helpers: fixture databases, logical snapshots, running the binary.
+mod support;
+
+/// The command line: JSON reports, dry runs, verify and rollback, help.
+mod cli;
+/// A failure injected at every step leaves the database logically identical.
+mod faults;
+/// The POS fixture migrated end to end, re-run, completed when half-migrated, rolled back.
+mod migrate_pos;
+/// The planner does not start preferring the tenant index over better ones.
+mod planner;
+/// Bad input is refused with a clear message, exit status 2, and the file untouched.
+mod refusals;
+/// Awkward schemas: WITHOUT ROWID, AUTOINCREMENT, quoted names, empty and STRICT tables,
+/// pre-existing foreign-key violations, virtual tables, registries.
+mod schemas;

@@ -1,0 +1,328 @@
+use rusqlite::Connection;
+use tenantry_migrate::{
+    Check, Error, GlobalReason, MigrateOptions, Outcome, Risk, VerifyOptions, migrate, verify,
+};
+
+use crate::support::{db_from_sql, snapshot, tables_with_column};
+
+const AWKWARD: &str = "
+    CREATE TABLE \"order\" (id INTEGER PRIMARY KEY AUTOINCREMENT, total INTEGER);
+    CREATE TABLE \"line items\" (order_id INTEGER NOT NULL REFERENCES \"order\"(id) ON DELETE CASCADE,
+                                 line INTEGER NOT NULL, sku TEXT, PRIMARY KEY (order_id, line)) WITHOUT ROWID;
+    CREATE TABLE empty_one (x TEXT);
+    CREATE TABLE strict_one (id INTEGER PRIMARY KEY, v TEXT) STRICT;
+    CREATE TABLE \"Mixed Case\" (\"select\" TEXT, \"quote\"\"d\" INTEGER);
+    CREATE TABLE _migrations (version TEXT PRIMARY KEY);
+    INSERT INTO \"order\" (total) VALUES (10), (20), (30);
+    DELETE FROM \"order\" WHERE id = 3;
+    INSERT INTO \"line items\" VALUES (1, 1, 'A'), (1, 2, 'B'), (2, 1, 'C');
+    INSERT INTO strict_one VALUES (1, 'x');
+    INSERT INTO \"Mixed Case\" VALUES ('s', 1);
+    INSERT INTO _migrations VALUES ('001');
+";
+
+#[test]
+fn awkward_tables_are_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(dir.path(), "awkward.db", AWKWARD);
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::Migrated);
+    assert_eq!(
+        tables_with_column(&db, "tenant_id"),
+        [
+            "Mixed Case",
+            "empty_one",
+            "line items",
+            "order",
+            "strict_one"
+        ]
+    );
+
+    let conn = Connection::open(&db).unwrap();
+    // AUTOINCREMENT keeps its sequence: the next id is 4, not 3.
+    conn.execute("INSERT INTO \"order\" (total) VALUES (40)", [])
+        .unwrap();
+    let last: i64 = conn
+        .query_row("SELECT max(id) FROM \"order\"", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(last, 4);
+    // WITHOUT ROWID still enforces its key, and rows carry the tenant.
+    assert!(
+        conn.execute(
+            "INSERT INTO \"line items\" (order_id, line) VALUES (1, 1)",
+            []
+        )
+        .is_err()
+    );
+    let tenants: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM \"line items\" WHERE tenant_id = 'caps-automotive'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tenants, 3);
+    // STRICT tables get TEXT (VARCHAR is not a strict type).
+    let decl: String = conn
+        .query_row(
+            "SELECT type FROM pragma_table_info('strict_one') WHERE name = 'tenant_id'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(decl, "TEXT");
+    let empty: i64 = conn
+        .query_row("SELECT count(*) FROM empty_one", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(empty, 0);
+    let index: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'idx_line items_tenant_id'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(index, 1);
+    assert!(
+        verify(&db, &VerifyOptions::default())
+            .unwrap()
+            .verification
+            .passed()
+    );
+}
+
+#[test]
+fn pre_existing_foreign_key_violations_are_reported_not_blamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "fk.db",
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE customers (id INTEGER PRIMARY KEY);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id));
+         INSERT INTO customers VALUES (1);
+         INSERT INTO orders VALUES (1, 1), (2, 99), (3, 98);",
+    );
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.fk_violations_before.len(), 1);
+    assert_eq!(
+        (
+            report.fk_violations_before[0].table.as_str(),
+            report.fk_violations_before[0].rows
+        ),
+        ("orders", 2)
+    );
+    let verification = report.verification.unwrap();
+    assert!(verification.passed(), "{:?}", verification.problems);
+    assert_eq!(
+        verification.foreign_key_violations,
+        report.fk_violations_before
+    );
+    // Standalone verify knows they were there before.
+    assert!(
+        verify(&db, &VerifyOptions::default())
+            .unwrap()
+            .verification
+            .passed()
+    );
+    // A violation added later is caught.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; INSERT INTO orders (id, customer_id) VALUES (4, 97);",
+    )
+    .unwrap();
+    let later = verify(&db, &VerifyOptions::default()).unwrap();
+    assert!(
+        later
+            .verification
+            .problems
+            .iter()
+            .any(|p| p.check == Check::ForeignKeys),
+        "{:?}",
+        later.verification.problems
+    );
+}
+
+#[test]
+fn virtual_tables_are_refused_unless_excluded() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "fts.db",
+        "CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE VIRTUAL TABLE products_fts USING fts5(name);
+         INSERT INTO products VALUES (1, 'brake pad');
+         INSERT INTO products_fts VALUES ('brake pad');",
+    );
+    let before = snapshot(&db);
+    let error = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, Error::Unsupported { table, reason } if table == "products_fts" && reason.contains("--exclude")),
+        "{error}"
+    );
+    assert!(error.is_bad_input());
+    assert_eq!(snapshot(&db), before);
+
+    let options = MigrateOptions {
+        exclude: vec!["products_fts".into()],
+        ..MigrateOptions::default()
+    };
+    let report = migrate(&db, &options, &mut |_| {}).unwrap();
+    assert_eq!(
+        report
+            .plan
+            .scoped
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["products"]
+    );
+    assert!(
+        report
+            .plan
+            .global
+            .iter()
+            .any(|g| g.name == "products_fts_data"
+                && g.reason == GlobalReason::ShadowOf("products_fts".into()))
+    );
+    assert!(
+        verify(&db, &VerifyOptions::default())
+            .unwrap()
+            .verification
+            .passed()
+    );
+}
+
+#[test]
+fn an_incompatible_existing_tenant_column_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "nullable.db",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, tenant_id TEXT); CREATE TABLE b (id INTEGER PRIMARY KEY);
+         INSERT INTO a VALUES (1, NULL);",
+    );
+    let before = snapshot(&db);
+    let error = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(error.to_string().contains("allows NULL"), "{error}");
+    assert!(error.to_string().contains("--column"), "{error}");
+    assert_eq!(snapshot(&db), before);
+}
+
+#[test]
+fn the_tenant_registry_stays_global_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT);
+               CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+               INSERT INTO customers VALUES (1, 'Ada');";
+    let db = db_from_sql(dir.path(), "registry.db", sql);
+    let before = snapshot(&db);
+    let error = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(error.to_string().contains("not in it"), "{error}");
+    assert_eq!(snapshot(&db), before);
+
+    Connection::open(&db)
+        .unwrap()
+        .execute("INSERT INTO tenants VALUES ('caps-automotive', 'Caps')", [])
+        .unwrap();
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert!(
+        report
+            .plan
+            .global
+            .iter()
+            .any(|g| g.name == "tenants" && g.reason == GlobalReason::TenantRegistry)
+    );
+    assert_eq!(report.plan.registry.as_ref().unwrap().column, "id");
+
+    // A row of a tenant missing from the registry fails verification.
+    Connection::open(&db)
+        .unwrap()
+        .execute("INSERT INTO customers VALUES (2, 'Eve', 'ghost-store')", [])
+        .unwrap();
+    let check = verify(&db, &VerifyOptions::default()).unwrap();
+    assert!(
+        check
+            .verification
+            .problems
+            .iter()
+            .any(|p| p.check == Check::UnregisteredTenant && p.detail.contains("ghost-store"))
+    );
+}
+
+#[test]
+fn verify_finds_null_empty_and_invalid_tenants_and_missing_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "v.db",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    );
+    migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "INSERT INTO a (id, tenant_id) VALUES (1, ''), (2, 'bad id!'), (3, 'fine');
+         DROP INDEX idx_b_tenant_id;",
+    )
+    .unwrap();
+    let problems = verify(&db, &VerifyOptions::default())
+        .unwrap()
+        .verification
+        .problems;
+    let checks: Vec<Check> = problems.iter().map(|p| p.check).collect();
+    assert!(checks.contains(&Check::NullTenant), "{problems:?}");
+    assert!(checks.contains(&Check::InvalidTenant), "{problems:?}");
+    assert!(checks.contains(&Check::Index), "{problems:?}");
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
+#[test]
+fn views_triggers_and_global_uniques_are_risks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "risks.db",
+        "CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT UNIQUE, qty INTEGER);
+         CREATE TABLE log (id INTEGER PRIMARY KEY, msg TEXT);
+         CREATE TABLE schema_migrations (version TEXT);
+         CREATE VIEW everything AS SELECT * FROM products;
+         CREATE VIEW versions AS SELECT * FROM schema_migrations;
+         CREATE TRIGGER audit AFTER UPDATE ON products BEGIN INSERT INTO log (msg) VALUES ('changed'); END;",
+    );
+    let options = MigrateOptions {
+        dry_run: true,
+        ..MigrateOptions::default()
+    };
+    let before = snapshot(&db);
+    let report = migrate(&db, &options, &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::DryRun);
+    assert_eq!(snapshot(&db), before);
+    let risks = &report.plan.risks;
+    assert!(risks.iter().any(|r| matches!(r, Risk::View { name, tables } if name == "everything" && tables == &["products"])));
+    assert!(
+        !risks
+            .iter()
+            .any(|r| matches!(r, Risk::View { name, .. } if name == "versions"))
+    );
+    assert!(risks.iter().any(|r| matches!(r, Risk::Trigger { name, tables, .. } if name == "audit" && tables == &["products", "log"])));
+    assert!(risks.iter().any(|r| matches!(r, Risk::GlobalUnique { table, columns, .. } if table == "products" && columns == &["sku"])));
+    assert_eq!(
+        report
+            .plan
+            .scoped
+            .iter()
+            .map(|t| t.rows)
+            .collect::<Vec<_>>(),
+        [Some(0), Some(0)]
+    );
+}
+
+#[test]
+fn an_index_name_already_taken_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "taken.db",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT); CREATE INDEX idx_a_tenant_id ON a(x);",
+    );
+    let before = snapshot(&db);
+    let error = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(error.to_string().contains("idx_a_tenant_id"), "{error}");
+    assert_eq!(snapshot(&db), before);
+}
