@@ -28,12 +28,12 @@ fn migrate_json_report_then_verify_then_rollback() {
             "count",
             "check",
             "backup",
-            "verify_backup",
             "add_column",
             "create_index",
             "statistics",
-            "record",
             "verify",
+            "record",
+            "verify_backup",
             "commit"
         ]
     );

@@ -198,6 +198,13 @@ pub enum Error {
         /// What is wrong.
         problems: Vec<crate::Problem>,
     },
+    /// A worker thread of the migrator panicked: a bug in tenantry. The transaction is
+    /// rolled back like any other failure.
+    #[error("internal error: the worker thread of step {step} panicked; please report it")]
+    Panicked {
+        /// The step the thread was running.
+        step: Step,
+    },
     /// A failure injected by a test (feature `fault-injection` only).
     #[error("injected failure at step {step}")]
     Injected {
@@ -242,6 +249,7 @@ impl Error {
             | Error::Io { .. }
             | Error::Sqlite { .. }
             | Error::Verification { .. }
+            | Error::Panicked { .. }
             | Error::Injected { .. } => false,
         }
     }

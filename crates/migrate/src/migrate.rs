@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -14,7 +15,7 @@ use crate::plan::{self, Plan};
 use crate::record::{self, Record};
 use crate::report::{Outcome, Progress, Report, Timer};
 use crate::tenant::{self, TenantId};
-use crate::verify::{self, Expected};
+use crate::verify::{self, Expected, FkBaseline};
 use crate::{apply, backup, checks, preflight};
 
 /// Fails on purpose where a test asked (feature `fault-injection`); nothing otherwise.
@@ -22,6 +23,8 @@ macro_rules! inject {
     ($options:expr, $step:expr, $done:expr) => {{
         #[cfg(any(test, feature = "fault-injection"))]
         crate::fault::check($options.fault, $step, $done)?;
+        #[cfg(not(any(test, feature = "fault-injection")))]
+        let _ = (&$options, &$done);
     }};
 }
 
@@ -91,6 +94,7 @@ pub fn migrate(
 
     let mut state = State {
         backup: None,
+        failed_at: None,
         changing: false,
     };
     match run_locked(&conn, path, options, &tenant, &mut timer, &mut state) {
@@ -102,7 +106,7 @@ pub fn migrate(
             Ok(report)
         }
         Err(error) => {
-            let step = timer.step();
+            let step = state.failed_at.unwrap_or_else(|| timer.step());
             timer.finish();
             if let Err(e) = conn.execute_batch("ROLLBACK") {
                 // Only possible when SQLite already rolled back on its own (it does so
@@ -126,6 +130,8 @@ pub fn migrate(
 /// What the error path needs to know about how far the migration got.
 struct State {
     backup: Option<PathBuf>,
+    /// The step that failed, when the failure came from another thread than the timer's.
+    failed_at: Option<Step>,
     /// True from the backup on: a failure then is a failed operation, not a refusal.
     changing: bool,
 }
@@ -207,51 +213,159 @@ fn run_locked(
         table.rows = rows_before.get(&table.name).copied();
     }
 
+    let backup_path = if options.dry_run {
+        None
+    } else {
+        let p = match &options.backup {
+            Some(p) => p.clone(),
+            None => backup::default_path(path, conn)?,
+        };
+        if p.exists() {
+            return Err(Error::BackupExists { path: p });
+        }
+        Some(p)
+    };
+
+    // quick_check runs here while a second, read-only connection takes the backup: the
+    // write lock held here keeps the file still, so both see the same database.
     timer.start(Step::Check);
     inject!(options, Step::Check, 0);
-    let complaints =
-        checks::quick_check(conn).map_err(|e| preflight::classify(path, e, options.busy_wait))?;
-    if !complaints.is_empty() {
-        return Err(Error::Corrupt {
-            path: path.to_owned(),
-            detail: complaints,
+    state.changing = backup_path.is_some();
+    let phase = Instant::now();
+    let (pages_tx, pages_rx) = mpsc::channel();
+    let (quick, copied) = std::thread::scope(|scope| {
+        let copier = scope.spawn(|| {
+            // Owned here, so the channel closes when the copy ends.
+            let pages_tx = pages_tx;
+            let Some(dest) = backup_path.as_deref() else {
+                return Ok(None);
+            };
+            let pages = backup::create(
+                path,
+                dest,
+                &mut |done, total| {
+                    let _ = pages_tx.send((done, total));
+                },
+                |_steps| {
+                    inject!(options, Step::Backup, _steps);
+                    Ok(())
+                },
+            )?;
+            Ok(Some((pages, phase.elapsed())))
         });
-    }
-    let fk_before =
-        checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Check, None))?;
-    for v in &fk_before {
-        tracing::warn!(table = %v.table, parent = %v.parent, rows = v.rows, "foreign-key violations found before the migration (not caused by it)");
-    }
-    if options.dry_run {
-        return Ok(report(path, Outcome::DryRun, plan, None, fk_before, None));
-    }
-
-    let backup_path = match &options.backup {
-        Some(p) => p.clone(),
-        None => backup::default_path(path, conn)?,
+        let quick = checks::quick_check(conn).map(|c| (c, phase.elapsed()));
+        if backup_path.is_some() {
+            timer.emit(Progress::Started(Step::Backup));
+        }
+        for (done, total) in pages_rx.iter() {
+            timer.emit(Progress::Pages { done, total });
+        }
+        (quick, copier.join())
+    });
+    let copied: Result<Option<(u64, Duration)>> =
+        copied.unwrap_or(Err(Error::Panicked { step: Step::Backup }));
+    let quick_took = match quick {
+        Ok((complaints, took)) if complaints.is_empty() => took,
+        other => {
+            // A refusal: drop the copy of the corrupt file, so nothing is left behind.
+            if let (Ok(Some(_)), Some(p)) = (&copied, &backup_path) {
+                let _ = std::fs::remove_file(p);
+            }
+            state.changing = false;
+            return Err(match other {
+                Ok((complaints, _)) => Error::Corrupt {
+                    path: path.to_owned(),
+                    detail: complaints,
+                },
+                Err(e) => preflight::classify(path, e, options.busy_wait),
+            });
+        }
     };
-    if backup_path.exists() {
-        return Err(Error::BackupExists { path: backup_path });
-    }
-
-    timer.start(Step::Backup);
-    state.changing = true;
-    let pages = backup::create(
-        path,
-        &backup_path,
-        &mut |done, total| timer.emit(Progress::Pages { done, total }),
-        |_steps| {
-            inject!(options, Step::Backup, _steps);
-            Ok(())
-        },
-    )?;
+    let copied = copied.inspect_err(|_| state.failed_at = Some(Step::Backup))?;
+    let Some(backup_path) = backup_path else {
+        // Dry run: the foreign-key check the migration would compare against.
+        let fk_before =
+            checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Check, None))?;
+        timer.finish_with(&[(Step::Check, phase.elapsed())]);
+        return Ok(report(path, Outcome::DryRun, plan, None, fk_before, None));
+    };
+    let (pages, copy_took) = copied.unwrap_or_default();
+    timer.finish_with(&[(Step::Check, quick_took), (Step::Backup, copy_took)]);
     state.backup = Some(backup_path.clone());
     tracing::info!(backup = %backup_path.display(), pages, "backup written");
 
-    timer.start(Step::VerifyBackup);
-    inject!(options, Step::VerifyBackup, 0);
-    backup::verify(&backup_path, &rows_before)?;
+    // The copy is complete before the first change. Checking it (quick_check and row
+    // counts on the copy) overlaps with the change, and COMMIT waits for it.
+    std::thread::scope(|scope| {
+        let verifier = scope.spawn(|| {
+            let started = Instant::now();
+            let result = (|| {
+                inject!(options, Step::VerifyBackup, 0);
+                backup::verify(&backup_path, &rows_before)
+            })();
+            (result, started.elapsed())
+        });
+        let changed = change(
+            conn,
+            &plan,
+            tenant,
+            &backup_path,
+            &rows_before,
+            options,
+            timer,
+        );
+        let checked = verifier.join();
+        let verification = changed?;
+        let (checked, took) = checked.map_err(|_| Error::Panicked {
+            step: Step::VerifyBackup,
+        })?;
+        timer.finish_with(&[(Step::VerifyBackup, took)]);
+        if let Err(error) = checked {
+            state.failed_at = Some(Step::VerifyBackup);
+            return Err(error);
+        }
 
+        timer.start(Step::Commit);
+        inject!(options, Step::Commit, 0);
+        conn.execute_batch("COMMIT").map_err(|e| {
+            match preflight::classify(path, e, options.busy_wait) {
+                busy @ Error::Busy { .. } => busy,
+                Error::Sqlite { source, .. } => Error::Sqlite {
+                    step: Step::Commit,
+                    table: None,
+                    source,
+                },
+                other => other,
+            }
+        })?;
+        let outcome = if half_done || previous.is_some() {
+            Outcome::Completed
+        } else {
+            Outcome::Migrated
+        };
+        let fk_before = verification.foreign_key_violations_before.clone();
+        Ok(report(
+            path,
+            outcome,
+            plan.clone(),
+            Some(backup_path.clone()),
+            fk_before,
+            Some(verification),
+        ))
+    })
+}
+
+/// The change itself, inside the transaction: columns, indexes, statistics, verification
+/// and the record. Returns the verification that passed.
+fn change(
+    conn: &Connection,
+    plan: &Plan,
+    tenant: &TenantId,
+    backup_path: &Path,
+    rows_before: &BTreeMap<String, u64>,
+    options: &MigrateOptions,
+    timer: &mut Timer<'_>,
+) -> Result<verify::Verification> {
     timer.start(Step::AddColumn);
     let to_alter: Vec<_> = plan.scoped.iter().filter(|t| t.add_column).collect();
     for (i, table) in to_alter.iter().enumerate() {
@@ -262,7 +376,7 @@ fn run_locked(
             total: to_alter.len(),
         });
         inject!(options, Step::AddColumn, i);
-        apply::add_column(conn, &plan, table)?;
+        apply::add_column(conn, plan, table)?;
     }
     inject!(options, Step::AddColumn, to_alter.len());
 
@@ -280,13 +394,37 @@ fn run_locked(
             total: to_index.len(),
         });
         inject!(options, Step::CreateIndex, i);
-        apply::create_index(conn, &plan, table, index)?;
+        apply::create_index(conn, plan, table, index)?;
     }
     inject!(options, Step::CreateIndex, to_index.len());
 
     timer.start(Step::Statistics);
     apply::write_statistics(conn, &to_index)?;
     inject!(options, Step::Statistics, 0);
+
+    // Foreign-key violations found now are compared with the backup, which holds the
+    // database as it was: the change adds a column and indexes and moves no row, so when
+    // there are none now there were none before, and the common case checks once.
+    timer.start(Step::Verify);
+    let catalog_after = inspect::read_catalog(conn)?;
+    let verification = verify::run(
+        conn,
+        &catalog_after,
+        &Expected {
+            scoped: plan.scoped.iter().map(|t| t.name.clone()).collect(),
+            column: &plan.column,
+            registry: plan.registry.as_ref(),
+            rows_before: Some(rows_before),
+            fk_before: FkBaseline::Copy(backup_path),
+            integrity: false,
+        },
+    )?;
+    inject!(options, Step::Verify, 0);
+    if !verification.passed() {
+        return Err(Error::Verification {
+            problems: verification.problems,
+        });
+    }
 
     timer.start(Step::Record);
     let applied_at: String = conn
@@ -301,61 +439,15 @@ fn run_locked(
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             column: plan.column.clone(),
             default_tenant: tenant.to_string(),
-            backup: Some(backup_path.clone()),
+            backup: Some(backup_path.to_owned()),
             scoped_tables: plan.scoped.iter().map(|t| t.name.clone()).collect(),
             global_tables: plan.global.iter().map(|t| t.name.clone()).collect(),
-            fk_violations_before: fk_before.clone(),
+            fk_violations_before: verification.foreign_key_violations_before.clone(),
         },
     )?;
     inject!(options, Step::Record, 0);
-
-    timer.start(Step::Verify);
-    let catalog_after = inspect::read_catalog(conn)?;
-    let verification = verify::run(
-        conn,
-        &catalog_after,
-        &Expected {
-            scoped: plan.scoped.iter().map(|t| t.name.clone()).collect(),
-            column: &plan.column,
-            registry: plan.registry.as_ref(),
-            rows_before: Some(&rows_before),
-            fk_before: Some(&fk_before),
-            integrity: false,
-        },
-    )?;
-    inject!(options, Step::Verify, 0);
-    if !verification.passed() {
-        return Err(Error::Verification {
-            problems: verification.problems,
-        });
-    }
-
-    timer.start(Step::Commit);
-    inject!(options, Step::Commit, 0);
-    conn.execute_batch("COMMIT").map_err(|e| {
-        match preflight::classify(path, e, options.busy_wait) {
-            busy @ Error::Busy { .. } => busy,
-            Error::Sqlite { source, .. } => Error::Sqlite {
-                step: Step::Commit,
-                table: None,
-                source,
-            },
-            other => other,
-        }
-    })?;
-    let outcome = if half_done || previous.is_some() {
-        Outcome::Completed
-    } else {
-        Outcome::Migrated
-    };
-    Ok(report(
-        path,
-        outcome,
-        plan,
-        Some(backup_path),
-        fk_before,
-        Some(verification),
-    ))
+    timer.finish();
+    Ok(verification)
 }
 
 fn report(

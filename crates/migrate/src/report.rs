@@ -124,6 +124,24 @@ impl<'p> Timer<'p> {
         }
     }
 
+    /// Ends the running step without timing it, and records `parts` instead: steps that
+    /// ran on other threads, each with its own duration.
+    pub(crate) fn finish_with(&mut self, parts: &[(Step, Duration)]) {
+        self.current = None;
+        for &(step, took) in parts {
+            tracing::info!(
+                step = step.name(),
+                ms = took.as_secs_f64() * 1e3,
+                "step finished"
+            );
+            (self.progress)(Progress::Finished(step, took));
+            self.timings.push(Timing {
+                step,
+                ms: took.as_secs_f64() * 1e3,
+            });
+        }
+    }
+
     /// The step running now.
     pub(crate) fn step(&self) -> Step {
         self.current.map_or(Step::Preflight, |(s, _)| s)

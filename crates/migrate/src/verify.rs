@@ -72,6 +72,8 @@ pub struct Verification {
     pub tables: Vec<TableTenants>,
     /// Foreign-key violations now present (old and new).
     pub foreign_key_violations: Vec<FkViolations>,
+    /// Foreign-key violations that were there before the migration (the database's own).
+    pub foreign_key_violations_before: Vec<FkViolations>,
     /// `Some(true)` when `quick_check` ran clean, `None` when it was not run.
     pub integrity_ok: Option<bool>,
     /// Everything found wrong; empty when the database passed.
@@ -95,10 +97,20 @@ pub(crate) struct Expected<'a> {
     pub registry: Option<&'a Registry>,
     /// Row counts before the migration (inside `migrate` only).
     pub rows_before: Option<&'a BTreeMap<String, u64>>,
-    /// Foreign-key violations before the migration, when known.
-    pub fk_before: Option<&'a [FkViolations]>,
+    /// What foreign-key violations to compare with.
+    pub fk_before: FkBaseline<'a>,
     /// Whether to run `quick_check`.
     pub integrity: bool,
+}
+
+/// The foreign-key violations that were there before, to tell new ones from old.
+pub(crate) enum FkBaseline<'a> {
+    /// Known (recorded by the migration).
+    Known(&'a [FkViolations]),
+    /// Read from a copy of the database as it was before, only if any are found now.
+    Copy(&'a std::path::Path),
+    /// Unknown: every violation found is reported.
+    Unknown,
 }
 
 /// Runs every check; returns what it found (an `Err` only when a query itself fails).
@@ -240,9 +252,15 @@ pub(crate) fn run(
 
     let foreign_key_violations =
         checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Verify, None))?;
-    let fresh = checks::new_violations(expected.fk_before.unwrap_or(&[]), &foreign_key_violations);
+    let before = match expected.fk_before {
+        FkBaseline::Known(list) => Some(list.to_vec()),
+        FkBaseline::Copy(_) if foreign_key_violations.is_empty() => Some(Vec::new()),
+        FkBaseline::Copy(copy) => Some(violations_in(copy)?),
+        FkBaseline::Unknown => None,
+    };
+    let fresh = checks::new_violations(before.as_deref().unwrap_or(&[]), &foreign_key_violations);
     for v in fresh {
-        let detail = if expected.fk_before.is_some() {
+        let detail = if before.is_some() {
             format!(
                 "{} rows break foreign key {} (to {}) that did not before the migration",
                 v.rows, v.fk_id, v.parent
@@ -277,10 +295,23 @@ pub(crate) fn run(
 
     Ok(Verification {
         tables,
+        foreign_key_violations_before: before.unwrap_or_default(),
         foreign_key_violations,
         integrity_ok,
         problems,
     })
+}
+
+/// `foreign_key_check` on a read-only connection to another file (the backup).
+fn violations_in(copy: &std::path::Path) -> Result<Vec<FkViolations>> {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let bad = |e: rusqlite::Error| Error::BadBackup {
+        path: copy.to_owned(),
+        detail: format!("cannot run foreign_key_check on it: {e}"),
+    };
+    let conn = Connection::open_with_flags(copy, flags).map_err(bad)?;
+    checks::foreign_key_violations(&conn).map_err(bad)
 }
 
 fn registered(conn: &Connection, registry: &Registry, id: &str) -> Result<bool> {
@@ -370,11 +401,9 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
             column: &column,
             registry: registry.as_ref(),
             rows_before: None,
-            fk_before: Some(
-                record
-                    .as_ref()
-                    .map_or(&[][..], |r| r.fk_violations_before.as_slice()),
-            ),
+            fk_before: record.as_ref().map_or(FkBaseline::Unknown, |r| {
+                FkBaseline::Known(&r.fk_violations_before)
+            }),
             integrity: options.integrity,
         },
     )?;
