@@ -63,7 +63,7 @@ fn a_failure_at_any_step_leaves_the_database_logically_identical() {
                     // A finished backup is kept and named, and it equals the database.
                     _ => {
                         let backup = backup.clone().expect("backup named");
-                        assert_eq!(backups, [backup.clone()], "{label}");
+                        assert_eq!(backups, std::slice::from_ref(&backup), "{label}");
                         assert_eq!(snapshot(&backup), expected, "{label}");
                     }
                 }
