@@ -15,13 +15,18 @@ const PAGES_PER_STEP: i32 = 4096;
 /// The default backup path: beside the database, named after it and the current UTC time,
 /// e.g. `pos.db.20261127T171125Z.tenantry-backup`.
 pub(crate) fn default_path(db: &Path, conn: &Connection) -> Result<PathBuf> {
+    stamped_path(db, conn, "tenantry-backup")
+}
+
+/// `<db>.<UTC time>.<suffix>` beside the database (the time read from SQLite).
+pub(crate) fn stamped_path(db: &Path, conn: &Connection, suffix: &str) -> Result<PathBuf> {
     let stamp: String = conn
         .query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))
         .map_err(Error::sqlite(Step::Backup, None))?;
     let name = db
         .file_name()
         .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
-    Ok(db.with_file_name(format!("{name}.{stamp}.tenantry-backup")))
+    Ok(db.with_file_name(format!("{name}.{stamp}.{suffix}")))
 }
 
 /// Copies the database at `source` into a new file at `dest`, which must not exist.

@@ -110,17 +110,7 @@ impl<'p> Timer<'p> {
     /// Ends the running step.
     pub(crate) fn finish(&mut self) {
         if let Some((step, since)) = self.current.take() {
-            let took = since.elapsed();
-            tracing::info!(
-                step = step.name(),
-                ms = took.as_secs_f64() * 1e3,
-                "step finished"
-            );
-            (self.progress)(Progress::Finished(step, took));
-            self.timings.push(Timing {
-                step,
-                ms: took.as_secs_f64() * 1e3,
-            });
+            self.record(step, since.elapsed());
         }
     }
 
@@ -129,17 +119,15 @@ impl<'p> Timer<'p> {
     pub(crate) fn finish_with(&mut self, parts: &[(Step, Duration)]) {
         self.current = None;
         for &(step, took) in parts {
-            tracing::info!(
-                step = step.name(),
-                ms = took.as_secs_f64() * 1e3,
-                "step finished"
-            );
-            (self.progress)(Progress::Finished(step, took));
-            self.timings.push(Timing {
-                step,
-                ms: took.as_secs_f64() * 1e3,
-            });
+            self.record(step, took);
         }
+    }
+
+    fn record(&mut self, step: Step, took: Duration) {
+        let ms = took.as_secs_f64() * 1e3;
+        tracing::info!(step = step.name(), ms, "step finished");
+        (self.progress)(Progress::Finished(step, took));
+        self.timings.push(Timing { step, ms });
     }
 
     /// The step running now.

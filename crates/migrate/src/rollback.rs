@@ -83,7 +83,7 @@ pub fn rollback(
 
     timer.start(Step::Backup);
     preflight::begin_immediate(&conn, path, options.busy_wait)?;
-    let saved = saved_path(path, &conn)?;
+    let saved = backup::stamped_path(path, &conn, "pre-rollback.tenantry-backup")?;
     let copied = backup::create(
         path,
         &saved,
@@ -176,14 +176,4 @@ fn snapshot(conn: &Connection) -> Result<Snapshot> {
         counts.insert(t.name.clone(), rows);
     }
     Ok(Snapshot { schema, counts })
-}
-
-fn saved_path(db: &Path, conn: &Connection) -> Result<PathBuf> {
-    let stamp: String = conn
-        .query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))
-        .map_err(Error::sqlite(Step::Backup, None))?;
-    let name = db
-        .file_name()
-        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
-    Ok(db.with_file_name(format!("{name}.{stamp}.pre-rollback.tenantry-backup")))
 }
