@@ -1,0 +1,594 @@
+//! The targets of INSERT, UPDATE and DELETE: the table a statement writes cannot be replaced
+//! by a derived table, so it is scoped in place.
+//!
+//! - UPDATE and DELETE: the original WHERE is parenthesised and the tenant predicate ANDed
+//!   to it, qualified with the target's alias or name; without a WHERE, one is added.
+//! - INSERT: the tenant column is added to the column list (the schema gives the list when
+//!   the statement has none) and the tenant to every VALUES row; an INSERT ... SELECT has its
+//!   SELECT wrapped so each row gains the tenant; DEFAULT VALUES becomes a one-column VALUES.
+//! - Upsert: `DO UPDATE` gains the tenant predicate, so a conflict with another tenant's row
+//!   changes nothing. REPLACE is refused: it deletes the conflicting row, whoever owns it.
+//! - RETURNING `*` lists the columns, so it does not reveal the tenant column.
+
+use std::ops::Range;
+
+use sqlparser::ast::{
+    AssignmentTarget, Delete, Expr, FromTable, Insert, ObjectName, OnConflictAction, OnInsert,
+    Parens, Query, SelectItem, SetExpr, SqliteOnConflict, TableFactor, TableObject, Update,
+    UpdateTableFromKind, Value,
+};
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::Token;
+
+use crate::error::Refusal;
+use crate::rewriter::Access;
+use crate::schema::Table;
+use crate::scope::{Scoper, ident_parts, loc_of, quote_ident, visible_columns};
+use crate::template::{Piece, text};
+
+/// A tenant value written explicitly in an INSERT, checked when the tenant is known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TenantCheck {
+    pub table: String,
+    pub value: String,
+}
+
+/// What one DML statement needs from the rest of the rewriter.
+pub(crate) struct Dml<'x, 's, 'a> {
+    pub cx: &'x mut Scoper<'s, 'a>,
+    pub seg: Range<usize>,
+    pub checks: &'x mut Vec<TenantCheck>,
+}
+
+/// Which trailing clauses the AST says a statement has, to cross-check the token scan.
+#[derive(Clone, Copy, Default)]
+struct Tail {
+    returning: bool,
+    order_by: bool,
+    limit: bool,
+}
+
+impl Dml<'_, '_, '_> {
+    fn tenant_column(&self) -> String {
+        self.cx.schema.tenant_column().to_owned()
+    }
+
+    /// Resolves a DML target: a table of the main schema, never a CTE (SQLite writes only
+    /// real tables). Returns the table when it is tenant-scoped.
+    fn target(&mut self, name: &ObjectName, access: Access) -> Result<Option<Table>, Refusal> {
+        let parts = ident_parts(name)?;
+        let table_name = match parts.as_slice() {
+            [t] => t.clone(),
+            [schema, t] if schema.eq_ignore_ascii_case("main") => t.clone(),
+            [schema, _] => {
+                return Err(Refusal::OtherSchema {
+                    schema: schema.clone(),
+                    name: name.to_string(),
+                });
+            }
+            _ => {
+                return Err(Refusal::Unsupported {
+                    construct: format!("table name {name} with more than two parts"),
+                });
+            }
+        };
+        let lower = table_name.to_ascii_lowercase();
+        if lower == "sqlite_master" || lower == "sqlite_schema" {
+            return Err(Refusal::SchemaWrite { name: table_name });
+        }
+        if lower.starts_with("sqlite_") {
+            return Err(Refusal::SystemTable { name: table_name });
+        }
+        let Some(table) = self.cx.schema.table(&table_name).cloned() else {
+            return Err(Refusal::UnknownTable {
+                name: name.to_string(),
+            });
+        };
+        self.cx.mark_target(name);
+        let scoped = table.has_column(self.cx.schema.tenant_column());
+        self.cx.record(&table.name, scoped, access);
+        Ok(scoped.then_some(table))
+    }
+
+    fn tok_of_name_end(&self, name: &ObjectName) -> Result<usize, Refusal> {
+        let last = name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .ok_or_else(|| internal(format!("table name {name} has no identifier")))?;
+        self.tok(loc_of(last))
+    }
+
+    fn tok(&self, pos: (u64, u64)) -> Result<usize, Refusal> {
+        self.cx
+            .src
+            .index_at(sqlparser::tokenizer::Location {
+                line: pos.0,
+                column: pos.1,
+            })
+            .ok_or_else(|| internal(format!("no token at line {} column {}", pos.0, pos.1)))
+    }
+
+    /// `qualifier."tenant_id" = <tenant>`
+    fn predicate(&self, qualifier: &str) -> Vec<Piece> {
+        vec![
+            text(format!(
+                "{qualifier}.{} = ",
+                quote_ident(self.cx.schema.tenant_column())
+            )),
+            Piece::Tenant,
+        ]
+    }
+
+    /// Scopes the WHERE clause that starts after token `from`: wraps the existing condition
+    /// in parentheses and ANDs the predicate, or adds a WHERE before the trailing clauses.
+    fn scope_where(
+        &mut self,
+        from: usize,
+        has_where: bool,
+        tail: Tail,
+        qualifier: &str,
+    ) -> Result<(), Refusal> {
+        let src = self.cx.src;
+        let end = self.seg.end;
+        let mut where_tok = None;
+        let mut stop = end;
+        for (j, depth) in src.depth_walk(from, end) {
+            if depth != 0 || !src.is_sig(j) {
+                continue;
+            }
+            if src.is_kw(j, Keyword::WHERE) && where_tok.is_none() {
+                where_tok = Some(j);
+            }
+            let (found, expected) = if src.is_kw(j, Keyword::RETURNING) {
+                (true, tail.returning)
+            } else if src.is_kw(j, Keyword::ORDER) {
+                (true, tail.order_by)
+            } else if src.is_kw(j, Keyword::LIMIT) {
+                (true, tail.limit)
+            } else {
+                (false, true)
+            };
+            if found {
+                if !expected {
+                    return Err(internal(format!(
+                        "clause {} found where the parsed statement has none",
+                        src.tok_text(j)
+                    )));
+                }
+                stop = j;
+                break;
+            }
+        }
+        if where_tok.is_some() != has_where {
+            return Err(internal(
+                "WHERE clause not where the parser put it".to_owned(),
+            ));
+        }
+        let last = src
+            .prev_sig(stop, from)
+            .ok_or_else(|| internal("empty statement tail".to_owned()))?;
+        let mut pred = self.predicate(qualifier);
+        match where_tok {
+            Some(w) => {
+                let first = src
+                    .next_sig(w, stop)
+                    .ok_or_else(|| internal("empty WHERE".to_owned()))?;
+                self.cx.edits.insert(src.toks[first].start, vec![text("(")]);
+                pred.insert(0, text(") AND "));
+                self.cx.edits.insert(src.toks[last].end, pred);
+            }
+            None => {
+                pred.insert(0, text(" WHERE "));
+                self.cx.edits.insert(src.toks[last].end, pred);
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces `*` in RETURNING with the columns the legacy table had.
+    fn scope_returning(
+        &mut self,
+        returning: &Option<Vec<SelectItem>>,
+        table: &Table,
+    ) -> Result<(), Refusal> {
+        let Some(items) = returning else {
+            return Ok(());
+        };
+        for item in items {
+            match item {
+                SelectItem::Wildcard(w) => {
+                    let star = self.tok((
+                        w.wildcard_token.0.span.start.line,
+                        w.wildcard_token.0.span.start.column,
+                    ))?;
+                    let columns: Vec<String> =
+                        visible_columns(table, self.cx.schema, self.cx.policy)
+                            .map(|c| quote_ident(&c.name))
+                            .collect();
+                    let (start, end) = (self.cx.src.toks[star].start, self.cx.src.toks[star].end);
+                    self.cx
+                        .edits
+                        .replace(start, end, vec![text(columns.join(", "))]);
+                }
+                SelectItem::QualifiedWildcard(..) => {
+                    return Err(Refusal::Unsupported {
+                        construct: "a qualified * in RETURNING".to_owned(),
+                    });
+                }
+                SelectItem::UnnamedExpr(_)
+                | SelectItem::ExprWithAlias { .. }
+                | SelectItem::ExprWithAliases { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse_tenant_assignment(
+        &self,
+        targets: &[&AssignmentTarget],
+        table: &Table,
+    ) -> Result<(), Refusal> {
+        let column = self.tenant_column();
+        for target in targets {
+            let names: Vec<&ObjectName> = match target {
+                AssignmentTarget::ColumnName(n) => vec![n],
+                AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+            };
+            for n in names {
+                let last =
+                    n.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(|i| i.value.as_str());
+                if last.is_some_and(|c| c.eq_ignore_ascii_case(&column)) {
+                    return Err(Refusal::TenantColumnWrite {
+                        table: table.name.clone(),
+                        column,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// UPDATE: target scoped by WHERE; FROM sources become derived tables (in the visitor).
+    pub fn update(&mut self, update: &Update) -> Result<(), Refusal> {
+        if !update.table.joins.is_empty() {
+            return Err(Refusal::Unsupported {
+                construct: "a join as the target of UPDATE".to_owned(),
+            });
+        }
+        if matches!(update.from, Some(UpdateTableFromKind::BeforeSet(_))) {
+            return Err(Refusal::Unsupported {
+                construct: "FROM before SET in UPDATE".to_owned(),
+            });
+        }
+        let TableFactor::Table { name, alias, .. } = &update.table.relation else {
+            return Err(Refusal::Unsupported {
+                construct: "UPDATE of something other than a table".to_owned(),
+            });
+        };
+        let Some(table) = self.target(name, Access::Write)? else {
+            return Ok(());
+        };
+        if update.or == Some(SqliteOnConflict::Replace) {
+            return Err(Refusal::Replace {
+                verb: "UPDATE OR REPLACE".to_owned(),
+                table: table.name.clone(),
+            });
+        }
+        let targets: Vec<&AssignmentTarget> =
+            update.assignments.iter().map(|a| &a.target).collect();
+        self.refuse_tenant_assignment(&targets, &table)?;
+        let qualifier_tok = match alias {
+            Some(a) => self.tok(loc_of(&a.name))?,
+            None => self.tok_of_name_end(name)?,
+        };
+        let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
+        let from = self.tok((
+            update.update_token.0.span.start.line,
+            update.update_token.0.span.start.column,
+        ))?;
+        let tail = Tail {
+            returning: update.returning.is_some(),
+            order_by: !update.order_by.is_empty(),
+            limit: update.limit.is_some(),
+        };
+        self.scope_where(from, update.selection.is_some(), tail, &qualifier)?;
+        self.scope_returning(&update.returning, &table)
+    }
+
+    /// DELETE: target scoped by WHERE.
+    pub fn delete(&mut self, delete: &Delete) -> Result<(), Refusal> {
+        let from = match &delete.from {
+            FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+        };
+        let [only] = from.as_slice() else {
+            return Err(Refusal::Unsupported {
+                construct: "DELETE from several tables".to_owned(),
+            });
+        };
+        if !delete.tables.is_empty() || delete.using.is_some() || !only.joins.is_empty() {
+            return Err(Refusal::Unsupported {
+                construct: "DELETE with joins".to_owned(),
+            });
+        }
+        let TableFactor::Table { name, alias, .. } = &only.relation else {
+            return Err(Refusal::Unsupported {
+                construct: "DELETE from something other than a table".to_owned(),
+            });
+        };
+        let Some(table) = self.target(name, Access::Write)? else {
+            return Ok(());
+        };
+        let qualifier_tok = match alias {
+            Some(a) => self.tok(loc_of(&a.name))?,
+            None => self.tok_of_name_end(name)?,
+        };
+        let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
+        let start = self.tok((
+            delete.delete_token.0.span.start.line,
+            delete.delete_token.0.span.start.column,
+        ))?;
+        let tail = Tail {
+            returning: delete.returning.is_some(),
+            order_by: !delete.order_by.is_empty(),
+            limit: delete.limit.is_some(),
+        };
+        self.scope_where(start, delete.selection.is_some(), tail, &qualifier)?;
+        self.scope_returning(&delete.returning, &table)
+    }
+
+    /// INSERT: tenant column and values added; upsert scoped; REPLACE refused.
+    pub fn insert(&mut self, insert: &Insert) -> Result<(), Refusal> {
+        if !insert.assignments.is_empty()
+            || insert.partitioned.is_some()
+            || !insert.after_columns.is_empty()
+            || insert.insert_alias.is_some()
+            || insert.output.is_some()
+            || insert.ignore
+            || insert.overwrite
+            || insert.table_alias.is_some()
+        {
+            return Err(Refusal::Unsupported {
+                construct: "this form of INSERT".to_owned(),
+            });
+        }
+        let TableObject::TableName(name) = &insert.table else {
+            return Err(Refusal::Unsupported {
+                construct: "INSERT into a table function".to_owned(),
+            });
+        };
+        let Some(table) = self.target(name, Access::Write)? else {
+            return Ok(());
+        };
+        if insert.replace_into || insert.or == Some(SqliteOnConflict::Replace) {
+            let verb = if insert.replace_into {
+                "REPLACE"
+            } else {
+                "INSERT OR REPLACE"
+            };
+            return Err(Refusal::Replace {
+                verb: verb.to_owned(),
+                table: table.name.clone(),
+            });
+        }
+        let column = self.tenant_column();
+        let src = self.cx.src;
+        let end = self.seg.end;
+        let name_end = self.tok_of_name_end(name)?;
+
+        // Where the column list (or the source) begins.
+        let mut after_target = name_end;
+        let explicit_tenant = insert.columns.iter().position(|c| {
+            c.0.last()
+                .and_then(|p| p.as_ident())
+                .is_some_and(|i| i.value.eq_ignore_ascii_case(&column))
+        });
+        if !insert.columns.is_empty() {
+            let open = src
+                .next_sig(name_end, end)
+                .filter(|&i| matches!(src.toks[i].token.token, Token::LParen))
+                .ok_or_else(|| internal("column list not found".to_owned()))?;
+            let close = src
+                .matching_paren(open, end)
+                .ok_or_else(|| internal("column list not closed".to_owned()))?;
+            if explicit_tenant.is_none() {
+                let last_col = src
+                    .prev_sig(close, open)
+                    .ok_or_else(|| internal("empty column list".to_owned()))?;
+                self.cx.edits.insert(
+                    src.toks[last_col].end,
+                    vec![text(format!(", {}", quote_ident(&column)))],
+                );
+            }
+            after_target = close;
+        }
+
+        match (&insert.source, explicit_tenant) {
+            (None, _) => {
+                // DEFAULT VALUES → ("tenant_id") VALUES ('A')
+                let default = src.next_sig(after_target, end);
+                let values = default.and_then(|d| src.next_sig(d, end));
+                match (default, values) {
+                    (Some(d), Some(v))
+                        if src.is_kw(d, Keyword::DEFAULT) && src.is_kw(v, Keyword::VALUES) =>
+                    {
+                        self.cx.edits.replace(
+                            src.toks[d].start,
+                            src.toks[v].end,
+                            vec![
+                                text(format!("({}) VALUES (", quote_ident(&column))),
+                                Piece::Tenant,
+                                text(")"),
+                            ],
+                        );
+                    }
+                    _ => return Err(internal("DEFAULT VALUES not found".to_owned())),
+                }
+            }
+            (Some(query), Some(k)) => self.check_explicit_tenant(query, k, &table)?,
+            (Some(query), None) => {
+                if insert.columns.is_empty() {
+                    let list: Vec<String> = table
+                        .columns
+                        .iter()
+                        .filter(|c| !c.generated && !c.name.eq_ignore_ascii_case(&column))
+                        .map(|c| quote_ident(&c.name))
+                        .chain(std::iter::once(quote_ident(&column)))
+                        .collect();
+                    self.cx.edits.insert(
+                        src.toks[name_end].end,
+                        vec![text(format!(" ({})", list.join(", ")))],
+                    );
+                }
+                if let Some(rows) = plain_values(query) {
+                    self.add_to_values(rows)?;
+                } else {
+                    self.wrap_source(after_target)?;
+                }
+            }
+        }
+
+        if let Some(on) = &insert.on {
+            match on {
+                OnInsert::OnConflict(conflict) => match &conflict.action {
+                    OnConflictAction::DoNothing => {}
+                    OnConflictAction::DoUpdate(update) => {
+                        let targets: Vec<&AssignmentTarget> =
+                            update.assignments.iter().map(|a| &a.target).collect();
+                        self.refuse_tenant_assignment(&targets, &table)?;
+                        let do_tok = self.find_do_update(after_target + 1)?;
+                        let qualifier = src.tok_text(name_end).to_owned();
+                        let tail = Tail {
+                            returning: insert.returning.is_some(),
+                            ..Tail::default()
+                        };
+                        self.scope_where(do_tok, update.selection.is_some(), tail, &qualifier)?;
+                    }
+                },
+                OnInsert::DuplicateKeyUpdate(_) => {
+                    return Err(Refusal::Unsupported {
+                        construct: "ON DUPLICATE KEY UPDATE".to_owned(),
+                    });
+                }
+                _ => {
+                    return Err(Refusal::Unsupported {
+                        construct: "this ON clause of INSERT".to_owned(),
+                    });
+                }
+            }
+        }
+        self.scope_returning(&insert.returning, &table)
+    }
+
+    /// An explicit tenant column is accepted only with string literals, checked against the
+    /// current tenant when the SQL is rendered.
+    fn check_explicit_tenant(
+        &mut self,
+        query: &Query,
+        k: usize,
+        table: &Table,
+    ) -> Result<(), Refusal> {
+        let unchecked = || Refusal::UncheckedTenantValue {
+            table: table.name.clone(),
+            column: self.cx.schema.tenant_column().to_owned(),
+        };
+        let Some(rows) = plain_values(query) else {
+            return Err(unchecked());
+        };
+        for row in rows {
+            match row.content.get(k) {
+                Some(Expr::Value(v)) => match &v.value {
+                    Value::SingleQuotedString(s) => self.checks.push(TenantCheck {
+                        table: table.name.clone(),
+                        value: s.clone(),
+                    }),
+                    _ => return Err(unchecked()),
+                },
+                _ => return Err(unchecked()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `, <tenant>` before the closing parenthesis of every VALUES row.
+    fn add_to_values(&mut self, rows: &[Parens<Vec<Expr>>]) -> Result<(), Refusal> {
+        for row in rows {
+            let start = row.closing_token.0.span.start;
+            let close = self.tok((start.line, start.column))?;
+            if !matches!(self.cx.src.toks[close].token.token, Token::RParen) {
+                return Err(internal("VALUES row does not end with ')'".to_owned()));
+            }
+            let at = self.cx.src.toks[close].start;
+            self.cx.edits.insert(at, vec![text(", "), Piece::Tenant]);
+        }
+        Ok(())
+    }
+
+    /// `INSERT INTO t (cols) <query>` → `... SELECT *, <tenant> FROM (<query>) WHERE 1`.
+    /// (`WHERE 1` keeps SQLite from reading a following ON CONFLICT as a join constraint.)
+    fn wrap_source(&mut self, after: usize) -> Result<(), Refusal> {
+        let src = self.cx.src;
+        let end = self.seg.end;
+        let first = src
+            .next_sig(after, end)
+            .ok_or_else(|| internal("INSERT source not found".to_owned()))?;
+        let mut stop = end;
+        let sig_after = |j: usize| src.next_sig(j, end);
+        for (j, depth) in src.depth_walk(first, end) {
+            if depth != 0 || !src.is_sig(j) {
+                continue;
+            }
+            let on_conflict = src.is_kw(j, Keyword::ON)
+                && sig_after(j).is_some_and(|n| src.is_kw(n, Keyword::CONFLICT));
+            if on_conflict || src.is_kw(j, Keyword::RETURNING) {
+                stop = j;
+                break;
+            }
+        }
+        let last = src
+            .prev_sig(stop, first)
+            .ok_or_else(|| internal("empty INSERT source".to_owned()))?;
+        self.cx.edits.insert(
+            src.toks[first].start,
+            vec![text("SELECT *, "), Piece::Tenant, text(" FROM (")],
+        );
+        self.cx
+            .edits
+            .insert(src.toks[last].end, vec![text(") WHERE 1")]);
+        Ok(())
+    }
+
+    fn find_do_update(&self, from: usize) -> Result<usize, Refusal> {
+        let src = self.cx.src;
+        let end = self.seg.end;
+        for (j, depth) in src.depth_walk(from, end) {
+            if depth == 0
+                && src.is_kw(j, Keyword::DO)
+                && src
+                    .next_sig(j, end)
+                    .is_some_and(|n| src.is_kw(n, Keyword::UPDATE))
+            {
+                return Ok(j);
+            }
+        }
+        Err(internal("DO UPDATE not found".to_owned()))
+    }
+}
+
+/// The rows of a source that is nothing but `VALUES (...), (...)`.
+fn plain_values(query: &Query) -> Option<&[Parens<Vec<Expr>>]> {
+    let plain = query.with.is_none()
+        && query.order_by.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none();
+    match query.body.as_ref() {
+        SetExpr::Values(values) if plain => Some(&values.rows),
+        _ => None,
+    }
+}
+
+fn internal(detail: String) -> Refusal {
+    Refusal::Internal { detail }
+}

@@ -1,0 +1,81 @@
+//! PRAGMA statements: a short allowlist of connection settings that legacy code sets at
+//! start-up passes unchanged; every other pragma is refused.
+//!
+//! `sqlparser` does not parse every SQLite pragma form, so the allowlist check reads the
+//! tokens: `PRAGMA [main.]name [= value | (value)]` with a single literal or word as value.
+
+use std::ops::Range;
+
+use sqlparser::tokenizer::Token;
+
+use crate::error::Refusal;
+use crate::source::Source;
+
+/// Pragmas a tenant-scoped connection may run. Each sets or reads a property of the
+/// connection or the file, and none can read, move or count any table's rows.
+pub const ALLOWED_PRAGMAS: &[&str] = &[
+    "foreign_keys",
+    "busy_timeout",
+    "journal_mode",
+    "synchronous",
+    "cache_size",
+    "temp_store",
+    "mmap_size",
+    "defer_foreign_keys",
+    "recursive_triggers",
+    "query_only",
+    "wal_autocheckpoint",
+];
+
+/// Checks a PRAGMA statement (the segment starts with the PRAGMA keyword).
+pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> {
+    let toks: Vec<&Token> = seg
+        .filter(|&i| src.is_sig(i))
+        .map(|i| &src.toks[i].token.token)
+        .collect();
+    let word = |t: &Token| match t {
+        Token::Word(w) => Some(w.value.clone()),
+        _ => None,
+    };
+    // Skip PRAGMA itself.
+    let rest = toks.get(1..).unwrap_or_default();
+    let (schema, name, rest) = match rest {
+        [s, Token::Period, n, rest @ ..] => (word(s), word(n), rest),
+        [n, rest @ ..] => (None, word(n), rest),
+        [] => (None, None, rest),
+    };
+    let Some(name) = name else {
+        return Err(Refusal::Unsupported {
+            construct: "a PRAGMA without a name".to_owned(),
+        });
+    };
+    let refuse = || Refusal::Pragma {
+        name: name.clone(),
+        allowed: ALLOWED_PRAGMAS.join(", "),
+    };
+    if schema.is_some_and(|s| !s.eq_ignore_ascii_case("main")) {
+        return Err(refuse());
+    }
+    if !ALLOWED_PRAGMAS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(refuse());
+    }
+    let is_value = |t: &Token| {
+        matches!(
+            t,
+            Token::Number(..) | Token::Word(_) | Token::SingleQuotedString(_)
+        )
+    };
+    let ok = match rest {
+        [] => true,
+        [Token::Eq, v] | [Token::LParen, v, Token::RParen] => is_value(v),
+        [Token::Eq, Token::Minus, Token::Number(..)]
+        | [
+            Token::LParen,
+            Token::Minus,
+            Token::Number(..),
+            Token::RParen,
+        ] => true,
+        _ => false,
+    };
+    if ok { Ok(()) } else { Err(refuse()) }
+}

@@ -1,0 +1,390 @@
+//! The rewriter: built once from a schema and a policy, then asked to scope SQL strings.
+
+use std::ops::{ControlFlow, Range};
+use std::sync::Arc;
+
+use sqlparser::ast::{SetExpr, Statement, Visit};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
+
+use crate::dml::{Dml, TenantCheck};
+use crate::error::{Refusal, RewriteError};
+use crate::pragma;
+use crate::schema::Schema;
+use crate::scope::Scoper;
+use crate::source::{Source, snippet};
+use crate::template::{Edit, Template};
+use crate::tenant::TenantId;
+
+/// How deeply `sqlparser` may nest before it gives up (its own default).
+const RECURSION_LIMIT: usize = 50;
+
+/// Choices about what scoped statements see.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Let `*` and `t.*` include the tenant column (off by default: a legacy query returns
+    /// the columns it returned before migration).
+    pub expose_tenant_column: bool,
+    /// Allow reads of `sqlite_master` / `sqlite_schema` (on by default: they describe
+    /// tables, not any tenant's rows).
+    pub allow_schema_reads: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            expose_tenant_column: false,
+            allow_schema_reads: true,
+        }
+    }
+}
+
+/// Whether a statement reads or writes a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read (FROM, JOIN, subqueries).
+    Read,
+    /// Written (the target of INSERT, UPDATE or DELETE).
+    Write,
+}
+
+/// One table a statement touches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableUse {
+    /// The table's name as the schema declares it.
+    pub name: String,
+    /// Whether the table is tenant-scoped (and was scoped in this statement).
+    pub scoped: bool,
+    /// Read or written.
+    pub access: Access,
+}
+
+/// The kind of a statement.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatementKind {
+    /// SELECT, VALUES, or a compound of them.
+    Select,
+    /// INSERT.
+    Insert,
+    /// UPDATE.
+    Update,
+    /// DELETE.
+    Delete,
+    /// BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE.
+    Transaction,
+    /// An allowed PRAGMA.
+    Pragma,
+}
+
+impl StatementKind {
+    /// The kind as a lower-case word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementKind::Select => "select",
+            StatementKind::Insert => "insert",
+            StatementKind::Update => "update",
+            StatementKind::Delete => "delete",
+            StatementKind::Transaction => "transaction",
+            StatementKind::Pragma => "pragma",
+        }
+    }
+}
+
+/// What the rewriter found in one statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementInfo {
+    /// The statement's kind (of the inner statement, for EXPLAIN).
+    pub kind: StatementKind,
+    /// Whether it is an EXPLAIN or EXPLAIN QUERY PLAN.
+    pub explain: bool,
+    /// Every table it reads or writes, in the order met.
+    pub tables: Vec<TableUse>,
+}
+
+/// A rewritten SQL string for one tenant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rewritten {
+    sql: String,
+    statements: Arc<[StatementInfo]>,
+}
+
+impl Rewritten {
+    /// The scoped SQL, ready to prepare.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The scoped SQL, owned.
+    pub fn into_sql(self) -> String {
+        self.sql
+    }
+
+    /// What was found in each statement, in order.
+    pub fn statements(&self) -> &[StatementInfo] {
+        &self.statements
+    }
+}
+
+/// A rewrite that does not yet know its tenant: what a cache should hold. Rendering it for a
+/// tenant only fills in the tenant literal, so one plan serves every tenant and can never
+/// carry one tenant's id into another's statement.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    template: Template,
+    statements: Arc<[StatementInfo]>,
+    checks: Vec<(usize, String, TenantCheck)>,
+}
+
+impl Plan {
+    /// The SQL for `tenant`.
+    ///
+    /// # Errors
+    /// [`RewriteError::Refused`] with [`Refusal::ForeignTenant`] when an INSERT writes an
+    /// explicit tenant value that is not `tenant`.
+    pub fn render(&self, tenant: &TenantId) -> Result<Rewritten, RewriteError> {
+        for (index, statement, check) in &self.checks {
+            if check.value != tenant.as_str() {
+                return Err(RewriteError::Refused {
+                    index: *index,
+                    statement: statement.clone(),
+                    reason: Refusal::ForeignTenant {
+                        table: check.table.clone(),
+                        value: check.value.clone(),
+                    },
+                });
+            }
+        }
+        Ok(Rewritten {
+            sql: self.template.render(tenant),
+            statements: Arc::clone(&self.statements),
+        })
+    }
+
+    /// What was found in each statement, in order.
+    pub fn statements(&self) -> &[StatementInfo] {
+        &self.statements
+    }
+}
+
+/// Rewrites SQL written for a single-tenant database so that it reads and writes only the
+/// current tenant's rows, or refuses it.
+///
+/// ```
+/// use tenantry_rewrite::{Rewriter, Schema, TenantId};
+///
+/// let schema = Schema::from_sql(
+///     "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, tenant_id TEXT NOT NULL);",
+///     "tenant_id",
+/// )?;
+/// let rewriter = Rewriter::new(schema);
+/// let tenant = TenantId::new("store-2")?;
+///
+/// let out = rewriter.rewrite("SELECT name FROM customers WHERE id = ?1", &tenant)?;
+/// assert_eq!(
+///     out.sql(),
+///     "SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" \
+///      WHERE \"tenant_id\" = 'store-2') AS customers WHERE id = ?1"
+/// );
+///
+/// // DDL is refused, with a reason.
+/// let err = rewriter.rewrite("DROP TABLE customers", &tenant).unwrap_err();
+/// assert_eq!(err.kind(), "refused");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Rewriter {
+    schema: Schema,
+    policy: Policy,
+}
+
+impl Rewriter {
+    /// A rewriter with the default [`Policy`].
+    pub fn new(schema: Schema) -> Self {
+        Rewriter::with_policy(schema, Policy::default())
+    }
+
+    /// A rewriter with an explicit policy.
+    pub fn with_policy(schema: Schema, policy: Policy) -> Self {
+        Rewriter { schema, policy }
+    }
+
+    /// The schema it scopes against.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Rewrites `sql` (one or more statements) for `tenant`.
+    ///
+    /// # Errors
+    /// [`RewriteError`] when any statement cannot be parsed or is refused; then nothing of
+    /// the string is returned.
+    pub fn rewrite(&self, sql: &str, tenant: &TenantId) -> Result<Rewritten, RewriteError> {
+        self.plan(sql)?.render(tenant)
+    }
+
+    /// Analyses `sql` once, for any tenant.
+    ///
+    /// # Errors
+    /// As [`Rewriter::rewrite`], except the explicit-tenant check, which
+    /// [`Plan::render`] makes.
+    pub fn plan(&self, sql: &str) -> Result<Plan, RewriteError> {
+        let src = Source::new(sql).map_err(|message| RewriteError::Parse {
+            index: 1,
+            statement: snippet(sql),
+            message,
+        })?;
+        let mut edits: Vec<Edit> = Vec::new();
+        let mut statements = Vec::new();
+        let mut checks = Vec::new();
+        for (n, seg) in src.segments().into_iter().enumerate() {
+            let index = n + 1;
+            let text = src.text(seg.clone());
+            let refused = |reason: Refusal| RewriteError::Refused {
+                index,
+                statement: snippet(text),
+                reason,
+            };
+            let mut seg_checks = Vec::new();
+            let (info, seg_edits) =
+                self.plan_statement(&src, seg, &mut seg_checks)
+                    .map_err(|e| match e {
+                        StatementError::Refused(r) => refused(r),
+                        StatementError::Parse(message) => RewriteError::Parse {
+                            index,
+                            statement: snippet(text),
+                            message,
+                        },
+                    })?;
+            checks.extend(seg_checks.into_iter().map(|c| (index, snippet(text), c)));
+            edits.extend(seg_edits);
+            statements.push(info);
+        }
+        let template = Template::build(sql, edits).map_err(|detail| RewriteError::Refused {
+            index: 1,
+            statement: snippet(sql),
+            reason: Refusal::Internal { detail },
+        })?;
+        Ok(Plan {
+            template,
+            statements: statements.into(),
+            checks,
+        })
+    }
+
+    fn plan_statement(
+        &self,
+        src: &Source<'_>,
+        seg: Range<usize>,
+        checks: &mut Vec<TenantCheck>,
+    ) -> Result<(StatementInfo, Vec<Edit>), StatementError> {
+        let words = src.leading_words(seg.clone(), 4);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (explain, rest) = match words.as_slice() {
+            ["EXPLAIN", "QUERY", "PLAN", rest @ ..] => (true, rest),
+            ["EXPLAIN", rest @ ..] => (true, rest),
+            rest => (false, rest),
+        };
+        let keyword = rest.first().copied().unwrap_or_default().to_owned();
+        match keyword.as_str() {
+            "CREATE" | "ALTER" | "DROP" => {
+                return Err(Refusal::SchemaChange { keyword }.into());
+            }
+            "ATTACH" | "DETACH" => return Err(Refusal::Attach { keyword }.into()),
+            "VACUUM" | "REINDEX" | "ANALYZE" => {
+                return Err(Refusal::Maintenance { keyword }.into());
+            }
+            "PRAGMA" if !explain => {
+                pragma::check(src, seg)?;
+                let info = StatementInfo {
+                    kind: StatementKind::Pragma,
+                    explain,
+                    tables: Vec::new(),
+                };
+                return Ok((info, Vec::new()));
+            }
+            _ => {}
+        }
+
+        let parsed = Parser::new(&SQLiteDialect {})
+            .with_recursion_limit(RECURSION_LIMIT)
+            .with_tokens_with_locations(src.tokens_of(seg.clone()))
+            .parse_statements()
+            .map_err(|e| StatementError::Parse(e.to_string()))?;
+        let [statement] = parsed.as_slice() else {
+            return Err(Refusal::Internal {
+                detail: format!("one statement expected, the parser found {}", parsed.len()),
+            }
+            .into());
+        };
+
+        let mut cx = Scoper::new(&self.schema, &self.policy, src, seg.clone());
+        let kind = {
+            let mut dml = Dml {
+                cx: &mut cx,
+                seg,
+                checks,
+            };
+            dispatch(statement, &mut dml)?
+        };
+        if let ControlFlow::Break(refusal) = statement.visit(&mut cx) {
+            return Err(refusal.into());
+        }
+        cx.finish()?;
+        let info = StatementInfo {
+            kind,
+            explain,
+            tables: cx.tables,
+        };
+        Ok((info, cx.edits.list))
+    }
+}
+
+/// Scopes the write target of a DML statement (the visitor handles every FROM) and names
+/// the statement's kind. Statement kinds not listed are refused.
+fn dispatch(statement: &Statement, dml: &mut Dml<'_, '_, '_>) -> Result<StatementKind, Refusal> {
+    match statement {
+        Statement::Query(query) => match query.body.as_ref() {
+            // WITH ... INSERT / UPDATE / DELETE
+            SetExpr::Insert(inner) | SetExpr::Update(inner) | SetExpr::Delete(inner) => {
+                dispatch(inner, dml)
+            }
+            _ => Ok(StatementKind::Select),
+        },
+        Statement::Insert(insert) => dml.insert(insert).map(|()| StatementKind::Insert),
+        Statement::Update(update) => dml.update(update).map(|()| StatementKind::Update),
+        Statement::Delete(delete) => dml.delete(delete).map(|()| StatementKind::Delete),
+        Statement::Explain { statement, .. } => dispatch(statement, dml),
+        Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. } => Ok(StatementKind::Transaction),
+        // Fail closed: every other kind of statement is refused.
+        other => Err(Refusal::UnsupportedStatement {
+            kind: statement_kind_name(other),
+        }),
+    }
+}
+
+/// The first words of a statement's SQL, to name an unsupported kind.
+fn statement_kind_name(statement: &Statement) -> String {
+    statement
+        .to_string()
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+enum StatementError {
+    Refused(Refusal),
+    Parse(String),
+}
+
+impl From<Refusal> for StatementError {
+    fn from(r: Refusal) -> Self {
+        StatementError::Refused(r)
+    }
+}

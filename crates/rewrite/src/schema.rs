@@ -1,0 +1,248 @@
+//! What the rewriter knows about the database: its tables, their columns in order, and which
+//! tables are tenant-scoped (they have the tenant column) and which are global.
+
+use std::collections::HashMap;
+
+use sqlparser::ast::{ColumnOption, SqliteTableOption, Statement};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
+
+use crate::error::SchemaError;
+use crate::source::{self, Source};
+use crate::tenant::is_plain_column_name;
+
+/// One column of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name as declared.
+    pub name: String,
+    /// A generated column (`GENERATED ALWAYS AS ...`): read like any column, never inserted.
+    pub generated: bool,
+}
+
+impl Column {
+    /// An ordinary (stored, writable) column.
+    pub fn new(name: impl Into<String>) -> Self {
+        Column {
+            name: name.into(),
+            generated: false,
+        }
+    }
+}
+
+/// A table of the main schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// The table's name as declared.
+    pub name: String,
+    /// The columns in declaration order, the tenant column included when the table has it.
+    pub columns: Vec<Column>,
+    /// `WITHOUT ROWID`: the table has no `rowid`.
+    pub without_rowid: bool,
+}
+
+impl Table {
+    /// A rowid table with ordinary columns.
+    ///
+    /// ```
+    /// use tenantry_rewrite::Table;
+    /// let t = Table::new("customers", ["id", "name", "tenant_id"]);
+    /// assert_eq!(t.columns.len(), 3);
+    /// ```
+    pub fn new<I, S>(name: impl Into<String>, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Table {
+            name: name.into(),
+            columns: columns.into_iter().map(Column::new).collect(),
+            without_rowid: false,
+        }
+    }
+
+    /// Whether the table has a column of this name (ASCII case-insensitive, as SQLite).
+    pub fn has_column(&self, name: &str) -> bool {
+        self.columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The tables the rewriter knows and the name of the tenant column.
+///
+/// A table is *tenant-scoped* when it has the tenant column, and *global* otherwise: that is
+/// exactly what `tenantry migrate` leaves behind (every table gets the column except the
+/// ones it keeps global).
+///
+/// ```
+/// use tenantry_rewrite::{Schema, Table};
+/// let mut schema = Schema::new("tenant_id").unwrap();
+/// schema.add_table(Table::new("customers", ["id", "name", "tenant_id"])).unwrap();
+/// schema.add_table(Table::new("settings", ["key", "value"])).unwrap();
+/// assert!(schema.is_scoped("CUSTOMERS"));
+/// assert!(!schema.is_scoped("settings"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Schema {
+    tenant_column: String,
+    tables: HashMap<String, Table>,
+}
+
+impl Schema {
+    /// An empty schema whose tenant column is `tenant_column`.
+    ///
+    /// # Errors
+    /// [`SchemaError::InvalidColumnName`] unless the name is a plain identifier.
+    pub fn new(tenant_column: &str) -> Result<Self, SchemaError> {
+        if !is_plain_column_name(tenant_column) {
+            return Err(SchemaError::InvalidColumnName {
+                name: tenant_column.to_owned(),
+            });
+        }
+        Ok(Schema {
+            tenant_column: tenant_column.to_owned(),
+            tables: HashMap::new(),
+        })
+    }
+
+    /// Reads the `CREATE TABLE` and `CREATE VIRTUAL TABLE` statements of `sql` (for example
+    /// the `sql` column of `sqlite_master`, or a schema file). Other statements (indexes,
+    /// views, triggers) are skipped; temporary tables are not part of the main schema.
+    ///
+    /// ```
+    /// use tenantry_rewrite::Schema;
+    /// let schema = Schema::from_sql(
+    ///     "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, tenant_id TEXT NOT NULL);
+    ///      CREATE TABLE g (k TEXT);",
+    ///     "tenant_id",
+    /// ).unwrap();
+    /// assert!(schema.is_scoped("t"));
+    /// assert!(!schema.is_scoped("g"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`SchemaError`] when a `CREATE TABLE` cannot be parsed, declares no columns
+    /// (`CREATE TABLE ... AS SELECT`), or repeats a table.
+    pub fn from_sql(sql: &str, tenant_column: &str) -> Result<Self, SchemaError> {
+        let mut schema = Schema::new(tenant_column)?;
+        let src = Source::new(sql).map_err(|message| SchemaError::Parse {
+            statement: source::snippet(sql),
+            message,
+        })?;
+        for segment in src.segments() {
+            let words = src.leading_words(segment.clone(), 4);
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let is_table = matches!(
+                words.as_slice(),
+                ["CREATE", "TABLE", ..] | ["CREATE", "VIRTUAL", "TABLE", ..]
+            );
+            if !is_table {
+                continue;
+            }
+            let text = src.text(segment.clone());
+            let parsed = Parser::new(&SQLiteDialect {})
+                .with_tokens_with_locations(src.tokens_of(segment))
+                .parse_statements()
+                .map_err(|e| SchemaError::Parse {
+                    statement: source::snippet(text),
+                    message: e.to_string(),
+                })?;
+            for statement in parsed {
+                if let Some(table) = table_of(&statement, text)? {
+                    schema.add_table(table)?;
+                }
+            }
+        }
+        Ok(schema)
+    }
+
+    /// Adds a table.
+    ///
+    /// # Errors
+    /// [`SchemaError::DuplicateTable`] when a table of that name (in any letter case) exists.
+    pub fn add_table(&mut self, table: Table) -> Result<(), SchemaError> {
+        let key = table.name.to_ascii_lowercase();
+        if self.tables.contains_key(&key) {
+            return Err(SchemaError::DuplicateTable { name: table.name });
+        }
+        self.tables.insert(key, table);
+        Ok(())
+    }
+
+    /// The tenant column's name.
+    pub fn tenant_column(&self) -> &str {
+        &self.tenant_column
+    }
+
+    /// The table of this name (ASCII case-insensitive, as SQLite).
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(&name.to_ascii_lowercase())
+    }
+
+    /// Whether `name` is a tenant-scoped table.
+    pub fn is_scoped(&self, name: &str) -> bool {
+        self.table(name)
+            .is_some_and(|t| t.has_column(&self.tenant_column))
+    }
+
+    /// All tables, in no particular order.
+    pub fn tables(&self) -> impl Iterator<Item = &Table> {
+        self.tables.values()
+    }
+}
+
+/// The table a `CREATE TABLE` statement declares, or `None` for a temporary table.
+fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaError> {
+    match statement {
+        Statement::CreateTable(create) => {
+            if create.temporary {
+                return Ok(None);
+            }
+            if create.columns.is_empty() {
+                return Err(SchemaError::Parse {
+                    statement: source::snippet(text),
+                    message: "the table declares no columns (CREATE TABLE ... AS SELECT is not \
+                              supported in a schema file)"
+                        .to_owned(),
+                });
+            }
+            let columns = create
+                .columns
+                .iter()
+                .map(|c| Column {
+                    name: c.name.value.clone(),
+                    generated: c
+                        .options
+                        .iter()
+                        .any(|o| matches!(o.option, ColumnOption::Generated { .. })),
+                })
+                .collect();
+            let without_rowid = create
+                .sqlite_table_options
+                .options
+                .contains(&SqliteTableOption::WithoutRowid);
+            Ok(Some(Table {
+                name: last_name(&create.name),
+                columns,
+                without_rowid,
+            }))
+        }
+        // A virtual table's columns live in its module arguments; it is global unless it has
+        // the tenant column, which the migrator never gives it.
+        Statement::CreateVirtualTable { name, .. } => Ok(Some(Table {
+            name: last_name(name),
+            columns: Vec::new(),
+            without_rowid: false,
+        })),
+        _ => Ok(None),
+    }
+}
+
+fn last_name(name: &sqlparser::ast::ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|part| part.as_ident())
+        .map(|i| i.value.clone())
+        .unwrap_or_default()
+}

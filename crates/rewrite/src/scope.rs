@@ -1,0 +1,479 @@
+//! Name resolution and table scoping for every table reference in a statement.
+//!
+//! A visitor walks the whole statement (every subquery, CTE, join, function argument, CASE
+//! branch and RETURNING list that `sqlparser` knows of). Each table it meets in a FROM or
+//! JOIN is resolved the way SQLite resolves it: an unqualified name that matches a CTE of an
+//! enclosing WITH is that CTE; anything else is a table of the schema, or refused. Each
+//! tenant table is replaced in place by a derived table that holds only the current tenant's
+//! rows and exactly the columns the table had before migration:
+//!
+//! `customers c` → `(SELECT "id", "name" FROM main."customers" WHERE "tenant_id" = 'A') AS c`
+//!
+//! Because every tenant table in a FROM becomes its tenant's slice, the statement means what
+//! it meant on a database holding only that tenant's rows, whatever the join kind (LEFT,
+//! RIGHT, FULL, NATURAL, USING), and `*` cannot reveal the tenant column.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, ObjectName, Query, Select, SelectItem, TableFactor, TableIndexDirective, Visitor,
+};
+
+use crate::error::Refusal;
+use crate::rewriter::{Access, Policy, TableUse};
+use crate::schema::{Schema, Table};
+use crate::source::Source;
+use crate::template::{Edits, Piece, text};
+
+/// Table-valued functions that read no table rows and may appear in FROM.
+pub const TABLE_FUNCTIONS: &[&str] = &[
+    "json_each",
+    "json_tree",
+    "jsonb_each",
+    "jsonb_tree",
+    "pragma_table_info",
+    "pragma_table_xinfo",
+    "pragma_table_list",
+    "pragma_index_list",
+    "pragma_index_info",
+    "pragma_index_xinfo",
+    "pragma_foreign_key_list",
+];
+
+/// Functions refused anywhere in a statement.
+pub const FORBIDDEN_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer"];
+
+/// The schema tables a scoped statement may read: they describe tables, not tenants' rows.
+const SCHEMA_TABLES: &[&str] = &[
+    "sqlite_master",
+    "sqlite_schema",
+    "sqlite_temp_master",
+    "sqlite_temp_schema",
+];
+
+/// Names by which SQLite lets a query read a table's rowid.
+const ROWID_NAMES: &[&str] = &["rowid", "oid", "_rowid_"];
+
+/// Walks one statement and records the edits that scope its FROM and JOIN tables.
+pub(crate) struct Scoper<'s, 'a> {
+    pub schema: &'s Schema,
+    pub policy: &'s Policy,
+    pub src: &'s Source<'a>,
+    /// CTE names (lower case) of each enclosing WITH, innermost last.
+    ctes: Vec<Vec<String>>,
+    /// Start positions (line, column) of table names that are DML targets, scoped elsewhere.
+    dml_targets: HashSet<(u64, u64)>,
+    /// Start positions of relation names resolved here or as DML targets.
+    handled: HashSet<(u64, u64)>,
+    /// Every relation name the visitor met: position and text.
+    relations: Vec<((u64, u64), String)>,
+    /// Rowid names written anywhere in the statement (lower case).
+    rowid_names: Vec<String>,
+    /// A rowid name read through a scoped table: (name, table).
+    rowid_through_scope: Option<(String, String)>,
+    has_wildcard: bool,
+    pub edits: Edits,
+    pub tables: Vec<TableUse>,
+}
+
+impl<'s, 'a> Scoper<'s, 'a> {
+    pub fn new(
+        schema: &'s Schema,
+        policy: &'s Policy,
+        src: &'s Source<'a>,
+        seg: std::ops::Range<usize>,
+    ) -> Self {
+        let mut rowid_names = Vec::new();
+        for i in seg {
+            if let sqlparser::tokenizer::Token::Word(w) = &src.toks[i].token.token {
+                let lower = w.value.to_ascii_lowercase();
+                if ROWID_NAMES.contains(&lower.as_str()) && !rowid_names.contains(&lower) {
+                    rowid_names.push(lower);
+                }
+            }
+        }
+        Scoper {
+            schema,
+            policy,
+            src,
+            ctes: Vec::new(),
+            dml_targets: HashSet::new(),
+            handled: HashSet::new(),
+            relations: Vec::new(),
+            rowid_names,
+            rowid_through_scope: None,
+            has_wildcard: false,
+            edits: Edits::default(),
+            tables: Vec::new(),
+        }
+    }
+
+    /// Marks a table name as a DML target: the statement handler scopes it with a WHERE
+    /// predicate or inserted values, so the visitor must not turn it into a derived table.
+    pub fn mark_target(&mut self, name: &ObjectName) {
+        if let Some(pos) = name_pos(name) {
+            self.dml_targets.insert(pos);
+            self.handled.insert(pos);
+        }
+    }
+
+    /// Records that a table was used.
+    pub fn record(&mut self, name: &str, scoped: bool, access: Access) {
+        self.tables.push(TableUse {
+            name: name.to_owned(),
+            scoped,
+            access,
+        });
+    }
+
+    /// Checks made after the walk: every relation the visitor met was resolved, and rowid
+    /// is not read through a scope alongside `*`.
+    pub fn finish(&self) -> Result<(), Refusal> {
+        for (pos, name) in &self.relations {
+            if !self.handled.contains(pos) {
+                return Err(Refusal::Internal {
+                    detail: format!("table reference {name} was not resolved"),
+                });
+            }
+        }
+        if let (true, Some((name, table))) = (self.has_wildcard, &self.rowid_through_scope) {
+            return Err(Refusal::RowidWithWildcard {
+                name: name.clone(),
+                table: table.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn in_cte_scope(&self, name: &str) -> bool {
+        self.ctes
+            .iter()
+            .any(|level| level.iter().any(|c| c.eq_ignore_ascii_case(name)))
+    }
+
+    /// Resolves a FROM/JOIN table and, for a tenant table, records the derived-table edit.
+    fn scope_table(&mut self, factor: &TableFactor) -> Result<(), Refusal> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args,
+            with_hints,
+            version,
+            with_ordinality,
+            partitions,
+            json_path,
+            sample,
+            index_directives,
+            inheritance,
+        } = factor
+        else {
+            return Ok(());
+        };
+        let Some(pos) = name_pos(name) else {
+            return Err(Refusal::Unsupported {
+                construct: format!("table name {name}"),
+            });
+        };
+        if self.dml_targets.contains(&pos) {
+            return Ok(());
+        }
+        if !with_hints.is_empty()
+            || version.is_some()
+            || *with_ordinality
+            || !partitions.is_empty()
+            || json_path.is_some()
+            || sample.is_some()
+            || inheritance.is_some()
+            || alias.as_ref().is_some_and(|a| !a.columns.is_empty())
+        {
+            return Err(Refusal::Unsupported {
+                construct: format!("table modifiers on {name}"),
+            });
+        }
+        let parts = ident_parts(name)?;
+        if args.is_some() {
+            // A table-valued function: allowed when it reads no table rows.
+            let func = parts.join(".");
+            if parts.len() == 1 && TABLE_FUNCTIONS.contains(&func.to_ascii_lowercase().as_str()) {
+                self.handled.insert(pos);
+                return Ok(());
+            }
+            return Err(Refusal::TableFunction {
+                name: func,
+                allowed: TABLE_FUNCTIONS.join(", "),
+            });
+        }
+        let table_name = match parts.as_slice() {
+            [table] => {
+                if self.in_cte_scope(table) {
+                    self.handled.insert(pos);
+                    return Ok(());
+                }
+                table.clone()
+            }
+            [schema, table] => {
+                if !schema.eq_ignore_ascii_case("main") {
+                    return Err(Refusal::OtherSchema {
+                        schema: schema.clone(),
+                        name: name.to_string(),
+                    });
+                }
+                table.clone()
+            }
+            _ => {
+                return Err(Refusal::Unsupported {
+                    construct: format!("table name {name} with more than two parts"),
+                });
+            }
+        };
+        let lower = table_name.to_ascii_lowercase();
+        if SCHEMA_TABLES.contains(&lower.as_str()) && self.policy.allow_schema_reads {
+            self.handled.insert(pos);
+            self.record(&table_name, false, Access::Read);
+            return Ok(());
+        }
+        if lower.starts_with("sqlite_") {
+            return Err(Refusal::SystemTable { name: table_name });
+        }
+        let Some(table) = self.schema.table(&table_name) else {
+            return Err(Refusal::UnknownTable {
+                name: name.to_string(),
+            });
+        };
+        let table = table.clone();
+        self.handled.insert(pos);
+        if !table.has_column(self.schema.tenant_column()) {
+            self.record(&table.name, false, Access::Read);
+            return Ok(());
+        }
+        self.record(&table.name, true, Access::Read);
+
+        // The bytes to replace: the name, the alias and any INDEXED BY / NOT INDEXED.
+        let mut first = self.tok(pos)?;
+        let mut last = first;
+        for part in &name.0 {
+            if let Some(ident) = part.as_ident() {
+                last = last.max(self.tok(loc_of(ident))?);
+                first = first.min(self.tok(loc_of(ident))?);
+            }
+        }
+        let alias_tok = match alias {
+            Some(a) => Some(self.tok(loc_of(&a.name))?),
+            None => None,
+        };
+        if let Some(a) = alias_tok {
+            last = last.max(a);
+        }
+        let mut index_clause = String::new();
+        for directive in index_directives {
+            match directive {
+                TableIndexDirective::IndexedBy(ident) => {
+                    let i = self.tok(loc_of(ident))?;
+                    last = last.max(i);
+                    index_clause = format!(" INDEXED BY {}", self.src.tok_text(i));
+                }
+                TableIndexDirective::NotIndexed => {
+                    // NOT INDEXED follows the name or alias.
+                    let not = self.src.next_sig(last, self.src.toks.len());
+                    let indexed = not.and_then(|n| self.src.next_sig(n, self.src.toks.len()));
+                    match (not, indexed) {
+                        (Some(n), Some(i))
+                            if self.src.is_kw(n, sqlparser::keywords::Keyword::NOT)
+                                && self.src.is_kw(i, sqlparser::keywords::Keyword::INDEXED) =>
+                        {
+                            last = i;
+                            index_clause = " NOT INDEXED".to_owned();
+                        }
+                        _ => {
+                            return Err(Refusal::Internal {
+                                detail: format!("NOT INDEXED of {name} not found"),
+                            });
+                        }
+                    }
+                }
+                TableIndexDirective::MySql(_) => {
+                    return Err(Refusal::Unsupported {
+                        construct: "MySQL index hints".to_owned(),
+                    });
+                }
+            }
+        }
+        let alias_text = self.src.tok_text(alias_tok.unwrap_or_else(|| {
+            // The table name's last part names the derived table.
+            name.0
+                .last()
+                .and_then(|p| p.as_ident())
+                .and_then(|i| self.src.index_at(i.span.start))
+                .unwrap_or(first)
+        }));
+
+        let mut columns: Vec<String> = visible_columns(&table, self.schema, self.policy)
+            .map(|c| quote_ident(&c.name))
+            .collect();
+        if !table.without_rowid {
+            for rowid in &self.rowid_names {
+                if !table.has_column(rowid) {
+                    columns.push(format!("rowid AS {}", quote_ident(rowid)));
+                    self.rowid_through_scope = Some((rowid.clone(), table.name.clone()));
+                }
+            }
+        }
+        let start = self.src.toks[first].start;
+        let end = self.src.toks[last].end;
+        let pieces = vec![
+            text(format!(
+                "(SELECT {} FROM main.{}{} WHERE {} = ",
+                columns.join(", "),
+                quote_ident(&table.name),
+                index_clause,
+                quote_ident(self.schema.tenant_column()),
+            )),
+            Piece::Tenant,
+            text(format!(") AS {alias_text}")),
+        ];
+        self.edits.replace(start, end, pieces);
+        Ok(())
+    }
+
+    fn tok(&self, pos: (u64, u64)) -> Result<usize, Refusal> {
+        self.src
+            .index_at(sqlparser::tokenizer::Location {
+                line: pos.0,
+                column: pos.1,
+            })
+            .ok_or_else(|| Refusal::Internal {
+                detail: format!("no token at line {} column {}", pos.0, pos.1),
+            })
+    }
+}
+
+impl Visitor for Scoper<'_, '_> {
+    type Break = Refusal;
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Refusal> {
+        let names = query
+            .with
+            .as_ref()
+            .map(|w| {
+                w.cte_tables
+                    .iter()
+                    .map(|c| c.alias.name.value.to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.ctes.push(names);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<Refusal> {
+        self.ctes.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Refusal> {
+        if select.projection.iter().any(|item| {
+            matches!(
+                item,
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+            )
+        }) {
+            self.has_wildcard = true;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<Refusal> {
+        match name_pos(relation) {
+            Some(pos) => {
+                self.relations.push((pos, relation.to_string()));
+                ControlFlow::Continue(())
+            }
+            None => ControlFlow::Break(Refusal::Unsupported {
+                construct: format!("table name {relation}"),
+            }),
+        }
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
+        let result = match factor {
+            TableFactor::Table { .. } => self.scope_table(factor),
+            TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => Ok(()),
+            other => Err(Refusal::Unsupported {
+                construct: format!("table expression {other}"),
+            }),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(refusal) => ControlFlow::Break(refusal),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Refusal> {
+        if let Expr::Function(f) = expr {
+            let name = f.name.to_string();
+            let bare = f
+                .name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.to_ascii_lowercase())
+                .unwrap_or_default();
+            if FORBIDDEN_FUNCTIONS.contains(&bare.as_str()) {
+                return ControlFlow::Break(Refusal::Function { name });
+            }
+        }
+        // `t.*` can also appear as an expression (inside a function's arguments, say).
+        if matches!(expr, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
+            self.has_wildcard = true;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The identifier parts of a name, unquoted.
+pub(crate) fn ident_parts(name: &ObjectName) -> Result<Vec<String>, Refusal> {
+    name.0
+        .iter()
+        .map(|p| {
+            p.as_ident()
+                .map(|i| i.value.clone())
+                .ok_or_else(|| Refusal::Unsupported {
+                    construct: format!("table name {name}"),
+                })
+        })
+        .collect()
+}
+
+/// Where a name starts, as (line, column).
+pub(crate) fn name_pos(name: &ObjectName) -> Option<(u64, u64)> {
+    name.0
+        .first()
+        .and_then(|p| p.as_ident())
+        .map(loc_of)
+        .filter(|&(line, _)| line > 0)
+}
+
+pub(crate) fn loc_of(ident: &sqlparser::ast::Ident) -> (u64, u64) {
+    (ident.span.start.line, ident.span.start.column)
+}
+
+/// An identifier in double quotes, with inner quotes doubled.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The columns a statement sees of `table`: all but the tenant column unless the policy
+/// exposes it.
+pub(crate) fn visible_columns<'t>(
+    table: &'t Table,
+    schema: &Schema,
+    policy: &Policy,
+) -> impl Iterator<Item = &'t crate::schema::Column> {
+    let tenant = schema.tenant_column().to_owned();
+    let expose = policy.expose_tenant_column;
+    table
+        .columns
+        .iter()
+        .filter(move |c| expose || !c.name.eq_ignore_ascii_case(&tenant))
+}
