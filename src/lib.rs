@@ -2,6 +2,8 @@
 //!
 //! This package is the `tenantry` command line; as a library it re-exports the crates
 //! that do the work, so an application can depend on `tenantry` alone:
+//! - [`rewrite`] (`tenantry-rewrite`): rewrites SQL written for one tenant so it reads
+//!   and writes only the current tenant's rows, or refuses it;
 //! - [`migrate`] (`tenantry-migrate`): adds the tenant column to every table, with a
 //!   backup, one transaction, verification and rollback;
 //! - [`fixtures`] (`tenantry-fixtures`): the point-of-sale fixture database used by the
@@ -14,3 +16,4 @@
 
 pub use tenantry_fixtures as fixtures;
 pub use tenantry_migrate as migrate;
+pub use tenantry_rewrite as rewrite;

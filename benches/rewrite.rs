@@ -1,0 +1,2 @@
+//! Placeholder; the rewrite benchmark is being written.
+fn main() {}
