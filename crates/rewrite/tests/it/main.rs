@@ -1,0 +1,8 @@
+//! Integration tests of the rewriter: every rewritten statement is run on SQLite.
+
+mod golden;
+mod limits;
+mod prop;
+mod refusals;
+mod semantics;
+mod support;
