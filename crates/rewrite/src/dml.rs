@@ -195,6 +195,7 @@ impl Dml<'_, '_, '_> {
         let Some(items) = returning else {
             return Ok(());
         };
+        self.note_returning(returning)?;
         for item in items {
             match item {
                 SelectItem::Wildcard(w) => {
@@ -222,6 +223,20 @@ impl Dml<'_, '_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Registers RETURNING's result columns for aliasing (their names are their text).
+    fn note_returning(&mut self, returning: &Option<Vec<SelectItem>>) -> Result<(), Refusal> {
+        let Some(items) = returning else {
+            return Ok(());
+        };
+        let src = self.cx.src;
+        let returning_tok = (self.seg.start..self.seg.end)
+            .rev()
+            .find(|&j| src.is_kw(j, Keyword::RETURNING))
+            .ok_or_else(|| internal("RETURNING not found".to_owned()))?;
+        let ranges = src.list_items(returning_tok, self.seg.end, &[]);
+        self.cx.note_items(items, &ranges, &[])
     }
 
     fn refuse_tenant_assignment(
@@ -269,7 +284,7 @@ impl Dml<'_, '_, '_> {
             });
         };
         let Some(table) = self.target(name, Access::Write)? else {
-            return Ok(());
+            return self.note_returning(&update.returning);
         };
         if update.or == Some(SqliteOnConflict::Replace) {
             return Err(Refusal::Replace {
@@ -319,7 +334,7 @@ impl Dml<'_, '_, '_> {
             });
         };
         let Some(table) = self.target(name, Access::Write)? else {
-            return Ok(());
+            return self.note_returning(&delete.returning);
         };
         let qualifier_tok = match alias {
             Some(a) => self.tok(loc_of(&a.name))?,
@@ -360,7 +375,7 @@ impl Dml<'_, '_, '_> {
             });
         };
         let Some(table) = self.target(name, Access::Write)? else {
-            return Ok(());
+            return self.note_returning(&insert.returning);
         };
         if insert.replace_into || insert.or == Some(SqliteOnConflict::Replace) {
             let verb = if insert.replace_into {

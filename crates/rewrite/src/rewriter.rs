@@ -332,6 +332,7 @@ impl Rewriter {
             return Err(refusal.into());
         }
         cx.finish()?;
+        cx.add_aliases();
         let info = StatementInfo {
             kind,
             explain,

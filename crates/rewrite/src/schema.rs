@@ -39,6 +39,9 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// `WITHOUT ROWID`: the table has no `rowid`.
     pub without_rowid: bool,
+    /// The `INTEGER PRIMARY KEY` column, which is the table's rowid (SQLite names a result
+    /// column that reads `rowid` after it).
+    pub integer_primary_key: Option<String>,
 }
 
 impl Table {
@@ -58,6 +61,7 @@ impl Table {
             name: name.into(),
             columns: columns.into_iter().map(Column::new).collect(),
             without_rowid: false,
+            integer_primary_key: None,
         }
     }
 
@@ -222,10 +226,12 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
                 .sqlite_table_options
                 .options
                 .contains(&SqliteTableOption::WithoutRowid);
+            let integer_primary_key = integer_primary_key(create, without_rowid);
             Ok(Some(Table {
                 name: last_name(&create.name),
                 columns,
                 without_rowid,
+                integer_primary_key,
             }))
         }
         // A virtual table's columns live in its module arguments; it is global unless it has
@@ -234,9 +240,46 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
             name: last_name(name),
             columns: Vec::new(),
             without_rowid: false,
+            integer_primary_key: None,
         })),
         _ => Ok(None),
     }
+}
+
+/// The column that aliases the rowid: declared exactly `INTEGER` and the table's only
+/// primary-key column, in a rowid table.
+fn integer_primary_key(
+    create: &sqlparser::ast::CreateTable,
+    without_rowid: bool,
+) -> Option<String> {
+    if without_rowid {
+        return None;
+    }
+    let is_integer =
+        |c: &sqlparser::ast::ColumnDef| c.data_type.to_string().eq_ignore_ascii_case("INTEGER");
+    let inline = create.columns.iter().find(|c| {
+        c.options
+            .iter()
+            .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)))
+    });
+    if let Some(column) = inline {
+        return is_integer(column).then(|| column.name.value.clone());
+    }
+    for constraint in &create.constraints {
+        if let sqlparser::ast::TableConstraint::PrimaryKey(pk) = constraint {
+            let [only] = pk.columns.as_slice() else {
+                return None;
+            };
+            let name = only.column.expr.to_string();
+            let name = name.trim_matches(|c| matches!(c, '"' | '`' | '[' | ']'));
+            return create
+                .columns
+                .iter()
+                .find(|c| c.name.value.eq_ignore_ascii_case(name) && is_integer(c))
+                .map(|c| c.name.value.clone());
+        }
+    }
+    None
 }
 
 fn last_name(name: &sqlparser::ast::ObjectName) -> String {

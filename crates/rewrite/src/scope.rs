@@ -19,6 +19,7 @@ use std::ops::ControlFlow;
 use sqlparser::ast::{
     Expr, ObjectName, Query, Select, SelectItem, TableFactor, TableIndexDirective, Visitor,
 };
+use sqlparser::keywords::Keyword;
 
 use crate::error::Refusal;
 use crate::rewriter::{Access, Policy, TableUse};
@@ -55,6 +56,31 @@ const SCHEMA_TABLES: &[&str] = &[
 /// Names by which SQLite lets a query read a table's rowid.
 const ROWID_NAMES: &[&str] = &["rowid", "oid", "_rowid_"];
 
+/// Keywords that end a select list.
+const SELECT_LIST_END: &[Keyword] = &[
+    Keyword::FROM,
+    Keyword::WHERE,
+    Keyword::GROUP,
+    Keyword::HAVING,
+    Keyword::WINDOW,
+    Keyword::ORDER,
+    Keyword::LIMIT,
+    Keyword::UNION,
+    Keyword::INTERSECT,
+    Keyword::EXCEPT,
+];
+
+/// A result column that keeps its legacy name only with an alias.
+struct AliasCandidate {
+    /// Bytes of the column's text.
+    start: usize,
+    end: usize,
+    /// The name SQLite gave it before.
+    name: String,
+    /// Alias even when no edit falls inside (a rowid read through a derived table).
+    always: bool,
+}
+
 /// Walks one statement and records the edits that scope its FROM and JOIN tables.
 pub(crate) struct Scoper<'s, 'a> {
     pub schema: &'s Schema,
@@ -73,6 +99,8 @@ pub(crate) struct Scoper<'s, 'a> {
     /// A rowid name read through a scoped table: (name, table).
     rowid_through_scope: Option<(String, String)>,
     has_wildcard: bool,
+    /// Result columns that may need an alias to keep their legacy name.
+    aliases: Vec<AliasCandidate>,
     pub edits: Edits,
     pub tables: Vec<TableUse>,
 }
@@ -104,6 +132,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             rowid_names,
             rowid_through_scope: None,
             has_wildcard: false,
+            aliases: Vec::new(),
             edits: Edits::default(),
             tables: Vec::new(),
         }
@@ -144,6 +173,165 @@ impl<'s, 'a> Scoper<'s, 'a> {
             });
         }
         Ok(())
+    }
+
+    /// Registers the result columns of a select list or RETURNING list (token ranges from
+    /// [`Source::list_items`], one per AST item) as alias candidates.
+    pub fn note_items(
+        &mut self,
+        items: &[SelectItem],
+        ranges: &[(usize, usize)],
+        from: &[(String, Option<Table>)],
+    ) -> Result<(), Refusal> {
+        if items.len() != ranges.len() {
+            return Err(Refusal::Internal {
+                detail: format!(
+                    "{} result columns found in the text, {} parsed",
+                    ranges.len(),
+                    items.len()
+                ),
+            });
+        }
+        for (item, &(first, last)) in items.iter().zip(ranges) {
+            let SelectItem::UnnamedExpr(expr) = item else {
+                continue;
+            };
+            let start = self.src.toks[first].start;
+            let end = self.src.toks[last].end;
+            // A bare rowid reference through a scoped table: SQLite names it after the
+            // INTEGER PRIMARY KEY column, or "rowid".
+            if let Some(name) = self.rowid_result_name(expr, from) {
+                self.aliases.push(AliasCandidate {
+                    start,
+                    end,
+                    name,
+                    always: true,
+                });
+                continue;
+            }
+            self.aliases.push(AliasCandidate {
+                start,
+                end,
+                name: self.src.sql[start..end].to_owned(),
+                always: false,
+            });
+        }
+        Ok(())
+    }
+
+    fn rowid_result_name(&self, expr: &Expr, from: &[(String, Option<Table>)]) -> Option<String> {
+        let (qualifier, word) = match expr {
+            Expr::Identifier(id) => (None, id.value.to_ascii_lowercase()),
+            Expr::CompoundIdentifier(parts) if parts.len() == 2 => (
+                Some(parts[0].value.to_ascii_lowercase()),
+                parts[1].value.to_ascii_lowercase(),
+            ),
+            _ => return None,
+        };
+        if !ROWID_NAMES.contains(&word.as_str()) {
+            return None;
+        }
+        let scoped_with_rowid = |t: &Table| {
+            t.has_column(self.schema.tenant_column()) && !t.without_rowid && !t.has_column(&word)
+        };
+        let table = match qualifier {
+            Some(q) => from
+                .iter()
+                .find(|(name, _)| *name == q)
+                .and_then(|(_, t)| t.as_ref()),
+            None => {
+                let mut found = from.iter().filter_map(|(_, t)| t.as_ref());
+                match (found.next(), found.next()) {
+                    (Some(t), None) => Some(t),
+                    _ => None,
+                }
+            }
+        }?;
+        scoped_with_rowid(table).then(|| {
+            table
+                .integer_primary_key
+                .clone()
+                .unwrap_or_else(|| "rowid".to_owned())
+        })
+    }
+
+    /// Adds `AS "<legacy name>"` to each result column whose text now differs from what
+    /// the caller wrote (it holds a derived table), or that reads a rowid through a scope.
+    pub fn add_aliases(&mut self) {
+        let replaced: Vec<(usize, usize)> = self
+            .edits
+            .list
+            .iter()
+            .filter(|e| e.start < e.end)
+            .map(|e| (e.start, e.end))
+            .collect();
+        for c in std::mem::take(&mut self.aliases) {
+            let changed = replaced.iter().any(|&(s, e)| c.start <= s && e <= c.end);
+            if c.always || changed {
+                self.edits
+                    .insert_first(c.end, vec![text(format!(" AS {}", quote_ident(&c.name)))]);
+            }
+        }
+    }
+
+    /// The tables named in a FROM clause (with joins), by the name that qualifies their
+    /// columns (alias or table name, lower case), with the schema table when it is one.
+    fn from_tables(&self, from: &[sqlparser::ast::TableWithJoins]) -> Vec<(String, Option<Table>)> {
+        fn walk(
+            scoper: &Scoper<'_, '_>,
+            factor: &TableFactor,
+            out: &mut Vec<(String, Option<Table>)>,
+        ) {
+            match factor {
+                TableFactor::Table {
+                    name,
+                    alias,
+                    args: None,
+                    ..
+                } => {
+                    let parts: Vec<String> = name
+                        .0
+                        .iter()
+                        .filter_map(|p| p.as_ident().map(|i| i.value.clone()))
+                        .collect();
+                    let Some(last) = parts.last() else {
+                        return;
+                    };
+                    let cte = parts.len() == 1 && scoper.in_cte_scope(last);
+                    let table = if cte {
+                        None
+                    } else {
+                        scoper.schema.table(last).cloned()
+                    };
+                    let qualifier = alias
+                        .as_ref()
+                        .map_or(last.clone(), |a| a.name.value.clone());
+                    out.push((qualifier.to_ascii_lowercase(), table));
+                }
+                TableFactor::NestedJoin {
+                    table_with_joins, ..
+                } => {
+                    walk(scoper, &table_with_joins.relation, out);
+                    for j in &table_with_joins.joins {
+                        walk(scoper, &j.relation, out);
+                    }
+                }
+                TableFactor::Derived { alias, .. } => {
+                    if let Some(a) = alias {
+                        out.push((a.name.value.to_ascii_lowercase(), None));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        for twj in from {
+            walk(self, &twj.relation, &mut out);
+            for j in &twj.joins {
+                walk(self, &j.relation, &mut out);
+            }
+        }
+        out
     }
 
     fn in_cte_scope(&self, name: &str) -> bool {
@@ -372,6 +560,28 @@ impl Visitor for Scoper<'_, '_> {
     }
 
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Refusal> {
+        let start = select.select_token.0.span.start;
+        let Some(select_tok) = self.src.index_at(start) else {
+            return ControlFlow::Break(Refusal::Internal {
+                detail: "SELECT keyword not found".to_owned(),
+            });
+        };
+        // Skip DISTINCT / ALL.
+        let mut after = select_tok;
+        while let Some(next) = self.src.next_sig(after, self.src.toks.len()) {
+            if self.src.is_kw(next, Keyword::DISTINCT) || self.src.is_kw(next, Keyword::ALL) {
+                after = next;
+            } else {
+                break;
+            }
+        }
+        let ranges = self
+            .src
+            .list_items(after, self.src.toks.len(), SELECT_LIST_END);
+        let from = self.from_tables(&select.from);
+        if let Err(refusal) = self.note_items(&select.projection, &ranges, &from) {
+            return ControlFlow::Break(refusal);
+        }
         if select.projection.iter().any(|item| {
             matches!(
                 item,

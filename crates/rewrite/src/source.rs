@@ -178,6 +178,42 @@ impl<'a> Source<'a> {
         })
     }
 
+    /// The items of a comma-separated list that starts after token `after` and ends at a
+    /// depth-0 keyword of `stop`, at a `)` closing an enclosing parenthesis, or at `end`:
+    /// for each item, its first and last meaningful token.
+    pub fn list_items(&self, after: usize, end: usize, stop: &[Keyword]) -> Vec<(usize, usize)> {
+        let mut items = Vec::new();
+        let mut first: Option<usize> = None;
+        let mut last = after;
+        for (j, depth) in self.depth_walk(after + 1, end) {
+            if !self.is_sig(j) {
+                continue;
+            }
+            if depth < 0 {
+                break;
+            }
+            if depth == 0 {
+                let is_stop = matches!(&self.toks[j].token.token,
+                    Token::Word(w) if w.quote_style.is_none() && stop.contains(&w.keyword));
+                if is_stop {
+                    break;
+                }
+                if matches!(self.toks[j].token.token, Token::Comma) {
+                    if let Some(f) = first.take() {
+                        items.push((f, last));
+                    }
+                    continue;
+                }
+            }
+            first.get_or_insert(j);
+            last = j;
+        }
+        if let Some(f) = first {
+            items.push((f, last));
+        }
+        items
+    }
+
     /// Whether token `i` is the unquoted keyword `kw`.
     pub fn is_kw(&self, i: usize, kw: Keyword) -> bool {
         matches!(&self.toks[i].token.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == kw)

@@ -20,6 +20,9 @@ pub(crate) struct Edit {
     pub start: usize,
     pub end: usize,
     pub pieces: Vec<Piece>,
+    /// Among insertions at the same place, lower goes first (a column alias must stay next
+    /// to its expression, before anything that closes an enclosing construct).
+    pub rank: u8,
 }
 
 /// Collects edits in the order they are made.
@@ -34,7 +37,22 @@ impl Edits {
     }
 
     pub fn replace(&mut self, start: usize, end: usize, pieces: Vec<Piece>) {
-        self.list.push(Edit { start, end, pieces });
+        self.list.push(Edit {
+            start,
+            end,
+            pieces,
+            rank: 1,
+        });
+    }
+
+    /// An insertion that goes before any other insertion at the same place.
+    pub fn insert_first(&mut self, at: usize, pieces: Vec<Piece>) {
+        self.list.push(Edit {
+            start: at,
+            end: at,
+            pieces,
+            rank: 0,
+        });
     }
 }
 
@@ -54,9 +72,9 @@ impl Template {
     /// Applies `edits` to `sql`. Edits must not overlap; insertions at the same place keep
     /// the order in which they were made.
     pub fn build(sql: &str, mut edits: Vec<Edit>) -> Result<Template, String> {
-        // Stable sort: same-start edits keep creation order; a replacement [a, b) sorts
-        // before an insertion at b.
-        edits.sort_by_key(|e| (e.start, e.end));
+        // Stable sort: same-start edits keep creation order within a rank; a replacement
+        // [a, b) sorts before an insertion at b.
+        edits.sort_by_key(|e| (e.start, e.end, e.rank));
         let mut parts: Vec<Piece> = Vec::new();
         let mut at = 0;
         for edit in edits {
