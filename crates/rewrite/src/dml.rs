@@ -378,7 +378,11 @@ impl Dml<'_, '_, '_> {
             return self.note_returning(&insert.returning);
         };
         if insert.replace_into || insert.or == Some(SqliteOnConflict::Replace) {
-            let verb = if insert.replace_into {
+            let starts_with_replace = matches!(
+                &insert.insert_token.0.token,
+                Token::Word(w) if w.keyword == Keyword::REPLACE
+            );
+            let verb = if insert.replace_into || starts_with_replace {
                 "REPLACE"
             } else {
                 "INSERT OR REPLACE"

@@ -1,1 +1,336 @@
-//! (being written)
+//! Everything the rewriter must refuse, each with its typed reason.
+
+use tenantry_rewrite::{Refusal, RewriteError, TenantId};
+
+use crate::support::World;
+
+fn refusal(w: &World, sql: &str) -> Refusal {
+    match w.rewrite(sql) {
+        Err(RewriteError::Refused { reason, .. }) => reason,
+        other => panic!("expected a refusal for {sql}, got {other:?}"),
+    }
+}
+
+#[test]
+fn unparseable_sql_is_refused_as_a_parse_error() {
+    let w = World::new();
+    for sql in [
+        "SELEC * FROM customers",
+        "SELECT * FROM customers WHERE",
+        "SELECT name FROM customers WHERE email ISNULL",
+        "SELECT 'unterminated",
+    ] {
+        let err = w.rewrite(sql).expect_err(sql);
+        assert!(
+            matches!(err, RewriteError::Parse { index: 1, .. }),
+            "{sql}: {err:?}"
+        );
+        assert_eq!(err.kind(), "parse");
+    }
+}
+
+#[test]
+fn ddl_is_refused() {
+    let w = World::new();
+    for (sql, keyword) in [
+        ("CREATE TABLE x (a)", "CREATE"),
+        ("CREATE INDEX i ON customers (name)", "CREATE"),
+        ("CREATE VIEW v AS SELECT * FROM customers", "CREATE"),
+        (
+            "CREATE TRIGGER t AFTER INSERT ON customers BEGIN DELETE FROM orders; END",
+            "CREATE",
+        ),
+        ("ALTER TABLE customers ADD COLUMN x", "ALTER"),
+        ("DROP TABLE customers", "DROP"),
+        ("EXPLAIN DROP TABLE customers", "DROP"),
+    ] {
+        assert_eq!(
+            refusal(&w, sql),
+            Refusal::SchemaChange {
+                keyword: keyword.to_owned()
+            },
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn attach_detach_and_maintenance_are_refused() {
+    let w = World::new();
+    assert!(matches!(
+        refusal(&w, "ATTACH 'other.db' AS o"),
+        Refusal::Attach { .. }
+    ));
+    assert!(matches!(
+        refusal(&w, "DETACH DATABASE o"),
+        Refusal::Attach { .. }
+    ));
+    for sql in [
+        "VACUUM",
+        "VACUUM INTO 'copy.db'",
+        "REINDEX",
+        "ANALYZE",
+        "ANALYZE customers",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::Maintenance { .. }),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn pragmas_outside_the_allowlist_are_refused() {
+    let w = World::new();
+    for sql in [
+        "PRAGMA table_info(customers)",
+        "PRAGMA integrity_check",
+        "PRAGMA writable_schema = ON",
+        "PRAGMA temp.foreign_keys = ON",
+        "PRAGMA foreign_keys = (SELECT 1)",
+        "PRAGMA user_version = 3",
+        "EXPLAIN PRAGMA foreign_keys",
+    ] {
+        let r = refusal(&w, sql);
+        assert!(
+            matches!(
+                r,
+                Refusal::Pragma { .. } | Refusal::UnsupportedStatement { .. }
+            ),
+            "{sql}: {r:?}"
+        );
+    }
+    assert!(w.rewrite("PRAGMA main.foreign_keys = 1").is_ok());
+}
+
+#[test]
+fn dangerous_functions_are_refused() {
+    let w = World::new();
+    for sql in [
+        "SELECT load_extension('evil')",
+        "SELECT name FROM customers WHERE load_extension('x') IS NULL",
+        "SELECT fts3_tokenizer('simple')",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::Function { .. }),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn other_schemas_are_refused() {
+    let w = World::new();
+    for sql in [
+        "SELECT * FROM temp.customers",
+        "SELECT * FROM other.customers",
+        "INSERT INTO temp.customers (name) VALUES ('x')",
+        "UPDATE other.orders SET total = 0",
+        "DELETE FROM aux.items",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::OtherSchema { .. }),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn unknown_tables_are_refused() {
+    let w = World::new();
+    for sql in [
+        "SELECT * FROM suppliers",
+        "SELECT * FROM customers WHERE id IN (SELECT customer_id FROM invoices)",
+        "INSERT INTO suppliers VALUES (1)",
+        "DELETE FROM v_open_orders",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::UnknownTable { .. }),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn counters_and_statistics_are_refused_schema_writes_too() {
+    let w = World::new();
+    for sql in [
+        "SELECT * FROM sqlite_sequence",
+        "SELECT * FROM sqlite_stat1",
+        "UPDATE sqlite_sequence SET seq = 0",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::SystemTable { .. }),
+            "{sql}"
+        );
+    }
+    assert!(matches!(
+        refusal(&w, "DELETE FROM sqlite_master"),
+        Refusal::SchemaWrite { .. }
+    ));
+}
+
+#[test]
+fn unknown_table_functions_are_refused() {
+    let w = World::new();
+    assert!(matches!(
+        refusal(&w, "SELECT * FROM generate_series(1, 10)"),
+        Refusal::TableFunction { .. }
+    ));
+    assert!(matches!(
+        refusal(&w, "SELECT * FROM pragma_integrity_check()"),
+        Refusal::TableFunction { .. }
+    ));
+}
+
+#[test]
+fn replace_is_refused_on_tenant_tables() {
+    let w = World::new();
+    for (sql, verb) in [
+        (
+            "REPLACE INTO customers (id, name) VALUES (1, 'x')",
+            "REPLACE",
+        ),
+        (
+            "INSERT OR REPLACE INTO customers (id, name) VALUES (1, 'x')",
+            "INSERT OR REPLACE",
+        ),
+        (
+            "UPDATE OR REPLACE customers SET email = 'alice@b.test'",
+            "UPDATE OR REPLACE",
+        ),
+    ] {
+        assert_eq!(
+            refusal(&w, sql),
+            Refusal::Replace {
+                verb: verb.to_owned(),
+                table: "customers".to_owned()
+            },
+            "{sql}"
+        );
+    }
+    // A global table has no other tenant to harm.
+    assert!(
+        w.rewrite("REPLACE INTO settings VALUES ('tax', '0.1')")
+            .is_ok()
+    );
+}
+
+#[test]
+fn writing_the_tenant_column_is_refused() {
+    let w = World::new();
+    for sql in [
+        "UPDATE customers SET tenant_id = 'B'",
+        "UPDATE customers SET name = 'x', TENANT_ID = 'B' WHERE id = 101",
+        "UPDATE customers SET (name, tenant_id) = ('x', 'B')",
+        "INSERT INTO customers (id, name) VALUES (101, 'x') \
+         ON CONFLICT (id) DO UPDATE SET tenant_id = 'B'",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::TenantColumnWrite { .. }),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn explicit_tenant_values_other_than_the_current_tenant_are_refused() {
+    let w = World::new();
+    assert_eq!(
+        refusal(
+            &w,
+            "INSERT INTO customers (name, tenant_id) VALUES ('x', 'B')"
+        ),
+        Refusal::ForeignTenant {
+            table: "customers".to_owned(),
+            value: "B".to_owned()
+        }
+    );
+    assert!(matches!(
+        refusal(
+            &w,
+            "INSERT INTO customers (name, tenant_id) VALUES ('x', 'A'), ('y', 'C')"
+        ),
+        Refusal::ForeignTenant { .. }
+    ));
+    for sql in [
+        "INSERT INTO customers (name, tenant_id) VALUES ('x', ?)",
+        "INSERT INTO customers (name, tenant_id) VALUES ('x', NULL)",
+        "INSERT INTO customers (name, tenant_id) VALUES ('x', 'A' || '')",
+        "INSERT INTO customers (name, tenant_id) SELECT name, 'A' FROM customers",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::UncheckedTenantValue { .. }),
+            "{sql}"
+        );
+    }
+    // The plan is tenant-independent; the check happens when it is rendered.
+    let plan = w
+        .plan("INSERT INTO customers (name, tenant_id) VALUES ('x', 'B')")
+        .expect("plan");
+    assert!(plan.render(&TenantId::new("B").expect("tenant")).is_ok());
+    assert!(plan.render(&w.tenant).is_err());
+}
+
+#[test]
+fn rowid_with_a_wildcard_is_refused() {
+    let w = World::new();
+    assert!(matches!(
+        refusal(&w, "SELECT rowid, * FROM customers"),
+        Refusal::RowidWithWildcard { .. }
+    ));
+}
+
+#[test]
+fn unsupported_statement_kinds_are_refused() {
+    let w = World::new();
+    for sql in ["SHOW TABLES", "TRUNCATE TABLE customers", "SET x = 1"] {
+        let err = w.rewrite(sql).expect_err(sql);
+        assert!(
+            matches!(
+                err.refusal(),
+                Some(Refusal::UnsupportedStatement { .. }) | None
+            ),
+            "{sql}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn one_refused_statement_refuses_the_whole_string() {
+    let w = World::new();
+    let err = w
+        .rewrite("SELECT * FROM customers; DROP TABLE orders; SELECT 1")
+        .expect_err("refused");
+    match err {
+        RewriteError::Refused {
+            index,
+            statement,
+            reason,
+        } => {
+            assert_eq!(index, 2);
+            assert_eq!(statement, "DROP TABLE orders");
+            assert!(matches!(reason, Refusal::SchemaChange { .. }));
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = w
+        .rewrite("UPDATE orders SET total = 0; SELECT * FROM nowhere")
+        .expect_err("refused");
+    assert!(matches!(err, RewriteError::Refused { index: 2, .. }));
+}
+
+#[test]
+fn messages_name_the_statement_and_the_reason() {
+    let w = World::new();
+    let err = w
+        .rewrite("DELETE FROM suppliers WHERE id = 1")
+        .expect_err("refused");
+    let message = err.to_string();
+    assert!(message.contains("statement 1"), "{message}");
+    assert!(message.contains("DELETE FROM suppliers"), "{message}");
+    assert!(
+        message.contains("\"suppliers\" is not in the schema"),
+        "{message}"
+    );
+}
