@@ -72,7 +72,7 @@ pub fn migrate(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Report> {
     let started = Instant::now();
-    let tenant = TenantId::new(&options.default_tenant)?;
+    let tenant = tenant::tenant_id(&options.default_tenant)?;
     tenant::check_column_name(&options.column)?;
     let mut timer = Timer::new(progress);
 

@@ -170,6 +170,7 @@ pub struct Plan {
     /// The tenant column's name.
     pub column: String,
     /// The tenant given to every existing row.
+    #[serde(serialize_with = "crate::tenant::serialize_tenant")]
     pub default_tenant: TenantId,
     /// Tables that get (or have) the column.
     pub scoped: Vec<ScopedTable>,
