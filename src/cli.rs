@@ -2,14 +2,15 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Make a single-tenant SQLite database multi-tenant, without losing a row.
 ///
 /// Typical use: stop the application, `tenantry migrate app.db --dry-run` to read the
 /// plan, `tenantry migrate app.db` to apply it, `tenantry verify app.db` to check it.
 /// If anything goes wrong the migration rolls itself back; `tenantry rollback app.db`
-/// restores the backup it took.
+/// restores the backup it took. `tenantry rewrite --db app.db --tenant ID 'SQL'` shows
+/// what a statement becomes once scoped to a tenant, or why it is refused.
 ///
 /// Exit status: 0 success; 1 the operation failed (and was rolled back) or verification
 /// found problems; 2 bad usage or bad input (missing file, not a database, invalid tenant id).
@@ -52,7 +53,44 @@ pub enum Command {
     Fixture(FixtureArgs),
     /// Generate the typical fixture, migrate it with progress, verify it and print the report.
     Demo(DemoArgs),
+    /// Show what SQL becomes when scoped to one tenant, or why it is refused.
+    ///
+    /// The rewrite is what the tenant-scoping connection runs instead of the application's
+    /// SQL. Against the schema of a migrated database (tables with the tenant column are the
+    /// tenant's; the others are global):
+    ///
+    /// - every tenant table in a FROM or JOIN (in subqueries, CTEs and UPDATE ... FROM too)
+    ///   becomes a derived table holding only the tenant's rows and the table's
+    ///   pre-migration columns, so joins keep their meaning and `*` never shows the tenant
+    ///   column;
+    ///
+    /// - UPDATE and DELETE get the tenant predicate ANDed to their WHERE;
+    ///
+    /// - INSERT gets the tenant column and the tenant as its value; an upsert cannot touch
+    ///   another tenant's row.
+    ///
+    /// What cannot be proven to touch only the tenant's rows is refused with the reason:
+    /// schema changes, ATTACH, most PRAGMAs, REPLACE, tables the schema does not know.
+    /// Parameters, literals and comments are kept exactly as written. Nothing is run: the
+    /// database is opened read-only, only to read its schema.
+    ///
+    /// Exit status: 0 rewritten (printed on standard output); 1 refused or not parseable
+    /// (the reason on standard error); 2 bad usage or input (invalid tenant id, unreadable
+    /// schema or database).
+    #[command(after_help = REWRITE_EXAMPLES)]
+    Rewrite(RewriteArgs),
 }
+
+/// The examples at the end of `tenantry rewrite --help`.
+const REWRITE_EXAMPLES: &str = "\
+Examples:
+  tenantry rewrite --db app.db --tenant store-2 'SELECT name FROM customers WHERE id = ?1'
+      SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" WHERE \"tenant_id\" = 'store-2') AS customers WHERE id = ?1
+
+  echo 'DELETE FROM orders WHERE id = 1' | tenantry rewrite --schema schema.sql --tenant store-2
+      DELETE FROM orders WHERE (id = 1) AND orders.\"tenant_id\" = 'store-2'
+
+  tenantry rewrite --db app.db --tenant store-2 --json 'DELETE FROM customers'";
 
 /// `tenantry migrate`.
 #[derive(Debug, Args)]
@@ -151,4 +189,32 @@ pub struct DemoArgs {
     /// Print the migration report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `tenantry rewrite`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["db", "schema"])))]
+pub struct RewriteArgs {
+    /// The tenant to scope to (letters, digits, '-', '_', '.'; at most 255 bytes).
+    #[arg(long, value_name = "ID")]
+    pub tenant: String,
+    /// Read the schema from this SQLite database, usually after `tenantry migrate`
+    /// (opened read-only; never created or changed).
+    #[arg(long, value_name = "DB")]
+    pub db: Option<PathBuf>,
+    /// Read the schema from a file of CREATE TABLE statements (other statements are skipped),
+    /// e.g. the output of `sqlite3 app.db .schema`.
+    #[arg(long, value_name = "FILE.sql")]
+    pub schema: Option<PathBuf>,
+    /// The tenant column: tables that have it are the tenant's, the others are global.
+    #[arg(long, value_name = "NAME", default_value = tenantry::migrate::DEFAULT_COLUMN)]
+    pub column: String,
+    /// Print one JSON object on standard output: the SQL and, per statement, its kind and
+    /// the tables it reads and writes; or the error's kind and message.
+    #[arg(long)]
+    pub json: bool,
+    /// The SQL to rewrite, one or more statements; `-` or nothing reads it from standard
+    /// input (a final line break there is dropped).
+    #[arg(value_name = "SQL")]
+    pub sql: Option<String>,
 }

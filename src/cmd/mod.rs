@@ -4,6 +4,7 @@
 mod demo;
 mod fixture;
 mod migrate;
+mod rewrite;
 mod rollback;
 mod verify;
 
@@ -29,6 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<Status> {
         Command::Rollback(args) => rollback::run(args),
         Command::Fixture(args) => fixture::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Rewrite(args) => rewrite::run(args),
     }
 }
 

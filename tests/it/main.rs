@@ -14,6 +14,8 @@ mod migrate_pos;
 mod planner;
 /// Bad input is refused with a clear message, exit status 2, and the file untouched.
 mod refusals;
+/// `tenantry rewrite`: scoped SQL, refusals (exit 1), bad input (exit 2), JSON.
+mod rewrite_cli;
 /// Awkward schemas: WITHOUT ROWID, AUTOINCREMENT, quoted names, empty and STRICT tables,
 /// pre-existing foreign-key violations, virtual tables, registries.
 mod schemas;

@@ -1,0 +1,210 @@
+//! `tenantry rewrite`: prints SQL scoped to one tenant, or why it is refused.
+//!
+//! Nothing is run and nothing is written: the schema comes from a file or from a database
+//! opened read-only.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use tenantry::rewrite::{Access, RewriteError, Rewriter, Rewritten, Schema, SchemaError, TenantId};
+
+use super::{Status, print_json};
+use crate::cli::RewriteArgs;
+use crate::logging;
+
+/// What the tenant-id rules are, for the message that refuses one.
+const TENANT_RULES: &str = "pass --tenant with 1 to 255 ASCII letters, digits, '-', '_' or '.', \
+                            starting with a letter or digit (e.g. --tenant caps-automotive)";
+
+/// Reads the schema and the SQL, rewrites the SQL for the tenant and prints it.
+pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
+    logging::init(None)?;
+    let json = args.json;
+    let tenant = match TenantId::new(&args.tenant) {
+        Ok(tenant) => tenant,
+        Err(error) => return bad_input("tenant", &format!("{error}; {TENANT_RULES}"), json),
+    };
+    let schema = match load_schema(&args) {
+        Ok(schema) => schema,
+        Err(message) => return bad_input("schema", &message, json),
+    };
+    let sql = match read_sql(args.sql.as_deref()) {
+        Ok(sql) => sql,
+        Err(message) => return bad_input("input", &message, json),
+    };
+    if !schema
+        .tables()
+        .any(|table| table.has_column(schema.tenant_column()))
+    {
+        eprintln!(
+            "warning: no table of the schema has the tenant column {:?}, so nothing is scoped; \
+             has the database been migrated (`tenantry migrate`), or is the column named \
+             otherwise (--column)?",
+            schema.tenant_column()
+        );
+    }
+    let rewriter = Rewriter::new(schema);
+    match rewriter.rewrite(&sql, &tenant) {
+        Ok(rewritten) if rewritten.statements().is_empty() => bad_input(
+            "input",
+            "no SQL statement to rewrite: pass one as the last argument, or on standard input",
+            json,
+        ),
+        Ok(rewritten) => {
+            if json {
+                print_json(&success_json(&rewritten))?;
+            } else {
+                println!("{}", rewritten.sql());
+            }
+            Ok(Status::Ok)
+        }
+        Err(error) => {
+            let status = match error {
+                RewriteError::InvalidTenantId(_) => Status::BadInput,
+                _ => Status::Failed,
+            };
+            report(error.kind(), &error.to_string(), json)?;
+            Ok(status)
+        }
+    }
+}
+
+/// The schema named by `--db` or `--schema`, or a message that says what to do.
+fn load_schema(args: &RewriteArgs) -> Result<Schema, String> {
+    let (text, origin) = match (&args.db, &args.schema) {
+        (Some(db), _) => (schema_of_database(db)?, db.as_path()),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                format!(
+                    "cannot read the schema file {}: {e}; pass a file of CREATE TABLE \
+                     statements (e.g. made with `sqlite3 app.db .schema > schema.sql`), or \
+                     --db with the database",
+                    file.display()
+                )
+            })?;
+            (text, file.as_path())
+        }
+        // The argument group makes one of the two required; clap enforces it.
+        (None, None) => return Err("pass --db DB or --schema FILE.sql".to_owned()),
+    };
+    Schema::from_sql(&text, &args.column).map_err(|error| match error {
+        SchemaError::InvalidColumnName { .. } => {
+            format!("{error}; pass --column with the tenant column's name (default tenant_id)")
+        }
+        _ => format!(
+            "the schema of {} cannot be used: {error}; it must be CREATE TABLE statements \
+             that SQLite accepts",
+            origin.display()
+        ),
+    })
+}
+
+/// The `CREATE TABLE` statements of a database, read through a read-only connection.
+fn schema_of_database(db: &Path) -> Result<String, String> {
+    let cannot = |detail: &dyn std::fmt::Display| {
+        format!(
+            "cannot read the schema of {}: {detail}; pass the application's SQLite database \
+             (migrated with `tenantry migrate`), or --schema FILE.sql",
+            db.display()
+        )
+    };
+    // SQLite never creates a file opened read-only, but says only "unable to open".
+    if !db.is_file() {
+        let what = if db.exists() {
+            "it is not a file"
+        } else {
+            "no such file"
+        };
+        return Err(cannot(&what));
+    }
+    let conn = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| cannot(&e))?;
+    let mut statement = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
+        .map_err(|e| cannot(&e))?;
+    let tables = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| cannot(&e))?;
+    if tables.is_empty() {
+        return Err(cannot(&"the database has no tables"));
+    }
+    Ok(tables.join(";\n"))
+}
+
+/// The SQL from the argument, or from standard input when it is absent or `-`.
+fn read_sql(arg: Option<&str>) -> Result<String, String> {
+    match arg {
+        Some(sql) if sql != "-" => Ok(sql.to_owned()),
+        _ => {
+            let stdin = std::io::stdin();
+            if arg.is_none() && stdin.is_terminal() {
+                return Err(
+                    "no SQL given: pass it as the last argument, or on standard input \
+                            (`-` reads it from the terminal until end of file)"
+                        .to_owned(),
+                );
+            }
+            let mut bytes = Vec::new();
+            stdin
+                .lock()
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read SQL from standard input: {e}"))?;
+            let mut sql = String::from_utf8(bytes).map_err(|_| {
+                "standard input is not UTF-8 text; pass the SQL as UTF-8".to_owned()
+            })?;
+            let kept = sql.trim_end_matches(['\n', '\r']).len();
+            sql.truncate(kept);
+            Ok(sql)
+        }
+    }
+}
+
+/// The JSON object printed on success.
+fn success_json(rewritten: &Rewritten) -> serde_json::Value {
+    let statements: Vec<serde_json::Value> = rewritten
+        .statements()
+        .iter()
+        .map(|info| {
+            let tables: Vec<serde_json::Value> = info
+                .tables
+                .iter()
+                .map(|table| {
+                    serde_json::json!({
+                        "name": table.name,
+                        "scoped": table.scoped,
+                        "access": match table.access {
+                            Access::Read => "read",
+                            Access::Write => "write",
+                        },
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "kind": info.kind.as_str(),
+                "explain": info.explain,
+                "tables": tables,
+            })
+        })
+        .collect();
+    serde_json::json!({ "sql": rewritten.sql(), "statements": statements })
+}
+
+/// Reports bad input (exit 2).
+fn bad_input(kind: &str, message: &str, json: bool) -> anyhow::Result<Status> {
+    report(kind, message, json)?;
+    Ok(Status::BadInput)
+}
+
+/// Prints an error on standard error and, with `json`, as one JSON object on standard output.
+fn report(kind: &str, message: &str, json: bool) -> anyhow::Result<()> {
+    eprintln!("error: {message}");
+    if json {
+        print_json(&serde_json::json!({ "error": { "kind": kind, "message": message } }))?;
+    }
+    Ok(())
+}
