@@ -5,6 +5,7 @@ fn main() {
     let schema = Schema::from_sql(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, tenant_id TEXT NOT NULL);
          CREATE TABLE u (id INTEGER PRIMARY KEY, t_id INTEGER, b TEXT, tenant_id TEXT NOT NULL);
+         CREATE TABLE n (x TEXT, y INTEGER, tenant_id TEXT NOT NULL);
          CREATE TABLE g (k TEXT PRIMARY KEY, v TEXT);",
         "tenant_id",
     )

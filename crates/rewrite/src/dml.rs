@@ -286,9 +286,16 @@ impl Dml<'_, '_, '_> {
         let Some(table) = self.target(name, Access::Write)? else {
             return self.note_returning(&update.returning);
         };
-        if update.or == Some(SqliteOnConflict::Replace) {
+        let replaces = match update.or {
+            Some(SqliteOnConflict::Replace) => Some("UPDATE OR REPLACE"),
+            None if table.replaces_on_conflict => {
+                Some("UPDATE (the table declares ON CONFLICT REPLACE)")
+            }
+            _ => None,
+        };
+        if let Some(verb) = replaces {
             return Err(Refusal::Replace {
-                verb: "UPDATE OR REPLACE".to_owned(),
+                verb: verb.to_owned(),
                 table: table.name.clone(),
             });
         }
@@ -377,6 +384,12 @@ impl Dml<'_, '_, '_> {
         let Some(table) = self.target(name, Access::Write)? else {
             return self.note_returning(&insert.returning);
         };
+        if insert.or.is_none() && !insert.replace_into && table.replaces_on_conflict {
+            return Err(Refusal::Replace {
+                verb: "INSERT (the table declares ON CONFLICT REPLACE)".to_owned(),
+                table: table.name.clone(),
+            });
+        }
         if insert.replace_into || insert.or == Some(SqliteOnConflict::Replace) {
             let starts_with_replace = matches!(
                 &insert.insert_token.0.token,

@@ -189,16 +189,19 @@ pub enum Refusal {
         /// The tenant column.
         column: String,
     },
-    /// `rowid` read through a tenant scope in a statement that also selects `*`.
+    /// `rowid` read through a tenant scope in a statement that also selects `*` or uses a
+    /// NATURAL join, where the exposed rowid would become an extra column.
     #[error(
-        "the statement reads {name} of tenant table {table:?} and also selects *; name the \
-         columns, or read the INTEGER PRIMARY KEY column instead of {name}"
+        "the statement reads {name} of tenant table {table:?} and also uses {construct}; name \
+         the columns (or join with ON), or read the INTEGER PRIMARY KEY column instead of {name}"
     )]
-    RowidWithWildcard {
+    RowidAmbiguous {
         /// The rowid alias used.
         name: String,
         /// The table.
         table: String,
+        /// `*` or `NATURAL JOIN`.
+        construct: String,
     },
     /// A construct the rewriter does not scope.
     #[error("{construct} is not supported on a tenant-scoped connection")]

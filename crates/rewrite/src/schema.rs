@@ -42,6 +42,9 @@ pub struct Table {
     /// The `INTEGER PRIMARY KEY` column, which is the table's rowid (SQLite names a result
     /// column that reads `rowid` after it).
     pub integer_primary_key: Option<String>,
+    /// A constraint of the table says `ON CONFLICT REPLACE`: a plain INSERT or UPDATE may
+    /// delete the conflicting row, whoever owns it.
+    pub replaces_on_conflict: bool,
 }
 
 impl Table {
@@ -62,6 +65,7 @@ impl Table {
             columns: columns.into_iter().map(Column::new).collect(),
             without_rowid: false,
             integer_primary_key: None,
+            replaces_on_conflict: false,
         }
     }
 
@@ -146,14 +150,17 @@ impl Schema {
             }
             let text = src.text(segment.clone());
             let parsed = Parser::new(&SQLiteDialect {})
-                .with_tokens_with_locations(src.tokens_of(segment))
+                .with_tokens_with_locations(src.tokens_of(segment.clone()))
                 .parse_statements()
                 .map_err(|e| SchemaError::Parse {
                     statement: source::snippet(text),
                     message: e.to_string(),
                 })?;
+            let replaces_on_conflict =
+                src.has_words(segment.clone(), &["ON", "CONFLICT", "REPLACE"]);
             for statement in parsed {
-                if let Some(table) = table_of(&statement, text)? {
+                if let Some(mut table) = table_of(&statement, text)? {
+                    table.replaces_on_conflict = replaces_on_conflict;
                     schema.add_table(table)?;
                 }
             }
@@ -232,6 +239,7 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
                 columns,
                 without_rowid,
                 integer_primary_key,
+                replaces_on_conflict: false,
             }))
         }
         // A virtual table's columns live in its module arguments; it is global unless it has
@@ -241,6 +249,7 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
             columns: Vec::new(),
             without_rowid: false,
             integer_primary_key: None,
+            replaces_on_conflict: false,
         })),
         _ => Ok(None),
     }

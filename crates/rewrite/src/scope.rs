@@ -17,7 +17,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, ObjectName, Query, Select, SelectItem, TableFactor, TableIndexDirective, Visitor,
+    Expr, ObjectName, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, Statement,
+    TableFactor, TableIndexDirective, Visitor,
 };
 use sqlparser::keywords::Keyword;
 
@@ -68,7 +69,61 @@ const SELECT_LIST_END: &[Keyword] = &[
     Keyword::UNION,
     Keyword::INTERSECT,
     Keyword::EXCEPT,
+    // A FROM-less SELECT as the source of INSERT: ON CONFLICT or RETURNING follow it.
+    Keyword::ON,
+    Keyword::RETURNING,
 ];
+
+/// A tenant table in a FROM, to be replaced by its derived table.
+struct PendingDerived {
+    /// The SELECT whose FROM holds it (none for UPDATE ... FROM).
+    select: Option<usize>,
+    start: usize,
+    end: usize,
+    table: Table,
+    qualifier: String,
+    index_clause: String,
+    alias_text: String,
+}
+
+/// What a SELECT does with the columns of its FROM.
+#[derive(Default)]
+struct SelectShape {
+    wildcard: bool,
+    qualified_wildcards: Vec<String>,
+    natural: bool,
+}
+
+/// Whether a FROM clause has a NATURAL join, at any nesting.
+fn has_natural_join(from: &[sqlparser::ast::TableWithJoins]) -> bool {
+    use sqlparser::ast::{JoinConstraint, JoinOperator};
+    fn factor(f: &TableFactor) -> bool {
+        match f {
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => twj(table_with_joins),
+            _ => false,
+        }
+    }
+    fn twj(t: &sqlparser::ast::TableWithJoins) -> bool {
+        factor(&t.relation)
+            || t.joins.iter().any(|j| {
+                let natural = match &j.join_operator {
+                    JoinOperator::Join(c)
+                    | JoinOperator::Inner(c)
+                    | JoinOperator::Left(c)
+                    | JoinOperator::LeftOuter(c)
+                    | JoinOperator::Right(c)
+                    | JoinOperator::RightOuter(c)
+                    | JoinOperator::FullOuter(c)
+                    | JoinOperator::CrossJoin(c) => matches!(c, JoinConstraint::Natural),
+                    _ => false,
+                };
+                natural || factor(&j.relation)
+            })
+    }
+    from.iter().any(twj)
+}
 
 /// A result column that keeps its legacy name only with an alias.
 struct AliasCandidate {
@@ -96,9 +151,21 @@ pub(crate) struct Scoper<'s, 'a> {
     relations: Vec<((u64, u64), String)>,
     /// Rowid names written anywhere in the statement (lower case).
     rowid_names: Vec<String>,
+    /// Qualifiers (lower case) of rowid reads that need the derived table to expose its
+    /// rowid, and whether such a read is unqualified.
+    rowid_qualifiers: Vec<String>,
+    rowid_unqualified: bool,
+    /// The FROM clauses in scope, innermost last: (qualifier, schema table if it is one).
+    scopes: Vec<Vec<(String, Option<Table>)>>,
+    /// Tenant tables met in FROM, written out once the statement has been seen.
+    pending: Vec<PendingDerived>,
     /// A rowid name read through a scoped table: (name, table).
-    rowid_through_scope: Option<(String, String)>,
-    has_wildcard: bool,
+    rowid_through_scope: Vec<(Option<usize>, String, String, String)>,
+    /// Per SELECT (by visiting order): whether its list has an unqualified `*`, the
+    /// qualifiers of its `q.*` (lower case), and whether its FROM has a NATURAL join.
+    selects: Vec<SelectShape>,
+    /// The SELECTs being visited, innermost last (indexes into `selects`).
+    select_stack: Vec<usize>,
     /// Result columns that may need an alias to keep their legacy name.
     aliases: Vec<AliasCandidate>,
     pub edits: Edits,
@@ -114,11 +181,12 @@ impl<'s, 'a> Scoper<'s, 'a> {
     ) -> Self {
         let mut rowid_names = Vec::new();
         for i in seg {
-            if let sqlparser::tokenizer::Token::Word(w) = &src.toks[i].token.token {
-                let lower = w.value.to_ascii_lowercase();
-                if ROWID_NAMES.contains(&lower.as_str()) && !rowid_names.contains(&lower) {
-                    rowid_names.push(lower);
-                }
+            let sqlparser::tokenizer::Token::Word(w) = &src.toks[i].token.token else {
+                continue;
+            };
+            let lower = w.value.to_ascii_lowercase();
+            if ROWID_NAMES.contains(&lower.as_str()) && !rowid_names.contains(&lower) {
+                rowid_names.push(lower);
             }
         }
         Scoper {
@@ -130,8 +198,13 @@ impl<'s, 'a> Scoper<'s, 'a> {
             handled: HashSet::new(),
             relations: Vec::new(),
             rowid_names,
-            rowid_through_scope: None,
-            has_wildcard: false,
+            rowid_qualifiers: Vec::new(),
+            rowid_unqualified: false,
+            scopes: Vec::new(),
+            pending: Vec::new(),
+            rowid_through_scope: Vec::new(),
+            selects: Vec::new(),
+            select_stack: Vec::new(),
             aliases: Vec::new(),
             edits: Edits::default(),
             tables: Vec::new(),
@@ -158,7 +231,8 @@ impl<'s, 'a> Scoper<'s, 'a> {
 
     /// Checks made after the walk: every relation the visitor met was resolved, and rowid
     /// is not read through a scope alongside `*`.
-    pub fn finish(&self) -> Result<(), Refusal> {
+    pub fn finish(&mut self) -> Result<(), Refusal> {
+        self.write_derived_tables();
         for (pos, name) in &self.relations {
             if !self.handled.contains(pos) {
                 return Err(Refusal::Internal {
@@ -166,11 +240,22 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 });
             }
         }
-        if let (true, Some((name, table))) = (self.has_wildcard, &self.rowid_through_scope) {
-            return Err(Refusal::RowidWithWildcard {
-                name: name.clone(),
-                table: table.clone(),
-            });
+        for (select, qualifier, name, table) in &self.rowid_through_scope {
+            // The exposed rowid is an extra column of its derived table: it shows in a `*`
+            // over that table and joins in a NATURAL join with it.
+            let shape = select.and_then(|i| self.selects.get(i));
+            let construct = match shape {
+                Some(s) if s.wildcard || s.qualified_wildcards.contains(qualifier) => Some("*"),
+                Some(s) if s.natural => Some("a NATURAL join"),
+                _ => None,
+            };
+            if let Some(construct) = construct {
+                return Err(Refusal::RowidAmbiguous {
+                    name: name.clone(),
+                    table: table.clone(),
+                    construct: construct.to_owned(),
+                });
+            }
         }
         Ok(())
     }
@@ -207,6 +292,10 @@ impl<'s, 'a> Scoper<'s, 'a> {
                     name,
                     always: true,
                 });
+                continue;
+            }
+            // A column reference is named after the column, whatever its qualifier.
+            if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
                 continue;
             }
             self.aliases.push(AliasCandidate {
@@ -247,12 +336,10 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 }
             }
         }?;
-        scoped_with_rowid(table).then(|| {
-            table
-                .integer_primary_key
-                .clone()
-                .unwrap_or_else(|| "rowid".to_owned())
-        })
+        // With an INTEGER PRIMARY KEY the read becomes a read of that column, which SQLite
+        // names after it, as it named the rowid read before.
+        (scoped_with_rowid(table) && table.integer_primary_key.is_none())
+            .then(|| "rowid".to_owned())
     }
 
     /// Adds `AS "<legacy name>"` to each result column whose text now differs from what
@@ -496,31 +583,110 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 .unwrap_or(first)
         }));
 
-        let mut columns: Vec<String> = visible_columns(&table, self.schema, self.policy)
-            .map(|c| quote_ident(&c.name))
-            .collect();
-        if !table.without_rowid {
-            for rowid in &self.rowid_names {
-                if !table.has_column(rowid) {
-                    columns.push(format!("rowid AS {}", quote_ident(rowid)));
-                    self.rowid_through_scope = Some((rowid.clone(), table.name.clone()));
+        let qualifier = alias
+            .as_ref()
+            .map_or_else(|| table_name.clone(), |a| a.name.value.clone())
+            .to_ascii_lowercase();
+        self.pending.push(PendingDerived {
+            select: self.select_stack.last().copied(),
+            start: self.src.toks[first].start,
+            end: self.src.toks[last].end,
+            table,
+            qualifier,
+            index_clause,
+            alias_text: alias_text.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Writes the derived tables, now that the whole statement has been seen: a derived
+    /// table exposes `rowid` only when a rowid read could not be turned into a read of the
+    /// INTEGER PRIMARY KEY column.
+    fn write_derived_tables(&mut self) {
+        for p in std::mem::take(&mut self.pending) {
+            let mut columns: Vec<String> = visible_columns(&p.table, self.schema, self.policy)
+                .map(|c| quote_ident(&c.name))
+                .collect();
+            let reads_rowid =
+                self.rowid_unqualified || self.rowid_qualifiers.contains(&p.qualifier);
+            if !p.table.without_rowid && reads_rowid {
+                for rowid in &self.rowid_names {
+                    if !p.table.has_column(rowid) {
+                        columns.push(format!("rowid AS {}", quote_ident(rowid)));
+                        self.rowid_through_scope.push((
+                            p.select,
+                            p.qualifier.clone(),
+                            rowid.clone(),
+                            p.table.name.clone(),
+                        ));
+                    }
+                }
+            }
+            let pieces = vec![
+                text(format!(
+                    "(SELECT {} FROM main.{}{} WHERE {} = ",
+                    columns.join(", "),
+                    quote_ident(&p.table.name),
+                    p.index_clause,
+                    quote_ident(self.schema.tenant_column()),
+                )),
+                Piece::Tenant,
+                text(format!(") AS {}", p.alias_text)),
+            ];
+            self.edits.replace(p.start, p.end, pieces);
+        }
+    }
+
+    /// A rowid read (`rowid`, `t.oid`, ...): resolved against the FROM clauses in scope.
+    /// Through a scoped table with an INTEGER PRIMARY KEY it becomes a read of that column
+    /// (the same value, and the same result-column name); otherwise the table's derived
+    /// table must expose its rowid.
+    fn rowid_read(
+        &mut self,
+        qualifier: Option<&sqlparser::ast::Ident>,
+        word: &sqlparser::ast::Ident,
+    ) -> Result<(), Refusal> {
+        let lower = word.value.to_ascii_lowercase();
+        let q = qualifier.map(|q| q.value.to_ascii_lowercase());
+        let mut resolved: Option<Option<Table>> = None;
+        for level in self.scopes.iter().rev() {
+            let matches: Vec<&(String, Option<Table>)> = match &q {
+                Some(q) => level.iter().filter(|(name, _)| name == q).collect(),
+                None => level.iter().collect(),
+            };
+            match matches.as_slice() {
+                [] => continue,
+                [(_, table)] => {
+                    resolved = Some(table.clone());
+                    break;
+                }
+                _ => {
+                    // Ambiguous unqualified rowid: SQLite decides; expose where scoped.
+                    break;
                 }
             }
         }
-        let start = self.src.toks[first].start;
-        let end = self.src.toks[last].end;
-        let pieces = vec![
-            text(format!(
-                "(SELECT {} FROM main.{}{} WHERE {} = ",
-                columns.join(", "),
-                quote_ident(&table.name),
-                index_clause,
-                quote_ident(self.schema.tenant_column()),
-            )),
-            Piece::Tenant,
-            text(format!(") AS {alias_text}")),
-        ];
-        self.edits.replace(start, end, pieces);
+        match resolved {
+            Some(Some(table))
+                if table.has_column(self.schema.tenant_column())
+                    && !table.without_rowid
+                    && !table.has_column(&lower) =>
+            {
+                if let Some(ipk) = &table.integer_primary_key {
+                    let i = self.tok(loc_of(word))?;
+                    let (start, end) = (self.src.toks[i].start, self.src.toks[i].end);
+                    self.edits.replace(start, end, vec![text(quote_ident(ipk))]);
+                    return Ok(());
+                }
+            }
+            // A global table, a CTE, a subquery or a DML target: nothing is replaced.
+            Some(_) => return Ok(()),
+            None => {}
+        }
+        match q {
+            Some(q) => self.rowid_qualifiers.push(q),
+            None => self.rowid_unqualified = true,
+        }
         Ok(())
     }
 
@@ -582,14 +748,93 @@ impl Visitor for Scoper<'_, '_> {
         if let Err(refusal) = self.note_items(&select.projection, &ranges, &from) {
             return ControlFlow::Break(refusal);
         }
-        if select.projection.iter().any(|item| {
-            matches!(
-                item,
-                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-            )
-        }) {
-            self.has_wildcard = true;
+        self.scopes.push(from);
+        let mut shape = SelectShape {
+            natural: has_natural_join(&select.from),
+            ..SelectShape::default()
+        };
+        for item in &select.projection {
+            match item {
+                SelectItem::Wildcard(_) => shape.wildcard = true,
+                SelectItem::QualifiedWildcard(kind, _) => match kind {
+                    SelectItemQualifiedWildcardKind::ObjectName(name) => {
+                        if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
+                            shape
+                                .qualified_wildcards
+                                .push(last.value.to_ascii_lowercase());
+                        }
+                    }
+                    SelectItemQualifiedWildcardKind::Expr(_) => shape.wildcard = true,
+                },
+                SelectItem::UnnamedExpr(_)
+                | SelectItem::ExprWithAlias { .. }
+                | SelectItem::ExprWithAliases { .. } => {}
+            }
         }
+        self.selects.push(shape);
+        self.select_stack.push(self.selects.len() - 1);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Refusal> {
+        // The target of a write is the real table: its rowid is its own.
+        let target = |name: &ObjectName, alias: Option<&sqlparser::ast::Ident>| {
+            let last = name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(|i| i.value.clone())
+                .unwrap_or_default();
+            (
+                alias.map_or(last, |a| a.value.clone()).to_ascii_lowercase(),
+                None,
+            )
+        };
+        let level: Vec<(String, Option<Table>)> = match statement {
+            Statement::Insert(insert) => match &insert.table {
+                sqlparser::ast::TableObject::TableName(name) => vec![target(name, None)],
+                _ => Vec::new(),
+            },
+            Statement::Update(update) => {
+                let mut level = Vec::new();
+                if let TableFactor::Table { name, alias, .. } = &update.table.relation {
+                    level.push(target(name, alias.as_ref().map(|a| &a.name)));
+                }
+                if let Some(
+                    sqlparser::ast::UpdateTableFromKind::AfterSet(from)
+                    | sqlparser::ast::UpdateTableFromKind::BeforeSet(from),
+                ) = &update.from
+                {
+                    level.extend(self.from_tables(from));
+                }
+                level
+            }
+            Statement::Delete(delete) => {
+                let (sqlparser::ast::FromTable::WithFromKeyword(from)
+                | sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
+                from.iter()
+                    .filter_map(|twj| match &twj.relation {
+                        TableFactor::Table { name, alias, .. } => {
+                            Some(target(name, alias.as_ref().map(|a| &a.name)))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        self.scopes.push(level);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_statement(&mut self, _statement: &Statement) -> ControlFlow<Refusal> {
+        self.scopes.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_select(&mut self, _select: &Select) -> ControlFlow<Refusal> {
+        self.scopes.pop();
+        self.select_stack.pop();
         ControlFlow::Continue(())
     }
 
@@ -633,9 +878,49 @@ impl Visitor for Scoper<'_, '_> {
                 return ControlFlow::Break(Refusal::Function { name });
             }
         }
+        // `main.t.col` names the table by its schema; a scoped table is now a derived table
+        // aliased `t`, so the column is `t.col`. (Every source is scoped whatever a name
+        // resolves to, so this can change which same-tenant row is meant only in queries
+        // that shadow `t` and name `main.t` at once.)
+        if let Expr::CompoundIdentifier(parts) = expr {
+            if let [schema, table, _] = parts.as_slice() {
+                if schema.value.eq_ignore_ascii_case("main") && self.schema.is_scoped(&table.value)
+                {
+                    let (Ok(a), Ok(b)) = (self.tok(loc_of(schema)), self.tok(loc_of(table))) else {
+                        return ControlFlow::Break(Refusal::Internal {
+                            detail: format!("column reference {expr} not found"),
+                        });
+                    };
+                    let (start, end) = (self.src.toks[a].start, self.src.toks[b].start);
+                    self.edits.replace(start, end, Vec::new());
+                }
+            }
+        }
+        let rowid = match expr {
+            Expr::Identifier(word) => Some((None, word)),
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, word] => Some((Some(q), word)),
+                [_, q, word] => Some((Some(q), word)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((q, word)) = rowid {
+            if ROWID_NAMES.contains(&word.value.to_ascii_lowercase().as_str()) {
+                if let Err(refusal) = self.rowid_read(q, word) {
+                    return ControlFlow::Break(refusal);
+                }
+            }
+        }
         // `t.*` can also appear as an expression (inside a function's arguments, say).
         if matches!(expr, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
-            self.has_wildcard = true;
+            if let Some(shape) = self
+                .select_stack
+                .last()
+                .and_then(|&i| self.selects.get_mut(i))
+            {
+                shape.wildcard = true;
+            }
         }
         ControlFlow::Continue(())
     }

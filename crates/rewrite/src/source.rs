@@ -105,6 +105,18 @@ impl<'a> Source<'a> {
             .collect()
     }
 
+    /// Whether the segment holds the unquoted words `words` in a row (ASCII case-insensitive,
+    /// comments and whitespace between them ignored).
+    pub fn has_words(&self, seg: Range<usize>, words: &[&str]) -> bool {
+        let sig: Vec<usize> = seg.filter(|&i| self.is_sig(i)).collect();
+        sig.windows(words.len()).any(|w| {
+            w.iter().zip(words).all(|(&i, want)| {
+                matches!(&self.toks[i].token.token,
+                    Token::Word(t) if t.quote_style.is_none() && t.value.eq_ignore_ascii_case(want))
+            })
+        })
+    }
+
     /// The text of a segment, without the whitespace around it.
     pub fn text(&self, seg: Range<usize>) -> &'a str {
         let first = seg.clone().find(|&i| self.is_sig(i));

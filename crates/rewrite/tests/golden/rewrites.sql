@@ -129,7 +129,7 @@ SELECT count( * ), 0x1F FROM (SELECT "id", "customer_id", "total", "status", "pl
 -- sql:
 SELECT rowid, name FROM customers WHERE rowid = ?
 -- rewritten:
-SELECT rowid AS "id", name FROM (SELECT "id", "name", "email", "tier", "city", rowid AS "rowid" FROM main."customers" WHERE "tenant_id" = 'A') AS customers WHERE rowid = ?
+SELECT "id", name FROM (SELECT "id", "name", "email", "tier", "city" FROM main."customers" WHERE "tenant_id" = 'A') AS customers WHERE "id" = ?
 
 -- INSERT without a column list: the schema gives the list, the tenant goes last
 -- sql:

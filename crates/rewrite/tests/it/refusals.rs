@@ -217,6 +217,40 @@ fn replace_is_refused_on_tenant_tables() {
 }
 
 #[test]
+fn tables_that_replace_on_conflict_refuse_plain_writes() {
+    use tenantry_rewrite::{Rewriter, Schema};
+    let schema = Schema::from_sql(
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT UNIQUE ON CONFLICT REPLACE, \
+         tenant_id TEXT NOT NULL)",
+        "tenant_id",
+    )
+    .expect("schema");
+    let rewriter = Rewriter::new(schema);
+    let tenant = TenantId::new("A").expect("tenant");
+    for sql in [
+        "INSERT INTO tags (name) VALUES ('x')",
+        "UPDATE tags SET name = 'y'",
+    ] {
+        let err = rewriter.rewrite(sql, &tenant).expect_err(sql);
+        assert!(
+            matches!(err.refusal(), Some(Refusal::Replace { .. })),
+            "{sql}: {err}"
+        );
+    }
+    // A statement-level conflict clause overrides the table's.
+    assert!(
+        rewriter
+            .rewrite("INSERT OR ABORT INTO tags (name) VALUES ('x')", &tenant)
+            .is_ok()
+    );
+    assert!(
+        rewriter
+            .rewrite("UPDATE OR IGNORE tags SET name = 'y'", &tenant)
+            .is_ok()
+    );
+}
+
+#[test]
 fn writing_the_tenant_column_is_refused() {
     let w = World::new();
     for sql in [
@@ -275,9 +309,17 @@ fn explicit_tenant_values_other_than_the_current_tenant_are_refused() {
 #[test]
 fn rowid_with_a_wildcard_is_refused() {
     let w = World::new();
+    // "Mixed Case" has no INTEGER PRIMARY KEY, so its rowid must be exposed as a column.
     assert!(matches!(
-        refusal(&w, "SELECT rowid, * FROM customers"),
-        Refusal::RowidWithWildcard { .. }
+        refusal(&w, r#"SELECT rowid, * FROM "Mixed Case""#),
+        Refusal::RowidAmbiguous { .. }
+    ));
+    assert!(matches!(
+        refusal(
+            &w,
+            r#"SELECT m.rowid FROM "Mixed Case" m NATURAL JOIN "Mixed Case""#
+        ),
+        Refusal::RowidAmbiguous { .. }
     ));
 }
 

@@ -45,6 +45,8 @@ fn quoted_identifiers_letter_case_and_main_schema() {
     w.check("SELECT NAME, Tier FROM CUSTOMERS WHERE City = 'Austin'");
     w.check("SELECT id FROM main.customers");
     w.check("SELECT c.id FROM main.customers c");
+    w.check("SELECT main.customers.name FROM main.customers WHERE main.customers.id > 101");
+    w.check("UPDATE main.orders SET total = main.orders.total + 1 WHERE main.orders.id = 101");
     w.check(r#"SELECT * FROM "Mixed Case""#);
     w.check(r#"SELECT "Body Text" FROM "Mixed Case" m WHERE m."Note Id" LIKE '%-1'"#);
     w.check("SELECT * FROM [Mixed Case]");
@@ -336,6 +338,19 @@ fn rowid_is_read_through_the_scope() {
     assert_eq!(out.columns, ["id", "name"]);
     w.check("SELECT oid, _rowid_ FROM orders");
     w.check("SELECT c.rowid FROM customers c JOIN orders o ON o.customer_id = c.rowid");
+    w.check("SELECT o.rowid, c.* FROM orders o JOIN customers c ON c.id = o.customer_id");
+    // With an INTEGER PRIMARY KEY, rowid is read as that column, so * and NATURAL joins
+    // are unaffected.
+    let out = w.check("SELECT rowid, * FROM customers");
+    assert_eq!(out.columns[..2], ["id", "id"]);
+    w.check("SELECT c.oid FROM customers c NATURAL JOIN customers");
+    w.check("SELECT rowid FROM orders WHERE rowid IN (SELECT rowid FROM orders WHERE total > 5)");
+    // Without one ("Mixed Case" has a TEXT key), the derived table exposes the rowid.
+    let out = w.check(r#"SELECT oid, "Note Id" FROM "Mixed Case" WHERE rowid > 0"#);
+    assert_eq!(out.columns, ["rowid", "Note Id"]);
+    // A write's target is the real table: its rowid is untouched.
+    w.check("UPDATE customers SET tier = 'r' WHERE rowid = 102");
+    w.check("DELETE FROM orders WHERE rowid = (SELECT max(rowid) FROM orders)");
 }
 
 #[test]

@@ -157,6 +157,19 @@ impl World {
             }
         }
         multi.execute_batch(GLOBAL_ROWS).expect("global rows");
+        // Tables without an INTEGER PRIMARY KEY: give A's rows the rowids they have in the
+        // single-tenant database, and the others negative ones, as a migration that keeps
+        // rowids would (and so new rows get the same rowid in both).
+        for table in ["Mixed Case", "codes"] {
+            let q = quote(table);
+            multi
+                .execute_batch(&format!(
+                    "UPDATE {q} SET rowid = -rowid WHERE tenant_id <> 'A';
+                     UPDATE {q} SET rowid = rowid - (SELECT min(rowid) - 1 FROM {q} WHERE tenant_id = 'A')
+                       WHERE tenant_id = 'A';"
+                ))
+                .expect("renumber rowids");
+        }
         multi
             .execute_batch("PRAGMA foreign_keys = ON")
             .expect("fk on");
