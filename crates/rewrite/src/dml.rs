@@ -1,8 +1,9 @@
 //! The targets of INSERT, UPDATE and DELETE: the table a statement writes cannot be replaced
 //! by a derived table, so it is scoped in place.
 //!
-//! - UPDATE and DELETE: the original WHERE is parenthesised and the tenant predicate ANDed
-//!   to it, qualified with the target's alias or name; without a WHERE, one is added.
+//! - UPDATE and DELETE: `WHERE t."tenant_id" = 'A' AND (original condition)`, qualified
+//!   with the target's alias or name; without a WHERE, one is added. The tenant test comes
+//!   first so the caller's condition never runs on another tenant's row.
 //! - INSERT: the tenant column is added to the column list (the schema gives the list when
 //!   the statement has none) and the tenant to every VALUES row; an INSERT ... SELECT has its
 //!   SELECT wrapped so each row gains the tenant; DEFAULT VALUES becomes a one-column VALUES.
@@ -174,9 +175,12 @@ impl Dml<'_, '_, '_> {
                 let first = src
                     .next_sig(w, stop)
                     .ok_or_else(|| internal("empty WHERE".to_owned()))?;
-                self.cx.edits.insert(src.toks[first].start, vec![text("(")]);
-                pred.insert(0, text(") AND "));
-                self.cx.edits.insert(src.toks[last].end, pred);
+                // The tenant test comes first: SQLite evaluates an AND left to right, so the
+                // caller's condition (which may raise an error) never runs on another
+                // tenant's row and cannot reveal anything about it.
+                pred.push(text(" AND ("));
+                self.cx.edits.insert(src.toks[first].start, pred);
+                self.cx.edits.insert(src.toks[last].end, vec![text(")")]);
             }
             None => {
                 pred.insert(0, text(" WHERE "));

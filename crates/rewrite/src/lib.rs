@@ -10,7 +10,7 @@
 //!   ... FROM, INSERT ... SELECT — becomes a derived table holding only the tenant's rows and
 //!   the table's pre-migration columns, so joins of every kind keep their meaning and `*`
 //!   never shows the tenant column;
-//! - UPDATE and DELETE targets get `(original WHERE) AND t."tenant_id" = 'A'`;
+//! - UPDATE and DELETE targets get `WHERE t."tenant_id" = 'A' AND (original WHERE)`;
 //! - INSERT gets the tenant column and value; upserts cannot touch another tenant's row;
 //!   REPLACE is refused.
 //!
@@ -32,7 +32,7 @@
 //! )?;
 //! assert_eq!(
 //!     out.sql(),
-//!     "UPDATE orders SET total = 0 WHERE (id = 1 OR id = 2) AND orders.\"tenant_id\" = 'A'"
+//!     "UPDATE orders SET total = 0 WHERE orders.\"tenant_id\" = 'A' AND (id = 1 OR id = 2)"
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

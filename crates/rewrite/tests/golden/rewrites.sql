@@ -181,7 +181,7 @@ INSERT INTO customers (id, name, "tenant_id") VALUES (?1, ?2, 'A') ON CONFLICT (
 -- sql:
 INSERT INTO customers (id, name) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE excluded.name <> '' OR 1 RETURNING *
 -- rewritten:
-INSERT INTO customers (id, name, "tenant_id") VALUES (1, 'x', 'A') ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE (excluded.name <> '' OR 1) AND customers."tenant_id" = 'A' RETURNING "id", "name", "email", "tier", "city"
+INSERT INTO customers (id, name, "tenant_id") VALUES (1, 'x', 'A') ON CONFLICT (id) DO UPDATE SET name = excluded.name WHERE customers."tenant_id" = 'A' AND (excluded.name <> '' OR 1) RETURNING "id", "name", "email", "tier", "city"
 
 -- REPLACE deletes the conflicting row, whoever owns it: refused
 -- sql:
@@ -192,7 +192,7 @@ INSERT OR REPLACE INTO customers (id, name) VALUES (1, 'x')
 -- sql:
 UPDATE orders SET status = 'closed' WHERE status = 'open' OR total = 0
 -- rewritten:
-UPDATE orders SET status = 'closed' WHERE (status = 'open' OR total = 0) AND orders."tenant_id" = 'A'
+UPDATE orders SET status = 'closed' WHERE orders."tenant_id" = 'A' AND (status = 'open' OR total = 0)
 
 -- UPDATE without WHERE, before a trailing comment
 -- sql:
@@ -204,7 +204,7 @@ UPDATE orders SET status = 'x' WHERE orders."tenant_id" = 'A' -- everything
 -- sql:
 UPDATE orders AS o SET total = (SELECT sum(qty) FROM items WHERE items.order_id = o.id) FROM customers c WHERE c.id = o.customer_id RETURNING *
 -- rewritten:
-UPDATE orders AS o SET total = (SELECT sum(qty) FROM (SELECT "order_id", "sku", "qty" FROM main."items" WHERE "tenant_id" = 'A') AS items WHERE items.order_id = o.id) FROM (SELECT "id", "name", "email", "tier", "city" FROM main."customers" WHERE "tenant_id" = 'A') AS c WHERE (c.id = o.customer_id) AND o."tenant_id" = 'A' RETURNING "id", "customer_id", "total", "status", "placed"
+UPDATE orders AS o SET total = (SELECT sum(qty) FROM (SELECT "order_id", "sku", "qty" FROM main."items" WHERE "tenant_id" = 'A') AS items WHERE items.order_id = o.id) FROM (SELECT "id", "name", "email", "tier", "city" FROM main."customers" WHERE "tenant_id" = 'A') AS c WHERE o."tenant_id" = 'A' AND (c.id = o.customer_id) RETURNING "id", "customer_id", "total", "status", "placed"
 
 -- SET tenant_id is refused
 -- sql:
@@ -215,7 +215,7 @@ UPDATE customers SET tenant_id = 'B' WHERE id = 1
 -- sql:
 DELETE FROM orders WHERE id IN (SELECT order_id FROM items WHERE sku = ?) RETURNING id
 -- rewritten:
-DELETE FROM orders WHERE (id IN (SELECT order_id FROM (SELECT "order_id", "sku", "qty" FROM main."items" WHERE "tenant_id" = 'A') AS items WHERE sku = ?)) AND orders."tenant_id" = 'A' RETURNING id
+DELETE FROM orders WHERE orders."tenant_id" = 'A' AND (id IN (SELECT order_id FROM (SELECT "order_id", "sku", "qty" FROM main."items" WHERE "tenant_id" = 'A') AS items WHERE sku = ?)) RETURNING id
 
 -- several statements: each rewritten
 -- sql:

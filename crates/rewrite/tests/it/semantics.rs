@@ -645,3 +645,17 @@ fn a_cached_plan_never_carries_one_tenant_into_another() {
     assert_eq!(name(for_a.sql(), 101).len(), 1);
     assert_eq!(name(for_b.sql(), 101), Vec::<Vec<Value>>::new());
 }
+
+#[test]
+fn a_condition_never_runs_on_another_tenants_row() {
+    // Customer 1 is B's. If the caller's condition ran on it, json('x') would raise an
+    // error only when B's name starts with 'Ali': an oracle on B's data.
+    let w = World::new();
+    w.check("DELETE FROM customers WHERE id = 1 AND CASE WHEN name LIKE 'Ali%' THEN json('x') ELSE 0 END");
+    w.check("UPDATE customers SET tier = 'x' WHERE id = 1 AND CASE WHEN email LIKE 'alice%' THEN json('x') ELSE 0 END");
+    w.check(
+        "INSERT INTO customers (id, name) VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET name = 'y' \
+         WHERE CASE WHEN customers.name LIKE 'Ali%' THEN json('x') ELSE 0 END",
+    );
+    w.check("SELECT id FROM customers WHERE id = 1 AND CASE WHEN name LIKE 'Ali%' THEN json('x') ELSE 0 END");
+}
