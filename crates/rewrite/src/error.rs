@@ -203,6 +203,18 @@ pub enum Refusal {
         /// `*` or `NATURAL JOIN`.
         construct: String,
     },
+    /// SQLite would split the text into tokens differently from the parser the rewriter
+    /// reads it with, so part of it could run unseen.
+    #[error(
+        "SQLite would read this text differently from the rewriter's parser near byte \
+         {offset} ({detail}); refusing rather than scoping what it cannot see"
+    )]
+    Tokenization {
+        /// Byte offset in the input.
+        offset: usize,
+        /// What each tokenizer found.
+        detail: String,
+    },
     /// A construct the rewriter does not scope.
     #[error("{construct} is not supported on a tenant-scoped connection")]
     Unsupported {

@@ -40,6 +40,7 @@
 
 mod dml;
 mod error;
+mod lexcheck;
 mod pragma;
 mod rewriter;
 mod schema;

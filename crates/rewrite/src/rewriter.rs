@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sqlparser::ast::{SetExpr, Statement, Visit};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
 
 use crate::dml::{Dml, TenantCheck};
 use crate::error::{Refusal, RewriteError};
@@ -235,6 +236,17 @@ impl Rewriter {
             statement: snippet(sql),
             message,
         })?;
+        if let Err(d) = crate::lexcheck::check(&src) {
+            let around = sql.get(d.offset.saturating_sub(20)..).unwrap_or(sql);
+            return Err(RewriteError::Refused {
+                index: 1,
+                statement: snippet(around),
+                reason: Refusal::Tokenization {
+                    offset: d.offset,
+                    detail: d.detail,
+                },
+            });
+        }
         let mut edits: Vec<Edit> = Vec::new();
         let mut statements = Vec::new();
         let mut checks = Vec::new();
@@ -307,18 +319,23 @@ impl Rewriter {
             _ => {}
         }
 
-        let parsed = Parser::new(&SQLiteDialect {})
+        // One statement, and the parser must have read every token of it: `sqlparser`
+        // stops quietly at some words (`END`), and text it did not read must not run.
+        let mut parser = Parser::new(&SQLiteDialect {})
             .with_recursion_limit(RECURSION_LIMIT)
-            .with_tokens_with_locations(src.tokens_of(seg.clone()))
-            .parse_statements()
+            .with_tokens_with_locations(src.tokens_of(seg.clone()));
+        let statement = parser
+            .parse_statement()
             .map_err(|e| StatementError::Parse(e.to_string()))?;
-        let [statement] = parsed.as_slice() else {
-            return Err(Refusal::Internal {
-                detail: format!("one statement expected, the parser found {}", parsed.len()),
-            }
-            .into());
-        };
-
+        let rest = parser.peek_token();
+        if rest.token != Token::EOF {
+            return Err(StatementError::Parse(format!(
+                "the parser stopped before the end of the statement, at {} (line {}, column \
+                 {}); the rest cannot be scoped",
+                rest.token, rest.span.start.line, rest.span.start.column
+            )));
+        }
+        let statement = &statement;
         let mut cx = Scoper::new(&self.schema, &self.policy, src, seg.clone());
         let kind = {
             let mut dml = Dml {

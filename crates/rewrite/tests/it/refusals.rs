@@ -19,6 +19,8 @@ fn unparseable_sql_is_refused_as_a_parse_error() {
         "SELECT * FROM customers WHERE",
         "SELECT name FROM customers WHERE email ISNULL",
         "SELECT 'unterminated",
+        // sqlparser stops at END; the UNION after it must not run unscoped.
+        "SELECT name FROM settings END UNION SELECT email FROM customers",
     ] {
         let err = w.rewrite(sql).expect_err(sql);
         assert!(
@@ -374,5 +376,35 @@ fn messages_name_the_statement_and_the_reason() {
     assert!(
         message.contains("\"suppliers\" is not in the schema"),
         "{message}"
+    );
+}
+
+#[test]
+fn text_sqlite_would_tokenize_differently_is_refused() {
+    // SQLite reads `$a::b(...)` as one parameter running to the `)`, and stops at a NUL;
+    // the parser does neither. Each of these, accepted, would run unscoped SQL.
+    let w = World::new();
+    for sql in [
+        "SELECT $a::b(/*) , name, email FROM main.customers --*/)",
+        "SELECT name FROM customers WHERE id = $a::b(/*) UNION SELECT email FROM main.customers --*/)",
+        "DELETE FROM customers WHERE id = $a::decimal(1/*) OR 1) --*/)",
+        "SELECT :a::x(/*) FROM main.customers; DELETE FROM main.customers; --*/)",
+        "SELECT @a::b(/*) FROM customers --*/)",
+        "DELETE FROM customers --\0\nWHERE id = 1",
+        "UPDATE customers SET name = 'x' --\0\nWHERE 1",
+    ] {
+        match w.rewrite(sql) {
+            Err(RewriteError::Refused {
+                reason: Refusal::Tokenization { .. },
+                ..
+            })
+            | Err(RewriteError::Parse { .. }) => {}
+            other => panic!("{sql:?} was not refused: {other:?}"),
+        }
+    }
+    // Ordinary parameters of every form still pass.
+    assert!(
+        w.rewrite("SELECT ?, ?2, :a, @b, $c, :1 FROM customers")
+            .is_ok()
     );
 }
