@@ -88,18 +88,18 @@ fn parser_opaque(src: &Source<'_>) -> Vec<(Kind, usize, usize)> {
         let text = &src.sql[tok.start..tok.end];
         // `:name`, `@name` and `#name` reach the parser as a sigil and a word, which its
         // parser joins into a placeholder: one variable, as for SQLite.
-        if matches!(text, ":" | "@" | "#") {
-            if let Some(next) = src.toks.get(i + 1) {
-                let word = match &next.token.token {
-                    Token::Word(w) => w.quote_style.is_none(),
-                    Token::Number(..) => true,
-                    _ => false,
-                };
-                if word && next.start == tok.end {
-                    out.push((Kind::Variable, tok.start, next.end));
-                    skip_next = true;
-                    continue;
-                }
+        if matches!(text, ":" | "@" | "#")
+            && let Some(next) = src.toks.get(i + 1)
+        {
+            let word = match &next.token.token {
+                Token::Word(w) => w.quote_style.is_none(),
+                Token::Number(..) => true,
+                _ => false,
+            };
+            if word && next.start == tok.end {
+                out.push((Kind::Variable, tok.start, next.end));
+                skip_next = true;
+                continue;
             }
         }
         let kind = match &tok.token.token {

@@ -52,7 +52,7 @@ mod tenant;
 pub use error::{Refusal, RewriteError, SchemaError};
 pub use pragma::ALLOWED_PRAGMAS;
 pub use rewriter::{
-    Access, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,
+    Access, MAX_SQL_LEN, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,
 };
 pub use schema::{Column, Schema, Table};
 pub use scope::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};

@@ -20,6 +20,16 @@ use crate::tenant::TenantId;
 /// How deeply `sqlparser` may nest before it gives up (its own default).
 const RECURSION_LIMIT: usize = 50;
 
+/// The longest input accepted, in bytes.
+pub const MAX_SQL_LEN: usize = 1 << 20;
+
+/// Statements of more tokens than this are analysed on a thread with a large stack.
+const SMALL_STATEMENT_TOKENS: usize = 1_000;
+
+/// That thread's stack: enough to drop the deepest tree a 1 MiB statement can produce.
+/// Reserved, not committed: pages are touched only as deep as the tree goes.
+const LARGE_STATEMENT_STACK: usize = 512 << 20;
+
 /// Choices about what scoped statements see.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -231,6 +241,15 @@ impl Rewriter {
     /// As [`Rewriter::rewrite`], except the explicit-tenant check, which
     /// [`Plan::render`] makes.
     pub fn plan(&self, sql: &str) -> Result<Plan, RewriteError> {
+        if sql.len() > MAX_SQL_LEN {
+            return Err(RewriteError::Refused {
+                index: 1,
+                statement: snippet(sql),
+                reason: Refusal::TooComplex {
+                    detail: format!("{} bytes of SQL; the limit is {MAX_SQL_LEN}", sql.len()),
+                },
+            });
+        }
         let src = Source::new(sql).map_err(|message| RewriteError::Parse {
             index: 1,
             statement: snippet(sql),
@@ -259,16 +278,16 @@ impl Rewriter {
                 reason,
             };
             let mut seg_checks = Vec::new();
-            let (info, seg_edits) =
-                self.plan_statement(&src, seg, &mut seg_checks)
-                    .map_err(|e| match e {
-                        StatementError::Refused(r) => refused(r),
-                        StatementError::Parse(message) => RewriteError::Parse {
-                            index,
-                            statement: snippet(text),
-                            message,
-                        },
-                    })?;
+            let (info, seg_edits) = self
+                .plan_statement_guarded(&src, seg, &mut seg_checks)
+                .map_err(|e| match e {
+                    StatementError::Refused(r) => refused(r),
+                    StatementError::Parse(message) => RewriteError::Parse {
+                        index,
+                        statement: snippet(text),
+                        message,
+                    },
+                })?;
             checks.extend(seg_checks.into_iter().map(|c| (index, snippet(text), c)));
             edits.extend(seg_edits);
             statements.push(info);
@@ -282,6 +301,45 @@ impl Rewriter {
             template,
             statements: statements.into(),
             checks,
+        })
+    }
+
+    /// Plans a statement; a long one on a thread with a large stack. `sqlparser` builds a
+    /// left-deep tree for a chain such as `a OR b OR c ...`, and dropping a tree tens of
+    /// thousands deep recurses as deep: on an ordinary thread stack that aborts the process.
+    fn plan_statement_guarded(
+        &self,
+        src: &Source<'_>,
+        seg: Range<usize>,
+        checks: &mut Vec<TenantCheck>,
+    ) -> Result<(StatementInfo, Vec<Edit>), StatementError> {
+        if seg.len() <= SMALL_STATEMENT_TOKENS {
+            return self.plan_statement(src, seg, checks);
+        }
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("tenantry-rewrite".to_owned())
+                .stack_size(LARGE_STATEMENT_STACK)
+                .spawn_scoped(scope, || {
+                    let mut local = Vec::new();
+                    let planned = self.plan_statement(src, seg, &mut local);
+                    (planned, local)
+                });
+            let too_complex = |detail: &str| {
+                StatementError::Refused(Refusal::TooComplex {
+                    detail: detail.to_owned(),
+                })
+            };
+            match worker {
+                Ok(handle) => match handle.join() {
+                    Ok((planned, local)) => {
+                        checks.extend(local);
+                        planned
+                    }
+                    Err(_) => Err(too_complex("the analysis of the statement failed")),
+                },
+                Err(_) => Err(too_complex("no thread could be started to analyse it")),
+            }
         })
     }
 

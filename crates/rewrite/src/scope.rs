@@ -142,7 +142,7 @@ pub(crate) struct Scoper<'s, 'a> {
     pub policy: &'s Policy,
     pub src: &'s Source<'a>,
     /// CTE names (lower case) of each enclosing WITH, innermost last.
-    ctes: Vec<Vec<String>>,
+    ctes: Vec<HashSet<String>>,
     /// Start positions (line, column) of table names that are DML targets, scoped elsewhere.
     dml_targets: HashSet<(u64, u64)>,
     /// Start positions of relation names resolved here or as DML targets.
@@ -363,7 +363,10 @@ impl<'s, 'a> Scoper<'s, 'a> {
 
     /// The tables named in a FROM clause (with joins), by the name that qualifies their
     /// columns (alias or table name, lower case), with the schema table when it is one.
-    fn from_tables(&self, from: &[sqlparser::ast::TableWithJoins]) -> Vec<(String, Option<Table>)> {
+    fn tables_in_from(
+        &self,
+        from: &[sqlparser::ast::TableWithJoins],
+    ) -> Vec<(String, Option<Table>)> {
         fn walk(
             scoper: &Scoper<'_, '_>,
             factor: &TableFactor,
@@ -403,10 +406,8 @@ impl<'s, 'a> Scoper<'s, 'a> {
                         walk(scoper, &j.relation, out);
                     }
                 }
-                TableFactor::Derived { alias, .. } => {
-                    if let Some(a) = alias {
-                        out.push((a.name.value.to_ascii_lowercase(), None));
-                    }
+                TableFactor::Derived { alias: Some(a), .. } => {
+                    out.push((a.name.value.to_ascii_lowercase(), None));
                 }
                 _ => {}
             }
@@ -422,9 +423,8 @@ impl<'s, 'a> Scoper<'s, 'a> {
     }
 
     fn in_cte_scope(&self, name: &str) -> bool {
-        self.ctes
-            .iter()
-            .any(|level| level.iter().any(|c| c.eq_ignore_ascii_case(name)))
+        let lower = name.to_ascii_lowercase();
+        self.ctes.iter().any(|level| level.contains(&lower))
     }
 
     /// Resolves a FROM/JOIN table and, for a tenant table, records the derived-table edit.
@@ -744,7 +744,7 @@ impl Visitor for Scoper<'_, '_> {
         let ranges = self
             .src
             .list_items(after, self.src.toks.len(), SELECT_LIST_END);
-        let from = self.from_tables(&select.from);
+        let from = self.tables_in_from(&select.from);
         if let Err(refusal) = self.note_items(&select.projection, &ranges, &from) {
             return ControlFlow::Break(refusal);
         }
@@ -805,7 +805,7 @@ impl Visitor for Scoper<'_, '_> {
                     | sqlparser::ast::UpdateTableFromKind::BeforeSet(from),
                 ) = &update.from
                 {
-                    level.extend(self.from_tables(from));
+                    level.extend(self.tables_in_from(from));
                 }
                 level
             }
@@ -882,19 +882,18 @@ impl Visitor for Scoper<'_, '_> {
         // aliased `t`, so the column is `t.col`. (Every source is scoped whatever a name
         // resolves to, so this can change which same-tenant row is meant only in queries
         // that shadow `t` and name `main.t` at once.)
-        if let Expr::CompoundIdentifier(parts) = expr {
-            if let [schema, table, _] = parts.as_slice() {
-                if schema.value.eq_ignore_ascii_case("main") && self.schema.is_scoped(&table.value)
-                {
-                    let (Ok(a), Ok(b)) = (self.tok(loc_of(schema)), self.tok(loc_of(table))) else {
-                        return ControlFlow::Break(Refusal::Internal {
-                            detail: format!("column reference {expr} not found"),
-                        });
-                    };
-                    let (start, end) = (self.src.toks[a].start, self.src.toks[b].start);
-                    self.edits.replace(start, end, Vec::new());
-                }
-            }
+        if let Expr::CompoundIdentifier(parts) = expr
+            && let [schema, table, _] = parts.as_slice()
+            && schema.value.eq_ignore_ascii_case("main")
+            && self.schema.is_scoped(&table.value)
+        {
+            let (Ok(a), Ok(b)) = (self.tok(loc_of(schema)), self.tok(loc_of(table))) else {
+                return ControlFlow::Break(Refusal::Internal {
+                    detail: format!("column reference {expr} not found"),
+                });
+            };
+            let (start, end) = (self.src.toks[a].start, self.src.toks[b].start);
+            self.edits.replace(start, end, Vec::new());
         }
         let rowid = match expr {
             Expr::Identifier(word) => Some((None, word)),
@@ -905,22 +904,20 @@ impl Visitor for Scoper<'_, '_> {
             },
             _ => None,
         };
-        if let Some((q, word)) = rowid {
-            if ROWID_NAMES.contains(&word.value.to_ascii_lowercase().as_str()) {
-                if let Err(refusal) = self.rowid_read(q, word) {
-                    return ControlFlow::Break(refusal);
-                }
-            }
+        if let Some((q, word)) = rowid
+            && ROWID_NAMES.contains(&word.value.to_ascii_lowercase().as_str())
+            && let Err(refusal) = self.rowid_read(q, word)
+        {
+            return ControlFlow::Break(refusal);
         }
         // `t.*` can also appear as an expression (inside a function's arguments, say).
-        if matches!(expr, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
-            if let Some(shape) = self
+        if matches!(expr, Expr::Wildcard(_) | Expr::QualifiedWildcard(..))
+            && let Some(shape) = self
                 .select_stack
                 .last()
                 .and_then(|&i| self.selects.get_mut(i))
-            {
-                shape.wildcard = true;
-            }
+        {
+            shape.wildcard = true;
         }
         ControlFlow::Continue(())
     }

@@ -24,9 +24,7 @@ use rusqlite::fallible_iterator::FallibleIterator;
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
-use tenantry_rewrite::{
-    Refusal, RewriteError, Rewriter, Rewritten, Schema, StatementKind, TenantId,
-};
+use tenantry_rewrite::{Refusal, RewriteError, Rewriter, Schema, StatementKind, TenantId};
 
 /// The schema the legacy (single-tenant) application was written for.
 const SINGLE: &str = "
@@ -2407,46 +2405,6 @@ fn generated_sql() {
         100.0 * MAX_REFUSAL_RATE,
         stats.report()
     );
-}
-
-/// A few generated statements, printed, to eyeball what the generator makes:
-/// `cargo test -p tenantry-rewrite --test it prop::show_generated -- --ignored --nocapture`
-#[test]
-#[ignore = "prints samples"]
-fn show_generated() {
-    use proptest::strategy::ValueTree;
-    let mut runner = TestRunner::deterministic();
-    let strategy = statement();
-    let h = Harness::new();
-    for _ in 0..40 {
-        let stmt = strategy.new_tree(&mut runner).expect("tree").current();
-        let sql = print_statement(&stmt);
-        let valid = prepare_all(&h.single, &sql)
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        let out = h.rewriter.rewrite(&sql, &h.a).map(Rewritten::into_sql);
-        eprintln!("{sql}\n  single: {valid:?}\n  rewrite: {out:?}\n");
-    }
-}
-
-/// Shows what happens to the SQL in `PROP_SQL`, for looking into a failure:
-/// `PROP_SQL='SELECT ...' cargo test -p tenantry-rewrite --test it prop::explain_sql -- --ignored --nocapture`
-#[test]
-#[ignore = "a tool: reads PROP_SQL"]
-fn explain_sql() {
-    let sql = std::env::var("PROP_SQL").unwrap_or_default();
-    let h = Harness::new();
-    eprintln!("original:  {sql}");
-    eprintln!("single:    {:?}", prepare_all(&h.single, &sql));
-    match h.rewriter.rewrite(&sql, &h.a) {
-        Ok(out) => {
-            eprintln!("rewrite:   {}", out.sql());
-            eprintln!("reparse:   {:?}", reparse(out.sql()));
-            eprintln!("multi:     {:?}", prepare_all(&h.multi, out.sql()));
-        }
-        Err(e) => eprintln!("refused:   {e:?}"),
-    }
-    eprintln!("check:     {:?}", h.check(&sql, true));
 }
 
 /// Minimal inputs of failures the properties found, checked on every run.
