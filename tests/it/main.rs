@@ -16,6 +16,9 @@ mod planner;
 mod refusals;
 /// `tenantry rewrite`: scoped SQL, refusals (exit 1), bad input (exit 2), JSON.
 mod rewrite_cli;
+/// The rewriter on the POS catalogue: same results as before migration; another tenant
+/// reads nothing and changes nothing.
+mod rewrite_pos;
 /// Awkward schemas: WITHOUT ROWID, AUTOINCREMENT, quoted names, empty and STRICT tables,
 /// pre-existing foreign-key violations, virtual tables, registries.
 mod schemas;
