@@ -88,7 +88,7 @@ Examples:
       SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" WHERE \"tenant_id\" = 'store-2') AS customers WHERE id = ?1
 
   echo 'DELETE FROM orders WHERE id = 1' | tenantry rewrite --schema schema.sql --tenant store-2
-      DELETE FROM orders WHERE (id = 1) AND orders.\"tenant_id\" = 'store-2'
+      DELETE FROM orders WHERE orders.\"tenant_id\" = 'store-2' AND (id = 1)
 
   tenantry rewrite --db app.db --tenant store-2 --json 'DELETE FROM customers'";
 
