@@ -25,6 +25,7 @@ use crate::error::Refusal;
 use crate::rewriter::Access;
 use crate::schema::Table;
 use crate::scope::{Scoper, ident_parts, loc_of, quote_ident, visible_columns};
+use crate::source::Lex;
 use crate::template::{Piece, text};
 
 /// A tenant value written explicitly in an INSERT, checked when the tenant is known.
@@ -424,7 +425,7 @@ impl Dml<'_, '_, '_> {
         if !insert.columns.is_empty() {
             let open = src
                 .next_sig(name_end, end)
-                .filter(|&i| matches!(src.toks[i].token.token, Token::LParen))
+                .filter(|&i| src.toks[i].lex == Lex::LParen)
                 .ok_or_else(|| internal("column list not found".to_owned()))?;
             let close = src
                 .matching_paren(open, end)
@@ -553,7 +554,7 @@ impl Dml<'_, '_, '_> {
         for row in rows {
             let start = row.closing_token.0.span.start;
             let close = self.tok((start.line, start.column))?;
-            if !matches!(self.cx.src.toks[close].token.token, Token::RParen) {
+            if self.cx.src.toks[close].lex != Lex::RParen {
                 return Err(internal("VALUES row does not end with ')'".to_owned()));
             }
             let at = self.cx.src.toks[close].start;

@@ -10,9 +10,7 @@
 //! both tokenizers to find exactly the same opaque tokens at exactly the same bytes. Code
 //! between them is then the same text for both.
 
-use sqlparser::tokenizer::{Token, Whitespace};
-
-use crate::source::Source;
+use crate::source::{Lex, Source};
 
 /// A token whose inside is not code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,43 +89,32 @@ fn parser_opaque(src: &Source<'_>) -> Vec<(Kind, usize, usize)> {
         if matches!(text, ":" | "@" | "#")
             && let Some(next) = src.toks.get(i + 1)
         {
-            let word = match &next.token.token {
-                Token::Word(w) => w.quote_style.is_none(),
-                Token::Number(..) => true,
-                _ => false,
-            };
+            let word = matches!(next.lex, Lex::Word { quoted: false, .. } | Lex::Number);
             if word && next.start == tok.end {
                 out.push((Kind::Variable, tok.start, next.end));
                 skip_next = true;
                 continue;
             }
         }
-        let kind = match &tok.token.token {
-            Token::Word(w) if w.quote_style.is_some() => Kind::QuotedId,
-            Token::SingleQuotedString(_) => Kind::Str,
-            Token::Placeholder(_) => Kind::Variable,
-            Token::HexStringLiteral(_) if text.starts_with(['x', 'X']) => Kind::Blob,
-            Token::Whitespace(Whitespace::SingleLineComment { .. }) => Kind::LineComment,
-            Token::Whitespace(Whitespace::MultiLineComment(_)) => Kind::BlockComment,
-            Token::DoubleQuotedString(_)
-            | Token::TripleSingleQuotedString(_)
-            | Token::TripleDoubleQuotedString(_)
-            | Token::DollarQuotedString(_)
-            | Token::SingleQuotedByteStringLiteral(_)
-            | Token::DoubleQuotedByteStringLiteral(_)
-            | Token::TripleSingleQuotedByteStringLiteral(_)
-            | Token::TripleDoubleQuotedByteStringLiteral(_)
-            | Token::SingleQuotedRawStringLiteral(_)
-            | Token::DoubleQuotedRawStringLiteral(_)
-            | Token::TripleSingleQuotedRawStringLiteral(_)
-            | Token::TripleDoubleQuotedRawStringLiteral(_)
-            | Token::NationalStringLiteral(_)
-            | Token::QuoteDelimitedStringLiteral(_)
-            | Token::NationalQuoteDelimitedStringLiteral(_)
-            | Token::EscapedStringLiteral(_)
-            | Token::UnicodeStringLiteral(_)
-            | Token::CopyData { .. } => Kind::Foreign,
-            _ => continue,
+        let kind = match tok.lex {
+            Lex::Word { quoted: true, .. } => Kind::QuotedId,
+            Lex::Str => Kind::Str,
+            Lex::Placeholder => Kind::Variable,
+            Lex::Blob => Kind::Blob,
+            Lex::LineComment => Kind::LineComment,
+            Lex::BlockComment => Kind::BlockComment,
+            Lex::Foreign => Kind::Foreign,
+            Lex::Space
+            | Lex::Word { quoted: false, .. }
+            | Lex::LParen
+            | Lex::RParen
+            | Lex::Comma
+            | Lex::Semi
+            | Lex::Period
+            | Lex::Eq
+            | Lex::Minus
+            | Lex::Number
+            | Lex::Other => continue,
         };
         let mut end = tok.end;
         if kind == Kind::LineComment && text.ends_with('\n') {
@@ -336,7 +323,7 @@ mod tests {
     use super::*;
 
     fn agrees(sql: &str) -> bool {
-        let src = Source::new(sql).expect("tokenizes");
+        let (src, _) = Source::new(sql).expect("tokenizes");
         let result = check(&src);
         if let Err(d) = &result {
             eprintln!("{sql:?}: {d:?}");

@@ -6,10 +6,8 @@
 
 use std::ops::Range;
 
-use sqlparser::tokenizer::Token;
-
 use crate::error::Refusal;
-use crate::source::Source;
+use crate::source::{Lex, Source};
 
 /// Pragmas a tenant-scoped connection may run. Each sets or reads a property of the
 /// connection or the file, and none can read, move or count any table's rows.
@@ -29,19 +27,14 @@ pub const ALLOWED_PRAGMAS: &[&str] = &[
 
 /// Checks a PRAGMA statement (the segment starts with the PRAGMA keyword).
 pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> {
-    let toks: Vec<&Token> = seg
-        .filter(|&i| src.is_sig(i))
-        .map(|i| &src.toks[i].token.token)
-        .collect();
-    let word = |t: &Token| match t {
-        Token::Word(w) => Some(w.value.clone()),
-        _ => None,
-    };
+    let toks: Vec<usize> = seg.filter(|&i| src.is_sig(i)).collect();
+    let lex = |i: usize| src.toks[i].lex;
+    let word = |i: usize| src.word(i).map(str::to_owned);
     // Skip PRAGMA itself.
     let rest = toks.get(1..).unwrap_or_default();
     let (schema, name, rest) = match rest {
-        [s, Token::Period, n, rest @ ..] => (word(s), word(n), rest),
-        [n, rest @ ..] => (None, word(n), rest),
+        [s, p, n, rest @ ..] if lex(*p) == Lex::Period => (word(*s), word(*n), rest),
+        [n, rest @ ..] => (None, word(*n), rest),
         [] => (None, None, rest),
     };
     let Some(name) = name else {
@@ -59,22 +52,13 @@ pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> 
     if !ALLOWED_PRAGMAS.contains(&name.to_ascii_lowercase().as_str()) {
         return Err(refuse());
     }
-    let is_value = |t: &Token| {
-        matches!(
-            t,
-            Token::Number(..) | Token::Word(_) | Token::SingleQuotedString(_)
-        )
-    };
-    let ok = match rest {
+    let kinds: Vec<Lex> = rest.iter().map(|&i| lex(i)).collect();
+    let is_value = |l: &Lex| matches!(l, Lex::Number | Lex::Word { .. } | Lex::Str);
+    let ok = match kinds.as_slice() {
         [] => true,
-        [Token::Eq, v] | [Token::LParen, v, Token::RParen] => is_value(v),
-        [Token::Eq, Token::Minus, Token::Number(..)]
-        | [
-            Token::LParen,
-            Token::Minus,
-            Token::Number(..),
-            Token::RParen,
-        ] => true,
+        [Lex::Eq, v] | [Lex::LParen, v, Lex::RParen] => is_value(v),
+        [Lex::Eq, Lex::Minus, Lex::Number]
+        | [Lex::LParen, Lex::Minus, Lex::Number, Lex::RParen] => true,
         _ => false,
     };
     if ok { Ok(()) } else { Err(refuse()) }

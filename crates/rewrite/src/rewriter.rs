@@ -1,12 +1,13 @@
 //! The rewriter: built once from a schema and a policy, then asked to scope SQL strings.
 
+use std::collections::HashMap;
 use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
 use sqlparser::ast::{SetExpr, Statement, Visit};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use crate::dml::{Dml, TenantCheck};
 use crate::error::{Refusal, RewriteError};
@@ -208,6 +209,9 @@ impl Plan {
 pub struct Rewriter {
     schema: Schema,
     policy: Policy,
+    /// Per tenant table (lower-case name): the columns its derived table selects, quoted
+    /// and joined, computed once.
+    derived: HashMap<String, String>,
 }
 
 impl Rewriter {
@@ -218,7 +222,21 @@ impl Rewriter {
 
     /// A rewriter with an explicit policy.
     pub fn with_policy(schema: Schema, policy: Policy) -> Self {
-        Rewriter { schema, policy }
+        let derived = schema
+            .tables()
+            .filter(|t| t.has_column(schema.tenant_column()))
+            .map(|t| {
+                let list: Vec<String> = crate::scope::visible_columns(t, &schema, &policy)
+                    .map(|c| crate::scope::quote_ident(&c.name))
+                    .collect();
+                (t.name.to_ascii_lowercase(), list.join(", "))
+            })
+            .collect();
+        Rewriter {
+            schema,
+            policy,
+            derived,
+        }
     }
 
     /// The schema it scopes against.
@@ -250,7 +268,7 @@ impl Rewriter {
                 },
             });
         }
-        let src = Source::new(sql).map_err(|message| RewriteError::Parse {
+        let (src, mut parser_tokens) = Source::new(sql).map_err(|message| RewriteError::Parse {
             index: 1,
             statement: snippet(sql),
             message,
@@ -279,7 +297,7 @@ impl Rewriter {
             };
             let mut seg_checks = Vec::new();
             let (info, seg_edits) = self
-                .plan_statement_guarded(&src, seg, &mut seg_checks)
+                .plan_statement_guarded(&src, seg.clone(), parser_tokens.take(seg), &mut seg_checks)
                 .map_err(|e| match e {
                     StatementError::Refused(r) => refused(r),
                     StatementError::Parse(message) => RewriteError::Parse {
@@ -311,10 +329,11 @@ impl Rewriter {
         &self,
         src: &Source<'_>,
         seg: Range<usize>,
+        tokens: Vec<TokenWithSpan>,
         checks: &mut Vec<TenantCheck>,
     ) -> Result<(StatementInfo, Vec<Edit>), StatementError> {
         if seg.len() <= SMALL_STATEMENT_TOKENS {
-            return self.plan_statement(src, seg, checks);
+            return self.plan_statement(src, seg, tokens, checks);
         }
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
@@ -322,7 +341,7 @@ impl Rewriter {
                 .stack_size(LARGE_STATEMENT_STACK)
                 .spawn_scoped(scope, || {
                     let mut local = Vec::new();
-                    let planned = self.plan_statement(src, seg, &mut local);
+                    let planned = self.plan_statement(src, seg, tokens, &mut local);
                     (planned, local)
                 });
             let too_complex = |detail: &str| {
@@ -347,6 +366,7 @@ impl Rewriter {
         &self,
         src: &Source<'_>,
         seg: Range<usize>,
+        tokens: Vec<TokenWithSpan>,
         checks: &mut Vec<TenantCheck>,
     ) -> Result<(StatementInfo, Vec<Edit>), StatementError> {
         let words = src.leading_words(seg.clone(), 4);
@@ -381,7 +401,7 @@ impl Rewriter {
         // stops quietly at some words (`END`), and text it did not read must not run.
         let mut parser = Parser::new(&SQLiteDialect {})
             .with_recursion_limit(RECURSION_LIMIT)
-            .with_tokens_with_locations(src.tokens_of(seg.clone()));
+            .with_tokens_with_locations(tokens);
         let statement = parser
             .parse_statement()
             .map_err(|e| StatementError::Parse(e.to_string()))?;
@@ -394,7 +414,7 @@ impl Rewriter {
             )));
         }
         let statement = &statement;
-        let mut cx = Scoper::new(&self.schema, &self.policy, src, seg.clone());
+        let mut cx = Scoper::new(&self.schema, &self.policy, &self.derived, src, seg.clone());
         let kind = {
             let mut dml = Dml {
                 cx: &mut cx,

@@ -134,7 +134,7 @@ impl Schema {
     /// (`CREATE TABLE ... AS SELECT`), or repeats a table.
     pub fn from_sql(sql: &str, tenant_column: &str) -> Result<Self, SchemaError> {
         let mut schema = Schema::new(tenant_column)?;
-        let src = Source::new(sql).map_err(|message| SchemaError::Parse {
+        let (src, mut parser_tokens) = Source::new(sql).map_err(|message| SchemaError::Parse {
             statement: source::snippet(sql),
             message,
         })?;
@@ -150,7 +150,7 @@ impl Schema {
             }
             let text = src.text(segment.clone());
             let parsed = Parser::new(&SQLiteDialect {})
-                .with_tokens_with_locations(src.tokens_of(segment.clone()))
+                .with_tokens_with_locations(parser_tokens.take(segment.clone()))
                 .parse_statements()
                 .map_err(|e| SchemaError::Parse {
                     statement: source::snippet(text),

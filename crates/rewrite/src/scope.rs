@@ -13,7 +13,7 @@
 //! it meant on a database holding only that tenant's rows, whatever the join kind (LEFT,
 //! RIGHT, FULL, NATURAL, USING), and `*` cannot reveal the tenant column.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
@@ -75,12 +75,12 @@ const SELECT_LIST_END: &[Keyword] = &[
 ];
 
 /// A tenant table in a FROM, to be replaced by its derived table.
-struct PendingDerived {
+struct PendingDerived<'s> {
     /// The SELECT whose FROM holds it (none for UPDATE ... FROM).
     select: Option<usize>,
     start: usize,
     end: usize,
-    table: Table,
+    table: &'s Table,
     qualifier: String,
     index_clause: String,
     alias_text: String,
@@ -130,8 +130,8 @@ struct AliasCandidate {
     /// Bytes of the column's text.
     start: usize,
     end: usize,
-    /// The name SQLite gave it before.
-    name: String,
+    /// The name SQLite gave it before, when it is not the column's text.
+    name: Option<String>,
     /// Alias even when no edit falls inside (a rowid read through a derived table).
     always: bool,
 }
@@ -140,6 +140,8 @@ struct AliasCandidate {
 pub(crate) struct Scoper<'s, 'a> {
     pub schema: &'s Schema,
     pub policy: &'s Policy,
+    /// Per tenant table (lower-case name): its visible columns, quoted and joined.
+    derived: &'s HashMap<String, String>,
     pub src: &'s Source<'a>,
     /// CTE names (lower case) of each enclosing WITH, innermost last.
     ctes: Vec<HashSet<String>>,
@@ -148,7 +150,7 @@ pub(crate) struct Scoper<'s, 'a> {
     /// Start positions of relation names resolved here or as DML targets.
     handled: HashSet<(u64, u64)>,
     /// Every relation name the visitor met: position and text.
-    relations: Vec<((u64, u64), String)>,
+    relations: Vec<(u64, u64)>,
     /// Rowid names written anywhere in the statement (lower case).
     rowid_names: Vec<String>,
     /// Qualifiers (lower case) of rowid reads that need the derived table to expose its
@@ -156,9 +158,9 @@ pub(crate) struct Scoper<'s, 'a> {
     rowid_qualifiers: Vec<String>,
     rowid_unqualified: bool,
     /// The FROM clauses in scope, innermost last: (qualifier, schema table if it is one).
-    scopes: Vec<Vec<(String, Option<Table>)>>,
+    scopes: Vec<Vec<(String, Option<&'s Table>)>>,
     /// Tenant tables met in FROM, written out once the statement has been seen.
-    pending: Vec<PendingDerived>,
+    pending: Vec<PendingDerived<'s>>,
     /// A rowid name read through a scoped table: (name, table).
     rowid_through_scope: Vec<(Option<usize>, String, String, String)>,
     /// Per SELECT (by visiting order): whether its list has an unqualified `*`, the
@@ -176,22 +178,26 @@ impl<'s, 'a> Scoper<'s, 'a> {
     pub fn new(
         schema: &'s Schema,
         policy: &'s Policy,
+        derived: &'s HashMap<String, String>,
         src: &'s Source<'a>,
         seg: std::ops::Range<usize>,
     ) -> Self {
         let mut rowid_names = Vec::new();
         for i in seg {
-            let sqlparser::tokenizer::Token::Word(w) = &src.toks[i].token.token else {
+            let Some(value) = src.word(i) else {
                 continue;
             };
-            let lower = w.value.to_ascii_lowercase();
-            if ROWID_NAMES.contains(&lower.as_str()) && !rowid_names.contains(&lower) {
-                rowid_names.push(lower);
+            if let Some(name) = ROWID_NAMES.iter().find(|r| value.eq_ignore_ascii_case(r)) {
+                let name = (*name).to_owned();
+                if !rowid_names.contains(&name) {
+                    rowid_names.push(name);
+                }
             }
         }
         Scoper {
             schema,
             policy,
+            derived,
             src,
             ctes: Vec::new(),
             dml_targets: HashSet::new(),
@@ -233,8 +239,9 @@ impl<'s, 'a> Scoper<'s, 'a> {
     /// is not read through a scope alongside `*`.
     pub fn finish(&mut self) -> Result<(), Refusal> {
         self.write_derived_tables();
-        for (pos, name) in &self.relations {
+        for pos in &self.relations {
             if !self.handled.contains(pos) {
+                let name = self.tok(*pos).map_or("?", |i| self.src.tok_text(i));
                 return Err(Refusal::Internal {
                     detail: format!("table reference {name} was not resolved"),
                 });
@@ -266,7 +273,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         &mut self,
         items: &[SelectItem],
         ranges: &[(usize, usize)],
-        from: &[(String, Option<Table>)],
+        from: &[(String, Option<&'s Table>)],
     ) -> Result<(), Refusal> {
         if items.len() != ranges.len() {
             return Err(Refusal::Internal {
@@ -289,7 +296,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 self.aliases.push(AliasCandidate {
                     start,
                     end,
-                    name,
+                    name: Some(name),
                     always: true,
                 });
                 continue;
@@ -301,14 +308,18 @@ impl<'s, 'a> Scoper<'s, 'a> {
             self.aliases.push(AliasCandidate {
                 start,
                 end,
-                name: self.src.sql[start..end].to_owned(),
+                name: None,
                 always: false,
             });
         }
         Ok(())
     }
 
-    fn rowid_result_name(&self, expr: &Expr, from: &[(String, Option<Table>)]) -> Option<String> {
+    fn rowid_result_name(
+        &self,
+        expr: &Expr,
+        from: &[(String, Option<&'s Table>)],
+    ) -> Option<String> {
         let (qualifier, word) = match expr {
             Expr::Identifier(id) => (None, id.value.to_ascii_lowercase()),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => (
@@ -355,8 +366,9 @@ impl<'s, 'a> Scoper<'s, 'a> {
         for c in std::mem::take(&mut self.aliases) {
             let changed = replaced.iter().any(|&(s, e)| c.start <= s && e <= c.end);
             if c.always || changed {
+                let name = c.name.as_deref().unwrap_or(&self.src.sql[c.start..c.end]);
                 self.edits
-                    .insert_first(c.end, vec![text(format!(" AS {}", quote_ident(&c.name)))]);
+                    .insert_first(c.end, vec![text(format!(" AS {}", quote_ident(name)))]);
             }
         }
     }
@@ -366,11 +378,11 @@ impl<'s, 'a> Scoper<'s, 'a> {
     fn tables_in_from(
         &self,
         from: &[sqlparser::ast::TableWithJoins],
-    ) -> Vec<(String, Option<Table>)> {
-        fn walk(
-            scoper: &Scoper<'_, '_>,
+    ) -> Vec<(String, Option<&'s Table>)> {
+        fn walk<'s>(
+            scoper: &Scoper<'s, '_>,
             factor: &TableFactor,
-            out: &mut Vec<(String, Option<Table>)>,
+            out: &mut Vec<(String, Option<&'s Table>)>,
         ) {
             match factor {
                 TableFactor::Table {
@@ -388,11 +400,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
                         return;
                     };
                     let cte = parts.len() == 1 && scoper.in_cte_scope(last);
-                    let table = if cte {
-                        None
-                    } else {
-                        scoper.schema.table(last).cloned()
-                    };
+                    let table = if cte { None } else { scoper.schema.table(last) };
                     let qualifier = alias
                         .as_ref()
                         .map_or(last.clone(), |a| a.name.value.clone());
@@ -516,7 +524,6 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 name: name.to_string(),
             });
         };
-        let table = table.clone();
         self.handled.insert(pos);
         if !table.has_column(self.schema.tenant_column()) {
             self.record(&table.name, false, Access::Read);
@@ -604,9 +611,13 @@ impl<'s, 'a> Scoper<'s, 'a> {
     /// INTEGER PRIMARY KEY column.
     fn write_derived_tables(&mut self) {
         for p in std::mem::take(&mut self.pending) {
-            let mut columns: Vec<String> = visible_columns(&p.table, self.schema, self.policy)
-                .map(|c| quote_ident(&c.name))
-                .collect();
+            let mut columns: Vec<String> =
+                match self.derived.get(&p.table.name.to_ascii_lowercase()) {
+                    Some(list) => vec![list.clone()],
+                    None => visible_columns(p.table, self.schema, self.policy)
+                        .map(|c| quote_ident(&c.name))
+                        .collect(),
+                };
             let reads_rowid =
                 self.rowid_unqualified || self.rowid_qualifiers.contains(&p.qualifier);
             if !p.table.without_rowid && reads_rowid {
@@ -648,16 +659,16 @@ impl<'s, 'a> Scoper<'s, 'a> {
     ) -> Result<(), Refusal> {
         let lower = word.value.to_ascii_lowercase();
         let q = qualifier.map(|q| q.value.to_ascii_lowercase());
-        let mut resolved: Option<Option<Table>> = None;
+        let mut resolved: Option<Option<&'s Table>> = None;
         for level in self.scopes.iter().rev() {
-            let matches: Vec<&(String, Option<Table>)> = match &q {
+            let matches: Vec<&(String, Option<&'s Table>)> = match &q {
                 Some(q) => level.iter().filter(|(name, _)| name == q).collect(),
                 None => level.iter().collect(),
             };
             match matches.as_slice() {
                 [] => continue,
                 [(_, table)] => {
-                    resolved = Some(table.clone());
+                    resolved = Some(*table);
                     break;
                 }
                 _ => {
@@ -702,7 +713,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
     }
 }
 
-impl Visitor for Scoper<'_, '_> {
+impl<'s> Visitor for Scoper<'s, '_> {
     type Break = Refusal;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Refusal> {
@@ -790,7 +801,7 @@ impl Visitor for Scoper<'_, '_> {
                 None,
             )
         };
-        let level: Vec<(String, Option<Table>)> = match statement {
+        let level: Vec<(String, Option<&'s Table>)> = match statement {
             Statement::Insert(insert) => match &insert.table {
                 sqlparser::ast::TableObject::TableName(name) => vec![target(name, None)],
                 _ => Vec::new(),
@@ -841,7 +852,7 @@ impl Visitor for Scoper<'_, '_> {
     fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<Refusal> {
         match name_pos(relation) {
             Some(pos) => {
-                self.relations.push((pos, relation.to_string()));
+                self.relations.push(pos);
                 ControlFlow::Continue(())
             }
             None => ControlFlow::Break(Refusal::Unsupported {

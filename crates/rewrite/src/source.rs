@@ -9,14 +9,94 @@ use std::ops::Range;
 
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
 
-/// One token and the bytes of the text it covers.
-#[derive(Clone, Debug)]
+/// What kind of token it is: just what the rewriter's scans and checks look at. (The full
+/// tokens go to the parser; keeping a copy would cost an allocation per word.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lex {
+    Space,
+    LineComment,
+    BlockComment,
+    Word {
+        keyword: Keyword,
+        quoted: bool,
+    },
+    LParen,
+    RParen,
+    Comma,
+    Semi,
+    Period,
+    Eq,
+    Minus,
+    Number,
+    /// `'...'`
+    Str,
+    /// `?`, `?3`, `$a` (`:a` and `@a` arrive as a sigil and a word)
+    Placeholder,
+    /// `x'0A'`
+    Blob,
+    /// A string form SQLite does not have (`$$..$$`, `E'..'`, `N'..'`, ...).
+    Foreign,
+    Other,
+}
+
+fn lex_of(token: &Token, text: &str) -> Lex {
+    match token {
+        Token::Whitespace(Whitespace::SingleLineComment { .. }) => Lex::LineComment,
+        Token::Whitespace(Whitespace::MultiLineComment(_)) => Lex::BlockComment,
+        Token::Whitespace(_) => Lex::Space,
+        Token::Word(w) => Lex::Word {
+            keyword: if w.quote_style.is_none() {
+                w.keyword
+            } else {
+                Keyword::NoKeyword
+            },
+            quoted: w.quote_style.is_some(),
+        },
+        Token::LParen => Lex::LParen,
+        Token::RParen => Lex::RParen,
+        Token::Comma => Lex::Comma,
+        Token::SemiColon => Lex::Semi,
+        Token::Period => Lex::Period,
+        Token::Eq => Lex::Eq,
+        Token::Minus => Lex::Minus,
+        Token::Number(..) => Lex::Number,
+        Token::SingleQuotedString(_) => Lex::Str,
+        Token::Placeholder(_) => Lex::Placeholder,
+        Token::HexStringLiteral(_) if text.starts_with(['x', 'X']) => Lex::Blob,
+        Token::HexStringLiteral(_) => Lex::Number,
+        Token::DoubleQuotedString(_)
+        | Token::TripleSingleQuotedString(_)
+        | Token::TripleDoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::DoubleQuotedByteStringLiteral(_)
+        | Token::TripleSingleQuotedByteStringLiteral(_)
+        | Token::TripleDoubleQuotedByteStringLiteral(_)
+        | Token::SingleQuotedRawStringLiteral(_)
+        | Token::DoubleQuotedRawStringLiteral(_)
+        | Token::TripleSingleQuotedRawStringLiteral(_)
+        | Token::TripleDoubleQuotedRawStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::QuoteDelimitedStringLiteral(_)
+        | Token::NationalQuoteDelimitedStringLiteral(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::CopyData { .. } => Lex::Foreign,
+        _ => Lex::Other,
+    }
+}
+
+/// One token: its kind, the bytes of the text it covers, and where the tokenizer says it
+/// starts (line and column, as in the AST's spans).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Tok {
-    pub token: TokenWithSpan,
+    pub lex: Lex,
     pub start: usize,
     pub end: usize,
+    pub line: u64,
+    pub column: u64,
 }
 
 /// Tokenized SQL text.
@@ -25,47 +105,89 @@ pub(crate) struct Source<'a> {
     pub toks: Vec<Tok>,
 }
 
+/// The parser's tokens, handed out statement by statement without copying.
+pub(crate) struct ParserTokens {
+    tokens: Vec<TokenWithSpan>,
+    offset: usize,
+}
+
+impl ParserTokens {
+    /// The tokens of `seg`. Segments must be taken in order.
+    pub fn take(&mut self, seg: Range<usize>) -> Vec<TokenWithSpan> {
+        let skip = seg.start.saturating_sub(self.offset);
+        let keep = seg.end.saturating_sub(self.offset).min(self.tokens.len());
+        let rest = self.tokens.split_off(keep);
+        let mut segment = std::mem::replace(&mut self.tokens, rest);
+        segment.drain(..skip.min(segment.len()));
+        self.offset = seg.end;
+        segment
+    }
+}
+
 impl<'a> Source<'a> {
-    /// Tokenizes `sql` and maps every token's line and column to byte offsets.
-    pub fn new(sql: &'a str) -> Result<Self, String> {
+    /// Tokenizes `sql`, maps every token's line and column to byte offsets, and returns the
+    /// tokens for the parser too.
+    pub fn new(sql: &'a str) -> Result<(Self, ParserTokens), String> {
         let tokens = Tokenizer::new(&SQLiteDialect {}, sql)
             .tokenize_with_location()
             .map_err(|e| e.to_string())?;
         let mut toks = Vec::with_capacity(tokens.len());
         // Walk the text as the tokenizer does: line from 1, column from 1, one column per
-        // char, a newline starts the next line.
-        let mut chars = sql.char_indices().peekable();
-        let (mut line, mut col) = (1u64, 1u64);
-        for token in tokens {
+        // char (a byte that does not continue a UTF-8 sequence), a newline starts the next
+        // line.
+        let bytes = sql.as_bytes();
+        let (mut at, mut line, mut col) = (0usize, 1u64, 1u64);
+        for token in &tokens {
             let want = token.span.start;
-            let start = loop {
-                if line == want.line && col == want.column {
-                    break chars.peek().map_or(sql.len(), |&(i, _)| i);
+            while (line, col) != (want.line, want.column) {
+                let Some(&b) = bytes.get(at) else {
+                    return Err(format!("token at {want} lies past the end of the text"));
+                };
+                at += 1;
+                if b == b'\n' {
+                    line += 1;
+                    col = 1;
+                } else if b & 0xC0 != 0x80 {
+                    col += 1;
                 }
-                match chars.next() {
-                    Some((_, '\n')) => {
-                        line += 1;
-                        col = 1;
-                    }
-                    Some(_) => col += 1,
-                    None => return Err(format!("token at {want} lies past the end of the text")),
+                // Continuation bytes belong to the char already counted.
+                while bytes.get(at).is_some_and(|&c| c & 0xC0 == 0x80) {
+                    at += 1;
                 }
-            };
+            }
             toks.push(Tok {
-                token,
-                start,
-                end: start,
+                lex: Lex::Other,
+                start: at,
+                end: at,
+                line: want.line,
+                column: want.column,
             });
         }
         for i in 0..toks.len() {
             toks[i].end = toks.get(i + 1).map_or(sql.len(), |next| next.start);
+            toks[i].lex = lex_of(&tokens[i].token, &sql[toks[i].start..toks[i].end]);
         }
-        Ok(Source { sql, toks })
+        Ok((Source { sql, toks }, ParserTokens { tokens, offset: 0 }))
+    }
+
+    /// The value of a word token: its text, without the quotes when it is quoted.
+    pub fn word(&self, i: usize) -> Option<&'a str> {
+        match self.toks[i].lex {
+            Lex::Word { quoted: false, .. } => Some(self.tok_text(i)),
+            Lex::Word { quoted: true, .. } => {
+                let text = self.tok_text(i);
+                text.get(1..text.len().saturating_sub(1))
+            }
+            _ => None,
+        }
     }
 
     /// Whether token `i` carries meaning (is not whitespace or a comment).
     pub fn is_sig(&self, i: usize) -> bool {
-        !matches!(self.toks[i].token.token, Token::Whitespace(_))
+        !matches!(
+            self.toks[i].lex,
+            Lex::Space | Lex::LineComment | Lex::BlockComment
+        )
     }
 
     /// The statements: token ranges split at semicolons outside parentheses, empty ones
@@ -75,10 +197,10 @@ impl<'a> Source<'a> {
         let mut depth = 0i64;
         let mut begin = 0;
         for (i, tok) in self.toks.iter().enumerate() {
-            match tok.token.token {
-                Token::LParen => depth += 1,
-                Token::RParen => depth -= 1,
-                Token::SemiColon if depth == 0 => {
+            match tok.lex {
+                Lex::LParen => depth += 1,
+                Lex::RParen => depth -= 1,
+                Lex::Semi if depth == 0 => {
                     if (begin..i).any(|j| self.is_sig(j)) {
                         out.push(begin..i);
                     }
@@ -98,8 +220,8 @@ impl<'a> Source<'a> {
     pub fn leading_words(&self, seg: Range<usize>, n: usize) -> Vec<String> {
         seg.filter(|&i| self.is_sig(i))
             .take(n)
-            .map(|i| match &self.toks[i].token.token {
-                Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+            .map(|i| match self.toks[i].lex {
+                Lex::Word { quoted: false, .. } => self.tok_text(i).to_ascii_uppercase(),
                 _ => String::new(),
             })
             .collect()
@@ -111,8 +233,8 @@ impl<'a> Source<'a> {
         let sig: Vec<usize> = seg.filter(|&i| self.is_sig(i)).collect();
         sig.windows(words.len()).any(|w| {
             w.iter().zip(words).all(|(&i, want)| {
-                matches!(&self.toks[i].token.token,
-                    Token::Word(t) if t.quote_style.is_none() && t.value.eq_ignore_ascii_case(want))
+                matches!(self.toks[i].lex, Lex::Word { quoted: false, .. })
+                    && self.tok_text(i).eq_ignore_ascii_case(want)
             })
         })
     }
@@ -127,18 +249,10 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// The tokens of a segment, for the parser.
-    pub fn tokens_of(&self, seg: Range<usize>) -> Vec<TokenWithSpan> {
-        self.toks[seg].iter().map(|t| t.token.clone()).collect()
-    }
-
     /// The index of the token that starts at `loc`.
     pub fn index_at(&self, loc: Location) -> Option<usize> {
         self.toks
-            .binary_search_by(|t| {
-                let s = t.token.span.start;
-                (s.line, s.column).cmp(&(loc.line, loc.column))
-            })
+            .binary_search_by(|t| (t.line, t.column).cmp(&(loc.line, loc.column)))
             .ok()
     }
 
@@ -156,9 +270,9 @@ impl<'a> Source<'a> {
     pub fn matching_paren(&self, open: usize, end: usize) -> Option<usize> {
         let mut depth = 0i64;
         for j in open..end {
-            match self.toks[j].token.token {
-                Token::LParen => depth += 1,
-                Token::RParen => {
+            match self.toks[j].lex {
+                Lex::LParen => depth += 1,
+                Lex::RParen => {
                     depth -= 1;
                     if depth == 0 {
                         return Some(j);
@@ -175,12 +289,12 @@ impl<'a> Source<'a> {
     pub fn depth_walk(&self, from: usize, end: usize) -> impl Iterator<Item = (usize, i64)> + '_ {
         let mut depth = 0i64;
         (from..end).map(move |j| {
-            let here = match self.toks[j].token.token {
-                Token::LParen => {
+            let here = match self.toks[j].lex {
+                Lex::LParen => {
                     depth += 1;
                     depth - 1
                 }
-                Token::RParen => {
+                Lex::RParen => {
                     depth -= 1;
                     depth
                 }
@@ -205,12 +319,12 @@ impl<'a> Source<'a> {
                 break;
             }
             if depth == 0 {
-                let is_stop = matches!(&self.toks[j].token.token,
-                    Token::Word(w) if w.quote_style.is_none() && stop.contains(&w.keyword));
+                let is_stop = matches!(self.toks[j].lex,
+                    Lex::Word { keyword, quoted: false } if stop.contains(&keyword));
                 if is_stop {
                     break;
                 }
-                if matches!(self.toks[j].token.token, Token::Comma) {
+                if self.toks[j].lex == Lex::Comma {
                     if let Some(f) = first.take() {
                         items.push((f, last));
                     }
@@ -228,7 +342,7 @@ impl<'a> Source<'a> {
 
     /// Whether token `i` is the unquoted keyword `kw`.
     pub fn is_kw(&self, i: usize, kw: Keyword) -> bool {
-        matches!(&self.toks[i].token.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == kw)
+        matches!(self.toks[i].lex, Lex::Word { keyword, quoted: false } if keyword == kw)
     }
 
     /// The source text of token `i`.
