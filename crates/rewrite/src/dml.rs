@@ -50,14 +50,14 @@ struct Tail {
     limit: bool,
 }
 
-impl Dml<'_, '_, '_> {
+impl<'s> Dml<'_, 's, '_> {
     fn tenant_column(&self) -> String {
         self.cx.schema.tenant_column().to_owned()
     }
 
     /// Resolves a DML target: a table of the main schema, never a CTE (SQLite writes only
     /// real tables). Returns the table when it is tenant-scoped.
-    fn target(&mut self, name: &ObjectName, access: Access) -> Result<Option<Table>, Refusal> {
+    fn target(&mut self, name: &ObjectName, access: Access) -> Result<Option<&'s Table>, Refusal> {
         let parts = ident_parts(name)?;
         let table_name = match parts.as_slice() {
             [t] => t.clone(),
@@ -81,11 +81,22 @@ impl Dml<'_, '_, '_> {
         if lower.starts_with("sqlite_") {
             return Err(Refusal::SystemTable { name: table_name });
         }
-        let Some(table) = self.cx.schema.table(&table_name).cloned() else {
+        let schema: &'s crate::schema::Schema = self.cx.schema;
+        let Some(table) = schema.table(&table_name) else {
             return Err(Refusal::UnknownTable {
                 name: name.to_string(),
             });
         };
+        if self.cx.policy.is_protected(&table.name) {
+            return Err(Refusal::Protected {
+                name: table.name.clone(),
+            });
+        }
+        if self.cx.policy.is_read_only(&table.name) {
+            return Err(Refusal::ReadOnly {
+                name: table.name.clone(),
+            });
+        }
         self.cx.mark_target(name);
         let scoped = table.has_column(self.cx.schema.tenant_column());
         self.cx.record(&table.name, scoped, access);
@@ -306,7 +317,7 @@ impl Dml<'_, '_, '_> {
         }
         let targets: Vec<&AssignmentTarget> =
             update.assignments.iter().map(|a| &a.target).collect();
-        self.refuse_tenant_assignment(&targets, &table)?;
+        self.refuse_tenant_assignment(&targets, table)?;
         let qualifier_tok = match alias {
             Some(a) => self.tok(loc_of(&a.name))?,
             None => self.tok_of_name_end(name)?,
@@ -322,7 +333,7 @@ impl Dml<'_, '_, '_> {
             limit: update.limit.is_some(),
         };
         self.scope_where(from, update.selection.is_some(), tail, &qualifier)?;
-        self.scope_returning(&update.returning, &table)
+        self.scope_returning(&update.returning, table)
     }
 
     /// DELETE: target scoped by WHERE.
@@ -363,7 +374,7 @@ impl Dml<'_, '_, '_> {
             limit: delete.limit.is_some(),
         };
         self.scope_where(start, delete.selection.is_some(), tail, &qualifier)?;
-        self.scope_returning(&delete.returning, &table)
+        self.scope_returning(&delete.returning, table)
     }
 
     /// INSERT: tenant column and values added; upsert scoped; REPLACE refused.
@@ -464,7 +475,7 @@ impl Dml<'_, '_, '_> {
                     _ => return Err(internal("DEFAULT VALUES not found".to_owned())),
                 }
             }
-            (Some(query), Some(k)) => self.check_explicit_tenant(query, k, &table)?,
+            (Some(query), Some(k)) => self.check_explicit_tenant(query, k, table)?,
             (Some(query), None) => {
                 if insert.columns.is_empty() {
                     let list: Vec<String> = table
@@ -494,7 +505,7 @@ impl Dml<'_, '_, '_> {
                     OnConflictAction::DoUpdate(update) => {
                         let targets: Vec<&AssignmentTarget> =
                             update.assignments.iter().map(|a| &a.target).collect();
-                        self.refuse_tenant_assignment(&targets, &table)?;
+                        self.refuse_tenant_assignment(&targets, table)?;
                         let do_tok = self.find_do_update(after_target + 1)?;
                         let qualifier = src.tok_text(name_end).to_owned();
                         let tail = Tail {
@@ -516,7 +527,7 @@ impl Dml<'_, '_, '_> {
                 }
             }
         }
-        self.scope_returning(&insert.returning, &table)
+        self.scope_returning(&insert.returning, table)
     }
 
     /// An explicit tenant column is accepted only with string literals, checked against the

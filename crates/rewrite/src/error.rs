@@ -123,6 +123,20 @@ pub enum Refusal {
         /// The table's name.
         name: String,
     },
+    /// A table the policy keeps from every tenant.
+    #[error("table {name:?} is not readable or writable through a tenant scope (policy)")]
+    Protected {
+        /// The table's name.
+        name: String,
+    },
+    /// A write to a table the policy makes read-only for tenants.
+    #[error(
+        "table {name:?} is read-only through a tenant scope (policy); change it administratively"
+    )]
+    ReadOnly {
+        /// The table's name.
+        name: String,
+    },
     /// A write to the schema table.
     #[error("{name} can only be read through a tenant scope")]
     SchemaWrite {

@@ -41,6 +41,26 @@ pub struct Policy {
     /// Allow reads of `sqlite_master` / `sqlite_schema` (on by default: they describe
     /// tables, not any tenant's rows).
     pub allow_schema_reads: bool,
+    /// Global tables no tenant may read or write. By default tenantry's own record of
+    /// migrations, which names backup files.
+    pub protected_tables: Vec<String>,
+    /// Global tables a tenant may read but not write. By default the tenant registry,
+    /// `tenants`.
+    pub read_only_tables: Vec<String>,
+}
+
+impl Policy {
+    pub(crate) fn is_protected(&self, table: &str) -> bool {
+        self.protected_tables
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(table))
+    }
+
+    pub(crate) fn is_read_only(&self, table: &str) -> bool {
+        self.read_only_tables
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(table))
+    }
 }
 
 impl Default for Policy {
@@ -48,6 +68,8 @@ impl Default for Policy {
         Policy {
             expose_tenant_column: false,
             allow_schema_reads: true,
+            protected_tables: vec!["_tenantry_migrations".to_owned()],
+            read_only_tables: vec!["tenants".to_owned()],
         }
     }
 }

@@ -524,6 +524,11 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 name: name.to_string(),
             });
         };
+        if self.policy.is_protected(&table.name) {
+            return Err(Refusal::Protected {
+                name: table.name.clone(),
+            });
+        }
         self.handled.insert(pos);
         if !table.has_column(self.schema.tenant_column()) {
             self.record(&table.name, false, Access::Read);

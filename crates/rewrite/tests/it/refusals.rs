@@ -408,3 +408,43 @@ fn text_sqlite_would_tokenize_differently_is_refused() {
             .is_ok()
     );
 }
+
+#[test]
+fn the_policy_protects_tenantrys_record_and_the_registry() {
+    use tenantry_rewrite::{Rewriter, Schema};
+    let schema = Schema::from_sql(
+        "CREATE TABLE _tenantry_migrations (id INTEGER PRIMARY KEY, backup TEXT); \
+         CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT); \
+         CREATE TABLE t (a TEXT, tenant_id TEXT NOT NULL);",
+        "tenant_id",
+    )
+    .expect("schema");
+    let rewriter = Rewriter::new(schema);
+    let tenant = TenantId::new("A").expect("tenant");
+    for sql in [
+        "SELECT backup FROM _tenantry_migrations",
+        "DELETE FROM _tenantry_migrations",
+    ] {
+        let err = rewriter.rewrite(sql, &tenant).expect_err(sql);
+        assert!(
+            matches!(err.refusal(), Some(Refusal::Protected { .. })),
+            "{sql}: {err}"
+        );
+    }
+    assert!(
+        rewriter
+            .rewrite("SELECT name FROM tenants WHERE id = 'A'", &tenant)
+            .is_ok()
+    );
+    for sql in [
+        "DELETE FROM tenants",
+        "UPDATE tenants SET name = 'x'",
+        "INSERT INTO tenants VALUES ('B', 'b')",
+    ] {
+        let err = rewriter.rewrite(sql, &tenant).expect_err(sql);
+        assert!(
+            matches!(err.refusal(), Some(Refusal::ReadOnly { .. })),
+            "{sql}: {err}"
+        );
+    }
+}
