@@ -148,7 +148,7 @@ pub(crate) struct Scoper<'s, 'a> {
     /// Start positions (line, column) of table names that are DML targets, scoped elsewhere.
     dml_targets: HashSet<(u64, u64)>,
     /// Start positions of relation names resolved here or as DML targets.
-    handled: HashSet<(u64, u64)>,
+    handled: Vec<(u64, u64)>,
     /// Every relation name the visitor met: position and text.
     relations: Vec<(u64, u64)>,
     /// Rowid names written anywhere in the statement (lower case).
@@ -201,7 +201,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             src,
             ctes: Vec::new(),
             dml_targets: HashSet::new(),
-            handled: HashSet::new(),
+            handled: Vec::new(),
             relations: Vec::new(),
             rowid_names,
             rowid_qualifiers: Vec::new(),
@@ -222,7 +222,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
     pub fn mark_target(&mut self, name: &ObjectName) {
         if let Some(pos) = name_pos(name) {
             self.dml_targets.insert(pos);
-            self.handled.insert(pos);
+            self.handled.push(pos);
         }
     }
 
@@ -479,7 +479,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             // A table-valued function: allowed when it reads no table rows.
             let func = parts.join(".");
             if parts.len() == 1 && TABLE_FUNCTIONS.contains(&func.to_ascii_lowercase().as_str()) {
-                self.handled.insert(pos);
+                self.handled.push(pos);
                 return Ok(());
             }
             return Err(Refusal::TableFunction {
@@ -490,7 +490,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         let table_name = match parts.as_slice() {
             [table] => {
                 if self.in_cte_scope(table) {
-                    self.handled.insert(pos);
+                    self.handled.push(pos);
                     return Ok(());
                 }
                 table.clone()
@@ -512,7 +512,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         };
         let lower = table_name.to_ascii_lowercase();
         if SCHEMA_TABLES.contains(&lower.as_str()) && self.policy.allow_schema_reads {
-            self.handled.insert(pos);
+            self.handled.push(pos);
             self.record(&table_name, false, Access::Read);
             return Ok(());
         }
@@ -529,7 +529,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 name: table.name.clone(),
             });
         }
-        self.handled.insert(pos);
+        self.handled.push(pos);
         if !table.has_column(self.schema.tenant_column()) {
             self.record(&table.name, false, Access::Read);
             return Ok(());

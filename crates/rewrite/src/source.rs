@@ -132,28 +132,43 @@ impl<'a> Source<'a> {
             .tokenize_with_location()
             .map_err(|e| e.to_string())?;
         let mut toks = Vec::with_capacity(tokens.len());
-        // Walk the text as the tokenizer does: line from 1, column from 1, one column per
-        // char (a byte that does not continue a UTF-8 sequence), a newline starts the next
-        // line.
+        // Lines as the tokenizer counts them (from 1, a newline starts the next), and whether
+        // each is plain ASCII: then column c is byte c - 1 of the line. Otherwise columns
+        // count chars (bytes that do not continue a UTF-8 sequence).
         let bytes = sql.as_bytes();
-        let (mut at, mut line, mut col) = (0usize, 1u64, 1u64);
+        let mut lines: Vec<(usize, bool)> = vec![(0, true)];
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'\n' {
+                lines.push((i + 1, true));
+            } else if b >= 0x80
+                && let Some(last) = lines.last_mut()
+            {
+                last.1 = false;
+            }
+        }
         for token in &tokens {
             let want = token.span.start;
-            while (line, col) != (want.line, want.column) {
-                let Some(&b) = bytes.get(at) else {
-                    return Err(format!("token at {want} lies past the end of the text"));
-                };
-                at += 1;
-                if b == b'\n' {
-                    line += 1;
-                    col = 1;
-                } else if b & 0xC0 != 0x80 {
-                    col += 1;
-                }
-                // Continuation bytes belong to the char already counted.
-                while bytes.get(at).is_some_and(|&c| c & 0xC0 == 0x80) {
+            let line = usize::try_from(want.line).unwrap_or(usize::MAX);
+            let column = usize::try_from(want.column).unwrap_or(usize::MAX);
+            let Some(&(line_start, ascii)) = line.checked_sub(1).and_then(|l| lines.get(l)) else {
+                return Err(format!("token at {want} lies past the end of the text"));
+            };
+            let at = if ascii {
+                line_start + column.saturating_sub(1)
+            } else {
+                let mut chars = 0;
+                let mut at = line_start;
+                while chars + 1 < column && at < bytes.len() {
                     at += 1;
+                    while bytes.get(at).is_some_and(|&c| c & 0xC0 == 0x80) {
+                        at += 1;
+                    }
+                    chars += 1;
                 }
+                at
+            };
+            if at > bytes.len() || !sql.is_char_boundary(at) {
+                return Err(format!("token at {want} does not start on a character"));
             }
             toks.push(Tok {
                 lex: Lex::Other,

@@ -668,3 +668,12 @@ fn a_condition_never_runs_on_another_tenants_row() {
     assert_eq!(before, w.others());
     w.check("SELECT id FROM customers WHERE id = 1 AND CASE WHEN name LIKE 'Ali%' THEN json('x') ELSE 0 END");
 }
+
+#[test]
+fn non_ascii_text_and_several_lines_keep_positions_right() {
+    let w = World::new();
+    w.check("SELECT 'é€😀', name FROM customers WHERE city <> 'Zürich'");
+    w.check("SELECT 'é'\n,\t name -- ünïcode\nFROM customers\r\nWHERE name <> '😀' AND id IN (SELECT customer_id FROM orders)");
+    w.check("UPDATE orders SET status = 'é€' -- ü\nWHERE total > 1");
+    w.check("/* ☃ */ DELETE FROM items WHERE sku = 'ü' OR qty = 3");
+}
