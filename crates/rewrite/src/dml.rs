@@ -42,6 +42,16 @@ pub(crate) struct Dml<'x, 's, 'a> {
     pub checks: &'x mut Vec<TenantCheck>,
 }
 
+/// The target of an UPDATE or DELETE, as the AST gives it.
+struct Target<'t> {
+    name: &'t ObjectName,
+    alias: Option<&'t sqlparser::ast::TableAlias>,
+    /// The UPDATE or DELETE keyword.
+    keyword: &'t sqlparser::ast::helpers::attached_token::AttachedToken,
+    has_where: bool,
+    tail: Tail,
+}
+
 /// Which trailing clauses the AST says a statement has, to cross-check the token scan.
 #[derive(Clone, Copy, Default)]
 struct Tail {
@@ -318,22 +328,33 @@ impl<'s> Dml<'_, 's, '_> {
         let targets: Vec<&AssignmentTarget> =
             update.assignments.iter().map(|a| &a.target).collect();
         self.refuse_tenant_assignment(&targets, table)?;
-        let qualifier_tok = match alias {
-            Some(a) => self.tok(loc_of(&a.name))?,
-            None => self.tok_of_name_end(name)?,
-        };
-        let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
-        let from = self.tok((
-            update.update_token.0.span.start.line,
-            update.update_token.0.span.start.column,
-        ))?;
         let tail = Tail {
             returning: update.returning.is_some(),
             order_by: !update.order_by.is_empty(),
             limit: update.limit.is_some(),
         };
-        self.scope_where(from, update.selection.is_some(), tail, &qualifier)?;
+        let target = Target {
+            name,
+            alias: alias.as_ref(),
+            keyword: &update.update_token,
+            has_where: update.selection.is_some(),
+            tail,
+        };
+        self.scope_target(&target)?;
         self.scope_returning(&update.returning, table)
+    }
+
+    /// Scopes the target of an UPDATE or DELETE: the tenant test, qualified with the
+    /// target's alias or name, before the statement's own WHERE.
+    fn scope_target(&mut self, target: &Target<'_>) -> Result<(), Refusal> {
+        let qualifier_tok = match target.alias {
+            Some(a) => self.tok(loc_of(&a.name))?,
+            None => self.tok_of_name_end(target.name)?,
+        };
+        let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
+        let start = target.keyword.0.span.start;
+        let from = self.tok((start.line, start.column))?;
+        self.scope_where(from, target.has_where, target.tail, &qualifier)
     }
 
     /// DELETE: target scoped by WHERE.
@@ -359,21 +380,19 @@ impl<'s> Dml<'_, 's, '_> {
         let Some(table) = self.target(name, Access::Write)? else {
             return self.note_returning(&delete.returning);
         };
-        let qualifier_tok = match alias {
-            Some(a) => self.tok(loc_of(&a.name))?,
-            None => self.tok_of_name_end(name)?,
-        };
-        let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
-        let start = self.tok((
-            delete.delete_token.0.span.start.line,
-            delete.delete_token.0.span.start.column,
-        ))?;
         let tail = Tail {
             returning: delete.returning.is_some(),
             order_by: !delete.order_by.is_empty(),
             limit: delete.limit.is_some(),
         };
-        self.scope_where(start, delete.selection.is_some(), tail, &qualifier)?;
+        let target = Target {
+            name,
+            alias: alias.as_ref(),
+            keyword: &delete.delete_token,
+            has_where: delete.selection.is_some(),
+            tail,
+        };
+        self.scope_target(&target)?;
         self.scope_returning(&delete.returning, table)
     }
 
