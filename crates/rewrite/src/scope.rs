@@ -25,7 +25,7 @@ use sqlparser::keywords::Keyword;
 use crate::error::Refusal;
 use crate::rewriter::{Access, Policy, TableUse};
 use crate::schema::{Schema, Table};
-use crate::source::Source;
+use crate::source::{Lex, Source};
 use crate::template::{Edits, Piece, text};
 
 /// Table-valued functions that read no table rows and may appear in FROM.
@@ -184,6 +184,11 @@ impl<'s, 'a> Scoper<'s, 'a> {
     ) -> Self {
         let mut rowid_names = Vec::new();
         for i in seg {
+            // Cheap filter first: rowid names are 3 to 7 letters (9 bytes quoted).
+            let len = src.toks[i].end - src.toks[i].start;
+            if !matches!(src.toks[i].lex, Lex::Word { .. }) || !(3..=9).contains(&len) {
+                continue;
+            }
             let Some(value) = src.word(i) else {
                 continue;
             };
