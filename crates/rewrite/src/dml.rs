@@ -511,6 +511,10 @@ impl<'s> Dml<'_, 's, '_> {
                 }
                 if let Some(rows) = plain_values(query) {
                     self.add_to_values(rows)?;
+                } else if let (SetExpr::Select(select), None) = (query.body.as_ref(), &insert.on) {
+                    // (With an upsert the wrapped form is kept: its `WHERE 1` settles
+                    // whether ON belongs to the SELECT or to the INSERT.)
+                    self.add_to_select_list(select)?;
                 } else {
                     self.wrap_source(after_target)?;
                 }
@@ -590,6 +594,35 @@ impl<'s> Dml<'_, 's, '_> {
             let at = self.cx.src.toks[close].start;
             self.cx.edits.insert(at, vec![text(", "), Piece::Tenant]);
         }
+        Ok(())
+    }
+
+    /// `INSERT INTO t (cols) SELECT a, b ...` → `... SELECT a, b, <tenant> ...`: the tenant
+    /// becomes the last column of every row the SELECT produces. (A constant column changes
+    /// neither DISTINCT, grouping, ordering nor the order rows are inserted in.)
+    fn add_to_select_list(&mut self, select: &sqlparser::ast::Select) -> Result<(), Refusal> {
+        let src = self.cx.src;
+        let start = select.select_token.0.span.start;
+        let mut after = self.tok((start.line, start.column))?;
+        while let Some(next) = src.next_sig(after, self.seg.end) {
+            if src.is_kw(next, Keyword::DISTINCT) || src.is_kw(next, Keyword::ALL) {
+                after = next;
+            } else {
+                break;
+            }
+        }
+        let ranges = src.list_items(after, self.seg.end, crate::scope::SELECT_LIST_END);
+        let (Some(&(_, last)), true) = (ranges.last(), ranges.len() == select.projection.len())
+        else {
+            return Err(internal(format!(
+                "{} result columns found in the text, {} parsed",
+                ranges.len(),
+                select.projection.len()
+            )));
+        };
+        self.cx
+            .edits
+            .insert(src.toks[last].end, vec![text(", "), Piece::Tenant]);
         Ok(())
     }
 

@@ -58,7 +58,7 @@ const SCHEMA_TABLES: &[&str] = &[
 const ROWID_NAMES: &[&str] = &["rowid", "oid", "_rowid_"];
 
 /// Keywords that end a select list.
-const SELECT_LIST_END: &[Keyword] = &[
+pub(crate) const SELECT_LIST_END: &[Keyword] = &[
     Keyword::FROM,
     Keyword::WHERE,
     Keyword::GROUP,

@@ -153,7 +153,7 @@ INSERT INTO orders ("tenant_id") VALUES ('A')
 -- sql:
 INSERT INTO items (order_id, sku, qty) SELECT id, 'NEW', 1 FROM orders WHERE status = 'open'
 -- rewritten:
-INSERT INTO items (order_id, sku, qty, "tenant_id") SELECT *, 'A' FROM (SELECT id, 'NEW', 1 FROM (SELECT "id", "customer_id", "total", "status", "placed" FROM main."orders" WHERE "tenant_id" = 'A') AS orders WHERE status = 'open') WHERE 1
+INSERT INTO items (order_id, sku, qty, "tenant_id") SELECT id, 'NEW', 1, 'A' FROM (SELECT "id", "customer_id", "total", "status", "placed" FROM main."orders" WHERE "tenant_id" = 'A') AS orders WHERE status = 'open'
 
 -- a generated column is not inserted
 -- sql:
