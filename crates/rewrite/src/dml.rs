@@ -5,8 +5,9 @@
 //!   with the target's alias or name; without a WHERE, one is added. The tenant test comes
 //!   first so the caller's condition never runs on another tenant's row.
 //! - INSERT: the tenant column is added to the column list (the schema gives the list when
-//!   the statement has none) and the tenant to every VALUES row; an INSERT ... SELECT has its
-//!   SELECT wrapped so each row gains the tenant; DEFAULT VALUES becomes a one-column VALUES.
+//!   the statement has none) and the tenant to every VALUES row; in an INSERT ... SELECT the
+//!   tenant becomes the SELECT's last column (a compound SELECT, or one before an upsert,
+//!   is wrapped instead); DEFAULT VALUES becomes a one-column VALUES.
 //! - Upsert: `DO UPDATE` gains the tenant predicate, so a conflict with another tenant's row
 //!   changes nothing. REPLACE is refused: it deletes the conflicting row, whoever owns it.
 //! - RETURNING `*` lists the columns, so it does not reveal the tenant column.
