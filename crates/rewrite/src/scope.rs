@@ -492,54 +492,9 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 allowed: TABLE_FUNCTIONS.join(", "),
             });
         }
-        let table_name = match parts.as_slice() {
-            [table] => {
-                if self.in_cte_scope(table) {
-                    self.handled.push(pos);
-                    return Ok(());
-                }
-                table.clone()
-            }
-            [schema, table] => {
-                if !schema.eq_ignore_ascii_case("main") {
-                    return Err(Refusal::OtherSchema {
-                        schema: schema.clone(),
-                        name: name.to_string(),
-                    });
-                }
-                table.clone()
-            }
-            _ => {
-                return Err(Refusal::Unsupported {
-                    construct: format!("table name {name} with more than two parts"),
-                });
-            }
-        };
-        let lower = table_name.to_ascii_lowercase();
-        if SCHEMA_TABLES.contains(&lower.as_str()) && self.policy.allow_schema_reads {
-            self.handled.push(pos);
-            self.record(&table_name, false, Access::Read);
+        let Some(table) = self.resolve_read(name, &parts, pos)? else {
             return Ok(());
-        }
-        if lower.starts_with("sqlite_") {
-            return Err(Refusal::SystemTable { name: table_name });
-        }
-        let Some(table) = self.schema.table(&table_name) else {
-            return Err(Refusal::UnknownTable {
-                name: name.to_string(),
-            });
         };
-        if self.policy.is_protected(&table.name) {
-            return Err(Refusal::Protected {
-                name: table.name.clone(),
-            });
-        }
-        self.handled.push(pos);
-        if !table.has_column(self.schema.tenant_column()) {
-            self.record(&table.name, false, Access::Read);
-            return Ok(());
-        }
-        self.record(&table.name, true, Access::Read);
 
         // The bytes to replace: the name, the alias and any INDEXED BY / NOT INDEXED.
         let mut first = self.tok(pos)?;
@@ -602,7 +557,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
 
         let qualifier = alias
             .as_ref()
-            .map_or_else(|| table_name.clone(), |a| a.name.value.clone())
+            .map_or_else(|| table.name.clone(), |a| a.name.value.clone())
             .to_ascii_lowercase();
         self.pending.push(PendingDerived {
             select: self.select_stack.last().copied(),
@@ -614,6 +569,114 @@ impl<'s, 'a> Scoper<'s, 'a> {
             alias_text: alias_text.to_owned(),
         });
         Ok(())
+    }
+
+    /// `x IN t`: a tenant table becomes `(SELECT <legacy columns> FROM main."t" WHERE
+    /// "tenant_id" = 'A')`; a table-valued function must be on the allowlist.
+    fn scope_in_table(&mut self, name: &ObjectName, function: bool) -> Result<(), Refusal> {
+        let Some(pos) = name_pos(name) else {
+            return Err(Refusal::Unsupported {
+                construct: format!("IN {name}"),
+            });
+        };
+        let parts = ident_parts(name)?;
+        if function {
+            let func = parts.join(".");
+            if parts.len() == 1 && TABLE_FUNCTIONS.contains(&func.to_ascii_lowercase().as_str()) {
+                self.handled.push(pos);
+                return Ok(());
+            }
+            return Err(Refusal::TableFunction {
+                name: func,
+                allowed: TABLE_FUNCTIONS.join(", "),
+            });
+        }
+        let Some(table) = self.resolve_read(name, &parts, pos)? else {
+            return Ok(());
+        };
+        let first = self.tok(pos)?;
+        let last = match name.0.last().and_then(|p| p.as_ident()) {
+            Some(ident) => self.tok(loc_of(ident))?,
+            None => first,
+        };
+        let columns = match self.derived.get(&table.name.to_ascii_lowercase()) {
+            Some(list) => list.clone(),
+            None => visible_columns(table, self.schema, self.policy)
+                .map(|c| quote_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let pieces = vec![
+            text(format!(
+                "(SELECT {columns} FROM main.{} WHERE {} = ",
+                quote_ident(&table.name),
+                quote_ident(self.schema.tenant_column()),
+            )),
+            Piece::Tenant,
+            text(")"),
+        ];
+        let (start, end) = (self.src.toks[first].start, self.src.toks[last].end);
+        self.edits.replace(start, end, pieces);
+        Ok(())
+    }
+
+    /// Resolves a table read by name: `None` when it needs no scoping (a CTE, a schema
+    /// table, a global table), the table when it is tenant-scoped. Records the use.
+    fn resolve_read(
+        &mut self,
+        name: &ObjectName,
+        parts: &[String],
+        pos: (u64, u64),
+    ) -> Result<Option<&'s Table>, Refusal> {
+        let table_name = match parts {
+            [table] => {
+                if self.in_cte_scope(table) {
+                    self.handled.push(pos);
+                    return Ok(None);
+                }
+                table.clone()
+            }
+            [schema, table] => {
+                if !schema.eq_ignore_ascii_case("main") {
+                    return Err(Refusal::OtherSchema {
+                        schema: schema.clone(),
+                        name: name.to_string(),
+                    });
+                }
+                table.clone()
+            }
+            _ => {
+                return Err(Refusal::Unsupported {
+                    construct: format!("table name {name} with more than two parts"),
+                });
+            }
+        };
+        let lower = table_name.to_ascii_lowercase();
+        if SCHEMA_TABLES.contains(&lower.as_str()) && self.policy.allow_schema_reads {
+            self.handled.push(pos);
+            self.record(&table_name, false, Access::Read);
+            return Ok(None);
+        }
+        if lower.starts_with("sqlite_") {
+            return Err(Refusal::SystemTable { name: table_name });
+        }
+        let Some(table) = self.schema.table(&table_name) else {
+            return Err(Refusal::UnknownTable {
+                name: name.to_string(),
+            });
+        };
+        if self.policy.is_protected(&table.name) {
+            return Err(Refusal::Protected {
+                name: table.name.clone(),
+            });
+        }
+        self.handled.push(pos);
+        if !table.has_column(self.schema.tenant_column()) {
+            self.record(&table.name, false, Access::Read);
+            return Ok(None);
+        }
+        self.record(&table.name, true, Access::Read);
+        Ok(Some(table))
     }
 
     /// Writes the derived tables, now that the whole statement has been seen: a derived
@@ -928,6 +991,15 @@ impl<'s> Visitor for Scoper<'s, '_> {
         if let Some((q, word)) = rowid
             && ROWID_NAMES.contains(&word.value.to_ascii_lowercase().as_str())
             && let Err(refusal) = self.rowid_read(q, word)
+        {
+            return ControlFlow::Break(refusal);
+        }
+        // `x IN t`: SQLite reads the table as `(SELECT * FROM t)`.
+        if let Expr::In {
+            target: sqlparser::ast::InTarget::Table { name, args },
+            ..
+        } = expr
+            && let Err(refusal) = self.scope_in_table(name, args.is_some())
         {
             return ControlFlow::Break(refusal);
         }

@@ -677,3 +677,19 @@ fn non_ascii_text_and_several_lines_keep_positions_right() {
     w.check("UPDATE orders SET status = 'é€' -- ü\nWHERE total > 1");
     w.check("/* ☃ */ DELETE FROM items WHERE sku = 'ü' OR qty = 3");
 }
+
+#[test]
+fn in_a_table_reads_only_this_tenants_rows() {
+    // `x IN t` reads the table as `(SELECT * FROM t)`. B's and C's vip rows include 103,
+    // one of A's customers: a leak would add a name.
+    let w = World::new();
+    w.check("SELECT name FROM customers WHERE id IN vip");
+    w.check("SELECT name FROM customers WHERE id NOT IN main.vip");
+    w.check("UPDATE customers SET tier = 'vip' WHERE id IN vip");
+    w.check(
+        "WITH ids AS (SELECT customer_id FROM orders) SELECT name FROM customers WHERE id IN ids",
+    );
+    // A global table is read unchanged; a table function must be on the allowlist.
+    let sql = "SELECT 1 WHERE 'x' IN json_each('[\"x\"]')";
+    assert_eq!(w.rewrite(sql).as_deref(), Ok(sql));
+}

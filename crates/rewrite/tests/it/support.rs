@@ -44,10 +44,11 @@ CREATE TABLE codes (
     shout TEXT GENERATED ALWAYS AS (upper(label)) VIRTUAL
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE vip (customer_id INTEGER);
 "#;
 
 /// Tables that get the tenant column.
-pub const TENANT_TABLES: &[&str] = &["customers", "orders", "items", "Mixed Case", "codes"];
+pub const TENANT_TABLES: &[&str] = &["customers", "orders", "items", "Mixed Case", "codes", "vip"];
 
 /// All tables.
 pub const ALL_TABLES: &[&str] = &[
@@ -56,6 +57,7 @@ pub const ALL_TABLES: &[&str] = &[
     "items",
     "Mixed Case",
     "codes",
+    "vip",
     "settings",
 ];
 
@@ -82,6 +84,7 @@ INSERT INTO items (order_id, sku, qty) VALUES
 INSERT INTO "Mixed Case" ("Note Id", "Body Text") VALUES
   ('{s}-1', 'first'), ('{s}-2', 'second');
 INSERT INTO codes (code, label) VALUES ('{s}-x', 'express'), ('{s}-y', 'yard');
+INSERT INTO vip (customer_id) VALUES ({o} + 1), ({o} + 3), (103);
 "#;
 
 const GLOBAL_ROWS: &str = "INSERT INTO settings VALUES ('currency', 'USD'), ('tax', '0.08');";
@@ -160,7 +163,7 @@ impl World {
         // Tables without an INTEGER PRIMARY KEY: give A's rows the rowids they have in the
         // single-tenant database, and the others negative ones, as a migration that keeps
         // rowids would (and so new rows get the same rowid in both).
-        for table in ["Mixed Case", "codes"] {
+        for table in ["Mixed Case", "codes", "vip"] {
             let q = quote(table);
             multi
                 .execute_batch(&format!(
