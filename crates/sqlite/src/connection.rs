@@ -1,0 +1,310 @@
+//! `Connection`: rusqlite's connection with every statement scoped to the current tenant.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use quick_cache::sync::Cache;
+use rusqlite::{CachedStatement, Params, Row, Statement};
+use tenantry_rewrite::{Plan, Rewriter, TenantId};
+
+use crate::error::Error;
+use crate::schema;
+
+/// How many distinct statements' rewrites a connection keeps.
+const PLAN_CACHE_CAPACITY: usize = 4096;
+
+/// The tenant column the migrator adds unless told otherwise.
+pub const DEFAULT_TENANT_COLUMN: &str = "tenant_id";
+
+/// The rewriter for one version of the schema, and the rewrites it made.
+struct Scoping {
+    version: i64,
+    rewriter: Rewriter,
+    plans: Cache<String, Arc<Plan>>,
+}
+
+impl Scoping {
+    fn load(conn: &rusqlite::Connection, column: &str) -> rusqlite::Result<Scoping> {
+        let version = schema::version(conn)?;
+        let schema = schema::require_migrated(schema::load(conn, column)?)?;
+        Ok(Scoping {
+            version,
+            rewriter: Rewriter::new(schema),
+            plans: Cache::new(PLAN_CACHE_CAPACITY),
+        })
+    }
+}
+
+/// A SQLite connection on which every statement reads and writes only the current
+/// tenant's rows.
+///
+/// The methods are rusqlite's, with the same names, parameters and results, so legacy code
+/// switches by changing its imports and its constructor. Each statement is rewritten by
+/// `tenantry-rewrite` before SQLite prepares it; a statement that cannot be scoped is
+/// refused with an error ([`Error::of`] reads it back), never run unscoped. With no tenant
+/// set, every statement is refused.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("app.db");
+/// # rusqlite::Connection::open(&path)?.execute_batch(
+/// #     "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT,
+/// #                              tenant_id TEXT NOT NULL DEFAULT 'caps-automotive');
+/// #      INSERT INTO customers (name, tenant_id) VALUES ('Ada', 'store-1'), ('Bo', 'store-2');",
+/// # )?;
+/// let conn = tenantry_sqlite::Connection::open(&path)?;
+/// conn.set_tenant("store-1")?;
+/// let names: Vec<String> = conn
+///     .prepare("SELECT name FROM customers")?
+///     .query_map([], |row| row.get(0))?
+///     .collect::<rusqlite::Result<_>>()?;
+/// assert_eq!(names, ["Ada"]);
+/// # Ok(()) }
+/// ```
+pub struct Connection {
+    inner: rusqlite::Connection,
+    column: String,
+    scoping: RefCell<Arc<Scoping>>,
+    tenant: RefCell<Option<TenantId>>,
+}
+
+impl Connection {
+    /// Opens the database at `path` (created if missing, as rusqlite does — it is then
+    /// refused as not migrated).
+    ///
+    /// # Errors
+    /// SQLite's errors, or [`Error::NotMigrated`] when no table has the tenant column.
+    pub fn open<P: AsRef<Path>>(path: P) -> rusqlite::Result<Connection> {
+        Connection::wrap(rusqlite::Connection::open(path)?)
+    }
+
+    /// Scopes an open rusqlite connection, with the default tenant column.
+    ///
+    /// # Errors
+    /// As [`Connection::open`].
+    pub fn wrap(conn: rusqlite::Connection) -> rusqlite::Result<Connection> {
+        Connection::wrap_with_column(conn, DEFAULT_TENANT_COLUMN)
+    }
+
+    /// Scopes an open rusqlite connection whose tenant column is `column`.
+    ///
+    /// # Errors
+    /// As [`Connection::open`].
+    pub fn wrap_with_column(
+        conn: rusqlite::Connection,
+        column: &str,
+    ) -> rusqlite::Result<Connection> {
+        let scoping = Scoping::load(&conn, column)?;
+        Ok(Connection {
+            inner: conn,
+            column: column.to_owned(),
+            scoping: RefCell::new(Arc::new(scoping)),
+            tenant: RefCell::new(None),
+        })
+    }
+
+    /// Makes `tenant` the current tenant of this connection.
+    ///
+    /// # Errors
+    /// [`Error::InvalidTenantId`] (and the current tenant is unchanged).
+    pub fn set_tenant(&self, tenant: &str) -> rusqlite::Result<()> {
+        let tenant = TenantId::new(tenant).map_err(Error::from)?;
+        *self.tenant.borrow_mut() = Some(tenant);
+        Ok(())
+    }
+
+    /// Clears the current tenant: every scoped statement is refused until one is set.
+    pub fn clear_tenant(&self) {
+        *self.tenant.borrow_mut() = None;
+    }
+
+    /// The current tenant.
+    pub fn tenant(&self) -> Option<TenantId> {
+        self.tenant.borrow().clone()
+    }
+
+    /// Runs `f` with `tenant` as the current tenant, then restores the previous one (also
+    /// when `f` fails).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTenantId`], or what `f` returns.
+    pub fn with_tenant<T>(
+        &self,
+        tenant: &str,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let tenant = TenantId::new(tenant).map_err(Error::from)?;
+        let previous = self.tenant.replace(Some(tenant));
+        let result = f(self);
+        *self.tenant.borrow_mut() = previous;
+        result
+    }
+
+    /// The rewrite of `sql` for the current tenant.
+    fn scoped(&self, sql: &str) -> rusqlite::Result<String> {
+        let tenant = self.tenant.borrow().clone().ok_or(Error::NoTenant)?;
+        let scoping = self.current()?;
+        let plan = match scoping.plans.get(sql) {
+            Some(plan) => plan,
+            None => {
+                let plan = Arc::new(scoping.rewriter.plan(sql).map_err(Error::from)?);
+                scoping.plans.insert(sql.to_owned(), Arc::clone(&plan));
+                plan
+            }
+        };
+        let rewritten = plan.render(&tenant).map_err(Error::from)?;
+        tracing::debug!(tenant = %tenant, statements = rewritten.statements().len(), "scoped");
+        Ok(rewritten.into_sql())
+    }
+
+    /// The scoping for the schema as it is now, reloaded when it changed.
+    fn current(&self) -> rusqlite::Result<Arc<Scoping>> {
+        let version = schema::version(&self.inner)?;
+        if self.scoping.borrow().version == version {
+            return Ok(Arc::clone(&self.scoping.borrow()));
+        }
+        tracing::debug!(version, "schema changed; reloading");
+        let fresh = Arc::new(Scoping::load(&self.inner, &self.column)?);
+        *self.scoping.borrow_mut() = Arc::clone(&fresh);
+        Ok(fresh)
+    }
+
+    /// `rusqlite::Connection::execute`, scoped.
+    ///
+    /// # Errors
+    /// SQLite's errors, or a refusal.
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.inner.execute(&self.scoped(sql)?, params)
+    }
+
+    /// `rusqlite::Connection::execute_batch`, scoped. If any statement is refused, none runs.
+    ///
+    /// # Errors
+    /// SQLite's errors, or a refusal.
+    pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
+        self.inner.execute_batch(&self.scoped(sql)?)
+    }
+
+    /// `rusqlite::Connection::prepare`, scoped.
+    ///
+    /// # Errors
+    /// SQLite's errors, or a refusal.
+    pub fn prepare(&self, sql: &str) -> rusqlite::Result<Statement<'_>> {
+        self.inner.prepare(&self.scoped(sql)?)
+    }
+
+    /// `rusqlite::Connection::prepare_cached`, scoped. The statement cache is keyed by the
+    /// rewritten text, which holds the tenant: a cached statement never serves another
+    /// tenant.
+    ///
+    /// # Errors
+    /// SQLite's errors, or a refusal.
+    pub fn prepare_cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
+        self.inner.prepare_cached(&self.scoped(sql)?)
+    }
+
+    /// `rusqlite::Connection::query_row`, scoped.
+    ///
+    /// # Errors
+    /// SQLite's errors, or a refusal.
+    pub fn query_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.inner.query_row(&self.scoped(sql)?, params, f)
+    }
+
+    /// `rusqlite::Connection::transaction`: BEGIN now; statements through the transaction
+    /// are scoped; dropped without [`Transaction::commit`], it rolls back.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.inner.execute_batch("BEGIN DEFERRED")?;
+        Ok(Transaction {
+            conn: self,
+            open: true,
+        })
+    }
+
+    /// The rowid of the last row inserted on this connection.
+    pub fn last_insert_rowid(&self) -> i64 {
+        self.inner.last_insert_rowid()
+    }
+
+    /// Rows changed by the last statement.
+    pub fn changes(&self) -> u64 {
+        self.inner.changes()
+    }
+
+    /// `rusqlite::Connection::busy_timeout`.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn busy_timeout(&self, timeout: Duration) -> rusqlite::Result<()> {
+        self.inner.busy_timeout(timeout)
+    }
+
+    /// The underlying connection, unscoped: every tenant's rows, every statement. For
+    /// administrative work only; each use is logged at WARN with the caller's location.
+    #[track_caller]
+    pub fn unscoped(&self) -> &rusqlite::Connection {
+        let caller = std::panic::Location::caller();
+        tracing::warn!(
+            file = caller.file(),
+            line = caller.line(),
+            "unscoped access to the database"
+        );
+        &self.inner
+    }
+}
+
+/// A transaction on a tenant connection (see [`Connection::transaction`]).
+pub struct Transaction<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl Transaction<'_> {
+    /// COMMIT.
+    ///
+    /// # Errors
+    /// SQLite's errors; the transaction is then rolled back when dropped.
+    pub fn commit(mut self) -> rusqlite::Result<()> {
+        self.conn.inner.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// ROLLBACK.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn rollback(mut self) -> rusqlite::Result<()> {
+        self.open = false;
+        self.conn.inner.execute_batch("ROLLBACK")
+    }
+}
+
+impl std::ops::Deref for Transaction<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if self.open
+            && !self.conn.inner.is_autocommit()
+            && let Err(error) = self.conn.inner.execute_batch("ROLLBACK")
+        {
+            tracing::error!(%error, "rolling back a dropped transaction failed");
+        }
+    }
+}

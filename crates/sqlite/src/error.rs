@@ -1,0 +1,63 @@
+//! The connection's own errors. Methods return `rusqlite::Result` so legacy code keeps its
+//! signatures; a refusal or a missing tenant travels inside `rusqlite::Error` and is read
+//! back with [`Error::of`].
+
+use tenantry_rewrite::{InvalidTenantId, RewriteError, SchemaError};
+
+/// Why the tenant connection did not run a statement.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A scoped statement was sent with no tenant set. There is no default tenant.
+    #[error(
+        "no tenant is set on this connection; call set_tenant (or with_tenant) before running \
+         SQL, or use unscoped() for administrative work"
+    )]
+    NoTenant,
+    /// The rewriter refused the statement or could not parse it.
+    #[error(transparent)]
+    Rewrite(#[from] RewriteError),
+    /// The tenant id breaks the rules of `TenantId`.
+    #[error(transparent)]
+    InvalidTenantId(#[from] InvalidTenantId),
+    /// The database has no tenant column anywhere: it has not been migrated.
+    #[error(
+        "the database has no table with the tenant column {column:?}; run `tenantry migrate` \
+         on it first (or pass the column the migration used)"
+    )]
+    NotMigrated {
+        /// The tenant column looked for.
+        column: String,
+    },
+    /// The schema could not be read into the rewriter.
+    #[error("cannot read the database's schema: {0}")]
+    Schema(#[from] SchemaError),
+}
+
+impl Error {
+    /// The tenant connection's error inside a `rusqlite::Error`, if that is what it is.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("app.db");
+    /// rusqlite::Connection::open(&path)?
+    ///     .execute_batch("CREATE TABLE t (a TEXT, tenant_id TEXT NOT NULL DEFAULT 'x');")?;
+    /// let conn = tenantry_sqlite::Connection::open(&path)?;
+    /// let err = conn.execute("DELETE FROM t", []).unwrap_err();
+    /// assert!(matches!(tenantry_sqlite::Error::of(&err), Some(tenantry_sqlite::Error::NoTenant)));
+    /// # Ok(()) }
+    /// ```
+    pub fn of(error: &rusqlite::Error) -> Option<&Error> {
+        match error {
+            rusqlite::Error::UserFunctionError(inner) => inner.downcast_ref::<Error>(),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for rusqlite::Error {
+    fn from(error: Error) -> Self {
+        rusqlite::Error::UserFunctionError(Box::new(error))
+    }
+}

@@ -1,0 +1,15 @@
+//! A drop-in replacement for `rusqlite::Connection` that scopes every statement to the
+//! current tenant with `tenantry-rewrite`, or refuses it.
+//!
+//! This is the first part of the interceptor: the connection, its tenant context, the
+//! cache of rewrites, the schema read from the database (and re-read when it changes), and
+//! an explicit, logged escape hatch. See [`Connection`].
+#![deny(missing_docs)]
+
+mod connection;
+mod error;
+pub mod schema;
+
+pub use connection::{Connection, DEFAULT_TENANT_COLUMN, Transaction};
+pub use error::Error;
+pub use tenantry_rewrite::TenantId;

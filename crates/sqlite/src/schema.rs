@@ -1,0 +1,41 @@
+//! The schema the rewriter scopes against, read from the live database.
+
+use rusqlite::Connection;
+use tenantry_rewrite::Schema;
+
+use crate::error::Error;
+
+/// The statements that declare the database's tables.
+pub const SCHEMA_QUERY: &str =
+    "SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL";
+
+/// Reads the tables of `conn` into a [`Schema`] whose tenant column is `column`.
+///
+/// # Errors
+/// SQLite's error, or [`Error::Schema`] when a table cannot be read.
+pub fn load(conn: &Connection, column: &str) -> rusqlite::Result<Schema> {
+    let mut statement = conn.prepare(SCHEMA_QUERY)?;
+    let tables = statement
+        .query_map([], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(Schema::from_sql(&tables.join(";\n"), column).map_err(Error::from)?)
+}
+
+/// `schema`, unless no table has the tenant column (the database was never migrated).
+///
+/// # Errors
+/// [`Error::NotMigrated`].
+pub fn require_migrated(schema: Schema) -> rusqlite::Result<Schema> {
+    let column = schema.tenant_column().to_owned();
+    if schema.tables().any(|t| t.has_column(&column)) {
+        Ok(schema)
+    } else {
+        Err(Error::NotMigrated { column }.into())
+    }
+}
+
+/// The database's schema version, which SQLite changes on every schema change.
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA schema_version")?
+        .query_row([], |row| row.get(0))
+}

@@ -1,0 +1,235 @@
+//! The tenant connection: tenant context, scoping of every method, refusals, caches that
+//! never cross tenants, schema reloads, transactions.
+
+use rusqlite::OptionalExtension;
+use tenantry_rewrite::Refusal;
+use tenantry_sqlite::{Connection, Error};
+
+const SCHEMA: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                        tenant_id TEXT NOT NULL DEFAULT 'caps-automotive');
+CREATE INDEX idx_customers_tenant ON customers (tenant_id);
+CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
+INSERT INTO customers (id, name, tenant_id) VALUES
+  (1, 'Ada', 'a'), (2, 'Bo', 'a'), (3, 'Cy', 'b'), (4, 'Di', 'c');
+INSERT INTO settings VALUES ('currency', 'USD');
+";
+
+struct Db {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("app.db");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.execute_batch(SCHEMA))
+        .expect("schema");
+    Db { _dir: dir, path }
+}
+
+/// Every row of every tenant, straight from SQLite.
+fn all_rows(db: &Db) -> Vec<(i64, String, String)> {
+    let conn = rusqlite::Connection::open(&db.path).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT id, name, tenant_id FROM customers ORDER BY id")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+fn names(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT name FROM customers ORDER BY id")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+#[test]
+fn a_database_that_was_not_migrated_is_refused_at_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("legacy.db");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);")
+        })
+        .expect("schema");
+    let err = Connection::open(&path).err().expect("refused");
+    assert!(
+        matches!(Error::of(&err), Some(Error::NotMigrated { .. })),
+        "{err}"
+    );
+    assert!(err.to_string().contains("tenantry migrate"), "{err}");
+}
+
+#[test]
+fn with_no_tenant_set_every_statement_is_refused() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    let no_tenant = |e: rusqlite::Error| matches!(Error::of(&e), Some(Error::NoTenant));
+    assert!(no_tenant(
+        conn.execute("DELETE FROM customers", []).unwrap_err()
+    ));
+    assert!(no_tenant(
+        conn.prepare("SELECT * FROM customers")
+            .err()
+            .expect("refused")
+    ));
+    assert!(no_tenant(
+        conn.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))
+            .unwrap_err()
+    ));
+    assert!(no_tenant(conn.execute_batch("SELECT 1").unwrap_err()));
+    assert_eq!(all_rows(&db).len(), 4);
+}
+
+#[test]
+fn reads_and_writes_touch_only_the_current_tenant() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("tenant");
+    assert_eq!(names(&conn), ["Ada", "Bo"]);
+    assert_eq!(
+        conn.execute("UPDATE customers SET name = upper(name)", [])
+            .expect("update"),
+        2
+    );
+    conn.execute("INSERT INTO customers (name) VALUES (?1)", ["Eve"])
+        .expect("insert");
+    assert_eq!(
+        conn.execute("DELETE FROM customers WHERE name = 'BO'", [])
+            .expect("delete"),
+        1
+    );
+    let rows = all_rows(&db);
+    let others: Vec<_> = rows.iter().filter(|r| r.2 != "a").cloned().collect();
+    assert_eq!(
+        others,
+        [
+            (3, "Cy".to_owned(), "b".to_owned()),
+            (4, "Di".to_owned(), "c".to_owned())
+        ]
+    );
+    let mine: Vec<_> = rows
+        .iter()
+        .filter(|r| r.2 == "a")
+        .map(|r| r.1.clone())
+        .collect();
+    assert_eq!(mine, ["ADA", "Eve"]);
+    // Another tenant's row is invisible, by key too.
+    let found: Option<String> = conn
+        .query_row("SELECT name FROM customers WHERE id = 3", [], |r| r.get(0))
+        .optional()
+        .expect("query");
+    assert_eq!(found, None);
+}
+
+#[test]
+fn switching_tenants_never_reuses_another_tenants_statement() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    let count = |conn: &Connection| -> i64 {
+        conn.prepare_cached("SELECT count(*) FROM customers")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .expect("count")
+    };
+    conn.set_tenant("a").expect("tenant");
+    assert_eq!(count(&conn), 2);
+    conn.set_tenant("b").expect("tenant");
+    assert_eq!(count(&conn), 1);
+    conn.set_tenant("a").expect("tenant");
+    assert_eq!(count(&conn), 2);
+    conn.set_tenant("nobody").expect("tenant");
+    assert_eq!(count(&conn), 0);
+}
+
+#[test]
+fn with_tenant_restores_the_previous_tenant() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("tenant");
+    let inner = conn
+        .with_tenant("b", |c| Ok(names(c)))
+        .expect("with_tenant");
+    assert_eq!(inner, ["Cy"]);
+    assert_eq!(conn.tenant().map(|t| t.to_string()).as_deref(), Some("a"));
+    let failed: rusqlite::Result<()> =
+        conn.with_tenant("c", |c| c.execute_batch("DROP TABLE customers"));
+    assert!(failed.is_err());
+    assert_eq!(conn.tenant().map(|t| t.to_string()).as_deref(), Some("a"));
+    // An invalid id is refused and changes nothing.
+    let err = conn.set_tenant("x' OR '1'='1").unwrap_err();
+    assert!(matches!(Error::of(&err), Some(Error::InvalidTenantId(_))));
+    assert_eq!(conn.tenant().map(|t| t.to_string()).as_deref(), Some("a"));
+}
+
+#[test]
+fn refusals_are_typed_and_a_refused_batch_runs_nothing() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("tenant");
+    let err = conn.execute("DROP TABLE customers", []).unwrap_err();
+    match Error::of(&err) {
+        Some(Error::Rewrite(e)) => {
+            assert!(
+                matches!(e.refusal(), Some(Refusal::SchemaChange { .. })),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = conn
+        .execute_batch("DELETE FROM customers; DROP TABLE settings;")
+        .unwrap_err();
+    assert!(Error::of(&err).is_some());
+    assert_eq!(
+        all_rows(&db).len(),
+        4,
+        "the DELETE before the refused DROP did not run"
+    );
+}
+
+#[test]
+fn a_schema_change_is_picked_up() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("tenant");
+    assert!(conn.prepare("SELECT * FROM notes").is_err());
+    conn.unscoped()
+        .execute_batch(
+            "CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL);
+             INSERT INTO notes VALUES ('mine', 'a'), ('theirs', 'b');",
+        )
+        .expect("admin");
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM notes")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(bodies, ["mine"]);
+}
+
+#[test]
+fn transactions_are_scoped_and_roll_back_when_dropped() {
+    let db = db();
+    let mut conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("tenant");
+    {
+        let tx = conn.transaction().expect("begin");
+        tx.execute("DELETE FROM customers", []).expect("delete");
+        // Dropped without commit: rolled back.
+    }
+    assert_eq!(all_rows(&db).len(), 4);
+    let tx = conn.transaction().expect("begin");
+    assert_eq!(tx.execute("DELETE FROM customers", []).expect("delete"), 2);
+    tx.commit().expect("commit");
+    let tenants: Vec<String> = all_rows(&db).into_iter().map(|r| r.2).collect();
+    assert_eq!(tenants, ["b", "c"]);
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the tenant connection.
+
+mod basics;
