@@ -77,8 +77,7 @@ fn with_no_tenant_set_every_statement_is_refused() {
     ));
     assert!(no_tenant(
         conn.prepare("SELECT * FROM customers")
-            .err()
-            .expect("refused")
+            .expect_err("refused")
     ));
     assert!(no_tenant(
         conn.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))
