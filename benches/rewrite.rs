@@ -104,18 +104,11 @@ fn cached_migrated(size: Size) -> PathBuf {
     path
 }
 
-/// The `CREATE TABLE` statements of a database, as `tenantry rewrite --db` reads them.
-fn schema_sql(db: &Path) -> String {
+/// The schema of a database, as the tenant connection reads it.
+fn schema_of(db: &Path) -> Schema {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
-    let mut stmt = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
-        .expect("prepare schema query");
-    let tables: Vec<String> = stmt
-        .query_map([], |row| row.get(0))
-        .expect("schema rows")
-        .collect::<Result<_, _>>()
-        .expect("schema text");
-    tables.join(";\n")
+    tenantry_sqlite::schema::load(&conn, tenantry_migrate::DEFAULT_COLUMN)
+        .expect("schema of the migrated fixture")
 }
 
 fn class_name(class: QueryClass) -> &'static str {
@@ -412,9 +405,7 @@ fn summary(sets: &BTreeMap<&'static str, Vec<Query>>, since: SystemTime) {
 
 /// A rewriter for the schema of a migrated database.
 fn rewriter_for(db: &Path) -> Rewriter {
-    let schema = Schema::from_sql(&schema_sql(db), tenantry_migrate::DEFAULT_COLUMN)
-        .expect("schema of the migrated fixture");
-    Rewriter::new(schema)
+    Rewriter::new(schema_of(db))
 }
 
 /// The fastest of `runs` timings of `f`, in nanoseconds.

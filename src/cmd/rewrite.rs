@@ -124,7 +124,7 @@ fn schema_of_database(db: &Path) -> Result<String, String> {
     )
     .map_err(|e| cannot(&e))?;
     let mut statement = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
+        .prepare(tenantry::sqlite::schema::SCHEMA_QUERY)
         .map_err(|e| cannot(&e))?;
     let tables = statement
         .query_map([], |row| row.get::<_, String>(0))

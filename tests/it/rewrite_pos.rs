@@ -34,15 +34,7 @@ fn pos() -> Pos {
 }
 
 fn schema_of(conn: &Connection) -> Schema {
-    let mut stmt = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
-        .expect("schema query");
-    let ddl: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .expect("schema rows")
-        .collect::<Result<_, _>>()
-        .expect("schema text");
-    Schema::from_sql(&ddl.join(";\n"), "tenant_id").expect("schema")
+    tenantry_sqlite::schema::load(conn, "tenant_id").expect("schema")
 }
 
 /// Column names and rows, rows sorted.
