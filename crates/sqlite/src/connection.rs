@@ -5,11 +5,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::atomic::Ordering;
+
 use quick_cache::sync::Cache;
+use rusqlite::hooks::AuthContext;
 use rusqlite::{CachedStatement, Params, Row, Statement};
 use tenantry_rewrite::{Plan, Rewriter, TenantId};
 
 use crate::error::Error;
+use crate::guard::Guard;
 use crate::schema;
 
 /// How many distinct statements' rewrites a connection keeps.
@@ -66,6 +70,7 @@ impl Scoping {
 /// ```
 pub struct Connection {
     inner: rusqlite::Connection,
+    guard: Arc<Guard>,
     column: String,
     scoping: RefCell<Arc<Scoping>>,
     tenant: RefCell<Option<TenantId>>,
@@ -94,12 +99,16 @@ impl Connection {
     /// # Errors
     /// As [`Connection::open`].
     pub fn wrap_with_column(
-        conn: rusqlite::Connection,
+        mut conn: rusqlite::Connection,
         column: &str,
     ) -> rusqlite::Result<Connection> {
         let scoping = Scoping::load(&conn, column)?;
+        let guard = Guard::new(scoping.rewriter.schema());
+        let hook = Arc::clone(&guard);
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
         Ok(Connection {
             inner: conn,
+            guard,
             column: column.to_owned(),
             scoping: RefCell::new(Arc::new(scoping)),
             tenant: RefCell::new(None),
@@ -168,6 +177,7 @@ impl Connection {
         }
         tracing::debug!(version, "schema changed; reloading");
         let fresh = Arc::new(Scoping::load(&self.inner, &self.column)?);
+        self.guard.learn(fresh.rewriter.schema());
         *self.scoping.borrow_mut() = Arc::clone(&fresh);
         Ok(fresh)
     }
@@ -249,17 +259,27 @@ impl Connection {
         self.inner.busy_timeout(timeout)
     }
 
-    /// The underlying connection, unscoped: every tenant's rows, every statement. For
-    /// administrative work only; each use is logged at WARN with the caller's location.
+    /// Runs `f` on the underlying connection, unscoped: every tenant's rows, every
+    /// statement, no authorizer guard. For administrative work only; each use is logged at
+    /// WARN with the caller's location.
     #[track_caller]
-    pub fn unscoped(&self) -> &rusqlite::Connection {
+    pub fn unscoped<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> T) -> T {
         let caller = std::panic::Location::caller();
         tracing::warn!(
             file = caller.file(),
             line = caller.line(),
             "unscoped access to the database"
         );
-        &self.inner
+        /// Turns the guard back on, also when `f` panics.
+        struct Rescope<'g>(&'g Guard);
+        impl Drop for Rescope<'_> {
+            fn drop(&mut self) {
+                self.0.scoped.store(true, Ordering::Release);
+            }
+        }
+        self.guard.scoped.store(false, Ordering::Release);
+        let _rescope = Rescope(&self.guard);
+        f(&self.inner)
     }
 }
 

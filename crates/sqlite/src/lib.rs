@@ -2,12 +2,14 @@
 //! current tenant with `tenantry-rewrite`, or refuses it.
 //!
 //! This is the first part of the interceptor: the connection, its tenant context, the
-//! cache of rewrites, the schema read from the database (and re-read when it changes), and
-//! an explicit, logged escape hatch. See [`Connection`].
+//! cache of rewrites, the schema read from the database (and re-read when it changes), an
+//! authorizer guard behind the rewriter, and an explicit, logged escape hatch. See
+//! [`Connection`].
 #![deny(missing_docs)]
 
 mod connection;
 mod error;
+mod guard;
 pub mod schema;
 
 pub use connection::{Connection, DEFAULT_TENANT_COLUMN, Transaction};

@@ -199,12 +199,13 @@ fn a_schema_change_is_picked_up() {
     let conn = Connection::open(&db.path).expect("open");
     conn.set_tenant("a").expect("tenant");
     assert!(conn.prepare("SELECT * FROM notes").is_err());
-    conn.unscoped()
-        .execute_batch(
+    conn.unscoped(|admin| {
+        admin.execute_batch(
             "CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL);
              INSERT INTO notes VALUES ('mine', 'a'), ('theirs', 'b');",
         )
-        .expect("admin");
+    })
+    .expect("admin");
     let bodies: Vec<String> = conn
         .prepare("SELECT body FROM notes")
         .expect("prepare")
@@ -231,4 +232,49 @@ fn transactions_are_scoped_and_roll_back_when_dropped() {
     tx.commit().expect("commit");
     let tenants: Vec<String> = all_rows(&db).into_iter().map(|r| r.2).collect();
     assert_eq!(tenants, ["b", "c"]);
+}
+
+#[test]
+fn a_trigger_that_touches_tenant_rows_is_stopped_by_the_guard() {
+    // The trigger's SQL never went through the rewriter: it would copy every tenant's
+    // customers. The authorizer denies it, so the INSERT that fires it fails as a whole.
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    conn.unscoped(|admin| {
+        admin.execute_batch(
+            "CREATE TABLE copies (name TEXT, tenant_id TEXT NOT NULL);
+             CREATE TRIGGER leak AFTER INSERT ON customers BEGIN
+               INSERT INTO copies SELECT name, NEW.tenant_id FROM customers;
+             END;",
+        )
+    })
+    .expect("admin");
+    conn.set_tenant("a").expect("tenant");
+    let err = conn
+        .execute("INSERT INTO customers (name) VALUES ('Zed')", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("not authorized"), "{err}");
+    assert_eq!(all_rows(&db).len(), 4);
+    let copies: i64 = conn
+        .unscoped(|admin| admin.query_row("SELECT count(*) FROM copies", [], |r| r.get(0)))
+        .expect("count");
+    assert_eq!(copies, 0);
+    // Without the trigger the same INSERT runs.
+    conn.unscoped(|admin| admin.execute_batch("DROP TRIGGER leak"))
+        .expect("admin");
+    conn.execute("INSERT INTO customers (name) VALUES ('Zed')", [])
+        .expect("insert");
+}
+
+#[test]
+fn unscoped_work_is_not_guarded_and_the_guard_comes_back() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    let total: i64 = conn
+        .unscoped(|admin| admin.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)))
+        .expect("admin count");
+    assert_eq!(total, 4);
+    // Scoped again afterwards: no tenant, nothing runs.
+    assert!(conn.execute("DELETE FROM customers", []).is_err());
+    assert_eq!(all_rows(&db).len(), 4);
 }
