@@ -125,3 +125,126 @@ impl Guard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard() -> Arc<Guard> {
+        let schema = Schema::from_sql(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, tenant_id TEXT NOT NULL);
+             CREATE TABLE settings (k TEXT, v TEXT);",
+            "tenant_id",
+        )
+        .expect("schema");
+        Guard::new(&schema)
+    }
+
+    fn answer(guard: &Guard, action: AuthAction<'_>, accessor: Option<&str>) -> Authorization {
+        guard.authorize(&AuthContext {
+            action,
+            database_name: Some("main"),
+            accessor,
+        })
+    }
+
+    #[test]
+    fn denies_what_a_tenant_must_never_do() {
+        let g = guard();
+        let deny = |action, accessor| answer(&g, action, accessor) == Authorization::Deny;
+        assert!(deny(AuthAction::CreateTable { table_name: "x" }, None));
+        assert!(deny(
+            AuthAction::DropTable {
+                table_name: "customers"
+            },
+            None
+        ));
+        assert!(deny(
+            AuthAction::Attach {
+                filename: "other.db"
+            },
+            None
+        ));
+        assert!(deny(
+            AuthAction::Update {
+                table_name: "customers",
+                column_name: "TENANT_ID"
+            },
+            None
+        ));
+        assert!(deny(
+            AuthAction::Read {
+                table_name: "customers",
+                column_name: "name"
+            },
+            Some("a_view")
+        ));
+        assert!(deny(
+            AuthAction::Delete {
+                table_name: "Customers"
+            },
+            Some("a_trigger")
+        ));
+        assert!(deny(
+            AuthAction::Pragma {
+                pragma_name: "writable_schema",
+                pragma_value: Some("ON")
+            },
+            None
+        ));
+        assert!(deny(
+            AuthAction::Function {
+                function_name: "load_extension"
+            },
+            None
+        ));
+    }
+
+    #[test]
+    fn allows_ordinary_work_and_everything_when_unscoped() {
+        let g = guard();
+        let allow = |action, accessor| answer(&g, action, accessor) == Authorization::Allow;
+        assert!(allow(
+            AuthAction::Update {
+                table_name: "customers",
+                column_name: "name"
+            },
+            None
+        ));
+        assert!(allow(
+            AuthAction::Read {
+                table_name: "customers",
+                column_name: "name"
+            },
+            None
+        ));
+        // A trigger writing a global table is not a tenant matter.
+        assert!(allow(
+            AuthAction::Insert {
+                table_name: "settings"
+            },
+            Some("t")
+        ));
+        assert!(allow(
+            AuthAction::Pragma {
+                pragma_name: "foreign_keys",
+                pragma_value: Some("ON")
+            },
+            None
+        ));
+        assert!(allow(
+            AuthAction::Pragma {
+                pragma_name: "table_info",
+                pragma_value: Some("customers")
+            },
+            None
+        ));
+        g.scoped.store(false, Ordering::Release);
+        assert!(allow(
+            AuthAction::DropTable {
+                table_name: "customers"
+            },
+            None
+        ));
+    }
+}
