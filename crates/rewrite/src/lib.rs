@@ -53,6 +53,7 @@ pub use error::{Refusal, RewriteError, SchemaError};
 pub use pragma::ALLOWED_PRAGMAS;
 pub use rewriter::{
     Access, MAX_SQL_LEN, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,
+    split_statements,
 };
 pub use schema::{Column, Schema, Table};
 pub use scope::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};

@@ -459,6 +459,35 @@ impl Rewriter {
     }
 }
 
+/// Splits `sql` into its statements' texts (without the separating semicolons and the
+/// whitespace around them), with the same tokenizer the rewriter uses: a `;` inside a
+/// string, a quoted name or a comment does not split.
+///
+/// ```
+/// let parts = tenantry_rewrite::split_statements("SELECT ';'; -- a; comment\n SELECT 2;")
+///     .unwrap();
+/// assert_eq!(parts, ["SELECT ';'", "-- a; comment\n SELECT 2"]);
+/// ```
+///
+/// # Errors
+/// [`RewriteError::Parse`] when the text cannot be tokenized (an unterminated string, say).
+pub fn split_statements(sql: &str) -> Result<Vec<&str>, RewriteError> {
+    let (src, _) = Source::new(sql).map_err(|message| RewriteError::Parse {
+        index: 1,
+        statement: snippet(sql),
+        message,
+    })?;
+    Ok(src
+        .segments()
+        .into_iter()
+        .map(|seg| {
+            let first = seg.start;
+            let last = seg.end.saturating_sub(1);
+            sql[src.toks[first].start..src.toks[last].end].trim()
+        })
+        .collect())
+}
+
 /// Scopes the write target of a DML statement (the visitor handles every FROM) and names
 /// the statement's kind. Statement kinds not listed are refused.
 fn dispatch(statement: &Statement, dml: &mut Dml<'_, '_, '_>) -> Result<StatementKind, Refusal> {
