@@ -241,6 +241,14 @@ impl Connection {
         })
     }
 
+    /// Whether the connection still answers (for pools).
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn check(&self) -> rusqlite::Result<()> {
+        schema::version(&self.inner).map(|_| ())
+    }
+
     /// The rowid of the last row inserted on this connection.
     pub fn last_insert_rowid(&self) -> i64 {
         self.inner.last_insert_rowid()

@@ -10,6 +10,7 @@
 mod connection;
 mod error;
 mod guard;
+pub mod pool;
 pub mod schema;
 
 pub use connection::{Connection, DEFAULT_TENANT_COLUMN, Transaction};

@@ -1,3 +1,4 @@
 //! Integration tests of the tenant connection.
 
 mod basics;
+mod concurrency;
