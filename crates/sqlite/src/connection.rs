@@ -3,14 +3,14 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use std::sync::atomic::Ordering;
 
 use quick_cache::sync::Cache;
 use rusqlite::hooks::AuthContext;
 use rusqlite::{CachedStatement, Params, Row, Statement};
-use tenantry_rewrite::{Plan, Rewriter, TenantId};
+use tenantry_rewrite::{Plan, Rewriter, StatementInfo, TenantId};
 
 use crate::error::Error;
 use crate::guard::Guard;
@@ -21,6 +21,25 @@ const PLAN_CACHE_CAPACITY: usize = 4096;
 
 /// The tenant column the migrator adds unless told otherwise.
 pub const DEFAULT_TENANT_COLUMN: &str = "tenant_id";
+
+/// A statement about to run: what the audit hook sees.
+#[derive(Debug)]
+pub struct AuditEvent<'a> {
+    /// The tenant it runs for.
+    pub tenant: &'a TenantId,
+    /// The SQL as the application sent it.
+    pub sql: &'a str,
+    /// What the rewriter found in each statement: kind and tables.
+    pub statements: &'a [StatementInfo],
+}
+
+type AuditHook = Box<dyn Fn(&AuditEvent<'_>) + Send>;
+
+/// A rewritten statement and the tracing span it runs in.
+struct Scoped {
+    sql: String,
+    span: tracing::Span,
+}
 
 /// The rewriter for one version of the schema, and the rewrites it made.
 struct Scoping {
@@ -70,6 +89,7 @@ impl Scoping {
 /// ```
 pub struct Connection {
     inner: rusqlite::Connection,
+    audit: RefCell<Option<AuditHook>>,
     guard: Arc<Guard>,
     column: String,
     scoping: RefCell<Arc<Scoping>>,
@@ -108,6 +128,7 @@ impl Connection {
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
         Ok(Connection {
             inner: conn,
+            audit: RefCell::new(None),
             guard,
             column: column.to_owned(),
             scoping: RefCell::new(Arc::new(scoping)),
@@ -153,20 +174,56 @@ impl Connection {
     }
 
     /// The rewrite of `sql` for the current tenant.
-    fn scoped(&self, sql: &str) -> rusqlite::Result<String> {
+    fn scoped(&self, sql: &str) -> rusqlite::Result<Scoped> {
         let tenant = self.tenant.borrow().clone().ok_or(Error::NoTenant)?;
+        let started = Instant::now();
         let scoping = self.current()?;
-        let plan = match scoping.plans.get(sql) {
-            Some(plan) => plan,
+        let (plan, cached) = match scoping.plans.get(sql) {
+            Some(plan) => (plan, true),
             None => {
                 let plan = Arc::new(scoping.rewriter.plan(sql).map_err(Error::from)?);
                 scoping.plans.insert(sql.to_owned(), Arc::clone(&plan));
-                plan
+                (plan, false)
             }
         };
         let rewritten = plan.render(&tenant).map_err(Error::from)?;
-        tracing::debug!(tenant = %tenant, statements = rewritten.statements().len(), "scoped");
-        Ok(rewritten.into_sql())
+        let infos = rewritten.statements();
+        let kinds: Vec<&str> = infos.iter().map(|s| s.kind.as_str()).collect();
+        let tables: Vec<&str> = infos
+            .iter()
+            .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
+            .collect();
+        let span = tracing::debug_span!(
+            "tenantry.statement",
+            tenant = %tenant,
+            kinds = ?kinds,
+            tables = ?tables,
+            cached,
+            rewrite_us = started.elapsed().as_micros() as u64,
+        );
+        if let Some(hook) = self.audit.borrow().as_ref() {
+            hook(&AuditEvent {
+                tenant: &tenant,
+                sql,
+                statements: infos,
+            });
+        }
+        Ok(Scoped {
+            sql: rewritten.into_sql(),
+            span,
+        })
+    }
+
+    /// Calls `hook` for every statement this connection runs, with the tenant and what the
+    /// statement touches: the place to write the tenant id into the application's audit
+    /// trail. (It runs before SQLite prepares the statement; keep it quick.)
+    pub fn set_audit_hook(&self, hook: impl Fn(&AuditEvent<'_>) + Send + 'static) {
+        *self.audit.borrow_mut() = Some(Box::new(hook));
+    }
+
+    /// Removes the audit hook.
+    pub fn clear_audit_hook(&self) {
+        *self.audit.borrow_mut() = None;
     }
 
     /// The scoping for the schema as it is now, reloaded when it changed.
@@ -187,7 +244,9 @@ impl Connection {
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
-        self.inner.execute(&self.scoped(sql)?, params)
+        let scoped = self.scoped(sql)?;
+        let _entered = scoped.span.enter();
+        self.inner.execute(&scoped.sql, params)
     }
 
     /// `rusqlite::Connection::execute_batch`, scoped. If any statement is refused, none runs.
@@ -195,7 +254,9 @@ impl Connection {
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
-        self.inner.execute_batch(&self.scoped(sql)?)
+        let scoped = self.scoped(sql)?;
+        let _entered = scoped.span.enter();
+        self.inner.execute_batch(&scoped.sql)
     }
 
     /// `rusqlite::Connection::prepare`, scoped.
@@ -203,7 +264,9 @@ impl Connection {
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn prepare(&self, sql: &str) -> rusqlite::Result<Statement<'_>> {
-        self.inner.prepare(&self.scoped(sql)?)
+        let scoped = self.scoped(sql)?;
+        let _entered = scoped.span.enter();
+        self.inner.prepare(&scoped.sql)
     }
 
     /// `rusqlite::Connection::prepare_cached`, scoped. The statement cache is keyed by the
@@ -213,7 +276,9 @@ impl Connection {
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn prepare_cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
-        self.inner.prepare_cached(&self.scoped(sql)?)
+        let scoped = self.scoped(sql)?;
+        let _entered = scoped.span.enter();
+        self.inner.prepare_cached(&scoped.sql)
     }
 
     /// `rusqlite::Connection::query_row`, scoped.
@@ -225,7 +290,9 @@ impl Connection {
         P: Params,
         F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     {
-        self.inner.query_row(&self.scoped(sql)?, params, f)
+        let scoped = self.scoped(sql)?;
+        let _entered = scoped.span.enter();
+        self.inner.query_row(&scoped.sql, params, f)
     }
 
     /// `rusqlite::Connection::transaction`: BEGIN now; statements through the transaction

@@ -278,3 +278,48 @@ fn unscoped_work_is_not_guarded_and_the_guard_comes_back() {
     assert!(conn.execute("DELETE FROM customers", []).is_err());
     assert_eq!(all_rows(&db).len(), 4);
 }
+
+#[test]
+fn the_audit_hook_sees_every_statement_with_its_tenant() {
+    use std::sync::{Arc, Mutex};
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    let seen: Arc<Mutex<Vec<(String, String, Vec<String>)>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    conn.set_audit_hook(move |event| {
+        if let Ok(mut log) = log.lock() {
+            log.push((
+                event.tenant.to_string(),
+                event.sql.to_owned(),
+                event.statements[0]
+                    .tables
+                    .iter()
+                    .map(|t| t.name.clone())
+                    .collect(),
+            ));
+        }
+    });
+    conn.set_tenant("a").expect("tenant");
+    conn.execute("UPDATE customers SET name = name WHERE id = 1", [])
+        .expect("update");
+    conn.set_tenant("b").expect("tenant");
+    let _: i64 = conn
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .expect("count");
+    let seen = seen.lock().expect("log").clone();
+    assert_eq!(
+        seen,
+        [
+            (
+                "a".to_owned(),
+                "UPDATE customers SET name = name WHERE id = 1".to_owned(),
+                vec!["customers".to_owned()]
+            ),
+            (
+                "b".to_owned(),
+                "SELECT count(*) FROM customers".to_owned(),
+                vec!["customers".to_owned()]
+            ),
+        ]
+    );
+}
