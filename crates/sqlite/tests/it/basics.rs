@@ -284,7 +284,9 @@ fn the_audit_hook_sees_every_statement_with_its_tenant() {
     use std::sync::{Arc, Mutex};
     let db = db();
     let conn = Connection::open(&db.path).expect("open");
-    let seen: Arc<Mutex<Vec<(String, String, Vec<String>)>>> = Arc::default();
+    /// (tenant, SQL, tables) of one statement.
+    type Seen = (String, String, Vec<String>);
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let log = Arc::clone(&seen);
     conn.set_audit_hook(move |event| {
         if let Ok(mut log) = log.lock() {
