@@ -89,6 +89,7 @@ impl Scoping {
 /// ```
 pub struct Connection {
     inner: rusqlite::Connection,
+    savepoints: std::cell::Cell<u32>,
     audit: RefCell<Option<AuditHook>>,
     guard: Arc<Guard>,
     column: String,
@@ -128,6 +129,7 @@ impl Connection {
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
         Ok(Connection {
             inner: conn,
+            savepoints: std::cell::Cell::new(0),
             audit: RefCell::new(None),
             guard,
             column: column.to_owned(),
@@ -308,6 +310,24 @@ impl Connection {
         })
     }
 
+    /// `rusqlite::Connection::savepoint`: SAVEPOINT now (nested in a transaction or not);
+    /// statements through it are scoped; dropped without [`Savepoint::commit`], it rolls
+    /// back to where it began.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn savepoint(&mut self) -> rusqlite::Result<Savepoint<'_>> {
+        let depth = self.savepoints.get() + 1;
+        let name = format!("tenantry_sp_{depth}");
+        self.inner.execute_batch(&format!("SAVEPOINT {name}"))?;
+        self.savepoints.set(depth);
+        Ok(Savepoint {
+            conn: self,
+            name,
+            open: true,
+        })
+    }
+
     /// Whether the connection still answers (for pools).
     ///
     /// # Errors
@@ -400,6 +420,70 @@ impl Drop for Transaction<'_> {
             && let Err(error) = self.conn.inner.execute_batch("ROLLBACK")
         {
             tracing::error!(%error, "rolling back a dropped transaction failed");
+        }
+    }
+}
+
+/// A savepoint on a tenant connection (see [`Connection::savepoint`]).
+pub struct Savepoint<'c> {
+    conn: &'c Connection,
+    name: String,
+    open: bool,
+}
+
+impl Savepoint<'_> {
+    /// RELEASE: keep what was done since the savepoint.
+    ///
+    /// # Errors
+    /// SQLite's errors; the savepoint is then rolled back when dropped.
+    pub fn commit(mut self) -> rusqlite::Result<()> {
+        self.conn
+            .inner
+            .execute_batch(&format!("RELEASE {}", self.name))?;
+        self.open = false;
+        self.conn
+            .savepoints
+            .set(self.conn.savepoints.get().saturating_sub(1));
+        Ok(())
+    }
+
+    /// ROLLBACK TO the savepoint, then RELEASE it.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn rollback(mut self) -> rusqlite::Result<()> {
+        self.open = false;
+        self.conn
+            .savepoints
+            .set(self.conn.savepoints.get().saturating_sub(1));
+        self.conn.inner.execute_batch(&format!(
+            "ROLLBACK TO {name}; RELEASE {name}",
+            name = self.name
+        ))
+    }
+}
+
+impl std::ops::Deref for Savepoint<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        self.conn
+            .savepoints
+            .set(self.conn.savepoints.get().saturating_sub(1));
+        if let Err(error) = self.conn.inner.execute_batch(&format!(
+            "ROLLBACK TO {name}; RELEASE {name}",
+            name = self.name
+        )) {
+            tracing::error!(%error, "rolling back a dropped savepoint failed");
         }
     }
 }

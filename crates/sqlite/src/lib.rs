@@ -13,6 +13,6 @@ mod guard;
 pub mod pool;
 pub mod schema;
 
-pub use connection::{AuditEvent, Connection, DEFAULT_TENANT_COLUMN, Transaction};
+pub use connection::{AuditEvent, Connection, DEFAULT_TENANT_COLUMN, Savepoint, Transaction};
 pub use error::Error;
 pub use tenantry_rewrite::TenantId;

@@ -325,3 +325,20 @@ fn the_audit_hook_sees_every_statement_with_its_tenant() {
         ]
     );
 }
+
+#[test]
+fn savepoints_are_scoped_and_roll_back_when_dropped() {
+    let db = db();
+    let mut conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("b").expect("tenant");
+    {
+        let sp = conn.savepoint().expect("savepoint");
+        assert_eq!(sp.execute("DELETE FROM customers", []).expect("delete"), 1);
+    }
+    assert_eq!(all_rows(&db).len(), 4);
+    let sp = conn.savepoint().expect("savepoint");
+    sp.execute("DELETE FROM customers", []).expect("delete");
+    sp.commit().expect("release");
+    let tenants: Vec<String> = all_rows(&db).into_iter().map(|r| r.2).collect();
+    assert_eq!(tenants, ["a", "a", "c"]);
+}
