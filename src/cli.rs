@@ -79,7 +79,58 @@ pub enum Command {
     /// schema or database).
     #[command(after_help = REWRITE_EXAMPLES)]
     Rewrite(RewriteArgs),
+    /// Run SQL as one tenant, like the sqlite3 shell: every statement scoped to the tenant.
+    ///
+    /// Each statement goes through the tenant-scoping connection, exactly as the
+    /// application's would: it reads and writes only the tenant's rows (tenant tables look
+    /// as they did before the migration, without the tenant column), or it is refused with
+    /// the reason and nothing of it runs. SQLite's authorizer guard stands behind the
+    /// rewriter. Statements are split by a SQL tokenizer, so a ';' inside a string or a
+    /// comment does not end one. They run one by one, each committed on its own unless
+    /// the input opens a transaction (BEGIN ... COMMIT); a transaction left open at the
+    /// end is rolled back. Values must be written as literals: no parameter is bound.
+    ///
+    /// Output: for each statement, a table of its rows (NULL shown as NULL) and "(N rows)",
+    /// or "(N rows changed)" for a write. Errors go to standard error with the statement.
+    ///
+    /// With --json, exactly one JSON object per statement, one per line:
+    ///
+    ///   {"sql": "<statement>", "columns": ["a", "b"], "rows": [[1, "x"], [null, 2.5]], "changes": 0}
+    ///
+    ///   {"sql": "<statement>", "error": {"kind": "refused", "message": "..."}}
+    ///
+    /// Integers are JSON integers, reals JSON numbers (an infinite one {"real": "inf"}),
+    /// text strings, NULL null, blobs {"blob_hex": "..."}. `changes` counts the rows the
+    /// statement inserted, updated or deleted (0 for a read). Error kinds: refused (the
+    /// rewriter will not scope it), parse (not SQL it can read), sqlite (SQLite's own error,
+    /// including the guard's "not authorized"), parameters (the statement has parameters),
+    /// tenant.
+    ///
+    /// Without --keep-going the first failing statement stops the run; later statements
+    /// are not run.
+    ///
+    /// Exit status: 0 every statement ran; 1 a statement failed; 2 bad usage or input
+    /// (invalid tenant id, missing database file, not a SQLite database, not migrated, no
+    /// SQL), with nothing run and nothing on standard output. The database file is never
+    /// created.
+    #[command(after_help = SQL_EXAMPLES)]
+    Sql(SqlArgs),
 }
+
+/// The examples at the end of `tenantry sql --help`.
+const SQL_EXAMPLES: &str = "\
+Examples:
+  tenantry sql app.db --tenant store-2 'SELECT id, name FROM customers ORDER BY id'
+      id  name
+      --  -----
+       2  Grace
+       3  Edsger
+      (2 rows)
+
+  tenantry sql app.db --tenant store-2 --json \"UPDATE orders SET total = 0 WHERE note = 'a;b'\"
+      {\"sql\":\"UPDATE orders SET total = 0 WHERE note = 'a;b'\",\"columns\":[],\"rows\":[],\"changes\":1}
+
+  tenantry sql app.db --tenant store-2 --keep-going < statements.sql";
 
 /// The examples at the end of `tenantry rewrite --help`.
 const REWRITE_EXAMPLES: &str = "\
@@ -215,6 +266,25 @@ pub struct RewriteArgs {
     pub json: bool,
     /// The SQL to rewrite, one or more statements; `-` or nothing reads it from standard
     /// input (a final line break there is dropped).
+    #[arg(value_name = "SQL")]
+    pub sql: Option<String>,
+}
+
+/// `tenantry sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The SQLite database, migrated with `tenantry migrate` (must exist; never created).
+    pub db: PathBuf,
+    /// The tenant every statement is scoped to (letters, digits, '-', '_', '.'; at most 255 bytes).
+    #[arg(long, value_name = "ID")]
+    pub tenant: String,
+    /// Print one JSON object per statement, one per line, on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Run the remaining statements after one fails (the exit status is still 1).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// The SQL to run, one or more statements; `-` or nothing reads it from standard input.
     #[arg(value_name = "SQL")]
     pub sql: Option<String>,
 }

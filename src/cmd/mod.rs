@@ -6,6 +6,7 @@ mod fixture;
 mod migrate;
 mod rewrite;
 mod rollback;
+mod sql;
 mod verify;
 
 use std::io::IsTerminal;
@@ -31,6 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<Status> {
         Command::Fixture(args) => fixture::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Rewrite(args) => rewrite::run(args),
+        Command::Sql(args) => sql::run(args),
     }
 }
 
