@@ -54,10 +54,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Status> {
             return Ok(Status::Failed);
         }
     };
-    let statements: Vec<&str> = statements
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect();
+    let statements: Vec<&str> = statements.into_iter().filter(|s| !s.is_empty()).collect();
     if statements.is_empty() {
         return bad_input(
             "no SQL statement to run: pass one as the last argument, or on standard input",
@@ -98,7 +95,11 @@ fn open(db: &Path) -> Result<Connection, String> {
         ));
     }
     let cannot = |error: &rusqlite::Error| {
-        format!("cannot open the database {}: {}", db.display(), describe(error))
+        format!(
+            "cannot open the database {}: {}",
+            db.display(),
+            describe(error)
+        )
     };
     let inner = rusqlite::Connection::open_with_flags(
         db,
@@ -116,9 +117,11 @@ fn read_sql(arg: Option<&str>) -> Result<String, String> {
         _ => {
             let stdin = std::io::stdin();
             if arg.is_none() && stdin.is_terminal() {
-                return Err("no SQL given: pass it as the last argument, or on standard input \
+                return Err(
+                    "no SQL given: pass it as the last argument, or on standard input \
                             (`-` reads it from the terminal until end of file)"
-                    .to_owned());
+                        .to_owned(),
+                );
             }
             let mut bytes = Vec::new();
             stdin
