@@ -22,3 +22,5 @@ mod rewrite_pos;
 /// Awkward schemas: WITHOUT ROWID, AUTOINCREMENT, quoted names, empty and STRICT tables,
 /// pre-existing foreign-key violations, virtual tables, registries.
 mod schemas;
+/// `tenantry sql`: statements run as one tenant (JSON lines, tables), refusals, bad input.
+mod sql_cli;
