@@ -10,7 +10,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 /// plan, `tenantry migrate app.db` to apply it, `tenantry verify app.db` to check it.
 /// If anything goes wrong the migration rolls itself back; `tenantry rollback app.db`
 /// restores the backup it took. `tenantry rewrite --db app.db --tenant ID 'SQL'` shows
-/// what a statement becomes once scoped to a tenant, or why it is refused.
+/// what a statement becomes once scoped to a tenant, or why it is refused;
+/// `tenantry sql app.db --tenant ID 'SQL'` runs it as that tenant.
 ///
 /// Exit status: 0 success; 1 the operation failed (and was rolled back) or verification
 /// found problems; 2 bad usage or bad input (missing file, not a database, invalid tenant id).
@@ -101,7 +102,8 @@ pub enum Command {
     ///
     /// Integers are JSON integers, reals JSON numbers (an infinite one {"real": "inf"}),
     /// text strings, NULL null, blobs {"blob_hex": "..."}. `changes` counts the rows the
-    /// statement inserted, updated or deleted (0 for a read). Error kinds: refused (the
+    /// statement inserted, updated or deleted; it is 0 for a statement that returns rows
+    /// (a read, and also INSERT ... RETURNING, whose rows are in `rows`). Error kinds: refused (the
     /// rewriter will not scope it), parse (not SQL it can read), sqlite (SQLite's own error,
     /// including the guard's "not authorized"), parameters (the statement has parameters),
     /// tenant.
