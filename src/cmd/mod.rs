@@ -3,6 +3,7 @@
 
 mod demo;
 mod fixture;
+mod input;
 mod migrate;
 mod rewrite;
 mod rollback;

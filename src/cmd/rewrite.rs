@@ -3,7 +3,6 @@
 //! Nothing is run and nothing is written: the schema comes from a file or from a database
 //! opened read-only.
 
-use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
@@ -29,7 +28,7 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
         Ok(schema) => schema,
         Err(message) => return bad_input("schema", &message, json),
     };
-    let sql = match read_sql(args.sql.as_deref()) {
+    let sql = match super::input::read_sql(args.sql.as_deref()) {
         Ok(sql) => sql,
         Err(message) => return bad_input("input", &message, json),
     };
@@ -134,34 +133,6 @@ fn schema_of_database(db: &Path) -> Result<String, String> {
         return Err(cannot(&"the database has no tables"));
     }
     Ok(tables.join(";\n"))
-}
-
-/// The SQL from the argument, or from standard input when it is absent or `-`.
-fn read_sql(arg: Option<&str>) -> Result<String, String> {
-    match arg {
-        Some(sql) if sql != "-" => Ok(sql.to_owned()),
-        _ => {
-            let stdin = std::io::stdin();
-            if arg.is_none() && stdin.is_terminal() {
-                return Err(
-                    "no SQL given: pass it as the last argument, or on standard input \
-                            (`-` reads it from the terminal until end of file)"
-                        .to_owned(),
-                );
-            }
-            let mut bytes = Vec::new();
-            stdin
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read SQL from standard input: {e}"))?;
-            let mut sql = String::from_utf8(bytes).map_err(|_| {
-                "standard input is not UTF-8 text; pass the SQL as UTF-8".to_owned()
-            })?;
-            let kept = sql.trim_end_matches(['\n', '\r']).len();
-            sql.truncate(kept);
-            Ok(sql)
-        }
-    }
 }
 
 /// The JSON object printed on success.

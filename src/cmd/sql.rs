@@ -5,7 +5,7 @@
 //! tenant (or refused) and guarded by the authorizer, exactly as the application's would.
 //! The database must exist and be migrated: it is opened without SQLite's create flag.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Status> {
         Ok(tenant) => tenant,
         Err(error) => return bad_input(&format!("{error}; {TENANT_RULES}")),
     };
-    let sql = match read_sql(args.sql.as_deref()) {
+    let sql = match super::input::read_sql(args.sql.as_deref()) {
         Ok(sql) => sql,
         Err(message) => return bad_input(&message),
     };
@@ -108,30 +108,6 @@ fn open(db: &Path) -> Result<Connection, String> {
     .map_err(|e| cannot(&e))?;
     inner.busy_timeout(BUSY_TIMEOUT).map_err(|e| cannot(&e))?;
     Connection::wrap(inner).map_err(|e| cannot(&e))
-}
-
-/// The SQL from the argument, or from standard input when it is absent or `-`.
-fn read_sql(arg: Option<&str>) -> Result<String, String> {
-    match arg {
-        Some(sql) if sql != "-" => Ok(sql.to_owned()),
-        _ => {
-            let stdin = std::io::stdin();
-            if arg.is_none() && stdin.is_terminal() {
-                return Err(
-                    "no SQL given: pass it as the last argument, or on standard input \
-                            (`-` reads it from the terminal until end of file)"
-                        .to_owned(),
-                );
-            }
-            let mut bytes = Vec::new();
-            stdin
-                .lock()
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("cannot read SQL from standard input: {e}"))?;
-            String::from_utf8(bytes)
-                .map_err(|_| "standard input is not UTF-8 text; pass the SQL as UTF-8".to_owned())
-        }
-    }
 }
 
 /// One value of a result row.
