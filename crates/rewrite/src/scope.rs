@@ -481,16 +481,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         }
         let parts = ident_parts(name)?;
         if args.is_some() {
-            // A table-valued function: allowed when it reads no table rows.
-            let func = parts.join(".");
-            if parts.len() == 1 && TABLE_FUNCTIONS.contains(&func.to_ascii_lowercase().as_str()) {
-                self.handled.push(pos);
-                return Ok(());
-            }
-            return Err(Refusal::TableFunction {
-                name: func,
-                allowed: TABLE_FUNCTIONS.join(", "),
-            });
+            return self.allow_table_function(&parts, pos);
         }
         let Some(table) = self.resolve_read(name, &parts, pos)? else {
             return Ok(());
@@ -581,15 +572,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         };
         let parts = ident_parts(name)?;
         if function {
-            let func = parts.join(".");
-            if parts.len() == 1 && TABLE_FUNCTIONS.contains(&func.to_ascii_lowercase().as_str()) {
-                self.handled.push(pos);
-                return Ok(());
-            }
-            return Err(Refusal::TableFunction {
-                name: func,
-                allowed: TABLE_FUNCTIONS.join(", "),
-            });
+            return self.allow_table_function(&parts, pos);
         }
         let Some(table) = self.resolve_read(name, &parts, pos)? else {
             return Ok(());
@@ -618,6 +601,19 @@ impl<'s, 'a> Scoper<'s, 'a> {
         let (start, end) = (self.src.toks[first].start, self.src.toks[last].end);
         self.edits.replace(start, end, pieces);
         Ok(())
+    }
+
+    /// A table-valued function: allowed when it reads no table rows.
+    fn allow_table_function(&mut self, parts: &[String], pos: (u64, u64)) -> Result<(), Refusal> {
+        let func = parts.join(".");
+        if parts.len() == 1 && TABLE_FUNCTIONS.contains(&func.to_ascii_lowercase().as_str()) {
+            self.handled.push(pos);
+            return Ok(());
+        }
+        Err(Refusal::TableFunction {
+            name: func,
+            allowed: TABLE_FUNCTIONS.join(", "),
+        })
     }
 
     /// Resolves a table read by name: `None` when it needs no scoping (a CTE, a schema
