@@ -1,0 +1,2 @@
+//! Placeholder; the tenant connection benchmark is being written.
+fn main() {}
