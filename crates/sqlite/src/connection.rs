@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use std::sync::atomic::Ordering;
@@ -39,6 +39,43 @@ type AuditHook = Box<dyn Fn(&AuditEvent<'_>) + Send>;
 struct Scoped {
     sql: String,
     span: tracing::Span,
+}
+
+/// Rewrites shared between connections to one database: the rewriter for the current
+/// schema and its plan cache. Cheap to clone (one `Arc`).
+#[derive(Clone, Default)]
+pub struct SharedPlans {
+    slot: Arc<Mutex<Option<Arc<Scoping>>>>,
+}
+
+impl std::fmt::Debug for SharedPlans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedPlans").finish_non_exhaustive()
+    }
+}
+
+impl SharedPlans {
+    /// The scoping for schema `version`: the shared one when it matches, else a fresh one
+    /// read from `conn` and published for the others.
+    fn for_version(
+        &self,
+        conn: &rusqlite::Connection,
+        column: &str,
+        version: i64,
+    ) -> rusqlite::Result<Arc<Scoping>> {
+        let mut slot = self
+            .slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(scoping) = slot.as_ref()
+            && scoping.version == version
+        {
+            return Ok(Arc::clone(scoping));
+        }
+        let fresh = Arc::new(Scoping::load(conn, column)?);
+        *slot = Some(Arc::clone(&fresh));
+        Ok(fresh)
+    }
 }
 
 /// The rewriter for one version of the schema, and the rewrites it made.
@@ -94,6 +131,7 @@ pub struct Connection {
     guard: Arc<Guard>,
     column: String,
     scoping: RefCell<Arc<Scoping>>,
+    shared: SharedPlans,
     tenant: RefCell<Option<TenantId>>,
 }
 
@@ -120,10 +158,24 @@ impl Connection {
     /// # Errors
     /// As [`Connection::open`].
     pub fn wrap_with_column(
-        mut conn: rusqlite::Connection,
+        conn: rusqlite::Connection,
         column: &str,
     ) -> rusqlite::Result<Connection> {
-        let scoping = Scoping::load(&conn, column)?;
+        Connection::wrap_shared(conn, column, SharedPlans::default())
+    }
+
+    /// Scopes an open rusqlite connection whose tenant column is `column`, sharing its
+    /// rewrites with every connection given the same `shared` (a pool's connections: a
+    /// statement is analysed once, whichever connection sees it first).
+    ///
+    /// # Errors
+    /// As [`Connection::open`].
+    pub fn wrap_shared(
+        mut conn: rusqlite::Connection,
+        column: &str,
+        shared: SharedPlans,
+    ) -> rusqlite::Result<Connection> {
+        let scoping = shared.for_version(&conn, column, schema::version(&conn)?)?;
         let guard = Guard::new(scoping.rewriter.schema());
         let hook = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
@@ -133,7 +185,8 @@ impl Connection {
             audit: RefCell::new(None),
             guard,
             column: column.to_owned(),
-            scoping: RefCell::new(Arc::new(scoping)),
+            scoping: RefCell::new(scoping),
+            shared,
             tenant: RefCell::new(None),
         })
     }
@@ -235,7 +288,9 @@ impl Connection {
             return Ok(Arc::clone(&self.scoping.borrow()));
         }
         tracing::debug!(version, "schema changed; reloading");
-        let fresh = Arc::new(Scoping::load(&self.inner, &self.column)?);
+        let fresh = self
+            .shared
+            .for_version(&self.inner, &self.column, version)?;
         self.guard.learn(fresh.rewriter.schema());
         *self.scoping.borrow_mut() = Arc::clone(&fresh);
         Ok(fresh)
@@ -326,6 +381,12 @@ impl Connection {
             name,
             open: true,
         })
+    }
+
+    /// How many statements' rewrites this connection's plan cache holds (shared with the
+    /// connections of the same pool).
+    pub fn cached_plans(&self) -> usize {
+        self.scoping.borrow().plans.len()
     }
 
     /// Whether the connection still answers (for pools).

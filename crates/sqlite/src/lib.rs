@@ -13,6 +13,8 @@ mod guard;
 pub mod pool;
 pub mod schema;
 
-pub use connection::{AuditEvent, Connection, DEFAULT_TENANT_COLUMN, Savepoint, Transaction};
+pub use connection::{
+    AuditEvent, Connection, DEFAULT_TENANT_COLUMN, Savepoint, SharedPlans, Transaction,
+};
 pub use error::Error;
 pub use tenantry_rewrite::TenantId;

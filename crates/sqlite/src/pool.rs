@@ -17,6 +17,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The pool's connections share one plan cache: a statement is analysed once, whichever
+//! connection sees it first.
+//!
 //! The pattern: one pool per database file, in WAL mode (the manager switches the database
 //! to WAL), each request takes a connection, sets its tenant, and gives it back.
 //! [`Pool::get`] clears the tenant of every connection it hands out, so a request that
@@ -26,7 +29,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::connection::{Connection, DEFAULT_TENANT_COLUMN};
+use crate::connection::{Connection, DEFAULT_TENANT_COLUMN, SharedPlans};
 
 /// Opens tenant connections to one database file.
 #[derive(Clone, Debug)]
@@ -34,6 +37,7 @@ pub struct Manager {
     path: PathBuf,
     column: String,
     busy_timeout: Duration,
+    plans: SharedPlans,
 }
 
 impl Manager {
@@ -43,6 +47,7 @@ impl Manager {
             path: path.as_ref().to_owned(),
             column: DEFAULT_TENANT_COLUMN.to_owned(),
             busy_timeout: Duration::from_secs(5),
+            plans: SharedPlans::default(),
         }
     }
 
@@ -70,7 +75,7 @@ impl r2d2::ManageConnection for Manager {
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, path = %self.path.display(), "the database is not in WAL mode");
         }
-        Connection::wrap_with_column(conn, &self.column)
+        Connection::wrap_shared(conn, &self.column, self.plans.clone())
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<(), rusqlite::Error> {

@@ -342,3 +342,25 @@ fn savepoints_are_scoped_and_roll_back_when_dropped() {
     let tenants: Vec<String> = all_rows(&db).into_iter().map(|r| r.2).collect();
     assert_eq!(tenants, ["a", "a", "c"]);
 }
+
+#[test]
+fn a_pools_connections_share_their_rewrites() {
+    use tenantry_sqlite::pool::{Manager, Pool};
+    let db = db();
+    let pool = Pool::new(Manager::new(&db.path), 2).expect("pool");
+    let first = pool.get().expect("first");
+    let second = pool.get().expect("second");
+    assert_eq!(second.cached_plans(), 0);
+    first.set_tenant("a").expect("tenant");
+    let _: i64 = first
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .expect("count");
+    // The other connection finds the statement already analysed.
+    assert_eq!(second.cached_plans(), 1);
+    second.set_tenant("b").expect("tenant");
+    let n: i64 = second
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(n, 1, "the shared plan is rendered for b, not a");
+    assert_eq!(second.cached_plans(), 1);
+}
