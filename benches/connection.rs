@@ -1,2 +1,697 @@
-//! Placeholder; the tenant connection benchmark is being written.
-fn main() {}
+//! What the tenant connection costs an application, against plain rusqlite.
+//!
+//! The point-of-sale application's typical statements (`tenantry_fixtures::catalogue`), run
+//! two ways in one run:
+//!
+//! - `plain`: rusqlite's `Connection` on the pre-migration `typical` fixture, each statement
+//!   exactly as the legacy application sends it;
+//! - `scoped`: `tenantry_sqlite::Connection` with tenant `caps-automotive` on a migrated copy
+//!   of the same fixture, the same statements (rewritten and guarded by the connection).
+//!
+//! Both sides use `prepare_cached` (a warm statement cache, as an application has), the same
+//! parameters (drawn once per statement with `tenantry_fixtures::sample_params` from the
+//! pre-migration copy), WAL mode and `PRAGMA foreign_keys = ON` (so `delete_work_order`
+//! cascades to its lines, as the application's schema intends), and read every column of
+//! every row a query returns.
+//!
+//! Left out, because the tenant connection refuses them today (printed at start-up, with the
+//! error): `open_work_orders_board`, which reads the view `v_open_work_orders` (the rewriter
+//! refuses views of tenant tables), and `insert_inventory_transaction`, whose INSERT fires
+//! the trigger `trg_inventory_after_transaction`, which the connection's authorizer guard
+//! denies (a tenant table reached by a trigger). Any other statement the tenant connection
+//! refuses would be left out the same way, marked UNEXPECTED.
+//!
+//! Writes: one iteration of a write class is `BEGIN DEFERRED`, every statement of the
+//! class, `ROLLBACK` — on both sides identically (rusqlite's `Transaction` and
+//! tenantry's, which send the same two statements), so the database never drifts and the
+//! sampled "fresh" values (new ids) stay fresh. The BEGIN / ROLLBACK pair is part of what is
+//! measured on both sides.
+//!
+//! Two parts:
+//!
+//! 1. Per query class, criterion groups `plain/<class>` and `scoped/<class>`: one iteration
+//!    runs every statement of the class once. A table of medians and the overhead
+//!    (scoped ÷ plain − 1) follows criterion's output. The requirement is at most 10% per
+//!    class; the goal is 3% or less.
+//! 2. Throughput: a fixed mix of reads (the point lookups and joins above, round-robin) run
+//!    by 1, 8, 32 and 128 threads for a fixed number of operations in all. Each operation is
+//!    one request: take a connection from a pool of 8, (scoped: set the tenant,) run one
+//!    statement, give the connection back. `plain` uses a small pool of rusqlite connections
+//!    (a channel of connections, WAL, busy timeout 5 s, as `tenantry_sqlite::pool::Manager`
+//!    opens them); `scoped` uses `tenantry_sqlite::pool::Pool` with `max_size` 8, whose
+//!    `get` also runs r2d2's connection check (`PRAGMA schema_version`) on every checkout.
+//!    Rounds alternate plain and scoped; the median round is reported.
+//!
+//! Between the two, a quick per-statement look (median of up to 200 runs, not criterion)
+//! splits the overhead: plain; the rewriter's output run by plain rusqlite on the migrated
+//! copy (what SQLite pays for the scoped SQL); the tenant connection (the rest is the
+//! connection's own work). Skip it with `TENANTRY_BENCH_PER_STATEMENT=0`.
+//!
+//! Run: `cargo bench --bench connection` (about two to three minutes; the first run also
+//! generates and migrates the typical fixture, once, into
+//! `target/tenantry-bench/connection/`). Longer throughput runs:
+//! `TENANTRY_BENCH_OPS=200000 TENANTRY_BENCH_ROUNDS=5 cargo bench --bench connection`;
+//! other thread counts: `TENANTRY_BENCH_THREADS=1,2,4,8`; throughput only or not at all:
+//! `TENANTRY_BENCH_THROUGHPUT=only` / `=0`. Criterion's filter arguments apply to part 1
+//! (`cargo bench --bench connection -- join`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, Mutex, mpsc};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::Criterion;
+use rusqlite::types::Value;
+use rusqlite::{CachedStatement, params_from_iter};
+use tenantry_fixtures::{Options, Query, QueryClass, Size};
+use tenantry_migrate::{MigrateOptions, migrate};
+use tenantry_sqlite::pool::{Manager, Pool};
+
+/// The tenant the migration gives every existing row.
+const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
+
+/// Connections in each side's pool (the throughput part).
+const POOL_SIZE: u32 = 8;
+
+/// Catalogue statements the tenant connection is known to refuse today, and why.
+const KNOWN_REFUSED: &[(&str, &str)] = &[
+    (
+        "open_work_orders_board",
+        "reads the view v_open_work_orders",
+    ),
+    (
+        "insert_inventory_transaction",
+        "fires the trigger trg_inventory_after_transaction, denied by the authorizer guard",
+    ),
+];
+
+const CLASSES: [QueryClass; 6] = [
+    QueryClass::PointLookup,
+    QueryClass::Join,
+    QueryClass::Aggregate,
+    QueryClass::Insert,
+    QueryClass::Update,
+    QueryClass::Delete,
+];
+
+fn class_name(class: QueryClass) -> &'static str {
+    match class {
+        QueryClass::PointLookup => "point_lookup",
+        QueryClass::Join => "join",
+        QueryClass::Aggregate => "aggregate",
+        QueryClass::Insert => "insert",
+        QueryClass::Update => "update",
+        QueryClass::Delete => "delete",
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+fn bench_dir() -> PathBuf {
+    target_dir().join("tenantry-bench").join("connection")
+}
+
+/// Where criterion writes its estimates (read back for the summary).
+fn criterion_dir() -> PathBuf {
+    target_dir().join("criterion")
+}
+
+/// The two databases: the pre-migration typical fixture, and a migrated copy of it.
+struct Fixtures {
+    plain: PathBuf,
+    migrated: PathBuf,
+}
+
+/// Generates the typical fixture and a migrated copy, once, under
+/// `target/tenantry-bench/connection/`; both are in WAL mode.
+fn fixtures() -> Fixtures {
+    let dir = bench_dir();
+    std::fs::create_dir_all(&dir).expect("create bench dir");
+    let size = Size::Typical;
+    let plain = dir.join(format!("pos-{size}.db"));
+    let migrated = dir.join(format!("pos-{size}-migrated.db"));
+    if !plain.exists() || !migrated.exists() {
+        let plain_partial = dir.join(format!("pos-{size}.db.partial"));
+        let migrated_partial = dir.join(format!("pos-{size}-migrated.db.partial"));
+        let backup = dir.join(format!("pos-{size}-migrated.db.backup"));
+        for f in [&plain_partial, &migrated_partial, &backup] {
+            let _ = std::fs::remove_file(f);
+        }
+        let started = Instant::now();
+        let report = tenantry_fixtures::generate(
+            &plain_partial,
+            &Options {
+                size,
+                seed: tenantry_fixtures::DEFAULT_SEED,
+                overwrite: true,
+            },
+            &mut |_| {},
+        )
+        .expect("generate fixture");
+        std::fs::copy(&plain_partial, &migrated_partial).expect("copy fixture");
+        let options = MigrateOptions {
+            backup: Some(backup.clone()),
+            ..MigrateOptions::default()
+        };
+        migrate(&migrated_partial, &options, &mut |_| {}).expect("migrate fixture");
+        std::fs::remove_file(&backup).expect("remove the migration's backup");
+        for (partial, path) in [(&plain_partial, &plain), (&migrated_partial, &migrated)] {
+            set_wal(partial);
+            std::fs::rename(partial, path).expect("move fixture into place");
+        }
+        eprintln!(
+            "generated and migrated the {size} fixture: {} rows, {:.1} MB, {:.1} s",
+            report.total_rows,
+            report.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    // Idempotent; also for fixtures cached by an earlier version of this bench.
+    set_wal(&plain);
+    set_wal(&migrated);
+    Fixtures { plain, migrated }
+}
+
+/// Switches the database at `path` to WAL (a property of the file).
+fn set_wal(path: &Path) {
+    let conn = rusqlite::Connection::open(path).expect("open fixture");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .expect("journal_mode");
+    assert!(mode.eq_ignore_ascii_case("wal"), "journal mode {mode}");
+}
+
+/// One catalogue statement with its parameters.
+struct Case {
+    query: &'static Query,
+    params: Vec<Value>,
+}
+
+/// What both connections offer the bench: a cached statement, and a transaction rolled back.
+trait Side {
+    fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>>;
+    /// `BEGIN DEFERRED`, `f`, `ROLLBACK`.
+    fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T;
+}
+
+impl Side for rusqlite::Connection {
+    fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
+        self.prepare_cached(sql)
+    }
+
+    fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
+        let tx = self.transaction().expect("BEGIN");
+        let out = f(&tx);
+        tx.rollback().expect("ROLLBACK");
+        out
+    }
+}
+
+impl Side for tenantry_sqlite::Connection {
+    fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
+        self.prepare_cached(sql)
+    }
+
+    fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
+        let tx = self.transaction().expect("BEGIN");
+        let out = f(&tx);
+        tx.rollback().expect("ROLLBACK");
+        out
+    }
+}
+
+/// Runs one statement: a read reads every column of every row (the number of rows is
+/// returned), a write returns the rows changed.
+fn run_case(stmt: &mut CachedStatement<'_>, case: &Case) -> rusqlite::Result<usize> {
+    let params = params_from_iter(case.params.iter());
+    if case.query.class.is_read_only() {
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(params)?;
+        let mut n = 0;
+        while let Some(row) = rows.next()? {
+            for i in 0..columns {
+                std::hint::black_box(row.get_ref(i)?);
+            }
+            n += 1;
+        }
+        Ok(n)
+    } else {
+        stmt.execute(params)
+    }
+}
+
+/// One iteration of a class: every statement once (writes inside a transaction rolled back).
+fn iteration<S: Side>(conn: &mut S, cases: &[&Case], writes: bool) -> usize {
+    let body = |conn: &S| {
+        let mut total = 0;
+        for case in cases {
+            let mut stmt = conn.cached(case.query.sql).expect("prepare_cached");
+            total += run_case(&mut stmt, case).expect("run");
+        }
+        total
+    };
+    if writes {
+        conn.rolled_back(body)
+    } else {
+        body(conn)
+    }
+}
+
+/// The result of a statement, for comparing the two sides: every value of every row of a
+/// read, the rows changed by a write.
+fn outcome<S: Side>(conn: &S, case: &Case) -> rusqlite::Result<Vec<Value>> {
+    let mut stmt = conn.cached(case.query.sql)?;
+    let params = params_from_iter(case.params.iter());
+    if case.query.class.is_read_only() {
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(params)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            for i in 0..columns {
+                out.push(row.get::<_, Value>(i)?);
+            }
+        }
+        Ok(out)
+    } else {
+        Ok(vec![Value::Integer(stmt.execute(params)? as i64)])
+    }
+}
+
+fn open_plain(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open plain");
+    conn.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    conn
+}
+
+/// The per-class connections: plain on the pre-migration copy, scoped on the migrated one,
+/// both with foreign keys on.
+fn open_pair(fx: &Fixtures) -> (rusqlite::Connection, tenantry_sqlite::Connection) {
+    let plain = open_plain(&fx.plain);
+    plain
+        .execute_batch("PRAGMA foreign_keys = ON")
+        .expect("foreign keys");
+    let scoped = tenantry_sqlite::Connection::open(&fx.migrated).expect("open scoped");
+    scoped
+        .busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    scoped.set_tenant(TENANT).expect("set tenant");
+    scoped
+        .execute_batch("PRAGMA foreign_keys = ON")
+        .expect("foreign keys (allowlisted pragma)");
+    (plain, scoped)
+}
+
+/// The catalogue's statements both sides run, with their parameters. Each is run once on
+/// both sides (writes rolled back) and the results compared; what the tenant connection
+/// refuses is left out (see the module documentation).
+fn cases(plain: &mut rusqlite::Connection, scoped: &mut tenantry_sqlite::Connection) -> Vec<Case> {
+    let mut out = Vec::new();
+    for query in tenantry_fixtures::catalogue() {
+        let params = tenantry_fixtures::sample_params(plain, query).expect("sample parameters");
+        let case = Case { query, params };
+        let expected = plain
+            .rolled_back(|c| outcome(c, &case))
+            .unwrap_or_else(|e| panic!("{} fails on plain rusqlite: {e}", query.name));
+        match scoped.rolled_back(|c| outcome(c, &case)) {
+            Err(error) => {
+                match KNOWN_REFUSED.iter().find(|(name, _)| *name == query.name) {
+                    Some((_, why)) => eprintln!(
+                        "left out: {} ({why}); the tenant connection says: {error}",
+                        query.name
+                    ),
+                    None => eprintln!(
+                        "left out, UNEXPECTED: {} is refused by the tenant connection: {error}",
+                        query.name
+                    ),
+                }
+                continue;
+            }
+            Ok(got) if got != expected => eprintln!(
+                "warning: {} returns different results on the two sides ({} vs {} values)",
+                query.name,
+                expected.len(),
+                got.len()
+            ),
+            Ok(_) => {}
+        }
+        if KNOWN_REFUSED.iter().any(|(name, _)| *name == query.name) {
+            eprintln!(
+                "note: {} is accepted by the tenant connection now; included (update KNOWN_REFUSED)",
+                query.name
+            );
+        }
+        out.push(case);
+    }
+    out
+}
+
+fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    group
+        .sample_size(50)
+        .warm_up_time(Duration::from_millis(700))
+        .measurement_time(Duration::from_secs(2));
+}
+
+fn per_class(
+    c: &mut Criterion,
+    plain: &mut rusqlite::Connection,
+    scoped: &mut tenantry_sqlite::Connection,
+    by_class: &BTreeMap<&'static str, (bool, Vec<&Case>)>,
+) {
+    for (class, (writes, cases)) in by_class {
+        let mut group = c.benchmark_group("plain");
+        configure(&mut group);
+        group.bench_function(*class, |b| b.iter(|| iteration(plain, cases, *writes)));
+        group.finish();
+        let mut group = c.benchmark_group("scoped");
+        configure(&mut group);
+        group.bench_function(*class, |b| b.iter(|| iteration(scoped, cases, *writes)));
+        group.finish();
+    }
+}
+
+/// Criterion's median estimate for `group/function`, in nanoseconds, when it was measured
+/// by this run (not left by an earlier one).
+fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    let path = criterion_dir()
+        .join(group)
+        .join(function.replace('/', "_"))
+        .join("new")
+        .join("estimates.json");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < since {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+fn human(ns: f64) -> String {
+    if ns.abs() >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns.abs() >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn class_summary(by_class: &BTreeMap<&'static str, (bool, Vec<&Case>)>, since: SystemTime) {
+    eprintln!("\nper query class: plain rusqlite (pre-migration) vs tenant connection (migrated)");
+    eprintln!("criterion medians per iteration (every statement of the class once)");
+    eprintln!(
+        "{:<14} {:>10} {:>12} {:>12} {:>10}  verdict",
+        "class", "statements", "plain", "scoped", "overhead"
+    );
+    for class in CLASSES.map(class_name) {
+        let Some((_, cases)) = by_class.get(class) else {
+            continue;
+        };
+        let plain = median_ns("plain", class, since);
+        let scoped = median_ns("scoped", class, since);
+        let show = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), human);
+        let (overhead, verdict) = match (plain, scoped) {
+            (Some(p), Some(s)) if p > 0.0 => {
+                let pct = (s / p - 1.0) * 100.0;
+                let verdict = if pct <= 3.0 {
+                    "goal met (<= 3%)"
+                } else if pct <= 10.0 {
+                    "within requirement (<= 10%), above goal"
+                } else {
+                    "ABOVE REQUIREMENT (> 10%)"
+                };
+                (format!("{pct:+.1}%"), verdict)
+            }
+            _ => ("-".to_owned(), "not measured in this run"),
+        };
+        eprintln!(
+            "{class:<14} {:>10} {:>12} {:>12} {overhead:>10}  {verdict}",
+            cases.len(),
+            show(plain),
+            show(scoped)
+        );
+    }
+}
+
+/// Runs `ops` operations of the mix on `threads` threads, each operation through `op`;
+/// returns operations per second (thread start-up not timed).
+fn timed_run(threads: usize, ops: usize, op: &(dyn Fn(usize) + Sync)) -> f64 {
+    let next = AtomicUsize::new(0);
+    let barrier = Barrier::new(threads + 1);
+    let elapsed = std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                barrier.wait();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= ops {
+                        break;
+                    }
+                    op(i);
+                }
+            });
+        }
+        barrier.wait();
+        let started = Instant::now();
+        // The scope joins every thread before returning; time that.
+        started
+    });
+    let elapsed = elapsed.elapsed();
+    ops as f64 / elapsed.as_secs_f64()
+}
+
+/// A pool of plain rusqlite connections: a channel holding the idle ones.
+struct PlainPool {
+    idle: Mutex<mpsc::Receiver<rusqlite::Connection>>,
+    give_back: mpsc::SyncSender<rusqlite::Connection>,
+}
+
+impl PlainPool {
+    fn new(path: &Path, size: u32) -> PlainPool {
+        let (give_back, idle) = mpsc::sync_channel(size as usize);
+        for _ in 0..size {
+            let conn = open_plain(path);
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .expect("journal_mode");
+            assert!(mode.eq_ignore_ascii_case("wal"));
+            give_back.send(conn).expect("fill pool");
+        }
+        PlainPool {
+            idle: Mutex::new(idle),
+            give_back,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> T) -> T {
+        let conn = self
+            .idle
+            .lock()
+            .expect("pool lock")
+            .recv()
+            .expect("a connection");
+        let out = f(&conn);
+        self.give_back.send(conn).expect("give back");
+        out
+    }
+}
+
+fn plain_op(pool: &PlainPool, case: &Case) {
+    pool.with(|conn| {
+        let mut stmt = conn.prepare_cached(case.query.sql).expect("prepare_cached");
+        std::hint::black_box(run_case(&mut stmt, case).expect("run"));
+    });
+}
+
+fn scoped_op(pool: &Pool, case: &Case) {
+    let conn = pool.get().expect("pooled connection");
+    conn.set_tenant(TENANT).expect("set tenant");
+    let mut stmt = conn.prepare_cached(case.query.sql).expect("prepare_cached");
+    std::hint::black_box(run_case(&mut stmt, case).expect("run"));
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn throughput(fx: &Fixtures, mix: &[&Case]) {
+    let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000);
+    let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
+    let thread_counts: Vec<usize> = std::env::var("TENANTRY_BENCH_THREADS")
+        .unwrap_or_else(|_| "1,8,32,128".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .collect();
+
+    let plain_pool = PlainPool::new(&fx.plain, POOL_SIZE);
+    let scoped_pool = Pool::new(Manager::new(&fx.migrated), POOL_SIZE).expect("tenant pool");
+    let plain = |i: usize| plain_op(&plain_pool, mix[i % mix.len()]);
+    let scoped = |i: usize| scoped_op(&scoped_pool, mix[i % mix.len()]);
+
+    // Warm-up: every connection of both pools opened, its statement cache filled.
+    let warm = mix.len() * POOL_SIZE as usize * 20;
+    timed_run(POOL_SIZE as usize * 2, warm, &plain);
+    timed_run(POOL_SIZE as usize * 2, warm, &scoped);
+    let state = scoped_pool.r2d2().state();
+    eprintln!(
+        "\nthroughput: {} statements in the mix, {ops} operations per run, {rounds} rounds \
+         (median shown), pools of {POOL_SIZE}; tenant pool holds {} connections after warm-up",
+        mix.len(),
+        state.connections
+    );
+    eprintln!(
+        "{:>8} {:>14} {:>14} {:>10}",
+        "threads", "plain ops/s", "scoped ops/s", "overhead"
+    );
+    for &threads in &thread_counts {
+        let mut p = Vec::new();
+        let mut s = Vec::new();
+        for _ in 0..rounds {
+            p.push(timed_run(threads, ops, &plain));
+            s.push(timed_run(threads, ops, &scoped));
+        }
+        let (p, s) = (median(&mut p), median(&mut s));
+        eprintln!(
+            "{threads:>8} {p:>14.0} {s:>14.0} {:>+9.1}%",
+            // Time per operation, scoped ÷ plain − 1: comparable with the class overheads.
+            (p / s - 1.0) * 100.0
+        );
+    }
+    eprintln!("overhead = time per operation, scoped vs plain (plain ops/s ÷ scoped ops/s − 1)");
+}
+
+/// Runs `sql` once with `case`'s parameters (a write inside a transaction rolled back).
+fn once<S: Side>(conn: &mut S, sql: &str, case: &Case) {
+    let body = |c: &S| {
+        let mut stmt = c.cached(sql).expect("prepare_cached");
+        std::hint::black_box(run_case(&mut stmt, case).expect("run"));
+    };
+    if case.query.class.is_read_only() {
+        body(conn);
+    } else {
+        conn.rolled_back(body);
+    }
+}
+
+/// The median of up to 200 runs (at most about 0.3 s of them), after 3 unmeasured ones.
+fn quick_median_ns<S: Side>(conn: &mut S, sql: &str, case: &Case) -> f64 {
+    for _ in 0..3 {
+        once(conn, sql, case);
+    }
+    let started = Instant::now();
+    let mut times = Vec::new();
+    while times.len() < 200 && (times.len() < 5 || started.elapsed() < Duration::from_millis(300)) {
+        let t = Instant::now();
+        once(conn, sql, case);
+        times.push(t.elapsed().as_nanos() as f64);
+    }
+    median(&mut times)
+}
+
+/// Per statement (a quick look, not criterion): plain; the rewriter's output run by plain
+/// rusqlite on the migrated copy (what SQLite itself pays for the scoping); the tenant
+/// connection. `sqlite` = rewritten − plain, `connection` = scoped − rewritten (the
+/// connection's own work: plan cache, rendering, schema-version check, span, guard).
+fn per_statement(
+    fx: &Fixtures,
+    cases: &[Case],
+    plain: &mut rusqlite::Connection,
+    scoped: &mut tenantry_sqlite::Connection,
+) {
+    let mut migrated = open_plain(&fx.migrated);
+    migrated
+        .execute_batch("PRAGMA foreign_keys = ON")
+        .expect("foreign keys");
+    let schema = tenantry_sqlite::schema::load(&migrated, tenantry_migrate::DEFAULT_COLUMN)
+        .expect("schema of the migrated fixture");
+    let rewriter = tenantry_rewrite::Rewriter::new(schema);
+    let tenant = tenantry_sqlite::TenantId::new(TENANT).expect("tenant id");
+    eprintln!("\nper statement, median of up to 200 runs (writes include BEGIN/ROLLBACK)");
+    eprintln!(
+        "{:<30} {:<13} {:>11} {:>11} {:>11} {:>9} {:>11}",
+        "statement", "class", "plain", "rewritten", "scoped", "sqlite", "connection"
+    );
+    for class in CLASSES {
+        for case in cases.iter().filter(|c| c.query.class == class) {
+            let sql = case.query.sql;
+            let rewritten = rewriter
+                .rewrite(sql, &tenant)
+                .expect("accepted by the connection")
+                .into_sql();
+            let p = quick_median_ns(plain, sql, case);
+            let r = quick_median_ns(&mut migrated, &rewritten, case);
+            let s = quick_median_ns(scoped, sql, case);
+            eprintln!(
+                "{:<30} {:<13} {:>11} {:>11} {:>11} {:>+8.1}% {:>11}",
+                case.query.name,
+                class_name(class),
+                human(p),
+                human(r),
+                human(s),
+                (r / p - 1.0) * 100.0,
+                human(s - r)
+            );
+        }
+    }
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let mode = std::env::var("TENANTRY_BENCH_THROUGHPUT").unwrap_or_default();
+    let fx = fixtures();
+    let (mut plain, mut scoped) = open_pair(&fx);
+    let cases = cases(&mut plain, &mut scoped);
+
+    let mut by_class: BTreeMap<&'static str, (bool, Vec<&Case>)> = BTreeMap::new();
+    for case in &cases {
+        let entry = by_class
+            .entry(class_name(case.query.class))
+            .or_insert_with(|| (!case.query.class.is_read_only(), Vec::new()));
+        entry.1.push(case);
+    }
+    for (class, (_, cases)) in &by_class {
+        let names: Vec<&str> = cases.iter().map(|c| c.query.name).collect();
+        eprintln!("{class}: {}", names.join(", "));
+    }
+
+    if mode != "only" {
+        let mut c = Criterion::default()
+            .output_directory(&criterion_dir())
+            .configure_from_args();
+        per_class(&mut c, &mut plain, &mut scoped, &by_class);
+        c.final_summary();
+    }
+    if mode != "only" {
+        class_summary(&by_class, started);
+        if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() != Ok("0") {
+            per_statement(&fx, &cases, &mut plain, &mut scoped);
+        }
+    }
+    drop((plain, scoped));
+    if mode != "0" {
+        let mix: Vec<&Case> = cases
+            .iter()
+            .filter(|c| matches!(c.query.class, QueryClass::PointLookup | QueryClass::Join))
+            .collect();
+        throughput(&fx, &mix);
+    }
+}
