@@ -19,6 +19,11 @@ use crate::schema;
 /// How many distinct statements' rewrites a connection keeps.
 const PLAN_CACHE_CAPACITY: usize = 4096;
 
+/// How many prepared statements rusqlite keeps per connection. Its default, 16, is for one
+/// tenant: here each statement is prepared once per tenant (the tenant is in its text), and
+/// a cache that is too small re-prepares on every call.
+const STATEMENT_CACHE_CAPACITY: usize = 512;
+
 /// The tenant column the migrator adds unless told otherwise.
 pub const DEFAULT_TENANT_COLUMN: &str = "tenant_id";
 
@@ -175,6 +180,7 @@ impl Connection {
         column: &str,
         shared: SharedPlans,
     ) -> rusqlite::Result<Connection> {
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         let scoping = shared.for_version(&conn, column, schema::version(&conn)?)?;
         let guard = Guard::new(scoping.rewriter.schema());
         let hook = Arc::clone(&guard);
