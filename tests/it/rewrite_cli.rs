@@ -1,10 +1,8 @@
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use rusqlite::Connection;
 
-use crate::support::{db_from_sql, outcome, tenantry};
+use crate::support::{db_from_sql, outcome, tenantry, tenantry_stdin};
 
 /// A migrated-looking schema: two tenant tables and one global table.
 const SCHEMA: &str = "\
@@ -31,25 +29,6 @@ fn setup(dir: &Path) -> (PathBuf, PathBuf) {
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("temp paths are UTF-8")
-}
-
-/// Runs the binary with `input` on standard input.
-fn tenantry_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantry"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tenantry");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait for tenantry")
 }
 
 /// Rewrites `sql` for `tenant` against the schema file; exit 0 and the SQL printed.

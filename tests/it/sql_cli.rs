@@ -1,10 +1,8 @@
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use rusqlite::Connection;
 
-use crate::support::{db_from_sql, outcome, tenantry};
+use crate::support::{db_from_sql, outcome, tenantry, tenantry_stdin};
 
 /// A migrated-looking database: two tenant tables holding three tenants' rows, and one
 /// global table.
@@ -38,25 +36,6 @@ fn sql(db: &Path, tenant: &str, extra: &[&str], statements: &str) -> (i32, Strin
     args.extend_from_slice(extra);
     args.push(statements);
     outcome(&tenantry(&args))
-}
-
-/// Runs the binary with `input` on standard input.
-fn tenantry_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenantry"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tenantry");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait for tenantry")
 }
 
 /// The lines of standard output.
