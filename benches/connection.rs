@@ -68,6 +68,9 @@ use tenantry_fixtures::{Options, Query, QueryClass, Size};
 use tenantry_migrate::{MigrateOptions, migrate};
 use tenantry_sqlite::pool::{Manager, Pool};
 
+mod support;
+use support::{criterion_dir, human, median_ns, target_dir};
+
 /// The tenant the migration gives every existing row.
 const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
 
@@ -113,17 +116,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
-}
-
 fn bench_dir() -> PathBuf {
     target_dir().join("tenantry-bench").join("connection")
-}
-
-/// Where criterion writes its estimates (read back for the summary).
-fn criterion_dir() -> PathBuf {
-    target_dir().join("criterion")
 }
 
 /// The two databases: the pre-migration typical fixture, and a migrated copy of it.
@@ -378,33 +372,6 @@ fn per_class(
         configure(&mut group);
         group.bench_function(*class, |b| b.iter(|| iteration(scoped, cases, *writes)));
         group.finish();
-    }
-}
-
-/// Criterion's median estimate for `group/function`, in nanoseconds, when it was measured
-/// by this run (not left by an earlier one).
-fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function.replace('/', "_"))
-        .join("new")
-        .join("estimates.json");
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-    if modified < since {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value["median"]["point_estimate"].as_f64()
-}
-
-fn human(ns: f64) -> String {
-    if ns.abs() >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns.abs() >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
     }
 }
 

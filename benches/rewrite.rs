@@ -36,6 +36,9 @@ use tenantry_fixtures::{Options, Query, QueryClass, Size};
 use tenantry_migrate::{MigrateOptions, migrate};
 use tenantry_rewrite::{Rewriter, Schema, TenantId};
 
+mod support;
+use support::{criterion_dir, human, median_ns, target_dir};
+
 /// The tenant the migration gives every existing row.
 const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
 
@@ -48,17 +51,8 @@ fn parse_baseline() -> Option<fn(&str) -> usize> {
     })
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
-}
-
 fn bench_dir() -> PathBuf {
     target_dir().join("tenantry-bench")
-}
-
-/// Where criterion writes its estimates (read back for the summary).
-fn criterion_dir() -> PathBuf {
-    target_dir().join("criterion")
 }
 
 /// Generates the fixture of `size` at `db` and migrates it to [`TENANT`] (the migration's
@@ -327,34 +321,6 @@ fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::W
         .sample_size(50)
         .warm_up_time(Duration::from_millis(700))
         .measurement_time(Duration::from_secs(2));
-}
-
-/// Criterion's median estimate for a benchmark of `group`, in nanoseconds, when it was
-/// measured by this run (not left by an earlier one).
-fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    // Criterion's folder for a benchmark id turns its `/` into `_`.
-    let path = criterion_dir()
-        .join(group)
-        .join(function.replace('/', "_"))
-        .join("new")
-        .join("estimates.json");
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-    if modified < since {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value["median"]["point_estimate"].as_f64()
-}
-
-fn human(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
 }
 
 /// The medians of this run side by side, and the ratio rewrite ÷ parse.

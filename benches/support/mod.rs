@@ -1,0 +1,44 @@
+//! What the benchmarks share: where they keep their files, and reading criterion's medians
+//! back for the summary tables they print.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// Cargo's target folder (`CARGO_TARGET_DIR` when set).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
+}
+
+/// Where criterion writes its estimates.
+pub fn criterion_dir() -> PathBuf {
+    target_dir().join("criterion")
+}
+
+/// Criterion's median estimate for `group/function`, in nanoseconds, when it was measured
+/// by this run (not left by an earlier one).
+pub fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    // Criterion's folder for a benchmark id turns its `/` into `_`.
+    let path = criterion_dir()
+        .join(group)
+        .join(function.replace('/', "_"))
+        .join("new")
+        .join("estimates.json");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < since {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value["median"]["point_estimate"].as_f64()
+}
+
+/// A duration in nanoseconds, for people: ns, µs or ms.
+pub fn human(ns: f64) -> String {
+    if ns.abs() >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns.abs() >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
