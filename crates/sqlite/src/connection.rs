@@ -249,19 +249,24 @@ impl Connection {
         };
         let rewritten = plan.render(&tenant).map_err(Error::from)?;
         let infos = rewritten.statements();
-        let kinds: Vec<&str> = infos.iter().map(|s| s.kind.as_str()).collect();
-        let tables: Vec<&str> = infos
-            .iter()
-            .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
-            .collect();
-        let span = tracing::debug_span!(
-            "tenantry.statement",
-            tenant = %tenant,
-            kinds = ?kinds,
-            tables = ?tables,
-            cached,
-            rewrite_us = started.elapsed().as_micros() as u64,
-        );
+        // The span's fields cost allocations: build them only when someone listens.
+        let span = if tracing::enabled!(tracing::Level::DEBUG) {
+            let kinds: Vec<&str> = infos.iter().map(|s| s.kind.as_str()).collect();
+            let tables: Vec<&str> = infos
+                .iter()
+                .flat_map(|s| s.tables.iter().map(|t| t.name.as_str()))
+                .collect();
+            tracing::debug_span!(
+                "tenantry.statement",
+                tenant = %tenant,
+                kinds = ?kinds,
+                tables = ?tables,
+                cached,
+                rewrite_us = started.elapsed().as_micros() as u64,
+            )
+        } else {
+            tracing::Span::none()
+        };
         if let Some(hook) = self.audit.borrow().as_ref() {
             hook(&AuditEvent {
                 tenant: &tenant,
