@@ -23,6 +23,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
 use crate::error::Refusal;
+use crate::objects::TriggerEvent;
 use crate::rewriter::Access;
 use crate::schema::Table;
 use crate::scope::{Scoper, ident_parts, loc_of, quote_ident, visible_columns};
@@ -93,6 +94,9 @@ impl<'s> Dml<'_, 's, '_> {
             return Err(Refusal::SystemTable { name: table_name });
         }
         let schema: &'s crate::schema::Schema = self.cx.schema;
+        if schema.view(&table_name).is_some() {
+            return Err(Refusal::ViewWrite { name: table_name });
+        }
         let Some(table) = schema.table(&table_name) else {
             return Err(Refusal::UnknownTable {
                 name: name.to_string(),
@@ -112,6 +116,20 @@ impl<'s> Dml<'_, 's, '_> {
         let scoped = table.has_column(self.cx.schema.tenant_column());
         self.cx.record(&table.name, scoped, access);
         Ok(scoped.then_some(table))
+    }
+
+    /// Refuses a write to tenant table `table` that would fire an unscoped trigger.
+    fn check_triggers(&self, table: &Table, events: &[TriggerEvent]) -> Result<(), Refusal> {
+        for &event in events {
+            if let Some(trigger) = self.cx.schema.unscoped_triggers(&table.name, event).next() {
+                return Err(Refusal::UnscopedTrigger {
+                    trigger: trigger.name.clone(),
+                    table: table.name.clone(),
+                    event: event.as_str().to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn tok_of_name_end(&self, name: &ObjectName) -> Result<usize, Refusal> {
@@ -313,6 +331,7 @@ impl<'s> Dml<'_, 's, '_> {
         let Some(table) = self.target(name, Access::Write)? else {
             return self.note_returning(&update.returning);
         };
+        self.check_triggers(table, &[TriggerEvent::Update])?;
         let replaces = match update.or {
             Some(SqliteOnConflict::Replace) => Some("UPDATE OR REPLACE"),
             None if table.replaces_on_conflict => {
@@ -381,6 +400,7 @@ impl<'s> Dml<'_, 's, '_> {
         let Some(table) = self.target(name, Access::Write)? else {
             return self.note_returning(&delete.returning);
         };
+        self.check_triggers(table, &[TriggerEvent::Delete])?;
         let tail = Tail {
             returning: delete.returning.is_some(),
             order_by: !delete.order_by.is_empty(),
@@ -420,6 +440,12 @@ impl<'s> Dml<'_, 's, '_> {
         let Some(table) = self.target(name, Access::Write)? else {
             return self.note_returning(&insert.returning);
         };
+        // An upsert's DO UPDATE fires UPDATE triggers too.
+        if insert.on.is_some() {
+            self.check_triggers(table, &[TriggerEvent::Insert, TriggerEvent::Update])?;
+        } else {
+            self.check_triggers(table, &[TriggerEvent::Insert])?;
+        }
         if insert.or.is_none() && !insert.replace_into && table.replaces_on_conflict {
             return Err(Refusal::Replace {
                 verb: "INSERT (the table declares ON CONFLICT REPLACE)".to_owned(),

@@ -229,6 +229,39 @@ pub enum Refusal {
         /// What each tokenizer found.
         detail: String,
     },
+    /// A write to a view: it would run the view's INSTEAD OF triggers, whose bodies the
+    /// rewriter does not scope.
+    #[error(
+        "{name:?} is a view; writes to a view run its INSTEAD OF triggers, which are not \
+         scoped to a tenant; write to its tables instead"
+    )]
+    ViewWrite {
+        /// The view's name.
+        name: String,
+    },
+    /// A view whose query cannot be scoped; the reason names what in the view.
+    #[error("view {view:?} cannot be scoped: {reason}")]
+    InView {
+        /// The view's name.
+        view: String,
+        /// Why its query was refused.
+        reason: Box<Refusal>,
+    },
+    /// The statement would fire a trigger on a tenant table whose body is not scoped to the
+    /// tenant of the row that fires it.
+    #[error(
+        "{event} on {table:?} fires trigger {trigger:?}, whose body is not scoped to a tenant \
+         and could change other tenants' rows; run `tenantry migrate` to scope the \
+         database's triggers, or drop the trigger"
+    )]
+    UnscopedTrigger {
+        /// The trigger's name.
+        trigger: String,
+        /// The table it is on.
+        table: String,
+        /// INSERT, UPDATE or DELETE.
+        event: String,
+    },
     /// A construct the rewriter does not scope.
     #[error("{construct} is not supported on a tenant-scoped connection")]
     Unsupported {

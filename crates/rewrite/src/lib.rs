@@ -41,6 +41,7 @@
 mod dml;
 mod error;
 mod lexcheck;
+mod objects;
 mod pragma;
 mod rewriter;
 mod schema;
@@ -48,8 +49,11 @@ mod scope;
 mod source;
 mod template;
 mod tenant;
+mod trigger;
+mod views;
 
 pub use error::{Refusal, RewriteError, SchemaError};
+pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
 pub use pragma::ALLOWED_PRAGMAS;
 pub use rewriter::{
     Access, MAX_SQL_LEN, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,

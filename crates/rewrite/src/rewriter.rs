@@ -200,6 +200,16 @@ impl Plan {
     pub fn statements(&self) -> &[StatementInfo] {
         &self.statements
     }
+
+    /// Whether an INSERT writes an explicit tenant value that [`Plan::render`] checks.
+    pub(crate) fn has_tenant_checks(&self) -> bool {
+        !self.checks.is_empty()
+    }
+
+    /// The SQL with the tenant given as an SQL expression rather than a literal.
+    pub(crate) fn render_expr(&self, expr: &str) -> String {
+        self.template.render_expr(expr)
+    }
 }
 
 /// Rewrites SQL written for a single-tenant database so that it reads and writes only the
@@ -234,6 +244,8 @@ pub struct Rewriter {
     /// Per tenant table (lower-case name): the columns its derived table selects, quoted
     /// and joined, computed once.
     derived: HashMap<String, String>,
+    /// Per view (lower-case name): its query scoped, or why it cannot be.
+    views: HashMap<String, Result<crate::views::ViewPlan, Refusal>>,
 }
 
 impl Rewriter {
@@ -254,10 +266,12 @@ impl Rewriter {
                 (t.name.to_ascii_lowercase(), list.join(", "))
             })
             .collect();
+        let views = crate::views::plan_all(&schema, &policy, &derived);
         Rewriter {
             schema,
             policy,
             derived,
+            views,
         }
     }
 
@@ -436,7 +450,14 @@ impl Rewriter {
             )));
         }
         let statement = &statement;
-        let mut cx = Scoper::new(&self.schema, &self.policy, &self.derived, src, seg.clone());
+        let mut cx = Scoper::new(
+            &self.schema,
+            &self.policy,
+            &self.derived,
+            src,
+            seg.clone(),
+            false,
+        );
         let kind = {
             let mut dml = Dml {
                 cx: &mut cx,
@@ -450,12 +471,17 @@ impl Rewriter {
         }
         cx.finish()?;
         cx.add_aliases();
+        let mut tables = cx.tables;
+        let mut edits = cx.edits.list;
+        for edit in &mut edits {
+            crate::views::fill(&mut edit.pieces, &self.views, &mut tables)?;
+        }
         let info = StatementInfo {
             kind,
             explain,
-            tables: cx.tables,
+            tables,
         };
-        Ok((info, cx.edits.list))
+        Ok((info, edits))
     }
 }
 

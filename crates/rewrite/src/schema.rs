@@ -8,6 +8,7 @@ use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
 use crate::error::SchemaError;
+use crate::objects::{self, Trigger, View};
 use crate::source::{self, Source};
 use crate::tenant::is_plain_column_name;
 
@@ -95,6 +96,8 @@ impl Table {
 pub struct Schema {
     tenant_column: String,
     tables: HashMap<String, Table>,
+    views: HashMap<String, View>,
+    triggers: Vec<Trigger>,
 }
 
 impl Schema {
@@ -111,12 +114,15 @@ impl Schema {
         Ok(Schema {
             tenant_column: tenant_column.to_owned(),
             tables: HashMap::new(),
+            views: HashMap::new(),
+            triggers: Vec::new(),
         })
     }
 
-    /// Reads the `CREATE TABLE` and `CREATE VIRTUAL TABLE` statements of `sql` (for example
-    /// the `sql` column of `sqlite_master`, or a schema file). Other statements (indexes,
-    /// views, triggers) are skipped; temporary tables are not part of the main schema.
+    /// Reads the `CREATE TABLE`, `CREATE VIRTUAL TABLE`, `CREATE VIEW` and `CREATE TRIGGER`
+    /// statements of `sql` (for example the `sql` column of `sqlite_master` joined with
+    /// `;`, or a schema file). Other statements (indexes, inserts) are skipped; temporary
+    /// objects are not part of the main schema.
     ///
     /// ```
     /// use tenantry_rewrite::Schema;
@@ -138,7 +144,21 @@ impl Schema {
             statement: source::snippet(sql),
             message,
         })?;
-        for segment in src.segments() {
+        for segment in objects::statements(&src) {
+            let unreadable = |message: String| SchemaError::Parse {
+                statement: source::snippet(src.text(segment.clone())),
+                message,
+            };
+            if let Some(view) = objects::view_of(&src, segment.clone()).map_err(unreadable)? {
+                schema.add_view(view)?;
+                continue;
+            }
+            if let Some(parts) = objects::trigger_of(&src, segment.clone()).map_err(unreadable)? {
+                if !parts.temporary {
+                    schema.triggers.push(parts.trigger);
+                }
+                continue;
+            }
             let words = src.leading_words(segment.clone(), 4);
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
             let is_table = matches!(
@@ -171,14 +191,60 @@ impl Schema {
     /// Adds a table.
     ///
     /// # Errors
-    /// [`SchemaError::DuplicateTable`] when a table of that name (in any letter case) exists.
+    /// [`SchemaError::DuplicateTable`] when a table or view of that name (in any letter case)
+    /// exists.
     pub fn add_table(&mut self, table: Table) -> Result<(), SchemaError> {
         let key = table.name.to_ascii_lowercase();
-        if self.tables.contains_key(&key) {
+        if self.tables.contains_key(&key) || self.views.contains_key(&key) {
             return Err(SchemaError::DuplicateTable { name: table.name });
         }
         self.tables.insert(key, table);
         Ok(())
+    }
+
+    /// Adds a view. A scoped statement that reads it reads its query in its place, scoped
+    /// like any other (see [`crate::Rewriter`]).
+    ///
+    /// # Errors
+    /// [`SchemaError::DuplicateTable`] when a table or view of that name exists.
+    pub fn add_view(&mut self, view: View) -> Result<(), SchemaError> {
+        let key = view.name.to_ascii_lowercase();
+        if self.tables.contains_key(&key) || self.views.contains_key(&key) {
+            return Err(SchemaError::DuplicateTable { name: view.name });
+        }
+        self.views.insert(key, view);
+        Ok(())
+    }
+
+    /// Adds a trigger.
+    pub fn add_trigger(&mut self, trigger: Trigger) {
+        self.triggers.push(trigger);
+    }
+
+    /// The view of this name (ASCII case-insensitive).
+    pub fn view(&self, name: &str) -> Option<&View> {
+        self.views.get(&name.to_ascii_lowercase())
+    }
+
+    /// All views, in no particular order.
+    pub fn views(&self) -> impl Iterator<Item = &View> {
+        self.views.values()
+    }
+
+    /// All triggers of the main schema.
+    pub fn triggers(&self) -> &[Trigger] {
+        &self.triggers
+    }
+
+    /// The triggers on `table` that `event` fires and whose body is not scoped.
+    pub fn unscoped_triggers<'a>(
+        &'a self,
+        table: &'a str,
+        event: objects::TriggerEvent,
+    ) -> impl Iterator<Item = &'a Trigger> + 'a {
+        self.triggers
+            .iter()
+            .filter(move |t| !t.scoped && t.event == event && t.table.eq_ignore_ascii_case(table))
     }
 
     /// The tenant column's name.

@@ -23,6 +23,7 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 
 use crate::error::Refusal;
+use crate::objects::View;
 use crate::rewriter::{Access, Policy, TableUse};
 use crate::schema::{Schema, Table};
 use crate::source::{Lex, Source};
@@ -73,6 +74,21 @@ pub(crate) const SELECT_LIST_END: &[Keyword] = &[
     Keyword::ON,
     Keyword::RETURNING,
 ];
+
+/// What a table name in a FROM (or after IN) resolves to.
+enum Resolved<'s> {
+    /// Nothing to scope: a CTE, a schema table, a global table.
+    Plain,
+    /// A tenant table.
+    Scoped(&'s Table),
+    /// A view, whose query takes its place.
+    View(&'s View),
+}
+
+/// Where a view's scoped query goes: filled in once the statement is planned.
+fn view_placeholder(view: &View) -> Piece {
+    Piece::View(view.name.to_ascii_lowercase())
+}
 
 /// A tenant table in a FROM, to be replaced by its derived table.
 struct PendingDerived<'s> {
@@ -172,6 +188,8 @@ pub(crate) struct Scoper<'s, 'a> {
     aliases: Vec<AliasCandidate>,
     pub edits: Edits,
     pub tables: Vec<TableUse>,
+    /// This is a view's query, to be placed inside other statements.
+    in_view: bool,
 }
 
 impl<'s, 'a> Scoper<'s, 'a> {
@@ -181,6 +199,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         derived: &'s HashMap<String, String>,
         src: &'s Source<'a>,
         seg: std::ops::Range<usize>,
+        in_view: bool,
     ) -> Self {
         let mut rowid_names = Vec::new();
         for i in seg {
@@ -219,6 +238,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             aliases: Vec::new(),
             edits: Edits::default(),
             tables: Vec::new(),
+            in_view,
         }
     }
 
@@ -483,8 +503,17 @@ impl<'s, 'a> Scoper<'s, 'a> {
         if args.is_some() {
             return self.allow_table_function(&parts, pos);
         }
-        let Some(table) = self.resolve_read(name, &parts, pos)? else {
-            return Ok(());
+        let table = match self.resolve_read(name, &parts, pos)? {
+            Resolved::Plain => return Ok(()),
+            Resolved::Scoped(table) => table,
+            Resolved::View(view) => {
+                if !index_directives.is_empty() {
+                    return Err(Refusal::Unsupported {
+                        construct: format!("INDEXED BY or NOT INDEXED on view {name}"),
+                    });
+                }
+                return self.inline_view(view, name, alias.as_ref().map(|a| &a.name), pos);
+            }
         };
 
         // The bytes to replace: the name, the alias and any INDEXED BY / NOT INDEXED.
@@ -574,13 +603,22 @@ impl<'s, 'a> Scoper<'s, 'a> {
         if function {
             return self.allow_table_function(&parts, pos);
         }
-        let Some(table) = self.resolve_read(name, &parts, pos)? else {
-            return Ok(());
-        };
+        let resolved = self.resolve_read(name, &parts, pos)?;
         let first = self.tok(pos)?;
         let last = match name.0.last().and_then(|p| p.as_ident()) {
             Some(ident) => self.tok(loc_of(ident))?,
             None => first,
+        };
+        let table = match resolved {
+            Resolved::Plain => return Ok(()),
+            Resolved::Scoped(table) => table,
+            Resolved::View(view) => {
+                // A placeholder for the view's scoped query (see `crate::views`).
+                let pieces = vec![text("("), view_placeholder(view), text(")")];
+                let (start, end) = (self.src.toks[first].start, self.src.toks[last].end);
+                self.edits.replace(start, end, pieces);
+                return Ok(());
+            }
         };
         let columns = match self.derived.get(&table.name.to_ascii_lowercase()) {
             Some(list) => list.clone(),
@@ -623,12 +661,12 @@ impl<'s, 'a> Scoper<'s, 'a> {
         name: &ObjectName,
         parts: &[String],
         pos: (u64, u64),
-    ) -> Result<Option<&'s Table>, Refusal> {
+    ) -> Result<Resolved<'s>, Refusal> {
         let table_name = match parts {
             [table] => {
                 if self.in_cte_scope(table) {
                     self.handled.push(pos);
-                    return Ok(None);
+                    return Ok(Resolved::Plain);
                 }
                 table.clone()
             }
@@ -651,12 +689,17 @@ impl<'s, 'a> Scoper<'s, 'a> {
         if SCHEMA_TABLES.contains(&lower.as_str()) && self.policy.allow_schema_reads {
             self.handled.push(pos);
             self.record(&table_name, false, Access::Read);
-            return Ok(None);
+            self.qualify_in_view(parts, pos)?;
+            return Ok(Resolved::Plain);
         }
         if lower.starts_with("sqlite_") {
             return Err(Refusal::SystemTable { name: table_name });
         }
         let Some(table) = self.schema.table(&table_name) else {
+            if let Some(view) = self.schema.view(&table_name) {
+                self.handled.push(pos);
+                return Ok(Resolved::View(view));
+            }
             return Err(Refusal::UnknownTable {
                 name: name.to_string(),
             });
@@ -669,10 +712,57 @@ impl<'s, 'a> Scoper<'s, 'a> {
         self.handled.push(pos);
         if !table.has_column(self.schema.tenant_column()) {
             self.record(&table.name, false, Access::Read);
-            return Ok(None);
+            self.qualify_in_view(parts, pos)?;
+            return Ok(Resolved::Plain);
         }
         self.record(&table.name, true, Access::Read);
-        Ok(Some(table))
+        Ok(Resolved::Scoped(table))
+    }
+
+    /// In a view's query, an unqualified global table becomes `main.<name>`: the query is
+    /// placed inside the caller's statement, whose CTEs must not capture its names.
+    fn qualify_in_view(&mut self, parts: &[String], pos: (u64, u64)) -> Result<(), Refusal> {
+        if self.in_view && parts.len() == 1 {
+            let at = self.src.toks[self.tok(pos)?].start;
+            self.edits.insert(at, vec![text("main.")]);
+        }
+        Ok(())
+    }
+
+    /// A view in a FROM: its name (and alias) becomes `(<its scoped query>) AS <alias>`.
+    /// SQLite reads a view as exactly such a subquery, so the columns, their names and
+    /// the rows are the view's, restricted to the tenant.
+    fn inline_view(
+        &mut self,
+        view: &'s View,
+        name: &ObjectName,
+        alias: Option<&sqlparser::ast::Ident>,
+        pos: (u64, u64),
+    ) -> Result<(), Refusal> {
+        let mut first = self.tok(pos)?;
+        let mut last = first;
+        for part in &name.0 {
+            if let Some(ident) = part.as_ident() {
+                last = last.max(self.tok(loc_of(ident))?);
+                first = first.min(self.tok(loc_of(ident))?);
+            }
+        }
+        let name_end = last;
+        if let Some(a) = alias {
+            last = last.max(self.tok(loc_of(a))?);
+        }
+        let alias_text = match alias {
+            Some(a) => self.src.tok_text(self.tok(loc_of(a))?),
+            None => self.src.tok_text(name_end),
+        };
+        let pieces = vec![
+            text("("),
+            view_placeholder(view),
+            text(format!(") AS {alias_text}")),
+        ];
+        self.edits
+            .replace(self.src.toks[first].start, self.src.toks[last].end, pieces);
+        Ok(())
     }
 
     /// Writes the derived tables, now that the whole statement has been seen: a derived

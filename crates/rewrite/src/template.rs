@@ -11,6 +11,9 @@ pub(crate) enum Piece {
     Text(String),
     /// The current tenant's id as an SQL string literal.
     Tenant,
+    /// The scoped query of the view of this (lower-case) name: a placeholder filled in
+    /// before a template is built (see `crate::views`).
+    View(String),
 }
 
 /// Replace bytes `start..end` of the original text with `pieces` (an insertion when
@@ -71,37 +74,34 @@ pub(crate) struct Template {
 impl Template {
     /// Applies `edits` to `sql`. Edits must not overlap; insertions at the same place keep
     /// the order in which they were made.
-    pub fn build(sql: &str, mut edits: Vec<Edit>) -> Result<Template, String> {
-        // Stable sort: same-start edits keep creation order within a rank; a replacement
-        // [a, b) sorts before an insertion at b.
-        edits.sort_by_key(|e| (e.start, e.end, e.rank));
-        let mut parts: Vec<Piece> = Vec::new();
-        let mut at = 0;
-        for edit in edits {
-            if edit.start < at || edit.end < edit.start || edit.end > sql.len() {
-                return Err(format!(
-                    "edits overlap at byte {} (previous edit ends at {at})",
-                    edit.start
-                ));
-            }
-            push_text(&mut parts, &sql[at..edit.start]);
-            for piece in edit.pieces {
-                match piece {
-                    Piece::Text(s) => push_text(&mut parts, &s),
-                    Piece::Tenant => parts.push(Piece::Tenant),
-                }
-            }
-            at = edit.end;
-        }
-        push_text(&mut parts, &sql[at..]);
-        let len = parts
-            .iter()
-            .map(|p| match p {
+    pub fn build(sql: &str, edits: Vec<Edit>) -> Result<Template, String> {
+        let parts = splice(sql, edits)?;
+        let mut len = 0;
+        for p in &parts {
+            len += match p {
                 Piece::Text(s) => s.len(),
                 Piece::Tenant => 2,
-            })
-            .sum();
+                Piece::View(name) => {
+                    return Err(format!("view {name:?} was not put in place"));
+                }
+            };
+        }
         Ok(Template { parts, len })
+    }
+
+    /// The SQL with each hole filled by `expr` as it is (an SQL expression such as
+    /// `NEW."tenant_id"`, not a tenant id).
+    pub fn render_expr(&self, expr: &str) -> String {
+        let mut out = String::with_capacity(self.len + 8 * expr.len());
+        for part in &self.parts {
+            match part {
+                Piece::Text(s) => out.push_str(s),
+                Piece::Tenant => out.push_str(expr),
+                // `build` lets no placeholder through.
+                Piece::View(_) => {}
+            }
+        }
+        out
     }
 
     /// The SQL for `tenant`.
@@ -120,10 +120,39 @@ impl Template {
                     out.push_str(tenant.as_str());
                     out.push('\'');
                 }
+                Piece::View(_) => {}
             }
         }
         out
     }
+}
+
+/// Applies `edits` to `sql`: the text with the edits' pieces in place. Edits must not
+/// overlap; insertions at the same place keep the order in which they were made.
+pub(crate) fn splice(sql: &str, mut edits: Vec<Edit>) -> Result<Vec<Piece>, String> {
+    // Stable sort: same-start edits keep creation order within a rank; a replacement
+    // [a, b) sorts before an insertion at b.
+    edits.sort_by_key(|e| (e.start, e.end, e.rank));
+    let mut parts: Vec<Piece> = Vec::new();
+    let mut at = 0;
+    for edit in edits {
+        if edit.start < at || edit.end < edit.start || edit.end > sql.len() {
+            return Err(format!(
+                "edits overlap at byte {} (previous edit ends at {at})",
+                edit.start
+            ));
+        }
+        push_text(&mut parts, &sql[at..edit.start]);
+        for piece in edit.pieces {
+            match piece {
+                Piece::Text(s) => push_text(&mut parts, &s),
+                other => parts.push(other),
+            }
+        }
+        at = edit.end;
+    }
+    push_text(&mut parts, &sql[at..]);
+    Ok(parts)
 }
 
 fn push_text(parts: &mut Vec<Piece>, s: &str) {

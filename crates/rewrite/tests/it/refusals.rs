@@ -448,3 +448,98 @@ fn the_policy_protects_tenantrys_record_and_the_registry() {
         );
     }
 }
+
+#[test]
+fn writes_to_views_are_refused() {
+    let w = World::new();
+    for sql in [
+        "INSERT INTO open_orders (id) VALUES (1)",
+        "UPDATE open_orders SET total = 0",
+        "DELETE FROM main.customer_totals",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::ViewWrite { .. }),
+            "{sql}"
+        );
+    }
+}
+
+#[test]
+fn statements_that_fire_an_unscoped_trigger_are_refused() {
+    use tenantry_rewrite::{Rewriter, Schema};
+    let schema = Schema::from_sql(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, n INT, tenant_id TEXT NOT NULL);
+         CREATE TABLE b (id INTEGER PRIMARY KEY, n INT, tenant_id TEXT NOT NULL);
+         CREATE TRIGGER a_ins AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END;
+         CREATE TRIGGER a_upd BEFORE UPDATE OF n ON a BEGIN DELETE FROM b WHERE id = OLD.id; END;",
+        "tenant_id",
+    )
+    .expect("schema");
+    let rewriter = Rewriter::new(schema);
+    let tenant = TenantId::new("A").expect("tenant");
+    for (sql, trigger) in [
+        ("INSERT INTO a (n) VALUES (1)", "a_ins"),
+        ("UPDATE a SET n = 2", "a_upd"),
+        // An upsert may update.
+        (
+            "INSERT INTO a (id, n) VALUES (1, 1) ON CONFLICT (id) DO NOTHING",
+            "a_ins",
+        ),
+    ] {
+        match rewriter.rewrite(sql, &tenant) {
+            Err(RewriteError::Refused {
+                reason: Refusal::UnscopedTrigger { trigger: t, .. },
+                ..
+            }) => assert_eq!(t, trigger, "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // Statements that fire nothing pass.
+    rewriter
+        .rewrite("DELETE FROM a", &tenant)
+        .expect("delete fires no trigger");
+    rewriter
+        .rewrite("UPDATE b SET n = 0", &tenant)
+        .expect("b has no trigger");
+    // Scoped, the trigger no longer stops anything.
+    let scoped = rewriter
+        .scope_trigger("CREATE TRIGGER a_ins AFTER INSERT ON a BEGIN UPDATE b SET n = n + 1; END")
+        .expect("scope");
+    assert!(
+        scoped.contains(tenantry_rewrite::SCOPED_TRIGGER_MARK),
+        "{scoped}"
+    );
+    assert!(
+        scoped.ends_with(r#"UPDATE b SET n = n + 1 WHERE b."tenant_id" = NEW."tenant_id"; END"#),
+        "{scoped}"
+    );
+}
+
+#[test]
+fn views_that_cannot_be_scoped_refuse_the_statements_that_read_them() {
+    use tenantry_rewrite::{Rewriter, Schema};
+    let schema = Schema::from_sql(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, n INT, tenant_id TEXT NOT NULL);
+         CREATE VIEW named (x, y) AS SELECT id, n FROM a;
+         CREATE VIEW attached AS SELECT * FROM other.a;
+         CREATE VIEW loop1 AS SELECT * FROM loop2;
+         CREATE VIEW loop2 AS SELECT * FROM loop1;",
+        "tenant_id",
+    )
+    .expect("schema");
+    let rewriter = Rewriter::new(schema);
+    let tenant = TenantId::new("A").expect("tenant");
+    for (sql, view) in [
+        ("SELECT * FROM named", "named"),
+        ("SELECT * FROM attached", "attached"),
+        ("SELECT * FROM loop1", "loop1"),
+    ] {
+        match rewriter.rewrite(sql, &tenant) {
+            Err(RewriteError::Refused {
+                reason: Refusal::InView { view: v, .. },
+                ..
+            }) => assert_eq!(v, view, "{sql}"),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+}

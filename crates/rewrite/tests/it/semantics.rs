@@ -693,3 +693,48 @@ fn in_a_table_reads_only_this_tenants_rows() {
     let sql = "SELECT 1 WHERE 'x' IN json_each('[\"x\"]')";
     assert_eq!(w.rewrite(sql).as_deref(), Ok(sql));
 }
+
+#[test]
+fn views_read_as_their_query_scoped() {
+    let w = World::new();
+    w.check("SELECT * FROM open_orders");
+    w.check("SELECT * FROM customer_totals");
+    w.check("SELECT id, currency FROM open_orders WHERE total > 2");
+    w.check("SELECT x.name, x.spent FROM customer_totals AS x WHERE x.n > 0");
+    w.check("SELECT * FROM main.customer_totals");
+    // A view reading a view.
+    w.check("SELECT * FROM open_totals");
+    // Views beside tables, in subqueries, in CTEs, after IN.
+    w.check(
+        "SELECT c.name, t.spent FROM customers c JOIN customer_totals t ON t.id = c.id \
+         WHERE c.city = 'Austin'",
+    );
+    w.check("SELECT name FROM customers WHERE id IN (SELECT customer_id FROM open_orders)");
+    w.check("WITH big AS (SELECT * FROM customer_totals WHERE spent > 5) SELECT count(*) FROM big");
+    w.check("SELECT count(*) FROM orders WHERE customer_id IN gold");
+    w.check("SELECT count(*) FROM orders WHERE customer_id NOT IN main.gold");
+    w.check("INSERT INTO vip (customer_id) SELECT id FROM customer_totals WHERE n = 0");
+    w.check("UPDATE orders SET total = 0 WHERE id IN (SELECT id FROM open_orders)");
+}
+
+#[test]
+fn a_views_tables_are_the_databases_not_the_callers_ctes() {
+    let w = World::new();
+    // The view reads the table `settings`, whatever the statement calls `settings`.
+    let out = w.check(
+        "WITH settings (key, value) AS (SELECT 'currency', 'EUR') \
+         SELECT DISTINCT currency FROM open_orders",
+    );
+    assert_eq!(out.rows, vec![vec![Value::Text("USD".into())]]);
+}
+
+#[test]
+fn scoped_triggers_change_only_the_firing_rows_tenant() {
+    let w = World::new();
+    // A's customer 103 is also the customer of B's order 4: an unscoped trigger would
+    // rewrite B's order too.
+    w.check("UPDATE customers SET tier = 'platinum' WHERE id = 103");
+    w.check("UPDATE customers SET tier = 'tin'");
+    w.check("SELECT * FROM orders");
+    w.check("SELECT * FROM vip");
+}

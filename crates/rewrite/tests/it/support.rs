@@ -45,6 +45,19 @@ CREATE TABLE codes (
 );
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE vip (customer_id INTEGER);
+CREATE VIEW open_orders AS
+SELECT o.*, (SELECT value FROM settings WHERE key = 'currency') AS currency
+  FROM orders o WHERE o.status = 'open';
+CREATE VIEW customer_totals AS
+SELECT c.id, c.name, count(o.id) AS n, sum(o.total) AS spent
+  FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.id;
+CREATE VIEW open_totals AS SELECT customer_id, sum(total) FROM open_orders GROUP BY customer_id;
+CREATE VIEW gold AS SELECT id FROM customers WHERE tier = 'gold';
+CREATE TRIGGER customers_tier AFTER UPDATE OF tier ON customers
+BEGIN
+    UPDATE orders SET placed = 'tier ' || NEW.tier WHERE customer_id = NEW.id;
+    INSERT INTO vip (customer_id) SELECT NEW.id WHERE NEW.tier = 'platinum';
+END;
 "#;
 
 /// Tables that get the tenant column.
@@ -179,6 +192,21 @@ impl World {
         single
             .execute_batch("PRAGMA foreign_keys = ON")
             .expect("fk on");
+        // Scope the triggers as the migrator does, then read the schema again.
+        let triggers: Vec<(String, String)> = multi
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("triggers");
+        let unscoped = Rewriter::new(schema_of(&multi));
+        for (name, sql) in triggers {
+            let scoped = unscoped.scope_trigger(&sql).expect("scope trigger");
+            multi
+                .execute_batch(&format!("DROP TRIGGER {}; {scoped};", quote(&name)))
+                .expect("replace trigger");
+        }
         let rewriter = Rewriter::new(schema_of(&multi));
         World {
             single,
@@ -301,7 +329,10 @@ impl World {
 /// The schema of a database, read the way `tenantry rewrite --db` reads it.
 pub fn schema_of(conn: &Connection) -> Schema {
     let mut stmt = conn
-        .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL")
+        .prepare(
+            "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') \
+             AND sql IS NOT NULL",
+        )
         .expect("schema query");
     let ddl: Vec<String> = stmt
         .query_map([], |r| r.get(0))

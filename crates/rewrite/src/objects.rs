@@ -1,0 +1,258 @@
+//! The schema's views and triggers: what the rewriter needs to put a view's query in place of
+//! its name, and to know whether a trigger's body is scoped to the tenant of the row that
+//! fires it.
+
+use std::ops::Range;
+
+use sqlparser::keywords::Keyword;
+
+use crate::source::{Lex, Source};
+
+/// The comment `tenantry migrate` puts at the start of a trigger body it scoped (see
+/// [`crate::Rewriter::scope_trigger`]). A trigger whose body starts with it reads and writes
+/// only the rows of the tenant of the row that fired it; any other trigger on a tenant table
+/// is unscoped, and statements that would fire it are refused.
+pub const SCOPED_TRIGGER_MARK: &str = "/* tenantry: scoped to the tenant of the firing row */";
+
+/// A view of the main schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct View {
+    /// The view's name as declared.
+    pub name: String,
+    /// The column names of `CREATE VIEW v(a, b) AS ...`; empty when the view names its
+    /// columns by its query.
+    pub columns: Vec<String>,
+    /// The view's query: the text after `AS`.
+    pub select: String,
+}
+
+/// What makes a trigger fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerEvent {
+    /// `INSERT`.
+    Insert,
+    /// `UPDATE` (with or without `OF columns`).
+    Update,
+    /// `DELETE`.
+    Delete,
+}
+
+impl TriggerEvent {
+    /// The event as an SQL keyword.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerEvent::Insert => "INSERT",
+            TriggerEvent::Update => "UPDATE",
+            TriggerEvent::Delete => "DELETE",
+        }
+    }
+}
+
+/// A trigger of the main schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    /// The trigger's name as declared.
+    pub name: String,
+    /// The table (or view, for INSTEAD OF) it is on.
+    pub table: String,
+    /// The event that fires it.
+    pub event: TriggerEvent,
+    /// Its body starts with [`SCOPED_TRIGGER_MARK`].
+    pub scoped: bool,
+}
+
+/// The parts of a `CREATE TRIGGER` statement, as token indexes of its [`Source`].
+pub(crate) struct TriggerParts {
+    pub trigger: Trigger,
+    /// `TEMP` or `TEMPORARY`.
+    pub temporary: bool,
+    /// The `ON` before the table name.
+    pub on: usize,
+    /// The `BEGIN` of the body.
+    pub begin: usize,
+    /// The `END` that closes the body.
+    pub end: usize,
+}
+
+/// The meaningful tokens of `seg`.
+fn sig(src: &Source<'_>, seg: Range<usize>) -> Vec<usize> {
+    seg.filter(|&i| src.is_sig(i)).collect()
+}
+
+/// Reads an object name (`name` or `schema.name`) at `sig[at]`: the last part and the
+/// position after it.
+fn object_name(src: &Source<'_>, sig: &[usize], at: usize) -> Option<(String, usize)> {
+    let first = src.word(*sig.get(at)?)?.to_owned();
+    let dotted = sig
+        .get(at + 1)
+        .is_some_and(|&i| src.toks[i].lex == Lex::Period);
+    if dotted {
+        let second = src.word(*sig.get(at + 2)?)?.to_owned();
+        Some((second, at + 3))
+    } else {
+        Some((first, at + 1))
+    }
+}
+
+/// Skips `CREATE [TEMP|TEMPORARY] <kind> [IF NOT EXISTS]`: whether it is temporary and the
+/// position of the name, or `None` when the statement does not create a `kind`.
+fn header(src: &Source<'_>, sig: &[usize], kind: Keyword) -> Option<(bool, usize)> {
+    if !src.is_kw(*sig.first()?, Keyword::CREATE) {
+        return None;
+    }
+    let mut at = 1;
+    let temporary =
+        src.is_kw(*sig.get(at)?, Keyword::TEMP) || src.is_kw(*sig.get(at)?, Keyword::TEMPORARY);
+    if temporary {
+        at += 1;
+    }
+    if !src.is_kw(*sig.get(at)?, kind) {
+        return None;
+    }
+    at += 1;
+    let if_not_exists = sig.get(at..at + 3).is_some_and(|w| {
+        src.is_kw(w[0], Keyword::IF)
+            && src.is_kw(w[1], Keyword::NOT)
+            && src.is_kw(w[2], Keyword::EXISTS)
+    });
+    if if_not_exists {
+        at += 3;
+    }
+    Some((temporary, at))
+}
+
+/// The view a `CREATE VIEW` statement declares, `Ok(None)` when `seg` is not one or the
+/// view is temporary, and `Err` with a message when it cannot be read.
+pub(crate) fn view_of(src: &Source<'_>, seg: Range<usize>) -> Result<Option<View>, String> {
+    let sig = sig(src, seg.clone());
+    let Some((temporary, at)) = header(src, &sig, Keyword::VIEW) else {
+        return Ok(None);
+    };
+    if temporary {
+        return Ok(None);
+    }
+    let (name, mut at) = object_name(src, &sig, at).ok_or("no view name")?;
+    let mut columns = Vec::new();
+    if let Some(&open) = sig.get(at).filter(|&&i| src.toks[i].lex == Lex::LParen) {
+        let close = src
+            .matching_paren(open, seg.end)
+            .ok_or("unclosed column list")?;
+        for &i in sig.iter().filter(|&&i| i > open && i < close) {
+            match src.toks[i].lex {
+                Lex::Comma => {}
+                _ => columns.push(src.word(i).ok_or("a column name is not a name")?.to_owned()),
+            }
+        }
+        at = sig.iter().position(|&i| i == close).ok_or("column list")? + 1;
+    }
+    let Some(&as_kw) = sig.get(at).filter(|&&i| src.is_kw(i, Keyword::AS)) else {
+        return Err(format!("no AS after the name of view {name:?}"));
+    };
+    let select = src.text(as_kw + 1..seg.end).to_owned();
+    if select.is_empty() {
+        return Err(format!("view {name:?} has no query"));
+    }
+    Ok(Some(View {
+        name,
+        columns,
+        select,
+    }))
+}
+
+/// The parts of a `CREATE TRIGGER` statement spanning tokens `seg` (its body included),
+/// `Ok(None)` when it is not one, `Err` with a message when it cannot be read.
+pub(crate) fn trigger_of(
+    src: &Source<'_>,
+    seg: Range<usize>,
+) -> Result<Option<TriggerParts>, String> {
+    let sig = sig(src, seg.clone());
+    let Some((temporary, at)) = header(src, &sig, Keyword::TRIGGER) else {
+        return Ok(None);
+    };
+    let (name, at) = object_name(src, &sig, at).ok_or("no trigger name")?;
+    let events = [
+        (Keyword::INSERT, TriggerEvent::Insert),
+        (Keyword::UPDATE, TriggerEvent::Update),
+        (Keyword::DELETE, TriggerEvent::Delete),
+    ];
+    let (event_at, event) = sig
+        .iter()
+        .enumerate()
+        .skip(at)
+        .find_map(|(k, &i)| {
+            events
+                .iter()
+                .find(|(kw, _)| src.is_kw(i, *kw))
+                .map(|(_, e)| (k, *e))
+        })
+        .ok_or_else(|| format!("trigger {name:?}: no INSERT, UPDATE or DELETE event"))?;
+    let on_at = (event_at + 1..sig.len())
+        .find(|&k| src.is_kw(sig[k], Keyword::ON))
+        .ok_or_else(|| format!("trigger {name:?}: no ON <table>"))?;
+    let (table, after_table) = object_name(src, &sig, on_at + 1)
+        .ok_or_else(|| format!("trigger {name:?}: no table name after ON"))?;
+    let begin_at = (after_table..sig.len())
+        .find(|&k| src.is_kw(sig[k], Keyword::BEGIN))
+        .ok_or_else(|| format!("trigger {name:?}: no BEGIN"))?;
+    let end = *sig
+        .last()
+        .filter(|&&i| src.is_kw(i, Keyword::END))
+        .ok_or_else(|| format!("trigger {name:?}: the body does not end with END"))?;
+    let begin = sig[begin_at];
+    let scoped = (begin + 1..end)
+        .find(|&i| !matches!(src.toks[i].lex, Lex::Space))
+        .is_some_and(|i| {
+            src.toks[i].lex == Lex::BlockComment && src.tok_text(i) == SCOPED_TRIGGER_MARK
+        });
+    Ok(Some(TriggerParts {
+        trigger: Trigger {
+            name,
+            table,
+            event,
+            scoped,
+        },
+        temporary,
+        on: sig[on_at],
+        begin,
+        end,
+    }))
+}
+
+/// Token ranges of the statements of `src`, with a `CREATE TRIGGER` and its body (whose
+/// statements end in `;`) kept together as one.
+pub(crate) fn statements(src: &Source<'_>) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut open_trigger: Option<usize> = None;
+    for seg in src.segments() {
+        let words = src.leading_words(seg.clone(), 3);
+        if let Some(start) = open_trigger {
+            if words == ["END"] {
+                out.push(start..seg.end);
+                open_trigger = None;
+            }
+            continue;
+        }
+        let is_trigger = matches!(
+            words
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["CREATE", "TRIGGER", ..] | ["CREATE", "TEMP" | "TEMPORARY", "TRIGGER"]
+        );
+        let ends_here = seg
+            .clone()
+            .rev()
+            .find(|&i| src.is_sig(i))
+            .is_some_and(|i| src.is_kw(i, Keyword::END));
+        if is_trigger && !ends_here {
+            open_trigger = Some(seg.start);
+        } else {
+            out.push(seg);
+        }
+    }
+    if let Some(start) = open_trigger {
+        out.push(start..src.toks.len());
+    }
+    out
+}

@@ -1,0 +1,190 @@
+//! Views: each view's query is scoped once, when the rewriter is built, and put in place of
+//! the view's name wherever a statement reads it.
+//!
+//! SQLite reads a view as the subquery of its definition, so `FROM v AS x` and
+//! `FROM (<v's query>) AS x` have the same columns, names and rows. With the query scoped
+//! like any statement (each tenant table a derived table of the tenant's rows), the view
+//! shows a tenant exactly what it showed on a database holding only that tenant's rows.
+//!
+//! A view's query is planned on its own, with the views it reads left as placeholders; the
+//! placeholders are filled in when a statement is planned, with a loop rather than recursion,
+//! so a deep or circular chain of views is refused instead of exhausting the stack.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{SetExpr, Statement, Visit};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+use crate::error::Refusal;
+use crate::objects::View;
+use crate::rewriter::{Policy, TableUse};
+use crate::schema::Schema;
+use crate::scope::Scoper;
+use crate::source::Source;
+use crate::template::{Piece, splice};
+
+/// How many views deep a statement may read views that read views.
+pub(crate) const MAX_VIEW_DEPTH: usize = 16;
+
+/// How deeply `sqlparser` may nest in a view's query.
+const RECURSION_LIMIT: usize = 50;
+
+/// A view's scoped query: text, tenant holes, and placeholders for the views it reads.
+#[derive(Clone, Debug)]
+pub(crate) struct ViewPlan {
+    pieces: Vec<Piece>,
+    /// The tables its query reads directly.
+    tables: Vec<TableUse>,
+}
+
+/// Plans every view of `schema`. A view that cannot be scoped keeps its refusal, which a
+/// statement that reads it gets.
+pub(crate) fn plan_all(
+    schema: &Schema,
+    policy: &Policy,
+    derived: &HashMap<String, String>,
+) -> HashMap<String, Result<ViewPlan, Refusal>> {
+    schema
+        .views()
+        .map(|v| {
+            (
+                v.name.to_ascii_lowercase(),
+                plan(schema, policy, derived, v),
+            )
+        })
+        .collect()
+}
+
+fn plan(
+    schema: &Schema,
+    policy: &Policy,
+    derived: &HashMap<String, String>,
+    view: &View,
+) -> Result<ViewPlan, Refusal> {
+    if !view.columns.is_empty() {
+        return Err(Refusal::Unsupported {
+            construct: "a view with a column list (CREATE VIEW v(a, b) AS ...)".to_owned(),
+        });
+    }
+    let sql = view.select.as_str();
+    let (src, mut parser_tokens) =
+        Source::new(sql).map_err(|detail| Refusal::Tokenization { offset: 0, detail })?;
+    if let Err(d) = crate::lexcheck::check(&src) {
+        return Err(Refusal::Tokenization {
+            offset: d.offset,
+            detail: d.detail,
+        });
+    }
+    let [seg] = <[_; 1]>::try_from(src.segments()).map_err(|_| Refusal::Unsupported {
+        construct: "a view whose query is not one statement".to_owned(),
+    })?;
+    let unreadable = |message: String| Refusal::Unsupported {
+        construct: format!("a query the parser cannot read ({message})"),
+    };
+    let mut parser = Parser::new(&SQLiteDialect {})
+        .with_recursion_limit(RECURSION_LIMIT)
+        .with_tokens_with_locations(parser_tokens.take(seg.clone()));
+    let statement = parser
+        .parse_statement()
+        .map_err(|e| unreadable(e.to_string()))?;
+    if parser.peek_token().token != Token::EOF {
+        return Err(unreadable(
+            "the parser stopped before the end of the query".to_owned(),
+        ));
+    }
+    let is_select = matches!(&statement, Statement::Query(q)
+        if !matches!(q.body.as_ref(), SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)));
+    if !is_select {
+        return Err(Refusal::Unsupported {
+            construct: "a view whose query is not a SELECT".to_owned(),
+        });
+    }
+    let mut cx = Scoper::new(schema, policy, derived, &src, seg, true);
+    if let ControlFlow::Break(refusal) = statement.visit(&mut cx) {
+        return Err(refusal);
+    }
+    cx.finish()?;
+    cx.add_aliases();
+    let pieces = splice(sql, cx.edits.list).map_err(|detail| Refusal::Internal { detail })?;
+    Ok(ViewPlan {
+        pieces,
+        tables: cx.tables,
+    })
+}
+
+/// Replaces each view placeholder in `pieces` with the view's scoped query (and the views
+/// that one reads, and so on), and adds the tables those queries read to `tables`.
+///
+/// # Errors
+/// [`Refusal::InView`] naming the outermost view when a view cannot be scoped, reads
+/// itself, or nests deeper than [`MAX_VIEW_DEPTH`].
+pub(crate) fn fill(
+    pieces: &mut Vec<Piece>,
+    views: &HashMap<String, Result<ViewPlan, Refusal>>,
+    tables: &mut Vec<TableUse>,
+) -> Result<(), Refusal> {
+    if !pieces.iter().any(|p| matches!(p, Piece::View(_))) {
+        return Ok(());
+    }
+    let mut out = Vec::with_capacity(pieces.len());
+    // The pieces being copied, innermost last: (pieces, next index, view name).
+    let mut stack: Vec<(&[Piece], usize, Option<&str>)> = Vec::new();
+    let top = std::mem::take(pieces);
+    stack.push((&top, 0, None));
+    while let Some((list, at, _)) = stack.last_mut() {
+        let Some(piece) = list.get(*at) else {
+            stack.pop();
+            continue;
+        };
+        *at += 1;
+        let Piece::View(name) = piece else {
+            out.push(piece.clone());
+            continue;
+        };
+        let outermost = stack
+            .iter()
+            .find_map(|(_, _, v)| *v)
+            .unwrap_or(name.as_str())
+            .to_owned();
+        let in_view = |reason: Refusal| Refusal::InView {
+            view: outermost.clone(),
+            reason: Box::new(reason),
+        };
+        if stack.iter().any(|(_, _, v)| *v == Some(name.as_str())) {
+            return Err(in_view(Refusal::TooComplex {
+                detail: format!("view {name:?} reads itself"),
+            }));
+        }
+        if stack.len() > MAX_VIEW_DEPTH {
+            return Err(in_view(Refusal::TooComplex {
+                detail: format!("views read views more than {MAX_VIEW_DEPTH} deep"),
+            }));
+        }
+        let plan = match views.get(name) {
+            Some(Ok(plan)) => plan,
+            Some(Err(reason)) => {
+                let reason = if outermost == *name {
+                    reason.clone()
+                } else {
+                    Refusal::InView {
+                        view: name.clone(),
+                        reason: Box::new(reason.clone()),
+                    }
+                };
+                return Err(in_view(reason));
+            }
+            None => {
+                return Err(in_view(Refusal::Internal {
+                    detail: format!("view {name:?} has no plan"),
+                }));
+            }
+        };
+        tables.extend(plan.tables.iter().cloned());
+        stack.push((&plan.pieces, 0, Some(name.as_str())));
+    }
+    *pieces = out;
+    Ok(())
+}
