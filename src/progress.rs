@@ -80,6 +80,7 @@ fn describe(step: Step) -> &'static str {
         Step::AddColumn => "adding the tenant column",
         Step::CreateIndex => "indexing the tenant column",
         Step::Statistics => "planner statistics",
+        Step::ScopeTriggers => "scoping triggers",
         Step::Record => "recording the migration",
         Step::Verify => "verifying",
         Step::Commit => "committing",

@@ -31,6 +31,7 @@ fn migrate_json_report_then_verify_then_rollback() {
             "add_column",
             "create_index",
             "statistics",
+            "scope_triggers",
             "verify",
             "record",
             "verify_backup",

@@ -19,6 +19,7 @@ const FAULTS: &[(Step, usize)] = &[
     (Step::CreateIndex, 20),
     (Step::CreateIndex, 32),
     (Step::Statistics, 0),
+    (Step::ScopeTriggers, 0),
     (Step::Record, 0),
     (Step::Verify, 0),
     (Step::Commit, 0),

@@ -101,19 +101,34 @@ fn tiny_fixture_migrates_end_to_end() {
         rows_before.get("_migrations")
     );
 
-    // The view and the trigger over tenant tables are reported as risks.
+    // The view can be scoped by tenant connections and the trigger is scoped by the
+    // migration: neither is a risk. The global unique keys are.
     let risks: Vec<String> = report.plan.risks.iter().map(|r| r.to_string()).collect();
     assert!(
-        risks
+        !risks
             .iter()
-            .any(|r| r.starts_with("view \"v_open_work_orders\"")),
+            .any(|r| r.starts_with("view ") || r.starts_with("trigger ")),
         "{risks:?}"
     );
+    let scoped: Vec<&str> = report
+        .plan
+        .triggers
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(scoped, ["trg_inventory_after_transaction"]);
+    let trigger_sql: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'trg_inventory_after_transaction'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert!(
-        risks
-            .iter()
-            .any(|r| r.starts_with("trigger \"trg_inventory_after_transaction\"")),
-        "{risks:?}"
+        trigger_sql.contains(tenantry::rewrite::SCOPED_TRIGGER_MARK)
+            && trigger_sql.contains(r#"inventory."tenant_id" = NEW."tenant_id""#),
+        "{trigger_sql}"
     );
     assert!(
         risks.iter().any(|r| r.contains("products(sku)")),

@@ -283,7 +283,11 @@ fn views_triggers_and_global_uniques_are_risks() {
          CREATE TABLE schema_migrations (version TEXT);
          CREATE VIEW everything AS SELECT * FROM products;
          CREATE VIEW versions AS SELECT * FROM schema_migrations;
-         CREATE TRIGGER audit AFTER UPDATE ON products BEGIN INSERT INTO log (msg) VALUES ('changed'); END;",
+         CREATE VIEW named (code) AS SELECT sku FROM products;
+         CREATE TRIGGER audit AFTER UPDATE ON products BEGIN INSERT INTO log (msg) VALUES ('changed'); END;
+         CREATE TRIGGER guarded AFTER INSERT ON products WHEN (SELECT count(*) FROM log) > 0
+           BEGIN DELETE FROM log; END;
+         CREATE TRIGGER on_version AFTER INSERT ON schema_migrations BEGIN DELETE FROM log; END;",
     );
     let options = MigrateOptions {
         dry_run: true,
@@ -294,13 +298,27 @@ fn views_triggers_and_global_uniques_are_risks() {
     assert_eq!(report.outcome, Outcome::DryRun);
     assert_eq!(snapshot(&db), before);
     let risks = &report.plan.risks;
-    assert!(risks.iter().any(|r| matches!(r, Risk::View { name, tables } if name == "everything" && tables == &["products"])));
-    assert!(
-        !risks
-            .iter()
-            .any(|r| matches!(r, Risk::View { name, .. } if name == "versions"))
-    );
-    assert!(risks.iter().any(|r| matches!(r, Risk::Trigger { name, tables, .. } if name == "audit" && tables == &["products", "log"])));
+    let names: Vec<String> = risks
+        .iter()
+        .filter_map(|r| match r {
+            Risk::View { name, .. } | Risk::Trigger { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    // Tenant connections scope `everything`; `versions` reads a global table; `audit` is
+    // scoped by the migration. A view with a column list, a WHEN that reads a table and a
+    // trigger on a global table that deletes tenant rows cannot be scoped.
+    assert_eq!(names, ["named", "guarded", "on_version"], "{risks:?}");
+    assert!(risks.iter().any(|r| matches!(r, Risk::View { name, tables, reason } if name == "named" && tables == &["products"] && reason.contains("column list"))));
+    assert!(risks.iter().any(|r| matches!(r, Risk::Trigger { name, reason, .. } if name == "guarded" && reason.contains("WHEN"))));
+    assert!(risks.iter().any(|r| matches!(r, Risk::Trigger { name, tables, reason, .. } if name == "on_version" && tables == &["log"] && reason.contains("global table"))));
+    let scoped: Vec<&str> = report
+        .plan
+        .triggers
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(scoped, ["audit"]);
     assert!(risks.iter().any(|r| matches!(r, Risk::GlobalUnique { table, columns, .. } if table == "products" && columns == &["sku"])));
     assert_eq!(
         report

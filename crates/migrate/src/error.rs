@@ -27,6 +27,8 @@ pub enum Step {
     CreateIndex,
     /// Planner statistics for the new indexes (`sqlite_stat1`).
     Statistics,
+    /// Replacing triggers on tenant tables with their scoped form.
+    ScopeTriggers,
     /// Recording the migration in `_tenantry_migrations`.
     Record,
     /// Checking the result inside the transaction, before `COMMIT`.
@@ -50,6 +52,7 @@ impl Step {
             Step::AddColumn => "add-column",
             Step::CreateIndex => "create-index",
             Step::Statistics => "statistics",
+            Step::ScopeTriggers => "scope-triggers",
             Step::Record => "record",
             Step::Verify => "verify",
             Step::Commit => "commit",

@@ -53,6 +53,7 @@ mod report;
 mod rollback;
 mod sql;
 mod tenant;
+mod triggers;
 mod verify;
 
 pub use checks::FkViolations;
@@ -76,4 +77,5 @@ pub use record::{RECORD_TABLE, Record};
 pub use report::{Outcome, Progress, Report, Timing};
 pub use rollback::{RollbackReport, rollback};
 pub use tenant::{MAX_TENANT_ID_LEN, TenantId, check_tenant_id};
+pub use triggers::ScopedTrigger;
 pub use verify::{Check, Problem, TableTenants, Verification, VerifyReport, verify};

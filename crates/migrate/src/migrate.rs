@@ -16,7 +16,7 @@ use crate::record::{self, Record};
 use crate::report::{Outcome, Progress, Report, Timer};
 use crate::tenant::{self, TenantId};
 use crate::verify::{self, Expected, FkBaseline};
-use crate::{apply, backup, checks, preflight};
+use crate::{apply, backup, checks, preflight, triggers};
 
 /// Fails on purpose where a test asked (feature `fault-injection`); nothing otherwise.
 macro_rules! inject {
@@ -35,7 +35,8 @@ macro_rules! inject {
 /// 2. plan: which tables to scope, which stay global, and the risks;
 /// 3. count the rows of every table; `quick_check` and `foreign_key_check`;
 /// 4. back up with SQLite's online backup, and check the copy;
-/// 5. add the column and its index to each scoped table, write planner statistics and a
+/// 5. add the column and its index to each scoped table, write planner statistics, scope
+///    the bodies of triggers on tenant tables to the firing row's tenant, and write a
 ///    record in `_tenantry_migrations`;
 /// 6. verify, then `COMMIT`.
 ///
@@ -401,6 +402,10 @@ fn change(
     timer.start(Step::Statistics);
     apply::write_statistics(conn, &to_index)?;
     inject!(options, Step::Statistics, 0);
+
+    timer.start(Step::ScopeTriggers);
+    triggers::apply(conn, &plan.triggers)?;
+    inject!(options, Step::ScopeTriggers, 0);
 
     // Foreign-key violations found now are compared with the backup, which holds the
     // database as it was: the change adds a column and indexes and moves no row, so when

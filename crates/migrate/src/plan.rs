@@ -12,6 +12,7 @@ use crate::options::MigrateOptions;
 use crate::record::RECORD_TABLE;
 use crate::sql;
 use crate::tenant::TenantId;
+use crate::triggers::{self, ScopedTrigger};
 
 /// Migration-bookkeeping tables of common tools; they stay global.
 pub const MIGRATION_TABLES: &[&str] = &[
@@ -89,15 +90,19 @@ impl ScopedTable {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Risk {
-    /// A view that reads tenant tables: it reads every tenant's rows unless the
-    /// connection scopes it, and `SELECT *` in it will now include the tenant column.
+    /// A view that reads tenant tables and that tenant connections cannot scope: they
+    /// refuse the statements that read it.
     View {
         /// View name.
         name: String,
         /// Tenant tables it mentions.
         tables: Vec<String>,
+        /// Why it cannot be scoped.
+        reason: String,
     },
-    /// A trigger that reads or writes tenant tables: its statements run unscoped.
+    /// A trigger that reads or writes tenant tables and that the migration cannot scope:
+    /// its statements would run unscoped, so tenant connections refuse the statements that
+    /// fire it.
     Trigger {
         /// Trigger name.
         name: String,
@@ -105,6 +110,8 @@ pub enum Risk {
         on: String,
         /// Tenant tables it mentions.
         tables: Vec<String>,
+        /// Why it cannot be scoped.
+        reason: String,
     },
     /// A UNIQUE constraint or index without the tenant column: two tenants cannot hold
     /// the same value, and the error tells one tenant that another has it.
@@ -121,14 +128,23 @@ pub enum Risk {
 impl std::fmt::Display for Risk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Risk::View { name, tables } => write!(
+            Risk::View {
+                name,
+                tables,
+                reason,
+            } => write!(
                 f,
-                "view {name:?} reads tenant tables {} without a tenant filter; scope or replace it before serving a second tenant",
+                "view {name:?} reads tenant tables {} and cannot be scoped ({reason}); tenant connections refuse the statements that read it until it is rewritten",
                 tables.join(", ")
             ),
-            Risk::Trigger { name, on, tables } => write!(
+            Risk::Trigger {
+                name,
+                on,
+                tables,
+                reason,
+            } => write!(
                 f,
-                "trigger {name:?} on {on:?} runs SQL over tenant tables {} that no interceptor sees",
+                "trigger {name:?} on {on:?} runs SQL over tenant tables {} and cannot be scoped ({reason}); tenant connections refuse the statements that fire it until it is rewritten or dropped",
                 tables.join(", ")
             ),
             Risk::GlobalUnique {
@@ -176,6 +192,8 @@ pub struct Plan {
     pub scoped: Vec<ScopedTable>,
     /// Tables left global.
     pub global: Vec<GlobalTable>,
+    /// Triggers on tenant tables replaced by their scoped form.
+    pub triggers: Vec<ScopedTrigger>,
     /// Views, triggers and constraints to look at.
     pub risks: Vec<Risk>,
     /// The registry, when there is one.
@@ -185,9 +203,10 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// True when every scoped table already has its column and index.
+    /// True when every scoped table already has its column and index, and every trigger
+    /// that can be scoped is.
     pub fn is_complete(&self) -> bool {
-        self.scoped.iter().all(ScopedTable::is_complete)
+        self.scoped.iter().all(ScopedTable::is_complete) && self.triggers.is_empty()
     }
 }
 
@@ -254,16 +273,34 @@ pub fn build(
 
     let scoped_names: Vec<&str> = scoped.iter().map(|t| t.name.as_str()).collect();
     let mut risks = Vec::new();
+    let after = triggers::rewriter_after(conn, &scoped_names, column)?;
     for view in &catalog.views {
         let tables = mentioned_tables(&view.sql, scoped_names.iter().copied());
-        if !tables.is_empty() {
-            risks.push(Risk::View {
-                name: view.name.clone(),
-                tables,
-            });
+        if tables.is_empty() {
+            continue;
         }
+        // Tenant connections read a view as its query, scoped; a view they cannot scope
+        // is a risk.
+        let reason = match &after {
+            Ok(rewriter) => {
+                match rewriter.plan(&format!("SELECT * FROM {}", sql::ident(&view.name))) {
+                    Ok(_) => continue,
+                    Err(e) => e.to_string(),
+                }
+            }
+            Err(reason) => reason.clone(),
+        };
+        risks.push(Risk::View {
+            name: view.name.clone(),
+            tables,
+            reason,
+        });
     }
+    let (scoped_triggers, unscopable) = triggers::plan(catalog, &scoped_names, &after);
     for trigger in &catalog.triggers {
+        if scoped_triggers.iter().any(|t| t.name == trigger.name) {
+            continue;
+        }
         let mut tables = mentioned_tables(&trigger.sql, scoped_names.iter().copied());
         let on_scoped = scoped_names
             .iter()
@@ -271,11 +308,21 @@ pub fn build(
         if on_scoped && !tables.iter().any(|t| t.eq_ignore_ascii_case(&trigger.on)) {
             tables.insert(0, trigger.on.clone());
         }
+        let reason = match unscopable.iter().find(|u| u.name == trigger.name) {
+            Some(u) => u.reason.clone(),
+            // Scoped by an earlier run of the migration.
+            None if on_scoped => continue,
+            None => format!(
+                "it fires on {:?}, a global table, whose rows have no tenant",
+                trigger.on
+            ),
+        };
         if !tables.is_empty() {
             risks.push(Risk::Trigger {
                 name: trigger.name.clone(),
                 on: trigger.on.clone(),
                 tables,
+                reason,
             });
         }
     }
@@ -321,6 +368,7 @@ pub fn build(
     Ok(Plan {
         column: column.to_owned(),
         default_tenant: tenant.clone(),
+        triggers: scoped_triggers,
         scoped,
         global,
         risks,

@@ -6,8 +6,9 @@
 //! - schema changes (CREATE, DROP, ALTER), ATTACH and DETACH, REINDEX and ANALYZE;
 //! - PRAGMAs that set a value, except the rewriter's allowlist of connection settings;
 //! - a write to the tenant column of a tenant table;
-//! - reads and writes of tenant tables made by a view or a trigger, whose SQL the rewriter
-//!   never saw;
+//! - reads and writes of tenant tables made by a view or a trigger whose SQL is not scoped
+//!   (views are inlined and scoped by the rewriter, so none reaches here; a trigger passes
+//!   only when `tenantry migrate` scoped its body, see [`tenantry_rewrite::SCOPED_TRIGGER_MARK`]);
 //! - `load_extension` and `fts3_tokenizer`.
 //!
 //! So a bug in the rewriter cannot change the schema or move a row to another tenant, and a
@@ -26,21 +27,32 @@ use tenantry_rewrite::{ALLOWED_PRAGMAS, FORBIDDEN_FUNCTIONS, Schema, TABLE_FUNCT
 pub(crate) struct Guard {
     /// Off only while `unscoped` runs.
     pub scoped: AtomicBool,
-    /// Tenant tables (lower case) and the tenant column (lower case).
-    tables: RwLock<(HashSet<String>, String)>,
+    known: RwLock<Known>,
+}
+
+/// The schema facts the guard decides by, all names in lower case.
+#[derive(Default)]
+struct Known {
+    /// Tenant tables.
+    tables: HashSet<String>,
+    /// The tenant column.
+    column: String,
+    /// Triggers whose bodies are scoped to the firing row's tenant (and whose names no
+    /// view shares, so a view cannot pass for one).
+    scoped_triggers: HashSet<String>,
 }
 
 impl Guard {
     pub fn new(schema: &Schema) -> Arc<Guard> {
         let guard = Arc::new(Guard {
             scoped: AtomicBool::new(true),
-            tables: RwLock::default(),
+            known: RwLock::default(),
         });
         guard.learn(schema);
         guard
     }
 
-    /// Takes the tenant tables of a (re)loaded schema.
+    /// Takes the tenant tables and scoped triggers of a (re)loaded schema.
     pub fn learn(&self, schema: &Schema) {
         let column = schema.tenant_column().to_ascii_lowercase();
         let tables = schema
@@ -48,8 +60,18 @@ impl Guard {
             .filter(|t| t.has_column(&column))
             .map(|t| t.name.to_ascii_lowercase())
             .collect();
-        if let Ok(mut slot) = self.tables.write() {
-            *slot = (tables, column);
+        let scoped_triggers = schema
+            .triggers()
+            .iter()
+            .filter(|t| t.scoped && schema.view(&t.name).is_none())
+            .map(|t| t.name.to_ascii_lowercase())
+            .collect();
+        if let Ok(mut slot) = self.known.write() {
+            *slot = Known {
+                tables,
+                column,
+                scoped_triggers,
+            };
         }
     }
 
@@ -58,11 +80,17 @@ impl Guard {
         if !self.scoped.load(Ordering::Acquire) {
             return Authorization::Allow;
         }
-        let Ok(known) = self.tables.read() else {
+        let Ok(known) = self.known.read() else {
             return Authorization::Deny;
         };
-        let (tables, column) = &*known;
-        let tenant_table = |name: &str| tables.contains(&name.to_ascii_lowercase());
+        let column = &known.column;
+        let tenant_table = |name: &str| known.tables.contains(&name.to_ascii_lowercase());
+        // Whether the action comes from a view or trigger whose SQL was not scoped: every
+        // view a scoped statement reads is inlined and scoped, so only a trigger carrying
+        // the scoped mark may touch tenant tables.
+        let unscoped_accessor = ctx
+            .accessor
+            .is_some_and(|name| !known.scoped_triggers.contains(&name.to_ascii_lowercase()));
         let allowed = match ctx.action {
             AuthAction::CreateIndex { .. }
             | AuthAction::CreateTable { .. }
@@ -105,13 +133,11 @@ impl Guard {
                 column_name,
             } => {
                 let tenant_column = column_name.eq_ignore_ascii_case(column);
-                !(tenant_table(table_name) && (tenant_column || ctx.accessor.is_some()))
+                !(tenant_table(table_name) && (tenant_column || unscoped_accessor))
             }
             AuthAction::Read { table_name, .. }
             | AuthAction::Insert { table_name }
-            | AuthAction::Delete { table_name } => {
-                !(ctx.accessor.is_some() && tenant_table(table_name))
-            }
+            | AuthAction::Delete { table_name } => !(unscoped_accessor && tenant_table(table_name)),
             AuthAction::Function { function_name } => !FORBIDDEN_FUNCTIONS
                 .iter()
                 .any(|f| f.eq_ignore_ascii_case(function_name)),
@@ -198,6 +224,36 @@ mod tests {
             },
             None
         ));
+    }
+
+    #[test]
+    fn a_scoped_trigger_may_touch_tenant_tables_and_an_unscoped_one_may_not() {
+        let schema = Schema::from_sql(
+            &format!(
+                "CREATE TABLE a (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL);
+                 CREATE TABLE b (id INTEGER PRIMARY KEY, n INT, tenant_id TEXT NOT NULL);
+                 CREATE TRIGGER safe AFTER INSERT ON a BEGIN {}
+                   UPDATE b SET n = 1 WHERE b.tenant_id = NEW.tenant_id; END;
+                 CREATE TRIGGER raw AFTER INSERT ON a BEGIN UPDATE b SET n = 1; END;",
+                tenantry_rewrite::SCOPED_TRIGGER_MARK
+            ),
+            "tenant_id",
+        )
+        .expect("schema");
+        let g = Guard::new(&schema);
+        let update = || AuthAction::Update {
+            table_name: "b",
+            column_name: "n",
+        };
+        assert_eq!(answer(&g, update(), Some("safe")), Authorization::Allow);
+        assert_eq!(answer(&g, update(), Some("SAFE")), Authorization::Allow);
+        assert_eq!(answer(&g, update(), Some("raw")), Authorization::Deny);
+        // Even a scoped trigger may not move a row to another tenant.
+        let move_row = AuthAction::Update {
+            table_name: "b",
+            column_name: "tenant_id",
+        };
+        assert_eq!(answer(&g, move_row, Some("safe")), Authorization::Deny);
     }
 
     #[test]

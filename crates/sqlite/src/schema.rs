@@ -5,11 +5,12 @@ use tenantry_rewrite::Schema;
 
 use crate::error::Error;
 
-/// The statements that declare the database's tables.
-pub const SCHEMA_QUERY: &str =
-    "SELECT sql FROM sqlite_master WHERE type = 'table' AND sql IS NOT NULL";
+/// The statements that declare the database's tables, views and triggers.
+pub const SCHEMA_QUERY: &str = "SELECT sql FROM sqlite_master \
+     WHERE type IN ('table', 'view', 'trigger') AND sql IS NOT NULL";
 
-/// Reads the tables of `conn` into a [`Schema`] whose tenant column is `column`.
+/// Reads the tables, views and triggers of `conn` into a [`Schema`] whose tenant column is
+/// `column`.
 ///
 /// # Errors
 /// SQLite's error, or [`Error::Schema`] when a table cannot be read.

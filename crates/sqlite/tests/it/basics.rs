@@ -2,7 +2,7 @@
 //! never cross tenants, schema reloads, transactions.
 
 use rusqlite::OptionalExtension;
-use tenantry_rewrite::Refusal;
+use tenantry_rewrite::{Refusal, RewriteError};
 use tenantry_sqlite::{Connection, Error};
 
 const SCHEMA: &str = "
@@ -235,34 +235,96 @@ fn transactions_are_scoped_and_roll_back_when_dropped() {
 }
 
 #[test]
-fn a_trigger_that_touches_tenant_rows_is_stopped_by_the_guard() {
+fn an_unscoped_trigger_is_refused_and_a_scoped_one_runs_for_the_tenant() {
     // The trigger's SQL never went through the rewriter: it would copy every tenant's
-    // customers. The authorizer denies it, so the INSERT that fires it fails as a whole.
+    // customers. The rewriter refuses the INSERT that would fire it.
     let db = db();
     let conn = Connection::open(&db.path).expect("open");
+    let trigger = "CREATE TRIGGER leak AFTER INSERT ON customers BEGIN
+               INSERT INTO copies (name) SELECT name FROM customers;
+             END";
     conn.unscoped(|admin| {
-        admin.execute_batch(
-            "CREATE TABLE copies (name TEXT, tenant_id TEXT NOT NULL);
-             CREATE TRIGGER leak AFTER INSERT ON customers BEGIN
-               INSERT INTO copies SELECT name, NEW.tenant_id FROM customers;
-             END;",
-        )
+        admin.execute_batch(&format!(
+            "CREATE TABLE copies (name TEXT, tenant_id TEXT NOT NULL DEFAULT 'caps-automotive');
+             {trigger};"
+        ))
     })
     .expect("admin");
     conn.set_tenant("a").expect("tenant");
     let err = conn
         .execute("INSERT INTO customers (name) VALUES ('Zed')", [])
         .unwrap_err();
-    assert!(err.to_string().contains("not authorized"), "{err}");
+    assert!(
+        matches!(
+            Error::of(&err),
+            Some(Error::Rewrite(RewriteError::Refused {
+                reason: Refusal::UnscopedTrigger { .. },
+                ..
+            }))
+        ),
+        "{err}"
+    );
     assert_eq!(all_rows(&db).len(), 4);
-    let copies: i64 = conn
-        .unscoped(|admin| admin.query_row("SELECT count(*) FROM copies", [], |r| r.get(0)))
-        .expect("count");
-    assert_eq!(copies, 0);
-    // Without the trigger the same INSERT runs.
-    conn.unscoped(|admin| admin.execute_batch("DROP TRIGGER leak"))
+    let copies = |conn: &Connection| -> Vec<(String, String)> {
+        conn.unscoped(|admin| {
+            admin
+                .prepare("SELECT name, tenant_id FROM copies ORDER BY 1")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .expect("copies")
+    };
+    assert!(copies(&conn).is_empty());
+
+    // Scoped (as `tenantry migrate` does), the trigger copies only the tenant's names.
+    let scoped = tenantry_rewrite::Rewriter::new(
+        tenantry_rewrite::Schema::from_sql(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, tenant_id TEXT NOT NULL);
+             CREATE TABLE copies (name TEXT, tenant_id TEXT NOT NULL);",
+            "tenant_id",
+        )
+        .expect("schema"),
+    )
+    .scope_trigger(trigger)
+    .expect("scope the trigger");
+    conn.unscoped(|admin| admin.execute_batch(&format!("DROP TRIGGER leak; {scoped};")))
         .expect("admin");
     conn.execute("INSERT INTO customers (name) VALUES ('Zed')", [])
+        .expect("insert fires the scoped trigger");
+    let a_names: Vec<(String, String)> = all_rows(&db)
+        .into_iter()
+        .filter(|r| r.2 == "a")
+        .map(|r| (r.1, "a".to_owned()))
+        .collect();
+    let mut expected = a_names;
+    expected.sort();
+    assert_eq!(copies(&conn), expected);
+}
+
+#[test]
+fn a_trigger_on_a_global_table_that_touches_tenant_rows_is_stopped_by_the_guard() {
+    // A write to a global table fires a trigger that deletes every tenant's customers: the
+    // rewriter passes the INSERT (the table is global), and the authorizer denies the
+    // trigger's access to a tenant table, so the statement fails as a whole.
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    conn.unscoped(|admin| {
+        admin.execute_batch(
+            "CREATE TABLE log (msg TEXT);
+             CREATE TRIGGER wipe AFTER INSERT ON log BEGIN DELETE FROM customers; END;",
+        )
+    })
+    .expect("admin");
+    conn.set_tenant("a").expect("tenant");
+    let err = conn
+        .execute("INSERT INTO log (msg) VALUES ('hi')", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("not authorized"), "{err}");
+    assert_eq!(all_rows(&db).len(), 4);
+    // Without the trigger the same INSERT runs.
+    conn.unscoped(|admin| admin.execute_batch("DROP TRIGGER wipe"))
+        .expect("admin");
+    conn.execute("INSERT INTO log (msg) VALUES ('hi')", [])
         .expect("insert");
 }
 
