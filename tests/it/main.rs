@@ -8,6 +8,9 @@ mod support;
 mod cli;
 /// A failure injected at every step leaves the database logically identical.
 mod faults;
+/// Isolation on the POS fixture with three tenants: the catalogue and attacks as tenant A
+/// leave B's and C's rows byte for byte as they were and read nothing of them.
+mod isolation;
 /// The POS fixture migrated end to end, re-run, completed when half-migrated, rolled back.
 mod migrate_pos;
 /// The planner does not start preferring the tenant index over better ones.

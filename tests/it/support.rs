@@ -160,3 +160,8 @@ pub fn tenantry_stdin(args: &[&str], input: &str) -> Output {
         .expect("write stdin");
     child.wait_with_output().expect("wait for tenantry")
 }
+
+/// A value rendered with its type, as in [`snapshot`]: `NULL`, `i1`, `r2.5`, `t"x"`, `b[..]`.
+pub fn render_value(v: ValueRef<'_>) -> String {
+    render(v)
+}
