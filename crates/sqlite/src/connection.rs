@@ -1,11 +1,12 @@
 //! `Connection`: rusqlite's connection with every statement scoped to the current tenant.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use std::sync::atomic::Ordering;
 
 use quick_cache::sync::Cache;
 use rusqlite::hooks::AuthContext;
@@ -18,6 +19,10 @@ use crate::schema;
 
 /// How many distinct statements' rewrites a connection keeps.
 const PLAN_CACHE_CAPACITY: usize = 4096;
+
+/// How many statements' renderings for the current tenant a connection keeps (the fast path
+/// in front of the shared plan cache; cleared when full).
+const RENDER_MEMO_CAPACITY: usize = 512;
 
 /// How many prepared statements rusqlite keeps per connection. Its default, 16, is for one
 /// tenant: here each statement is prepared once per tenant (the tenant is in its text), and
@@ -42,8 +47,158 @@ type AuditHook = Box<dyn Fn(&AuditEvent<'_>) + Send>;
 
 /// A rewritten statement and the tracing span it runs in.
 struct Scoped {
-    sql: String,
+    sql: Arc<str>,
     span: tracing::Span,
+}
+
+/// One statement rendered for one tenant under one schema: what the connection reuses while
+/// the statement, the tenant and the schema stay the same.
+struct Rendered {
+    /// The scoping (schema version) it was rendered under; compared by pointer.
+    scoping: Arc<Scoping>,
+    tenant: TenantId,
+    plan: Arc<Plan>,
+    sql: Arc<str>,
+}
+
+/// FxHash (rustc's hasher): the render memo is keyed by the application's SQL, which needs
+/// no protection against crafted collisions, and SipHash costs more than the rest of a
+/// memo hit.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type RenderMemo = HashMap<Box<str>, Rendered, BuildHasherDefault<FxHasher>>;
+
+/// How long a connection trusts its last look at the schema version when nothing else says
+/// the database changed (see [`SchemaWatch`]).
+const SCHEMA_RECHECK_AFTER: Duration = Duration::from_millis(10);
+
+/// When the connection re-reads the schema version (`PRAGMA schema_version`) before handing
+/// out a statement.
+///
+/// Reading the schema cookie takes a read transaction of its own (in WAL mode, locking and
+/// unlocking a read mark: system calls), which cost as much as a whole indexed point lookup;
+/// reading it before every statement doubled the cost of the cheapest statements. It is
+/// re-read only when one of these says the schema may have changed:
+///
+/// - SQLite's data version for `main` (`SQLITE_FCNTL_DATA_VERSION`, a counter read without
+///   I/O) moved by more than this connection's own commits (counted by a commit hook): a
+///   transaction this connection began found a change another connection committed;
+/// - [`Connection::unscoped`] ran (it may change the schema itself);
+/// - the last look is older than [`SCHEMA_RECHECK_AFTER`].
+///
+/// What this guarantees, and what it does not. The rewrite of a statement depends on the
+/// schema only through which tables carry the tenant column (and their columns); the text
+/// is unsafe only when a table the rewriter saw as global has gained the tenant column
+/// since (its rows are then read and written for every tenant). A schema change by
+/// another connection is picked up by the first statement handed out after a transaction
+/// of this connection has seen it, and otherwise within `SCHEMA_RECHECK_AFTER`. The
+/// per-statement `PRAGMA` was not airtight either: it read the cookie in one transaction
+/// and the statement ran in the next. Neither closes the window completely, because SQLite
+/// itself recompiles a prepared statement whose schema changed from the text it was given,
+/// inside the step that finds the change; a statement the application keeps prepared and
+/// runs again is never checked (see the FIXME test below). Schema changes that add the
+/// tenant column are the migrator's, which is run with the application stopped.
+#[derive(Default)]
+struct SchemaWatch {
+    /// Commits made by this connection (counted by its commit hook).
+    own_commits: Arc<AtomicU32>,
+    /// Set by `unscoped`: look before the next statement.
+    dirty: AtomicBool,
+    /// The last look: data version, own commits and time then.
+    last: std::cell::Cell<Option<(u32, u32, Instant)>>,
+}
+
+impl SchemaWatch {
+    /// Whether the schema version must be re-read before the next statement.
+    fn must_look(&self, conn: &rusqlite::Connection) -> bool {
+        self.changed(conn)
+            || self
+                .last
+                .get()
+                .is_none_or(|(_, _, at)| at.elapsed() >= SCHEMA_RECHECK_AFTER)
+    }
+
+    /// Whether something other than time says the schema may have changed since the last
+    /// look: `unscoped`, or a change of the data version that this connection's own
+    /// commits do not account for.
+    fn changed(&self, conn: &rusqlite::Connection) -> bool {
+        if self.dirty.load(Ordering::Acquire) {
+            return true;
+        }
+        let Some((version, own, _)) = self.last.get() else {
+            return true;
+        };
+        let moved = data_version(conn).wrapping_sub(version);
+        let mine = self.own_commits.load(Ordering::Acquire).wrapping_sub(own);
+        moved != mine
+    }
+
+    /// Records a look at the schema version, made now.
+    fn looked(&self, conn: &rusqlite::Connection) {
+        self.dirty.store(false, Ordering::Release);
+        let own = self.own_commits.load(Ordering::Acquire);
+        self.last
+            .set(Some((data_version(conn), own, Instant::now())));
+    }
+}
+
+/// SQLite's data version for `main` (`sqlite3_file_control(SQLITE_FCNTL_DATA_VERSION)`):
+/// changes whenever the database changes, by this connection or another (seen when this
+/// connection begins a transaction). No I/O. `0` if SQLite refuses, which only makes the
+/// next look happen sooner.
+fn data_version(conn: &rusqlite::Connection) -> u32 {
+    let mut version: std::ffi::c_uint = 0;
+    // SAFETY: the handle is open while `conn` is borrowed; the file control writes one
+    // unsigned int into `version`, which outlives the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_DATA_VERSION,
+            (&raw mut version).cast(),
+        )
+    };
+    if rc == rusqlite::ffi::SQLITE_OK {
+        version
+    } else {
+        0
+    }
 }
 
 /// Rewrites shared between connections to one database: the rewriter for the current
@@ -138,6 +293,8 @@ pub struct Connection {
     scoping: RefCell<Arc<Scoping>>,
     shared: SharedPlans,
     tenant: RefCell<Option<TenantId>>,
+    watch: SchemaWatch,
+    memo: RefCell<RenderMemo>,
 }
 
 impl Connection {
@@ -181,7 +338,14 @@ impl Connection {
         shared: SharedPlans,
     ) -> rusqlite::Result<Connection> {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        let watch = SchemaWatch::default();
         let scoping = shared.for_version(&conn, column, schema::version(&conn)?)?;
+        watch.looked(&conn);
+        let commits = Arc::clone(&watch.own_commits);
+        conn.commit_hook(Some(move || {
+            commits.fetch_add(1, Ordering::AcqRel);
+            false
+        }))?;
         let guard = Guard::new(scoping.rewriter.schema());
         let hook = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
@@ -194,6 +358,8 @@ impl Connection {
             scoping: RefCell::new(scoping),
             shared,
             tenant: RefCell::new(None),
+            watch,
+            memo: RefCell::default(),
         })
     }
 
@@ -235,22 +401,49 @@ impl Connection {
     }
 
     /// The rewrite of `sql` for the current tenant.
+    ///
+    /// The fast path is the connection's render memo: the same SQL, tenant and schema as
+    /// last time give the same text, so nothing is looked up in the shared plan cache and
+    /// nothing is rendered. A different tenant or schema renders again (the memo is keyed by
+    /// the SQL, and an entry is used only when its tenant and scoping are the current ones).
     fn scoped(&self, sql: &str) -> rusqlite::Result<Scoped> {
-        let tenant = self.tenant.borrow().clone().ok_or(Error::NoTenant)?;
-        let started = Instant::now();
+        let tenant = self.tenant.borrow();
+        let tenant = tenant.as_ref().ok_or(Error::NoTenant)?;
+        let traced = tracing::enabled!(tracing::Level::DEBUG);
+        let started = traced.then(Instant::now);
         let scoping = self.current()?;
-        let (plan, cached) = match scoping.plans.get(sql) {
-            Some(plan) => (plan, true),
+        let mut memo = self.memo.borrow_mut();
+        let hit = memo
+            .get(sql)
+            .filter(|r| Arc::ptr_eq(&r.scoping, &scoping) && r.tenant.as_str() == tenant.as_str());
+        let (rendered, cached) = match hit {
+            Some(rendered) => (rendered, true),
             None => {
-                let plan = Arc::new(scoping.rewriter.plan(sql).map_err(Error::from)?);
-                scoping.plans.insert(sql.to_owned(), Arc::clone(&plan));
-                (plan, false)
+                let (plan, cached) = match scoping.plans.get(sql) {
+                    Some(plan) => (plan, true),
+                    None => {
+                        let plan = Arc::new(scoping.rewriter.plan(sql).map_err(Error::from)?);
+                        scoping.plans.insert(sql.to_owned(), Arc::clone(&plan));
+                        (plan, false)
+                    }
+                };
+                let text: Arc<str> = plan.render(tenant).map_err(Error::from)?.sql().into();
+                if memo.len() >= RENDER_MEMO_CAPACITY {
+                    memo.clear();
+                }
+                let rendered = Rendered {
+                    scoping: Arc::clone(&scoping),
+                    tenant: tenant.clone(),
+                    plan,
+                    sql: text,
+                };
+                let slot = memo.entry(sql.into()).insert_entry(rendered).into_mut();
+                (&*slot, cached)
             }
         };
-        let rewritten = plan.render(&tenant).map_err(Error::from)?;
-        let infos = rewritten.statements();
+        let infos = rendered.plan.statements();
         // The span's fields cost allocations: build them only when someone listens.
-        let span = if tracing::enabled!(tracing::Level::DEBUG) {
+        let span = if let Some(started) = started {
             let kinds: Vec<&str> = infos.iter().map(|s| s.kind.as_str()).collect();
             let tables: Vec<&str> = infos
                 .iter()
@@ -269,13 +462,13 @@ impl Connection {
         };
         if let Some(hook) = self.audit.borrow().as_ref() {
             hook(&AuditEvent {
-                tenant: &tenant,
+                tenant,
                 sql,
                 statements: infos,
             });
         }
         Ok(Scoped {
-            sql: rewritten.into_sql(),
+            sql: Arc::clone(&rendered.sql),
             span,
         })
     }
@@ -292,9 +485,14 @@ impl Connection {
         *self.audit.borrow_mut() = None;
     }
 
-    /// The scoping for the schema as it is now, reloaded when it changed.
+    /// The scoping for the schema as it is now: the version is re-read only when
+    /// [`SchemaWatch`] says the schema may have changed, and the scoping reloaded when it did.
     fn current(&self) -> rusqlite::Result<Arc<Scoping>> {
+        if !self.watch.must_look(&self.inner) {
+            return Ok(Arc::clone(&self.scoping.borrow()));
+        }
         let version = schema::version(&self.inner)?;
+        self.watch.looked(&self.inner);
         if self.scoping.borrow().version == version {
             return Ok(Arc::clone(&self.scoping.borrow()));
         }
@@ -304,6 +502,7 @@ impl Connection {
             .for_version(&self.inner, &self.column, version)?;
         self.guard.learn(fresh.rewriter.schema());
         *self.scoping.borrow_mut() = Arc::clone(&fresh);
+        self.memo.borrow_mut().clear();
         Ok(fresh)
     }
 
@@ -437,15 +636,18 @@ impl Connection {
             line = caller.line(),
             "unscoped access to the database"
         );
-        /// Turns the guard back on, also when `f` panics.
-        struct Rescope<'g>(&'g Guard);
+        /// Turns the guard back on, also when `f` panics, and makes the next statement
+        /// re-read the schema version (`f` may have changed the schema in ways SQLite does
+        /// not reload, such as `DROP TABLE`).
+        struct Rescope<'g>(&'g Guard, &'g SchemaWatch);
         impl Drop for Rescope<'_> {
             fn drop(&mut self) {
+                self.1.dirty.store(true, Ordering::Release);
                 self.0.scoped.store(true, Ordering::Release);
             }
         }
         self.guard.scoped.store(false, Ordering::Release);
-        let _rescope = Rescope(&self.guard);
+        let _rescope = Rescope(&self.guard, &self.watch);
         f(&self.inner)
     }
 }
@@ -557,5 +759,120 @@ impl Drop for Savepoint<'_> {
         )) {
             tracing::error!(%error, "rolling back a dropped savepoint failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A migrated database file with a tenant table and a global one, and an admin
+    /// connection to it (plain rusqlite).
+    fn database() -> (tempfile::TempDir, std::path::PathBuf, rusqlite::Connection) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("app.db");
+        let admin = rusqlite::Connection::open(&path).expect("open");
+        admin
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL);
+                 CREATE TABLE settings (k TEXT, v TEXT);
+                 INSERT INTO notes VALUES ('mine', 'a'), ('theirs', 'b');
+                 INSERT INTO settings VALUES ('color', 'blue');",
+            )
+            .expect("schema");
+        (dir, path, admin)
+    }
+
+    fn values(stmt: &mut Statement<'_>) -> rusqlite::Result<Vec<String>> {
+        stmt.query_map([], |r| r.get(0))?.collect()
+    }
+
+    /// Another connection gives a global table the tenant column and writes a row of
+    /// another tenant into it: the next statement handed out is rendered for the new schema.
+    #[test]
+    fn a_table_that_gains_the_tenant_column_is_scoped_from_the_next_statement() {
+        let (_dir, path, admin) = database();
+        let conn = Connection::open(&path).expect("open");
+        conn.set_tenant("a").expect("tenant");
+        let cached = |conn: &Connection| {
+            let mut stmt = conn.prepare_cached("SELECT v FROM settings")?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        };
+        assert_eq!(cached(&conn).expect("global read"), ["blue"]);
+        admin
+            .execute_batch(
+                "ALTER TABLE settings ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'a';
+                 INSERT INTO settings VALUES ('color', 'red', 'b');",
+            )
+            .expect("migrate settings");
+        // Past the watch's time limit, as a connection idle in a pool would be.
+        std::thread::sleep(SCHEMA_RECHECK_AFTER);
+        assert_eq!(cached(&conn).expect("scoped read"), ["blue"]);
+        let mut fresh = conn.prepare("SELECT v FROM settings").expect("prepare");
+        assert_eq!(values(&mut fresh).expect("scoped read"), ["blue"]);
+    }
+
+    /// FIXME: a statement the application keeps prepared across a schema change is
+    /// recompiled by SQLite from the text rendered for the old schema, without the
+    /// connection seeing it: a table that gained the tenant column is then read for every
+    /// tenant. (The per-statement `PRAGMA schema_version` this connection used to run had
+    /// the same gap.) Closing it needs the rewritten text itself to fail when the schema
+    /// moved, or SQLite's recompilation to be observable; this pins the current behaviour.
+    #[test]
+    fn fixme_a_statement_kept_prepared_across_a_schema_change_runs_its_old_text() {
+        let (_dir, path, admin) = database();
+        let conn = Connection::open(&path).expect("open");
+        conn.set_tenant("a").expect("tenant");
+        let mut kept = conn.prepare("SELECT v FROM settings").expect("prepare");
+        assert_eq!(values(&mut kept).expect("global read"), ["blue"]);
+        admin
+            .execute_batch(
+                "ALTER TABLE settings ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'a';
+                 INSERT INTO settings VALUES ('color', 'red', 'b');",
+            )
+            .expect("migrate settings");
+        assert_eq!(values(&mut kept).expect("old text"), ["blue", "red"]);
+    }
+
+    /// With no schema change and no other writer, nothing but time makes the connection
+    /// read the schema version: not its own reads, not its own commits; `unscoped` and
+    /// another connection's commit do.
+    #[test]
+    fn only_a_possible_schema_change_makes_the_connection_look() {
+        let (_dir, path, admin) = database();
+        let mut conn = Connection::open(&path).expect("open");
+        conn.set_tenant("a").expect("tenant");
+        for _ in 0..3 {
+            {
+                let mut stmt = conn
+                    .prepare_cached("SELECT body FROM notes")
+                    .expect("prepare");
+                assert!(!values(&mut stmt).expect("read").is_empty());
+            }
+            conn.execute("INSERT INTO notes (body) VALUES ('more')", [])
+                .expect("own write");
+            let tx = conn.transaction().expect("begin");
+            tx.execute("INSERT INTO notes (body) VALUES ('more')", [])
+                .expect("own write in a transaction");
+            tx.commit().expect("commit");
+            assert!(!conn.watch.changed(&conn.inner));
+        }
+        conn.unscoped(|admin| admin.execute_batch("CREATE TABLE extra (x)"))
+            .expect("admin");
+        assert!(conn.watch.changed(&conn.inner));
+        conn.execute("INSERT INTO extra (x) VALUES (1)", [])
+            .expect("a global table created since is known after the look");
+        assert!(!conn.watch.changed(&conn.inner));
+        admin
+            .execute_batch("INSERT INTO settings VALUES ('size', 'xl')")
+            .expect("another connection writes");
+        conn.execute("INSERT INTO extra (x) VALUES (2)", [])
+            .expect("write");
+        assert!(
+            conn.watch.changed(&conn.inner),
+            "the write's transaction saw the other connection's commit"
+        );
     }
 }
