@@ -100,9 +100,15 @@ impl Pool {
     /// r2d2's error when the first connection cannot be opened (not a database, not
     /// migrated, ...).
     pub fn new(manager: Manager, max_size: u32) -> Result<Pool, r2d2::Error> {
+        // No check on checkout: r2d2's check is for network connections that die while
+        // idle; a SQLite connection to a file does not, and the check (a statement, so a
+        // read transaction) would cost each request as much as an indexed lookup. Schema
+        // changes are the connection's own business (it re-reads the schema version when
+        // the database says it may have changed).
         let inner = r2d2::Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
+            .test_on_check_out(false)
             .build(manager)?;
         Ok(Pool { inner })
     }
