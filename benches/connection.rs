@@ -559,11 +559,26 @@ fn once<S: Side>(conn: &mut S, sql: &str, case: &Case) {
     }
 }
 
-/// The median of up to 200 runs (at most about 0.3 s of them), after 3 unmeasured ones.
-fn quick_median_ns<S: Side>(conn: &mut S, sql: &str, case: &Case) -> f64 {
+/// How often SQLite re-prepared the cached statement for `sql` since the last call
+/// (`sqlite3_stmt_status(SQLITE_STMTSTATUS_REPREPARE)`, reset on reading).
+fn reprepares<S: Side>(conn: &S, sql: &str) -> i32 {
+    let stmt = conn.cached(sql).expect("prepare_cached");
+    stmt.reset_status(rusqlite::StatementStatus::RePrepare)
+}
+
+/// One statement's quick look: the median of up to 200 runs (at most about 0.3 s of
+/// them) after 3 unmeasured ones, and how many of the measured runs SQLite re-prepared the
+/// statement in.
+struct Quick {
+    median_ns: f64,
+    reprepared: f64,
+}
+
+fn quick_median_ns<S: Side>(conn: &mut S, sql: &str, case: &Case) -> Quick {
     for _ in 0..3 {
         once(conn, sql, case);
     }
+    reprepares(conn, sql);
     let started = Instant::now();
     let mut times = Vec::new();
     while times.len() < 200 && (times.len() < 5 || started.elapsed() < Duration::from_millis(300)) {
@@ -571,7 +586,11 @@ fn quick_median_ns<S: Side>(conn: &mut S, sql: &str, case: &Case) -> f64 {
         once(conn, sql, case);
         times.push(t.elapsed().as_nanos() as f64);
     }
-    median(&mut times)
+    let runs = times.len() as f64;
+    Quick {
+        median_ns: median(&mut times),
+        reprepared: f64::from(reprepares(conn, sql)) / runs,
+    }
 }
 
 /// Per statement (a quick look, not criterion): plain; the rewriter's output run by plain
@@ -594,8 +613,8 @@ fn per_statement(
     let tenant = tenantry_sqlite::TenantId::new(TENANT).expect("tenant id");
     eprintln!("\nper statement, median of up to 200 runs (writes include BEGIN/ROLLBACK)");
     eprintln!(
-        "{:<30} {:<13} {:>11} {:>11} {:>11} {:>9} {:>11}",
-        "statement", "class", "plain", "rewritten", "scoped", "sqlite", "connection"
+        "{:<30} {:<13} {:>11} {:>11} {:>11} {:>9} {:>11} {:>14}",
+        "statement", "class", "plain", "rewritten", "scoped", "sqlite", "connection", "reprepares p/r/s"
     );
     for class in CLASSES {
         for case in cases.iter().filter(|c| c.query.class == class) {
@@ -608,17 +627,24 @@ fn per_statement(
             let r = quick_median_ns(&mut migrated, &rewritten, case);
             let s = quick_median_ns(scoped, sql, case);
             eprintln!(
-                "{:<30} {:<13} {:>11} {:>11} {:>11} {:>+8.1}% {:>11}",
+                "{:<30} {:<13} {:>11} {:>11} {:>11} {:>+8.1}% {:>11} {:>4.1}/{:.1}/{:.1}",
                 case.query.name,
                 class_name(class),
-                human(p),
-                human(r),
-                human(s),
-                (r / p - 1.0) * 100.0,
-                human(s - r)
+                human(p.median_ns),
+                human(r.median_ns),
+                human(s.median_ns),
+                (r.median_ns / p.median_ns - 1.0) * 100.0,
+                human(s.median_ns - r.median_ns),
+                p.reprepared,
+                r.reprepared,
+                s.reprepared,
             );
         }
     }
+    eprintln!(
+        "reprepares p/r/s: how many times per run SQLite re-prepared the statement \
+         (SQLITE_STMTSTATUS_REPREPARE) on the plain, rewritten and scoped sides"
+    );
 }
 
 fn main() {
