@@ -77,6 +77,23 @@ pub fn migrate_report(report: &Report) -> String {
             }
         }
     }
+    if !plan.triggers.is_empty() {
+        let _ = writeln!(
+            out,
+            "  triggers scoped to the firing row's tenant ({})",
+            plan.triggers.len()
+        );
+        for t in &plan.triggers {
+            let _ = writeln!(out, "    {:<28} on {}", t.name, t.on);
+        }
+    }
+    if !plan.fk_guards.is_empty() {
+        let _ = writeln!(
+            out,
+            "  foreign-key guards ({}): no row may reference another tenant's row",
+            plan.fk_guards.len()
+        );
+    }
     if !plan.risks.is_empty() {
         let _ = writeln!(
             out,

@@ -850,37 +850,59 @@ fn plant_bs_line_on_as_order(pos: &Pos) -> (String, rusqlite::Result<usize>) {
 }
 
 #[test]
-#[ignore = "leak: B can insert a row referencing A's key (foreign keys are checked across \
-            tenants), and A's DELETE of its own row then cascades into B's row"]
-fn a_reference_to_another_tenants_row_lets_its_delete_cascade_across() {
+fn a_reference_to_another_tenants_row_cannot_be_planted_so_no_delete_cascades_across() {
     let pos = pos();
     let (order, planted) = plant_bs_line_on_as_order(&pos);
-    // Today B's insert runs (the foreign key finds A's work order). Were it refused, the
-    // rest would hold trivially.
-    let _ = planted;
+    // The migration's foreign-key guard stops B's line (see the next test).
+    assert!(planted.is_err(), "B's line on A's work order was accepted");
     let before = others(&pos.three);
     let a = as_a(&pos.three);
-    // The catalogue's delete_work_order, as A, on A's own work order.
+    // The catalogue's delete_work_order, as A, on A's own work order: its ON DELETE
+    // CASCADE reaches A's lines only.
     let deleted = a
         .execute("DELETE FROM work_orders WHERE id = ?1", [&order])
         .expect("A deletes its work order");
     assert_eq!(deleted, 1);
-    // Fails today: B's planted line is gone, deleted by ON DELETE CASCADE.
     assert_unchanged(&before, &pos.three, "A's DELETE of its own work order");
 }
 
 #[test]
-#[ignore = "leak: a foreign key is checked against every tenant's rows, so a tenant can \
-            reference, and so probe for, another tenant's keys"]
-fn a_foreign_key_to_another_tenants_row_is_refused() {
+fn a_foreign_key_to_another_tenants_row_fails_as_a_missing_parent_would() {
     let pos = pos();
     let (_, planted) = plant_bs_line_on_as_order(&pos);
-    // A key of nobody's fails the foreign key; A's key passes: B learns that it exists,
-    // and its row now hangs on A's.
-    assert!(
-        planted.is_err(),
-        "B's line referencing A's work order was accepted"
+    let b = Connection::open(&pos.three).expect("open");
+    b.set_tenant(B).expect("tenant B");
+    b.execute_batch("PRAGMA foreign_keys = ON")
+        .expect("foreign keys on");
+    let missing = b.execute(
+        "INSERT INTO work_order_lines (work_order_id, line_no, line_type, description, \
+         unit_price_cents, created_at) VALUES (987654321, 99, 'fee', 'no parent', 1, '2025-01-02')",
+        [],
     );
+    // Both fail with SQLite's own message: A's key looks like no key at all.
+    let message = |r: &rusqlite::Result<usize>| match r {
+        Err(e) => e.to_string(),
+        Ok(n) => format!("accepted ({n} rows)"),
+    };
+    assert_eq!(message(&planted), "FOREIGN KEY constraint failed");
+    assert_eq!(message(&missing), "FOREIGN KEY constraint failed");
+    // And an update cannot move B's own line onto A's order either.
+    let a_order: String = rusqlite::Connection::open(&pos.three)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT id FROM work_orders WHERE tenant_id = ?1 ORDER BY rowid LIMIT 1",
+                [A],
+                |r| r.get(0),
+            )
+        })
+        .expect("A's work order");
+    let before = others(&pos.three);
+    let moved = b.execute(
+        "UPDATE work_order_lines SET work_order_id = ?1 WHERE id = (SELECT min(id) FROM work_order_lines)",
+        [&a_order],
+    );
+    assert_eq!(message(&moved), "FOREIGN KEY constraint failed");
+    assert_unchanged(&before, &pos.three, "B's UPDATE onto A's work order");
 }
 
 // ---- views and triggers -----------------------------------------------------------------

@@ -344,3 +344,64 @@ fn an_index_name_already_taken_is_refused() {
     assert!(error.to_string().contains("idx_a_tenant_id"), "{error}");
     assert_eq!(snapshot(&db), before);
 }
+
+#[test]
+fn foreign_keys_between_tenant_tables_cannot_reach_another_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "fk.db",
+        "CREATE TABLE kinds (code TEXT PRIMARY KEY);
+         CREATE TABLE parents (id INTEGER PRIMARY KEY, a INT, b INT, UNIQUE (a, b));
+         CREATE TABLE children (
+             id INTEGER PRIMARY KEY,
+             parent_id INTEGER REFERENCES parents ON DELETE CASCADE,
+             a INT, b INT,
+             FOREIGN KEY (a, b) REFERENCES parents (a, b));
+         CREATE TABLE _migrations (v TEXT PRIMARY KEY);
+         CREATE TABLE tagged (id INTEGER PRIMARY KEY, v TEXT REFERENCES _migrations (v));
+         INSERT INTO parents VALUES (1, 10, 20);
+         INSERT INTO children VALUES (1, 1, 10, 20);",
+    );
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    // Two keys of `children` reach a tenant table, each guarded on INSERT and UPDATE; the
+    // key of `tagged` reaches a global table and needs no guard.
+    let mut guards: Vec<&str> = report
+        .plan
+        .fk_guards
+        .iter()
+        .map(|g| g.on.as_str())
+        .collect();
+    guards.dedup();
+    assert_eq!(guards, ["children"]);
+    assert_eq!(report.plan.fk_guards.len(), 4);
+
+    // Another tenant's parent, through either key, on insert or update, fails as a
+    // missing parent; the tenant's own parent passes.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         INSERT INTO parents VALUES (2, 11, 21, 'store-2');",
+    )
+    .unwrap();
+    for sql in [
+        "INSERT INTO children (parent_id, tenant_id) VALUES (1, 'store-2')",
+        "INSERT INTO children (a, b, tenant_id) VALUES (10, 20, 'store-2')",
+        "UPDATE children SET parent_id = 2 WHERE id = 1",
+        "UPDATE children SET tenant_id = 'store-2' WHERE id = 1",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert_eq!(err.to_string(), "FOREIGN KEY constraint failed", "{sql}");
+    }
+    conn.execute(
+        "INSERT INTO children (parent_id, a, b, tenant_id) VALUES (2, 11, 21, 'store-2')",
+        [],
+    )
+    .unwrap();
+    conn.execute("INSERT INTO children (parent_id) VALUES (NULL)", [])
+        .unwrap();
+    // A rerun finds nothing left to do.
+    let again = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert!(again.plan.fk_guards.is_empty());
+    assert_eq!(again.outcome, Outcome::AlreadyMigrated);
+}

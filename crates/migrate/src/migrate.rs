@@ -405,6 +405,7 @@ fn change(
 
     timer.start(Step::ScopeTriggers);
     triggers::apply(conn, &plan.triggers)?;
+    triggers::create(conn, &plan.fk_guards)?;
     inject!(options, Step::ScopeTriggers, 0);
 
     // Foreign-key violations found now are compared with the backup, which holds the

@@ -194,6 +194,9 @@ pub struct Plan {
     pub global: Vec<GlobalTable>,
     /// Triggers on tenant tables replaced by their scoped form.
     pub triggers: Vec<ScopedTrigger>,
+    /// Triggers created so that no row references another tenant's row through a foreign
+    /// key between tenant tables.
+    pub fk_guards: Vec<ScopedTrigger>,
     /// Views, triggers and constraints to look at.
     pub risks: Vec<Risk>,
     /// The registry, when there is one.
@@ -206,7 +209,9 @@ impl Plan {
     /// True when every scoped table already has its column and index, and every trigger
     /// that can be scoped is.
     pub fn is_complete(&self) -> bool {
-        self.scoped.iter().all(ScopedTable::is_complete) && self.triggers.is_empty()
+        self.scoped.iter().all(ScopedTable::is_complete)
+            && self.triggers.is_empty()
+            && self.fk_guards.is_empty()
     }
 }
 
@@ -297,6 +302,7 @@ pub fn build(
         });
     }
     let (scoped_triggers, unscopable) = triggers::plan(catalog, &scoped_names, &after);
+    let fk_guards = triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?;
     for trigger in &catalog.triggers {
         if scoped_triggers.iter().any(|t| t.name == trigger.name) {
             continue;
@@ -369,6 +375,7 @@ pub fn build(
         column: column.to_owned(),
         default_tenant: tenant.clone(),
         triggers: scoped_triggers,
+        fk_guards,
         scoped,
         global,
         risks,

@@ -7,10 +7,14 @@
 //! a database holding one tenant is exactly what it did before. A trigger that cannot be
 //! scoped stays as it was, is reported as a risk, and tenant connections refuse the
 //! statements that would fire it.
+//!
+//! Foreign keys between tenant tables get guard triggers too: SQLite checks a key against
+//! every tenant's rows, so without them a tenant could hang its row on another tenant's
+//! (and that tenant's `ON DELETE CASCADE` would then reach it).
 
 use rusqlite::Connection;
 use serde::Serialize;
-use tenantry_rewrite::{Column, Rewriter, Schema};
+use tenantry_rewrite::{Column, Rewriter, SCOPED_TRIGGER_MARK, Schema};
 
 use crate::error::{Error, Result, Step};
 use crate::inspect::Catalog;
@@ -125,6 +129,129 @@ pub(crate) fn apply(conn: &Connection, triggers: &[ScopedTrigger]) -> Result<()>
             trigger.sql
         ))
         .map_err(Error::sqlite(Step::ScopeTriggers, Some(&trigger.name)))?;
+    }
+    Ok(())
+}
+
+/// For each foreign key between two tenant tables: triggers that stop a row from
+/// referencing another tenant's row (on INSERT, and on UPDATE of the key or the tenant).
+///
+/// SQLite checks a foreign key against every row of the parent table, whoever owns it. A
+/// tenant could otherwise hang its row on another tenant's (learning that the key exists),
+/// and that tenant's own `DELETE` would then cascade into it. The trigger raises the error
+/// SQLite raises for a missing parent, so another tenant's row looks like no row. Triggers
+/// that exist already (a resumed migration) are left out.
+pub(crate) fn plan_fk_guards(
+    conn: &Connection,
+    catalog: &Catalog,
+    scoped: &[&str],
+    column: &str,
+) -> Result<Vec<ScopedTrigger>> {
+    let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
+    let err = |table: &str| Error::sqlite(Step::Plan, Some(table));
+    let mut guards = Vec::new();
+    for child in catalog.tables.iter().filter(|t| is_scoped(&t.name)) {
+        let child = child.name.as_str();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) \
+                 ORDER BY id, seq",
+            )
+            .map_err(err(child))?;
+        let rows = stmt
+            .query_map([child], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(err(child))?;
+        let mut keys: Vec<(i64, String, Vec<(String, Option<String>)>)> = Vec::new();
+        for (id, parent, from, to) in rows {
+            match keys.last_mut() {
+                Some((last, _, cols)) if *last == id => cols.push((from, to)),
+                _ => keys.push((id, parent, vec![(from, to)])),
+            }
+        }
+        for (id, parent, cols) in keys {
+            let Some(parent) = catalog.table(&parent).filter(|p| is_scoped(&p.name)) else {
+                continue;
+            };
+            // A key naming no parent columns references the parent's primary key.
+            let parent_cols: Vec<String> = if cols.iter().all(|(_, to)| to.is_some()) {
+                cols.iter().filter_map(|(_, to)| to.clone()).collect()
+            } else {
+                let mut pk: Vec<(u32, String)> = parent
+                    .columns
+                    .iter()
+                    .filter(|c| c.pk > 0)
+                    .map(|c| (c.pk, c.name.clone()))
+                    .collect();
+                pk.sort();
+                pk.into_iter().map(|(_, name)| name).collect()
+            };
+            if parent_cols.len() != cols.len() {
+                // A key SQLite itself cannot use; nothing to guard.
+                continue;
+            }
+            let child_cols: Vec<&str> = cols.iter().map(|(from, _)| from.as_str()).collect();
+            for (event, suffix) in [("INSERT", "insert"), ("UPDATE", "update")] {
+                let name = format!("tenantry_fk_{child}_{id}_{suffix}");
+                if catalog
+                    .triggers
+                    .iter()
+                    .any(|t| t.name.eq_ignore_ascii_case(&name))
+                {
+                    continue;
+                }
+                let on_event = if event == "UPDATE" {
+                    let mut watched: Vec<String> =
+                        child_cols.iter().map(|c| sql::ident(c)).collect();
+                    watched.push(sql::ident(column));
+                    format!("UPDATE OF {}", watched.join(", "))
+                } else {
+                    event.to_owned()
+                };
+                let present = child_cols
+                    .iter()
+                    .map(|c| format!("NEW.{} IS NOT NULL", sql::ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let matches = parent_cols
+                    .iter()
+                    .zip(&child_cols)
+                    .map(|(p, c)| format!("p.{} = NEW.{}", sql::ident(p), sql::ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                let tenant = sql::ident(column);
+                let sql = format!(
+                    "CREATE TRIGGER {} BEFORE {on_event} ON {} WHEN {present}\nBEGIN\n\
+                     {SCOPED_TRIGGER_MARK}\n    SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed')\n     \
+                     WHERE EXISTS (SELECT 1 FROM {} AS p WHERE {matches} AND p.{tenant} <> NEW.{tenant});\nEND",
+                    sql::ident(&name),
+                    sql::ident(child),
+                    sql::ident(&parent.name),
+                );
+                guards.push(ScopedTrigger {
+                    name,
+                    on: child.to_owned(),
+                    sql,
+                });
+            }
+        }
+    }
+    Ok(guards)
+}
+
+/// Creates the foreign-key guards, inside the caller's transaction.
+pub(crate) fn create(conn: &Connection, guards: &[ScopedTrigger]) -> Result<()> {
+    for guard in guards {
+        tracing::debug!(trigger = %guard.name, on = %guard.on, "guarding a foreign key across tenants");
+        conn.execute_batch(&guard.sql)
+            .map_err(Error::sqlite(Step::ScopeTriggers, Some(&guard.name)))?;
     }
     Ok(())
 }
