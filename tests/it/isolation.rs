@@ -906,9 +906,137 @@ fn a_foreign_key_to_another_tenants_row_fails_as_a_missing_parent_would() {
 }
 
 // ---- views and triggers -----------------------------------------------------------------
-// The view and trigger paths (the POS view `v_open_work_orders` read as A, the inventory
-// trigger fired by A's insert, views and triggers created to reach B's rows) are being
-// reworked (views inlined by the rewriter; triggers on tenant tables scoped by the migrator
-// or refused). Their isolation tests go here once that lands. Until then the catalogue
-// test above runs `open_work_orders_board` and `insert_inventory_transaction` like every
-// other statement: same outcome with and without B and C, and B and C unchanged.
+
+#[test]
+fn views_show_a_only_its_rows_whatever_they_read() {
+    let pos = pos();
+    // Views an administrator adds after the migration, over every tenant's rows.
+    for path in [&pos.only_a, &pos.three] {
+        rusqlite::Connection::open(path)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE VIEW every_customer AS SELECT * FROM customers;
+                     CREATE VIEW stock_value AS
+                       SELECT p.sku, i.quantity_on_hand * p.price AS value
+                         FROM v_low_stock l JOIN products p ON p.id = l.product_id
+                         JOIN inventory i ON i.product_id = p.id;
+                     CREATE VIEW customer_count AS SELECT count(*) AS n FROM customers;",
+                )
+            })
+            .expect("create views");
+    }
+    let before = others(&pos.three);
+    let only_a = as_a(&pos.only_a);
+    let three = as_a(&pos.three);
+    for sql in [
+        "SELECT * FROM v_open_work_orders ORDER BY id",
+        "SELECT * FROM v_low_stock ORDER BY product_id",
+        "SELECT * FROM every_customer ORDER BY id",
+        "SELECT * FROM stock_value ORDER BY sku",
+        "SELECT n FROM customer_count",
+        "SELECT c.id FROM customers c WHERE c.id IN (SELECT id FROM every_customer) ORDER BY 1",
+        "WITH customers AS (SELECT 1 AS id) SELECT count(*) FROM every_customer",
+        "UPDATE customers SET notes = 'seen' WHERE id IN (SELECT id FROM every_customer)",
+    ] {
+        let outcome = same_as_with_a_alone(&only_a, &three, &pos.three, &before, sql, &[]);
+        assert!(!matches!(outcome, Outcome::Failed(_)), "{sql}: {outcome:?}");
+    }
+    // A view that names the tenant column cannot read it: scoped tables do not have one.
+    for path in [&pos.only_a, &pos.three] {
+        rusqlite::Connection::open(path)
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE VIEW b_customers AS SELECT * FROM customers WHERE tenant_id = 'store-b'",
+                )
+            })
+            .expect("create view");
+    }
+    let three = as_a(&pos.three);
+    let err = three
+        .prepare("SELECT * FROM b_customers")
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no such column: tenant_id"),
+        "{err}"
+    );
+    // Writes to a view are refused: its INSTEAD OF triggers would run unscoped.
+    let err = three.execute("DELETE FROM every_customer", []).unwrap_err();
+    assert!(
+        matches!(refusal(&err), Some(Refusal::ViewWrite { .. })),
+        "{err}"
+    );
+    assert_unchanged(&before, &pos.three, "reads through views");
+}
+
+#[test]
+fn the_migrated_trigger_changes_only_the_inserting_tenants_inventory() {
+    let pos = pos();
+    let sql: String = rusqlite::Connection::open(&pos.three)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'trg_inventory_after_transaction'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .expect("trigger");
+    assert!(
+        sql.contains(tenantry::rewrite::SCOPED_TRIGGER_MARK),
+        "{sql}"
+    );
+    let before = others(&pos.three);
+    let only_a = as_a(&pos.only_a);
+    let three = as_a(&pos.three);
+    // A's product: the trigger moves its stock on both databases alike.
+    let insert = "INSERT INTO inventory_transactions (product_id, quantity_change, kind, created_at) \
+         SELECT id, 5, 'receive', '2026-11-28' FROM products ORDER BY id LIMIT 1";
+    let inserted = same_as_with_a_alone(&only_a, &three, &pos.three, &before, insert, &[]);
+    assert_eq!(inserted, Outcome::Changed(1));
+    let stock =
+        "SELECT product_id, quantity_on_hand, updated_at FROM inventory ORDER BY product_id";
+    let stock = same_as_with_a_alone(&only_a, &three, &pos.three, &before, stock, &[]);
+    assert!(
+        matches!(&stock, Outcome::Rows(_, rows) if rows.iter().any(|r| r.contains("2026-11-28"))),
+        "the trigger did not run: {stock:?}"
+    );
+}
+
+#[test]
+fn a_trigger_added_after_the_migration_is_refused_or_stopped() {
+    let pos = pos();
+    let admin = Connection::open(&pos.three).expect("open");
+    admin
+        .unscoped(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER wipe_b AFTER UPDATE ON customers BEGIN
+                   DELETE FROM gift_cards WHERE tenant_id = 'store-b';
+                 END;
+                 CREATE TABLE global_log (msg TEXT);
+                 CREATE TRIGGER wipe_all AFTER INSERT ON global_log BEGIN
+                   DELETE FROM customers;
+                 END;",
+            )
+        })
+        .expect("admin creates triggers");
+    let before = others(&pos.three);
+    let a = as_a(&pos.three);
+    // A statement that would fire the unscoped trigger on a tenant table is refused.
+    let err = a
+        .execute("UPDATE customers SET notes = 'x'", [])
+        .unwrap_err();
+    assert!(
+        matches!(refusal(&err), Some(Refusal::UnscopedTrigger { trigger, .. }) if trigger == "wipe_b"),
+        "{err}"
+    );
+    // A write to a global table whose trigger reaches tenant rows: the guard stops it.
+    let err = a
+        .execute("INSERT INTO global_log (msg) VALUES ('hi')", [])
+        .unwrap_err();
+    assert!(err.to_string().contains("not authorized"), "{err}");
+    assert_unchanged(
+        &before,
+        &pos.three,
+        "statements that would fire unscoped triggers",
+    );
+}
