@@ -169,14 +169,18 @@ pub(crate) fn plan_fk_guards(
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(err(child))?;
-        let mut keys: Vec<(i64, String, Vec<(String, Option<String>)>)> = Vec::new();
+        let mut keys: Vec<ForeignKey> = Vec::new();
         for (id, parent, from, to) in rows {
             match keys.last_mut() {
-                Some((last, _, cols)) if *last == id => cols.push((from, to)),
-                _ => keys.push((id, parent, vec![(from, to)])),
+                Some(key) if key.id == id => key.cols.push((from, to)),
+                _ => keys.push(ForeignKey {
+                    id,
+                    parent,
+                    cols: vec![(from, to)],
+                }),
             }
         }
-        for (id, parent, cols) in keys {
+        for ForeignKey { id, parent, cols } in keys {
             let Some(parent) = catalog.table(&parent).filter(|p| is_scoped(&p.name)) else {
                 continue;
             };
@@ -244,6 +248,14 @@ pub(crate) fn plan_fk_guards(
         }
     }
     Ok(guards)
+}
+
+/// One foreign key of a table, from `pragma_foreign_key_list`.
+struct ForeignKey {
+    id: i64,
+    parent: String,
+    /// (child column, parent column when named).
+    cols: Vec<(String, Option<String>)>,
 }
 
 /// Creates the foreign-key guards, inside the caller's transaction.
