@@ -138,10 +138,10 @@ Examples:
 const REWRITE_EXAMPLES: &str = "\
 Examples:
   tenantry rewrite --db app.db --tenant store-2 'SELECT name FROM customers WHERE id = ?1'
-      SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" WHERE \"tenant_id\" = 'store-2') AS customers WHERE id = ?1
+      SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" WHERE +\"tenant_id\" = 'store-2') AS customers WHERE id = ?1
 
   echo 'DELETE FROM orders WHERE id = 1' | tenantry rewrite --schema schema.sql --tenant store-2
-      DELETE FROM orders WHERE orders.\"tenant_id\" = 'store-2' AND (id = 1)
+      DELETE FROM orders WHERE +orders.\"tenant_id\" = 'store-2' AND (id = 1)
 
   tenantry rewrite --db app.db --tenant store-2 --json 'DELETE FROM customers'";
 

@@ -42,17 +42,21 @@ pub(crate) fn create_index(
         .map_err(Error::sqlite(Step::CreateIndex, Some(&table.name)))
 }
 
-/// Tells the query planner how unselective each new tenant index is.
+/// Tells the query planner how unselective each new tenant index is, for tables that
+/// already have statistics.
 ///
-/// Without statistics SQLite assumes an equality on any index's first column matches about
-/// ten rows, so `WHERE customer_id = ? AND tenant_id = ?` would be a coin toss between the
-/// customer index and the tenant index. A `sqlite_stat1` row for the tenant index saying
-/// that each tenant id matches every row settles it, at no cost (no table is scanned).
+/// Tenant connections test the tenant with `+tenant_id = 'A'` by default, which the planner
+/// does not use an index for, so the application's statements keep the plans they had (see
+/// `tenantry_rewrite::TenantFilter`). Statistics matter to statements that can use the
+/// tenant index: without any, SQLite assumes an equality on an index's first column matches
+/// about ten rows, so `WHERE customer_id = ? AND tenant_id = ?` would be a coin toss between
+/// the customer index and the tenant index. For a table `ANALYZE` has already seen, a
+/// `sqlite_stat1` row for the tenant index saying that each tenant id matches every row
+/// settles it, at no cost (no table is scanned).
 ///
-/// The row count written is the table's real one when the table already has statistics.
-/// When it has none, SQLite plans it as if it held about a million rows (its default); the
-/// row written keeps that figure, so that no other plan of the table changes: the new
-/// statistic speaks only of the tenant index.
+/// A table without statistics gets none: a single `sqlite_stat1` row makes SQLite treat the
+/// whole table as analysed, which changes plans that have nothing to do with the tenant
+/// (automatic indexes, Bloom filters, join order).
 pub(crate) fn write_statistics(conn: &Connection, created: &[(&ScopedTable, &str)]) -> Result<()> {
     let err = |t: Option<&str>| Error::sqlite(Step::Statistics, t);
     if created.is_empty() {
@@ -66,9 +70,8 @@ pub(crate) fn write_statistics(conn: &Connection, created: &[(&ScopedTable, &str
         )
         .map_err(err(None))?;
     if !has_stat1 {
-        // Creates the empty sqlite_stat1 table without scanning anything.
-        conn.execute_batch("ANALYZE sqlite_schema")
-            .map_err(err(None))?;
+        // Nothing was ever analysed.
+        return Ok(());
     }
     let mut analysed = conn
         .prepare("SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = ?1 AND idx IS NOT NULL")
@@ -77,21 +80,16 @@ pub(crate) fn write_statistics(conn: &Connection, created: &[(&ScopedTable, &str
         .prepare("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?1, ?2, ?3)")
         .map_err(err(None))?;
     for (table, index) in created {
-        let rows = table.rows.unwrap_or(0);
         let has_stats: bool = analysed
             .query_row([&table.name], |r| r.get(0))
             .map_err(err(Some(&table.name)))?;
-        let assumed = if has_stats {
-            rows.max(1)
-        } else {
-            SQLITE_DEFAULT_ROWS
-        };
+        if !has_stats {
+            continue;
+        }
+        let rows = table.rows.unwrap_or(0).max(1);
         insert
-            .execute((&table.name, index, format!("{assumed} {assumed}")))
+            .execute((&table.name, index, format!("{rows} {rows}")))
             .map_err(err(Some(&table.name)))?;
     }
     Ok(())
 }
-
-/// The row count SQLite's planner assumes for a table without statistics (LogEst 200).
-const SQLITE_DEFAULT_ROWS: u64 = 1_048_576;

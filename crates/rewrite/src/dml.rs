@@ -1,7 +1,7 @@
 //! The targets of INSERT, UPDATE and DELETE: the table a statement writes cannot be replaced
 //! by a derived table, so it is scoped in place.
 //!
-//! - UPDATE and DELETE: `WHERE t."tenant_id" = 'A' AND (original condition)`, qualified
+//! - UPDATE and DELETE: `WHERE +t."tenant_id" = 'A' AND (original condition)`, qualified
 //!   with the target's alias or name; without a WHERE, one is added. The tenant test comes
 //!   first so the caller's condition never runs on another tenant's row.
 //! - INSERT: the tenant column is added to the column list (the schema gives the list when
@@ -151,13 +151,14 @@ impl<'s> Dml<'_, 's, '_> {
             .ok_or_else(|| internal(format!("no token at line {} column {}", pos.0, pos.1)))
     }
 
-    /// `qualifier."tenant_id" = <tenant>`
+    /// `+qualifier."tenant_id" = <tenant>` (see [`crate::TenantFilter`])
     fn predicate(&self, qualifier: &str) -> Vec<Piece> {
+        let column = format!(
+            "{qualifier}.{}",
+            quote_ident(self.cx.schema.tenant_column())
+        );
         vec![
-            text(format!(
-                "{qualifier}.{} = ",
-                quote_ident(self.cx.schema.tenant_column())
-            )),
+            text(self.cx.policy.tenant_filter.prefix(&column)),
             Piece::Tenant,
         ]
     }

@@ -10,7 +10,7 @@
 //!   ... FROM, INSERT ... SELECT — becomes a derived table holding only the tenant's rows and
 //!   the table's pre-migration columns, so joins of every kind keep their meaning and `*`
 //!   never shows the tenant column;
-//! - UPDATE and DELETE targets get `WHERE t."tenant_id" = 'A' AND (original WHERE)`;
+//! - UPDATE and DELETE targets get `WHERE +t."tenant_id" = 'A' AND (original WHERE)`;
 //! - INSERT gets the tenant column and value; upserts cannot touch another tenant's row;
 //!   REPLACE is refused.
 //!
@@ -32,7 +32,7 @@
 //! )?;
 //! assert_eq!(
 //!     out.sql(),
-//!     "UPDATE orders SET total = 0 WHERE orders.\"tenant_id\" = 'A' AND (id = 1 OR id = 2)"
+//!     "UPDATE orders SET total = 0 WHERE +orders.\"tenant_id\" = 'A' AND (id = 1 OR id = 2)"
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -57,7 +57,7 @@ pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
 pub use pragma::ALLOWED_PRAGMAS;
 pub use rewriter::{
     Access, MAX_SQL_LEN, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,
-    split_statements,
+    TenantFilter, split_statements,
 };
 pub use schema::{Column, Schema, Table};
 pub use scope::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};

@@ -47,6 +47,40 @@ pub struct Policy {
     /// Global tables a tenant may read but not write. By default the tenant registry,
     /// `tenants`.
     pub read_only_tables: Vec<String>,
+    /// How the tenant test is written, which decides whether SQLite's planner may use the
+    /// tenant index.
+    pub tenant_filter: TenantFilter,
+}
+
+/// How a scoped statement tests the tenant column.
+///
+/// The test is the same either way (`tenant_id = 'A'`); what differs is what SQLite's query
+/// planner makes of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TenantFilter {
+    /// `+"tenant_id" = 'A'`: the unary `+` keeps the planner from using the tenant index, so
+    /// every statement gets the plan its legacy form had, with the tenant test applied to
+    /// each row it reads. Right after a migration (one tenant holds every row) the tenant
+    /// index cannot narrow anything, and the legacy plans are the ones the application was
+    /// tuned for. The default.
+    #[default]
+    PlanAsBefore,
+    /// `"tenant_id" = 'A'`: the planner may use the tenant index. Worth it once many tenants
+    /// share the database and each holds a small part of it; run `ANALYZE` then, so the
+    /// planner knows how selective the tenant index is.
+    UseTenantIndex,
+}
+
+impl TenantFilter {
+    /// The test's left side and operator for the tenant column `column` (already quoted and
+    /// qualified as needed): the tenant literal follows.
+    pub(crate) fn prefix(self, column: &str) -> String {
+        match self {
+            TenantFilter::PlanAsBefore => format!("+{column} = "),
+            TenantFilter::UseTenantIndex => format!("{column} = "),
+        }
+    }
 }
 
 impl Policy {
@@ -70,6 +104,7 @@ impl Default for Policy {
             allow_schema_reads: true,
             protected_tables: vec!["_tenantry_migrations".to_owned()],
             read_only_tables: vec!["tenants".to_owned()],
+            tenant_filter: TenantFilter::default(),
         }
     }
 }
@@ -229,7 +264,7 @@ impl Plan {
 /// assert_eq!(
 ///     out.sql(),
 ///     "SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" \
-///      WHERE \"tenant_id\" = 'store-2') AS customers WHERE id = ?1"
+///      WHERE +\"tenant_id\" = 'store-2') AS customers WHERE id = ?1"
 /// );
 ///
 /// // DDL is refused, with a reason.

@@ -7,7 +7,9 @@
 //! tenant table is replaced in place by a derived table that holds only the current tenant's
 //! rows and exactly the columns the table had before migration:
 //!
-//! `customers c` → `(SELECT "id", "name" FROM main."customers" WHERE "tenant_id" = 'A') AS c`
+//! `customers c` → `(SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS c`
+//!
+//! (only the columns the statement can name, unless a `*` or NATURAL join needs them all)
 //!
 //! Because every tenant table in a FROM becomes its tenant's slice, the statement means what
 //! it meant on a database holding only that tenant's rows, whatever the join kind (LEFT,
@@ -26,7 +28,7 @@ use crate::error::Refusal;
 use crate::objects::View;
 use crate::rewriter::{Access, Policy, TableUse};
 use crate::schema::{Schema, Table};
-use crate::source::{Lex, Source};
+use crate::source::Source;
 use crate::template::{Edits, Piece, text};
 
 /// Table-valued functions that read no table rows and may appear in FROM.
@@ -169,6 +171,8 @@ pub(crate) struct Scoper<'s, 'a> {
     relations: Vec<(u64, u64)>,
     /// Rowid names written anywhere in the statement (lower case).
     rowid_names: Vec<String>,
+    /// Every word of the statement (lower case, without quotes): the names it can use.
+    words: HashSet<String>,
     /// Qualifiers (lower case) of rowid reads that need the derived table to expose its
     /// rowid, and whether such a read is unqualified.
     rowid_qualifiers: Vec<String>,
@@ -202,15 +206,16 @@ impl<'s, 'a> Scoper<'s, 'a> {
         in_view: bool,
     ) -> Self {
         let mut rowid_names = Vec::new();
+        let mut words = HashSet::new();
         for i in seg {
-            // Cheap filter first: rowid names are 3 to 7 letters (9 bytes quoted).
-            let len = src.toks[i].end - src.toks[i].start;
-            if !matches!(src.toks[i].lex, Lex::Word { .. }) || !(3..=9).contains(&len) {
-                continue;
-            }
             let Some(value) = src.word(i) else {
                 continue;
             };
+            words.insert(value.to_ascii_lowercase());
+            // Cheap filter first: rowid names are 3 to 7 letters.
+            if !(3..=7).contains(&value.len()) {
+                continue;
+            }
             if let Some(name) = ROWID_NAMES.iter().find(|r| value.eq_ignore_ascii_case(r)) {
                 let name = (*name).to_owned();
                 if !rowid_names.contains(&name) {
@@ -228,6 +233,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             handled: Vec::new(),
             relations: Vec::new(),
             rowid_names,
+            words,
             rowid_qualifiers: Vec::new(),
             rowid_unqualified: false,
             scopes: Vec::new(),
@@ -629,9 +635,9 @@ impl<'s, 'a> Scoper<'s, 'a> {
         };
         let pieces = vec![
             text(format!(
-                "(SELECT {columns} FROM main.{} WHERE {} = ",
+                "(SELECT {columns} FROM main.{} WHERE {}",
                 quote_ident(&table.name),
-                quote_ident(self.schema.tenant_column()),
+                self.tenant_test(),
             )),
             Piece::Tenant,
             text(")"),
@@ -770,13 +776,16 @@ impl<'s, 'a> Scoper<'s, 'a> {
     /// INTEGER PRIMARY KEY column.
     fn write_derived_tables(&mut self) {
         for p in std::mem::take(&mut self.pending) {
-            let mut columns: Vec<String> =
+            let mut columns: Vec<String> = if self.needs_every_column(&p) {
                 match self.derived.get(&p.table.name.to_ascii_lowercase()) {
                     Some(list) => vec![list.clone()],
                     None => visible_columns(p.table, self.schema, self.policy)
                         .map(|c| quote_ident(&c.name))
                         .collect(),
-                };
+                }
+            } else {
+                self.named_columns(p.table)
+            };
             let reads_rowid =
                 self.rowid_unqualified || self.rowid_qualifiers.contains(&p.qualifier);
             if !p.table.without_rowid && reads_rowid {
@@ -794,17 +803,61 @@ impl<'s, 'a> Scoper<'s, 'a> {
             }
             let pieces = vec![
                 text(format!(
-                    "(SELECT {} FROM main.{}{} WHERE {} = ",
+                    "(SELECT {} FROM main.{}{} WHERE {}",
                     columns.join(", "),
                     quote_ident(&p.table.name),
                     p.index_clause,
-                    quote_ident(self.schema.tenant_column()),
+                    self.tenant_test(),
                 )),
                 Piece::Tenant,
                 text(format!(") AS {}", p.alias_text)),
             ];
             self.edits.replace(p.start, p.end, pieces);
         }
+    }
+
+    /// `+"tenant_id" = ` (or without the `+`; see [`crate::TenantFilter`]).
+    fn tenant_test(&self) -> String {
+        self.policy
+            .tenant_filter
+            .prefix(&quote_ident(self.schema.tenant_column()))
+    }
+
+    /// Whether a derived table must list every column of its table: a `*` or `t.*` over it,
+    /// or a NATURAL join in its SELECT, reads columns the text does not name.
+    fn needs_every_column(&self, p: &PendingDerived<'_>) -> bool {
+        match p.select.and_then(|i| self.selects.get(i)) {
+            Some(shape) => {
+                shape.wildcard || shape.natural || shape.qualified_wildcards.contains(&p.qualifier)
+            }
+            None => false,
+        }
+    }
+
+    /// The columns of `table` a statement can reach: those whose name it spells somewhere
+    /// (as any word, quoted or not, whatever it qualifies), and the INTEGER PRIMARY KEY when
+    /// a rowid read may become a read of it. A column whose name the text never spells
+    /// cannot be referenced, so leaving it out changes nothing but the length of the text
+    /// SQLite parses, and names resolve exactly as over the whole table. Never empty: a
+    /// statement that names no column (`count(*)`) gets the first one.
+    fn named_columns(&self, table: &Table) -> Vec<String> {
+        let ipk = table
+            .integer_primary_key
+            .as_deref()
+            .filter(|_| !self.rowid_names.is_empty());
+        let mut columns: Vec<String> = visible_columns(table, self.schema, self.policy)
+            .filter(|c| {
+                self.words.contains(&c.name.to_ascii_lowercase())
+                    || ipk.is_some_and(|k| k.eq_ignore_ascii_case(&c.name))
+            })
+            .map(|c| quote_ident(&c.name))
+            .collect();
+        if columns.is_empty() {
+            if let Some(first) = visible_columns(table, self.schema, self.policy).next() {
+                columns.push(quote_ident(&first.name));
+            }
+        }
+        columns
     }
 
     /// A rowid read (`rowid`, `t.oid`, ...): resolved against the FROM clauses in scope.

@@ -31,7 +31,7 @@ impl Rewriter {
     ///      UPDATE stock SET on_hand = on_hand + NEW.qty WHERE product_id = NEW.product_id; END",
     /// )?;
     /// assert!(scoped.contains(
-    ///     "WHERE stock.\"tenant_id\" = NEW.\"tenant_id\" AND (product_id = NEW.product_id)"
+    ///     "WHERE +stock.\"tenant_id\" = NEW.\"tenant_id\" AND (product_id = NEW.product_id)"
     /// ));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -510,7 +510,7 @@ fn statements_that_fire_an_unscoped_trigger_are_refused() {
         "{scoped}"
     );
     assert!(
-        scoped.ends_with(r#"UPDATE b SET n = n + 1 WHERE b."tenant_id" = NEW."tenant_id"; END"#),
+        scoped.ends_with(r#"UPDATE b SET n = n + 1 WHERE +b."tenant_id" = NEW."tenant_id"; END"#),
         "{scoped}"
     );
 }
