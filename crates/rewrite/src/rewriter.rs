@@ -170,6 +170,9 @@ pub struct StatementInfo {
     pub explain: bool,
     /// Every table it reads or writes, in the order met.
     pub tables: Vec<TableUse>,
+    /// The names of the CTEs it declares, its views' included (lower case). SQLite names a
+    /// CTE as the accessor of what the CTE reads, as it names a view.
+    pub ctes: Vec<String>,
 }
 
 /// A rewritten SQL string for one tenant.
@@ -462,6 +465,7 @@ impl Rewriter {
                     kind: StatementKind::Pragma,
                     explain,
                     tables: Vec::new(),
+                    ctes: Vec::new(),
                 };
                 return Ok((info, Vec::new()));
             }
@@ -507,14 +511,16 @@ impl Rewriter {
         cx.finish()?;
         cx.add_aliases();
         let mut tables = cx.tables;
+        let mut ctes = cx.cte_names;
         let mut edits = cx.edits.list;
         for edit in &mut edits {
-            crate::views::fill(&mut edit.pieces, &self.views, &mut tables)?;
+            crate::views::fill(&mut edit.pieces, &self.views, &mut tables, &mut ctes)?;
         }
         let info = StatementInfo {
             kind,
             explain,
             tables,
+            ctes,
         };
         Ok((info, edits))
     }

@@ -192,6 +192,8 @@ pub(crate) struct Scoper<'s, 'a> {
     aliases: Vec<AliasCandidate>,
     pub edits: Edits,
     pub tables: Vec<TableUse>,
+    /// Every CTE name the statement declares (lower case).
+    pub cte_names: Vec<String>,
     /// This is a view's query, to be placed inside other statements.
     in_view: bool,
 }
@@ -244,6 +246,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             aliases: Vec::new(),
             edits: Edits::default(),
             tables: Vec::new(),
+            cte_names: Vec::new(),
             in_view,
         }
     }
@@ -852,10 +855,10 @@ impl<'s, 'a> Scoper<'s, 'a> {
             })
             .map(|c| quote_ident(&c.name))
             .collect();
-        if columns.is_empty() {
-            if let Some(first) = visible_columns(table, self.schema, self.policy).next() {
-                columns.push(quote_ident(&first.name));
-            }
+        if columns.is_empty()
+            && let Some(first) = visible_columns(table, self.schema, self.policy).next()
+        {
+            columns.push(quote_ident(&first.name));
         }
         columns
     }
@@ -929,7 +932,7 @@ impl<'s> Visitor for Scoper<'s, '_> {
     type Break = Refusal;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Refusal> {
-        let names = query
+        let names: Vec<String> = query
             .with
             .as_ref()
             .map(|w| {
@@ -939,7 +942,12 @@ impl<'s> Visitor for Scoper<'s, '_> {
                     .collect()
             })
             .unwrap_or_default();
-        self.ctes.push(names);
+        for name in &names {
+            if !self.cte_names.contains(name) {
+                self.cte_names.push(name.clone());
+            }
+        }
+        self.ctes.push(names.into_iter().collect());
         ControlFlow::Continue(())
     }
 

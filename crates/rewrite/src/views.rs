@@ -38,6 +38,8 @@ pub(crate) struct ViewPlan {
     pieces: Vec<Piece>,
     /// The tables its query reads directly.
     tables: Vec<TableUse>,
+    /// The CTEs its query declares.
+    ctes: Vec<String>,
 }
 
 /// Plans every view of `schema`. A view that cannot be scoped keeps its refusal, which a
@@ -112,11 +114,13 @@ fn plan(
     Ok(ViewPlan {
         pieces,
         tables: cx.tables,
+        ctes: cx.cte_names,
     })
 }
 
 /// Replaces each view placeholder in `pieces` with the view's scoped query (and the views
-/// that one reads, and so on), and adds the tables those queries read to `tables`.
+/// that one reads, and so on), and adds the tables those queries read to `tables` and the
+/// CTEs they declare to `ctes`.
 ///
 /// # Errors
 /// [`Refusal::InView`] naming the outermost view when a view cannot be scoped, reads
@@ -125,6 +129,7 @@ pub(crate) fn fill(
     pieces: &mut Vec<Piece>,
     views: &HashMap<String, Result<ViewPlan, Refusal>>,
     tables: &mut Vec<TableUse>,
+    ctes: &mut Vec<String>,
 ) -> Result<(), Refusal> {
     if !pieces.iter().any(|p| matches!(p, Piece::View(_))) {
         return Ok(());
@@ -183,6 +188,11 @@ pub(crate) fn fill(
             }
         };
         tables.extend(plan.tables.iter().cloned());
+        for name in &plan.ctes {
+            if !ctes.contains(name) {
+                ctes.push(name.clone());
+            }
+        }
         stack.push((&plan.pieces, 0, Some(name.as_str())));
     }
     *pieces = out;

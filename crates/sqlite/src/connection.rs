@@ -428,6 +428,11 @@ impl Connection {
                     }
                 };
                 let text: Arc<str> = plan.render(tenant).map_err(Error::from)?.sql().into();
+                self.guard.allow_ctes(
+                    plan.statements()
+                        .iter()
+                        .flat_map(|s| s.ctes.iter().map(String::as_str)),
+                );
                 if memo.len() >= RENDER_MEMO_CAPACITY {
                     memo.clear();
                 }

@@ -28,7 +28,15 @@ pub(crate) struct Guard {
     /// Off only while `unscoped` runs.
     pub scoped: AtomicBool,
     known: RwLock<Known>,
+    /// CTE names of the statements this connection has planned (lower case). SQLite names a
+    /// CTE as the accessor of the tables its query reads, as it names a view; the rewriter
+    /// scoped those queries like any other.
+    ctes: RwLock<HashSet<String>>,
 }
+
+/// More CTE names than any application writes; past it the set starts again (a CTE then
+/// planned before is denied until its statement is planned again, never the reverse).
+const MAX_CTE_NAMES: usize = 4096;
 
 /// The schema facts the guard decides by, all names in lower case.
 #[derive(Default)]
@@ -40,6 +48,8 @@ struct Known {
     /// Triggers whose bodies are scoped to the firing row's tenant (and whose names no
     /// view shares, so a view cannot pass for one).
     scoped_triggers: HashSet<String>,
+    /// Every view and every trigger not marked scoped: names a CTE may not pass for.
+    unscoped_objects: HashSet<String>,
 }
 
 impl Guard {
@@ -47,9 +57,24 @@ impl Guard {
         let guard = Arc::new(Guard {
             scoped: AtomicBool::new(true),
             known: RwLock::default(),
+            ctes: RwLock::default(),
         });
         guard.learn(schema);
         guard
+    }
+
+    /// Takes note of the CTEs a statement declares (see [`tenantry_rewrite::StatementInfo`]).
+    pub fn allow_ctes<'a>(&self, names: impl Iterator<Item = &'a str>) {
+        let mut names = names.peekable();
+        if names.peek().is_none() {
+            return;
+        }
+        if let Ok(mut known) = self.ctes.write() {
+            if known.len() >= MAX_CTE_NAMES {
+                known.clear();
+            }
+            known.extend(names.map(str::to_owned));
+        }
     }
 
     /// Takes the tenant tables and scoped triggers of a (re)loaded schema.
@@ -66,11 +91,23 @@ impl Guard {
             .filter(|t| t.scoped && schema.view(&t.name).is_none())
             .map(|t| t.name.to_ascii_lowercase())
             .collect();
+        let unscoped_objects = schema
+            .views()
+            .map(|v| v.name.to_ascii_lowercase())
+            .chain(
+                schema
+                    .triggers()
+                    .iter()
+                    .filter(|t| !t.scoped)
+                    .map(|t| t.name.to_ascii_lowercase()),
+            )
+            .collect();
         if let Ok(mut slot) = self.known.write() {
             *slot = Known {
                 tables,
                 column,
                 scoped_triggers,
+                unscoped_objects,
             };
         }
     }
@@ -85,12 +122,19 @@ impl Guard {
         };
         let column = &known.column;
         let tenant_table = |name: &str| known.tables.contains(&name.to_ascii_lowercase());
-        // Whether the action comes from a view or trigger whose SQL was not scoped: every
-        // view a scoped statement reads is inlined and scoped, so only a trigger carrying
-        // the scoped mark may touch tenant tables.
-        let unscoped_accessor = ctx
-            .accessor
-            .is_some_and(|name| !known.scoped_triggers.contains(&name.to_ascii_lowercase()));
+        // Whether the action comes from SQL the rewriter did not scope. SQLite names the
+        // innermost view, trigger or CTE behind an action: every view a scoped statement
+        // reads is inlined and scoped, and so are its CTEs, so the accessors allowed near
+        // tenant tables are a trigger carrying the scoped mark and a CTE of a statement
+        // this connection planned that no view or unscoped trigger shares a name with.
+        // Anything else (a view, an unmarked or unknown trigger, a TEMP trigger) is denied.
+        let unscoped_accessor = ctx.accessor.is_some_and(|name| {
+            let name = name.to_ascii_lowercase();
+            let scoped_trigger = known.scoped_triggers.contains(&name);
+            let cte = !known.unscoped_objects.contains(&name)
+                && self.ctes.read().is_ok_and(|c| c.contains(&name));
+            !(scoped_trigger || cte)
+        });
         let allowed = match ctx.action {
             AuthAction::CreateIndex { .. }
             | AuthAction::CreateTable { .. }
