@@ -71,8 +71,11 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
 
 /// The schema named by `--db` or `--schema`, or a message that says what to do.
 fn load_schema(args: &RewriteArgs) -> Result<Schema, String> {
-    let (text, origin) = match (&args.db, &args.schema) {
-        (Some(db), _) => (schema_of_database(db)?, db.as_path()),
+    let (read, origin) = match (&args.db, &args.schema) {
+        (Some(db), _) => (
+            Schema::from_objects(schema_of_database(db)?, &args.column),
+            db.as_path(),
+        ),
         (None, Some(file)) => {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 format!(
@@ -82,12 +85,12 @@ fn load_schema(args: &RewriteArgs) -> Result<Schema, String> {
                     file.display()
                 )
             })?;
-            (text, file.as_path())
+            (Schema::from_sql(&text, &args.column), file.as_path())
         }
         // The argument group makes one of the two required; clap enforces it.
         (None, None) => return Err("pass --db DB or --schema FILE.sql".to_owned()),
     };
-    Schema::from_sql(&text, &args.column).map_err(|error| match error {
+    read.map_err(|error| match error {
         SchemaError::InvalidColumnName { .. } => {
             format!("{error}; pass --column with the tenant column's name (default tenant_id)")
         }
@@ -99,8 +102,9 @@ fn load_schema(args: &RewriteArgs) -> Result<Schema, String> {
     })
 }
 
-/// The `CREATE TABLE` statements of a database, read through a read-only connection.
-fn schema_of_database(db: &Path) -> Result<String, String> {
+/// The `CREATE` statements of a database's tables, views and triggers, read through a
+/// read-only connection.
+fn schema_of_database(db: &Path) -> Result<Vec<String>, String> {
     let cannot = |detail: &dyn std::fmt::Display| {
         format!(
             "cannot read the schema of {}: {detail}; pass the application's SQLite database \
@@ -132,7 +136,7 @@ fn schema_of_database(db: &Path) -> Result<String, String> {
     if tables.is_empty() {
         return Err(cannot(&"the database has no tables"));
     }
-    Ok(tables.join(";\n"))
+    Ok(tables)
 }
 
 /// The JSON object printed on success.

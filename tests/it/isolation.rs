@@ -393,7 +393,8 @@ fn an_upsert_with_another_tenants_key_changes_nothing() {
         "SELECT id FROM customers WHERE tenant_id = ?1 ORDER BY rowid LIMIT 1",
     );
     // The conflict is with B's row; the DO UPDATE is limited to A's rows, so nothing is
-    // updated, and SQLite inserts nothing either.
+    // updated, and SQLite inserts nothing either. Where B's rows reference the key, the
+    // migration's foreign-key guard stops the insert first: an error, and still no change.
     for sql in [
         format!(
             "INSERT INTO products (id, sku, name, price) VALUES ({product}, 'NEW-1', 'x', 1.0) \
@@ -413,7 +414,12 @@ fn an_upsert_with_another_tenants_key_changes_nothing() {
              ON CONFLICT DO NOTHING"
         ),
     ] {
-        harmless(&pos, &conn, &sql, 0);
+        let before = others(&pos.three);
+        match conn.execute(&sql, []) {
+            Ok(changed) => assert_eq!(changed, 0, "{sql}"),
+            Err(e) => assert_eq!(e.to_string(), "FOREIGN KEY constraint failed", "{sql}"),
+        }
+        assert_unchanged(&before, &pos.three, &sql);
     }
     assert_eq!(
         a_before,
@@ -473,7 +479,9 @@ fn a_collision_with_another_tenants_unique_key_is_ignored_or_fails() {
         &format!("UPDATE OR IGNORE products SET sku = {sku}"),
         0,
     );
-    // Without IGNORE the statement fails on the UNIQUE constraint and changes nothing.
+    // Without IGNORE the statement fails on the UNIQUE constraint (or, for a key B's rows
+    // reference, on the migration's foreign-key guard, which runs first) and changes
+    // nothing.
     let before = others(&pos.three);
     let a_before = counts_of_a(&pos.three);
     for sql in [
@@ -483,7 +491,8 @@ fn a_collision_with_another_tenants_unique_key_is_ignored_or_fails() {
     ] {
         let err = conn.execute(&sql, []).expect_err(&sql);
         assert!(
-            err.to_string().contains("UNIQUE constraint failed"),
+            err.to_string().contains("UNIQUE constraint failed")
+                || err.to_string() == "FOREIGN KEY constraint failed",
             "{sql}: {err}"
         );
     }
@@ -1050,11 +1059,14 @@ fn a_trigger_added_after_the_migration_is_refused_or_stopped() {
         matches!(refusal(&err), Some(Refusal::UnscopedTrigger { trigger, .. }) if trigger == "wipe_b"),
         "{err}"
     );
-    // A write to a global table whose trigger reaches tenant rows: the guard stops it.
+    // A write to a global table whose trigger names a tenant table is refused too.
     let err = a
         .execute("INSERT INTO global_log (msg) VALUES ('hi')", [])
         .unwrap_err();
-    assert!(err.to_string().contains("not authorized"), "{err}");
+    assert!(
+        matches!(refusal(&err), Some(Refusal::UnscopedTrigger { trigger, .. }) if trigger == "wipe_all"),
+        "{err}"
+    );
     assert_unchanged(
         &before,
         &pos.three,

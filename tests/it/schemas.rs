@@ -364,17 +364,18 @@ fn foreign_keys_between_tenant_tables_cannot_reach_another_tenant() {
          INSERT INTO children VALUES (1, 1, 10, 20);",
     );
     let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
-    // Two keys of `children` reach a tenant table, each guarded on INSERT and UPDATE; the
-    // key of `tagged` reaches a global table and needs no guard.
+    // Two keys of `children` reach a tenant table, each guarded on INSERT and UPDATE at both
+    // ends; the key of `tagged` reaches a global table and needs no guard.
     let mut guards: Vec<&str> = report
         .plan
         .fk_guards
         .iter()
         .map(|g| g.on.as_str())
         .collect();
+    guards.sort();
     guards.dedup();
-    assert_eq!(guards, ["children"]);
-    assert_eq!(report.plan.fk_guards.len(), 4);
+    assert_eq!(guards, ["children", "parents"]);
+    assert_eq!(report.plan.fk_guards.len(), 8);
 
     // Another tenant's parent, through either key, on insert or update, fails as a
     // missing parent; the tenant's own parent passes.
@@ -400,6 +401,27 @@ fn foreign_keys_between_tenant_tables_cannot_reach_another_tenant() {
     .unwrap();
     conn.execute("INSERT INTO children (parent_id) VALUES (NULL)", [])
         .unwrap();
+    // A reference left dangling (foreign keys off) by store-2: no other tenant may then
+    // create the row it points at, or store-2's row would hang on it (and go with its
+    // DELETE ... CASCADE).
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         INSERT INTO children (parent_id, tenant_id) VALUES (77, 'store-2');
+         PRAGMA foreign_keys = ON;",
+    )
+    .unwrap();
+    for sql in [
+        "INSERT INTO parents (id) VALUES (77)",
+        "UPDATE parents SET id = 77 WHERE id = 1",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err();
+        assert_eq!(err.to_string(), "FOREIGN KEY constraint failed", "{sql}");
+    }
+    conn.execute(
+        "INSERT INTO parents (id, tenant_id) VALUES (77, 'store-2')",
+        [],
+    )
+    .unwrap();
     // A rerun finds nothing left to do.
     let again = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
     assert!(again.plan.fk_guards.is_empty());

@@ -99,7 +99,7 @@ pub(crate) fn rewriter_after(
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(Error::sqlite(Step::Plan, None))?;
     let build = || -> std::result::Result<Schema, tenantry_rewrite::SchemaError> {
-        let before = Schema::from_sql(&ddl.join(";\n"), column)?;
+        let before = Schema::from_objects(&ddl, column)?;
         let mut after = Schema::new(column)?;
         for table in before.tables() {
             let mut table = table.clone();
@@ -202,52 +202,112 @@ pub(crate) fn plan_fk_guards(
                 continue;
             }
             let child_cols: Vec<&str> = cols.iter().map(|(from, _)| from.as_str()).collect();
-            for (event, suffix) in [("INSERT", "insert"), ("UPDATE", "update")] {
-                let name = format!("tenantry_fk_{child}_{id}_{suffix}");
-                if catalog
+            let parent_cols: Vec<&str> = parent_cols.iter().map(String::as_str).collect();
+            let key = Key {
+                child,
+                parent: &parent.name,
+                child_cols: &child_cols,
+                parent_cols: &parent_cols,
+                column,
+            };
+            for guard in [
+                key.guard(id, Side::Child, "INSERT"),
+                key.guard(id, Side::Child, "UPDATE"),
+                key.guard(id, Side::Parent, "INSERT"),
+                key.guard(id, Side::Parent, "UPDATE"),
+            ] {
+                let exists = catalog
                     .triggers
                     .iter()
-                    .any(|t| t.name.eq_ignore_ascii_case(&name))
-                {
-                    continue;
+                    .any(|t| t.name.eq_ignore_ascii_case(&guard.name));
+                if !exists {
+                    guards.push(guard);
                 }
-                let on_event = if event == "UPDATE" {
-                    let mut watched: Vec<String> =
-                        child_cols.iter().map(|c| sql::ident(c)).collect();
-                    watched.push(sql::ident(column));
-                    format!("UPDATE OF {}", watched.join(", "))
-                } else {
-                    event.to_owned()
-                };
-                let present = child_cols
-                    .iter()
-                    .map(|c| format!("NEW.{} IS NOT NULL", sql::ident(c)))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                let matches = parent_cols
-                    .iter()
-                    .zip(&child_cols)
-                    .map(|(p, c)| format!("p.{} = NEW.{}", sql::ident(p), sql::ident(c)))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                let tenant = sql::ident(column);
-                let sql = format!(
-                    "CREATE TRIGGER {} BEFORE {on_event} ON {} WHEN {present}\nBEGIN\n\
-                     {SCOPED_TRIGGER_MARK}\n    SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed')\n     \
-                     WHERE EXISTS (SELECT 1 FROM {} AS p WHERE {matches} AND p.{tenant} <> NEW.{tenant});\nEND",
-                    sql::ident(&name),
-                    sql::ident(child),
-                    sql::ident(&parent.name),
-                );
-                guards.push(ScopedTrigger {
-                    name,
-                    on: child.to_owned(),
-                    sql,
-                });
             }
         }
     }
     Ok(guards)
+}
+
+/// Which end of a foreign key a guard watches.
+#[derive(Clone, Copy)]
+enum Side {
+    /// The referencing row: it may not point at another tenant's row.
+    Child,
+    /// The referenced row: it may not take a key that another tenant's rows point at (a
+    /// reference left dangling while foreign keys were off), or that tenant's rows would
+    /// hang on it.
+    Parent,
+}
+
+/// A foreign key between two tenant tables.
+struct Key<'a> {
+    child: &'a str,
+    parent: &'a str,
+    child_cols: &'a [&'a str],
+    parent_cols: &'a [&'a str],
+    /// The tenant column.
+    column: &'a str,
+}
+
+impl Key<'_> {
+    /// The trigger that guards `side` of the key on `event` (INSERT, or UPDATE of the key or
+    /// the tenant). It raises the error SQLite raises for a missing parent.
+    fn guard(&self, id: i64, side: Side, event: &str) -> ScopedTrigger {
+        let (on, other, mine, theirs, suffix) = match side {
+            Side::Child => (
+                self.child,
+                self.parent,
+                self.child_cols,
+                self.parent_cols,
+                "",
+            ),
+            Side::Parent => (
+                self.parent,
+                self.child,
+                self.parent_cols,
+                self.child_cols,
+                "parent_",
+            ),
+        };
+        let name = format!(
+            "tenantry_fk_{}_{id}_{suffix}{}",
+            self.child,
+            event.to_ascii_lowercase()
+        );
+        let on_event = if event == "UPDATE" {
+            let mut watched: Vec<String> = mine.iter().map(|c| sql::ident(c)).collect();
+            watched.push(sql::ident(self.column));
+            format!("UPDATE OF {}", watched.join(", "))
+        } else {
+            event.to_owned()
+        };
+        let present = mine
+            .iter()
+            .map(|c| format!("NEW.{} IS NOT NULL", sql::ident(c)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let matches = theirs
+            .iter()
+            .zip(mine)
+            .map(|(o, m)| format!("o.{} = NEW.{}", sql::ident(o), sql::ident(m)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let tenant = sql::ident(self.column);
+        let sql = format!(
+            "CREATE TRIGGER {} BEFORE {on_event} ON {} WHEN {present}\nBEGIN\n\
+             {SCOPED_TRIGGER_MARK}\n    SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed')\n     \
+             WHERE EXISTS (SELECT 1 FROM {} AS o WHERE {matches} AND o.{tenant} <> NEW.{tenant});\nEND",
+            sql::ident(&name),
+            sql::ident(on),
+            sql::ident(other),
+        );
+        ScopedTrigger {
+            name,
+            on: on.to_owned(),
+            sql,
+        }
+    }
 }
 
 /// One foreign key of a table, from `pragma_foreign_key_list`.

@@ -69,7 +69,12 @@ impl<'s> Dml<'_, 's, '_> {
 
     /// Resolves a DML target: a table of the main schema, never a CTE (SQLite writes only
     /// real tables). Returns the table when it is tenant-scoped.
-    fn target(&mut self, name: &ObjectName, access: Access) -> Result<Option<&'s Table>, Refusal> {
+    fn target(
+        &mut self,
+        name: &ObjectName,
+        access: Access,
+        events: &[TriggerEvent],
+    ) -> Result<Option<&'s Table>, Refusal> {
         let parts = ident_parts(name)?;
         let table_name = match parts.as_slice() {
             [t] => t.clone(),
@@ -112,21 +117,31 @@ impl<'s> Dml<'_, 's, '_> {
                 name: table.name.clone(),
             });
         }
+        self.check_triggers(table, events)?;
         self.cx.mark_target(name);
         let scoped = table.has_column(self.cx.schema.tenant_column());
         self.cx.record(&table.name, scoped, access);
         Ok(scoped.then_some(table))
     }
 
-    /// Refuses a write to tenant table `table` that would fire an unscoped trigger.
+    /// Refuses a write that would fire a trigger whose body is not scoped: any such trigger
+    /// on a tenant table, and one on a global table whose body names a tenant table.
     fn check_triggers(&self, table: &Table, events: &[TriggerEvent]) -> Result<(), Refusal> {
+        let schema = self.cx.schema;
+        let scoped = table.has_column(schema.tenant_column());
         for &event in events {
-            if let Some(trigger) = self.cx.schema.unscoped_triggers(&table.name, event).next() {
-                return Err(Refusal::UnscopedTrigger {
-                    trigger: trigger.name.clone(),
-                    table: table.name.clone(),
-                    event: event.as_str().to_owned(),
-                });
+            for trigger in schema.unscoped_triggers(&table.name, event) {
+                let reaches_tenant_rows = scoped
+                    || schema
+                        .tables()
+                        .any(|t| schema.is_scoped(&t.name) && trigger.mentions(&t.name));
+                if reaches_tenant_rows {
+                    return Err(Refusal::UnscopedTrigger {
+                        trigger: trigger.name.clone(),
+                        table: table.name.clone(),
+                        event: event.as_str().to_owned(),
+                    });
+                }
             }
         }
         Ok(())
@@ -329,10 +344,9 @@ impl<'s> Dml<'_, 's, '_> {
                 construct: "UPDATE of something other than a table".to_owned(),
             });
         };
-        let Some(table) = self.target(name, Access::Write)? else {
+        let Some(table) = self.target(name, Access::Write, &[TriggerEvent::Update])? else {
             return self.note_returning(&update.returning);
         };
-        self.check_triggers(table, &[TriggerEvent::Update])?;
         let replaces = match update.or {
             Some(SqliteOnConflict::Replace) => Some("UPDATE OR REPLACE"),
             None if table.replaces_on_conflict => {
@@ -398,10 +412,9 @@ impl<'s> Dml<'_, 's, '_> {
                 construct: "DELETE from something other than a table".to_owned(),
             });
         };
-        let Some(table) = self.target(name, Access::Write)? else {
+        let Some(table) = self.target(name, Access::Write, &[TriggerEvent::Delete])? else {
             return self.note_returning(&delete.returning);
         };
-        self.check_triggers(table, &[TriggerEvent::Delete])?;
         let tail = Tail {
             returning: delete.returning.is_some(),
             order_by: !delete.order_by.is_empty(),
@@ -438,15 +451,15 @@ impl<'s> Dml<'_, 's, '_> {
                 construct: "INSERT into a table function".to_owned(),
             });
         };
-        let Some(table) = self.target(name, Access::Write)? else {
+        // An upsert's DO UPDATE fires UPDATE triggers too.
+        let events: &[TriggerEvent] = if insert.on.is_some() {
+            &[TriggerEvent::Insert, TriggerEvent::Update]
+        } else {
+            &[TriggerEvent::Insert]
+        };
+        let Some(table) = self.target(name, Access::Write, events)? else {
             return self.note_returning(&insert.returning);
         };
-        // An upsert's DO UPDATE fires UPDATE triggers too.
-        if insert.on.is_some() {
-            self.check_triggers(table, &[TriggerEvent::Insert, TriggerEvent::Update])?;
-        } else {
-            self.check_triggers(table, &[TriggerEvent::Insert])?;
-        }
         if insert.or.is_none() && !insert.replace_into && table.replaces_on_conflict {
             return Err(Refusal::Replace {
                 verb: "INSERT (the table declares ON CONFLICT REPLACE)".to_owned(),

@@ -59,6 +59,18 @@ pub struct Trigger {
     pub event: TriggerEvent,
     /// Its body starts with [`SCOPED_TRIGGER_MARK`].
     pub scoped: bool,
+    /// The text of its body, between `BEGIN` and `END`.
+    pub body: String,
+}
+
+impl Trigger {
+    /// Whether its body names `table` (as a word, ASCII case-insensitive; a name inside a
+    /// string counts too, which errs on the side of caution).
+    pub fn mentions(&self, table: &str) -> bool {
+        self.body
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+            .any(|w| w.eq_ignore_ascii_case(table))
+    }
 }
 
 /// The parts of a `CREATE TRIGGER` statement, as token indexes of its [`Source`].
@@ -204,12 +216,14 @@ pub(crate) fn trigger_of(
         .is_some_and(|i| {
             src.toks[i].lex == Lex::BlockComment && src.tok_text(i) == SCOPED_TRIGGER_MARK
         });
+    let body = src.sql[src.toks[begin].end..src.toks[end].start].to_owned();
     Ok(Some(TriggerParts {
         trigger: Trigger {
             name,
             table,
             event,
             scoped,
+            body,
         },
         temporary,
         on: sig[on_at],
@@ -219,19 +233,15 @@ pub(crate) fn trigger_of(
 }
 
 /// Token ranges of the statements of `src`, with a `CREATE TRIGGER` and its body (whose
-/// statements end in `;`) kept together as one.
+/// statements end in `;`) kept together as one: it ends at the `END` that closes its
+/// `BEGIN`, not at an `END` that closes a `CASE`.
 pub(crate) fn statements(src: &Source<'_>) -> Vec<Range<usize>> {
+    let segments = src.segments();
     let mut out: Vec<Range<usize>> = Vec::new();
-    let mut open_trigger: Option<usize> = None;
-    for seg in src.segments() {
+    let mut i = 0;
+    while i < segments.len() {
+        let seg = segments[i].clone();
         let words = src.leading_words(seg.clone(), 3);
-        if let Some(start) = open_trigger {
-            if words == ["END"] {
-                out.push(start..seg.end);
-                open_trigger = None;
-            }
-            continue;
-        }
         let is_trigger = matches!(
             words
                 .iter()
@@ -240,19 +250,42 @@ pub(crate) fn statements(src: &Source<'_>) -> Vec<Range<usize>> {
                 .as_slice(),
             ["CREATE", "TRIGGER", ..] | ["CREATE", "TEMP" | "TEMPORARY", "TRIGGER"]
         );
-        let ends_here = seg
-            .clone()
-            .rev()
-            .find(|&i| src.is_sig(i))
-            .is_some_and(|i| src.is_kw(i, Keyword::END));
-        if is_trigger && !ends_here {
-            open_trigger = Some(seg.start);
-        } else {
+        if !is_trigger {
             out.push(seg);
+            i += 1;
+            continue;
+        }
+        match trigger_end(src, seg.start) {
+            Some(end) => {
+                // The segment holding the END closes the trigger.
+                let last = (i..segments.len())
+                    .find(|&j| segments[j].end > end)
+                    .unwrap_or(segments.len() - 1);
+                out.push(seg.start..segments[last].end);
+                i = last + 1;
+            }
+            None => {
+                out.push(seg.start..src.toks.len());
+                break;
+            }
         }
     }
-    if let Some(start) = open_trigger {
-        out.push(start..src.toks.len());
-    }
     out
+}
+
+/// The `END` that closes the body of the trigger whose `CREATE` is at token `start`.
+fn trigger_end(src: &Source<'_>, start: usize) -> Option<usize> {
+    let begin = (start..src.toks.len()).find(|&i| src.is_kw(i, Keyword::BEGIN))?;
+    let mut cases = 0usize;
+    for i in begin + 1..src.toks.len() {
+        if src.is_kw(i, Keyword::CASE) {
+            cases += 1;
+        } else if src.is_kw(i, Keyword::END) {
+            if cases == 0 {
+                return Some(i);
+            }
+            cases -= 1;
+        }
+    }
+    None
 }

@@ -140,22 +140,71 @@ impl Schema {
     /// (`CREATE TABLE ... AS SELECT`), or repeats a table.
     pub fn from_sql(sql: &str, tenant_column: &str) -> Result<Self, SchemaError> {
         let mut schema = Schema::new(tenant_column)?;
+        schema.read(sql, false)?;
+        Ok(schema)
+    }
+
+    /// Reads schema objects one by one: each text one `CREATE` statement, as the `sql`
+    /// column of `sqlite_master` holds them. Safer than joining them for
+    /// [`Schema::from_sql`]: a comment at the end of one object cannot swallow the next.
+    ///
+    /// ```
+    /// use tenantry_rewrite::Schema;
+    /// let schema = Schema::from_objects(
+    ///     [
+    ///         "CREATE VIEW v AS SELECT k FROM g -- every key",
+    ///         "CREATE TABLE t (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL)",
+    ///     ],
+    ///     "tenant_id",
+    /// )?;
+    /// assert!(schema.is_scoped("t") && schema.view("v").is_some());
+    /// # Ok::<(), tenantry_rewrite::SchemaError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Schema::from_sql`], and [`SchemaError::Parse`] when a text does not read as
+    /// exactly one statement.
+    pub fn from_objects<I, S>(objects: I, tenant_column: &str) -> Result<Self, SchemaError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut schema = Schema::new(tenant_column)?;
+        for object in objects {
+            schema.read(object.as_ref(), true)?;
+        }
+        Ok(schema)
+    }
+
+    /// Adds the tables, views and triggers `sql` declares; with `one`, `sql` must be exactly
+    /// one statement.
+    fn read(&mut self, sql: &str, one: bool) -> Result<(), SchemaError> {
         let (src, mut parser_tokens) = Source::new(sql).map_err(|message| SchemaError::Parse {
             statement: source::snippet(sql),
             message,
         })?;
-        for segment in objects::statements(&src) {
+        let statements = objects::statements(&src);
+        if one && statements.len() != 1 {
+            return Err(SchemaError::Parse {
+                statement: source::snippet(sql),
+                message: format!(
+                    "the text reads as {} statements where SQLite stores one",
+                    statements.len()
+                ),
+            });
+        }
+        for segment in statements {
             let unreadable = |message: String| SchemaError::Parse {
                 statement: source::snippet(src.text(segment.clone())),
                 message,
             };
             if let Some(view) = objects::view_of(&src, segment.clone()).map_err(unreadable)? {
-                schema.add_view(view)?;
+                self.add_view(view)?;
                 continue;
             }
             if let Some(parts) = objects::trigger_of(&src, segment.clone()).map_err(unreadable)? {
                 if !parts.temporary {
-                    schema.triggers.push(parts.trigger);
+                    self.triggers.push(parts.trigger);
                 }
                 continue;
             }
@@ -181,11 +230,11 @@ impl Schema {
             for statement in parsed {
                 if let Some(mut table) = table_of(&statement, text)? {
                     table.replaces_on_conflict = replaces_on_conflict;
-                    schema.add_table(table)?;
+                    self.add_table(table)?;
                 }
             }
         }
-        Ok(schema)
+        Ok(())
     }
 
     /// Adds a table.

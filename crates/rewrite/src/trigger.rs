@@ -13,7 +13,7 @@ use crate::error::{Refusal, RewriteError};
 use crate::objects::{self, SCOPED_TRIGGER_MARK, TriggerEvent};
 use crate::rewriter::{Rewriter, StatementKind};
 use crate::scope::quote_ident;
-use crate::source::{Source, snippet};
+use crate::source::{Lex, Source, snippet};
 
 impl Rewriter {
     /// The `CREATE TRIGGER` statement `sql` with its body scoped to the tenant of the row
@@ -81,10 +81,33 @@ impl Rewriter {
                 trigger.name, trigger.table
             )));
         }
-        let reads_in_when = (parts.on..parts.begin).any(|i| src.is_kw(i, Keyword::SELECT));
+        // A WHEN clause that reads a table (`SELECT`, or `x IN t`) would read every
+        // tenant's rows; it is not scoped.
+        let reads_in_when = (parts.on..parts.begin).any(|i| {
+            src.is_kw(i, Keyword::SELECT)
+                || (src.is_kw(i, Keyword::IN)
+                    && src
+                        .next_sig(i, parts.begin)
+                        .is_some_and(|n| src.toks[n].lex != Lex::LParen))
+        });
         if reads_in_when {
             return Err(unsupported(format!(
                 "trigger {:?} has a WHEN clause that reads tables",
+                trigger.name
+            )));
+        }
+        // `NEW` and `OLD` must mean the firing row: a body that names something else so
+        // (an alias, a CTE) could make `NEW."tenant_id"` another tenant's.
+        let shadows_row = (parts.begin + 1..parts.end).any(|i| {
+            src.word(i)
+                .is_some_and(|w| w.eq_ignore_ascii_case("new") || w.eq_ignore_ascii_case("old"))
+                && src
+                    .next_sig(i, parts.end)
+                    .is_none_or(|n| src.toks[n].lex != Lex::Period)
+        });
+        if shadows_row {
+            return Err(unsupported(format!(
+                "trigger {:?} uses NEW or OLD as a name of its own",
                 trigger.name
             )));
         }

@@ -16,10 +16,11 @@ pub const SCHEMA_QUERY: &str = "SELECT sql FROM sqlite_master \
 /// SQLite's error, or [`Error::Schema`] when a table cannot be read.
 pub fn load(conn: &Connection, column: &str) -> rusqlite::Result<Schema> {
     let mut statement = conn.prepare(SCHEMA_QUERY)?;
-    let tables = statement
+    let objects = statement
         .query_map([], |row| row.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Schema::from_sql(&tables.join(";\n"), column).map_err(Error::from)?)
+    // One object at a time: joined, a comment at the end of one could swallow the next.
+    Ok(Schema::from_objects(&objects, column).map_err(Error::from)?)
 }
 
 /// `schema`, unless no table has the tenant column (the database was never migrated).

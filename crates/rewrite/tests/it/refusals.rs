@@ -543,3 +543,91 @@ fn views_that_cannot_be_scoped_refuse_the_statements_that_read_them() {
         }
     }
 }
+
+#[test]
+fn triggers_that_cannot_be_scoped_safely_are_refused() {
+    use tenantry_rewrite::{Rewriter, Schema};
+    let rewriter = Rewriter::new(
+        Schema::from_sql(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, tier TEXT,
+                                     tenant_id TEXT NOT NULL);
+             CREATE TABLE log (id INTEGER PRIMARY KEY, msg TEXT, tenant_id TEXT NOT NULL);
+             CREATE TABLE blocked (name TEXT, tenant_id TEXT NOT NULL);",
+            "tenant_id",
+        )
+        .expect("schema"),
+    );
+    for (trigger, why) in [
+        (
+            "CREATE TRIGGER t AFTER UPDATE ON customers BEGIN UPDATE log SET msg = 'x' \
+             FROM (SELECT 'B' AS tenant_id, NEW.id AS id) AS NEW WHERE log.id > 0; END",
+            "NEW or OLD",
+        ),
+        (
+            "CREATE TRIGGER t AFTER INSERT ON customers WHEN NEW.name IN blocked \
+             BEGIN UPDATE customers SET tier = 'blocked' WHERE id = NEW.id; END",
+            "WHEN",
+        ),
+        (
+            "CREATE TRIGGER t AFTER INSERT ON customers WHEN EXISTS (SELECT 1 FROM log) \
+             BEGIN DELETE FROM log; END",
+            "WHEN",
+        ),
+    ] {
+        let err = rewriter.scope_trigger(trigger).expect_err(trigger);
+        assert!(err.to_string().contains(why), "{trigger}: {err}");
+    }
+    // A CASE ... END at the end of a body statement does not end the trigger.
+    let scoped = rewriter
+        .scope_trigger(
+            "CREATE TRIGGER t AFTER UPDATE OF tier ON customers BEGIN
+               SELECT CASE WHEN NEW.tier = 'banned' THEN RAISE(ABORT, 'banned') END;
+               INSERT INTO log (msg) VALUES ('tier ' || NEW.id);
+             END",
+        )
+        .expect("scope a trigger with CASE");
+    assert!(
+        scoped.contains(
+            r#"INSERT INTO log (msg, "tenant_id") VALUES ('tier ' || NEW.id, NEW."tenant_id")"#
+        ),
+        "{scoped}"
+    );
+}
+
+#[test]
+fn a_trigger_on_a_global_table_that_names_a_tenant_table_is_refused() {
+    use tenantry_rewrite::{Rewriter, Schema};
+    let schema = Schema::from_objects(
+        [
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL)",
+            "CREATE TABLE settings (k TEXT, v TEXT)",
+            "CREATE TABLE notes (k TEXT)",
+            "CREATE TRIGGER wipe AFTER INSERT ON settings BEGIN DELETE FROM customers; END",
+            "CREATE TRIGGER keep AFTER INSERT ON notes BEGIN DELETE FROM settings; END",
+            // A trailing comment in one object cannot swallow the next.
+            "CREATE VIEW v AS SELECT k FROM notes -- every note",
+        ],
+        "tenant_id",
+    )
+    .expect("schema");
+    assert!(schema.view("v").is_some());
+    assert_eq!(schema.triggers().len(), 2);
+    let rewriter = Rewriter::new(schema);
+    let tenant = TenantId::new("A").expect("tenant");
+    match rewriter.rewrite("INSERT INTO settings VALUES ('a', 'b')", &tenant) {
+        Err(RewriteError::Refused {
+            reason: Refusal::UnscopedTrigger { trigger, .. },
+            ..
+        }) => assert_eq!(trigger, "wipe"),
+        other => panic!("{other:?}"),
+    }
+    // A trigger that stays among global tables is not a tenant matter.
+    rewriter
+        .rewrite("INSERT INTO notes VALUES ('a')", &tenant)
+        .expect("global trigger over global tables");
+    rewriter
+        .rewrite("SELECT * FROM v", &tenant)
+        .expect("the view whose text ends in a comment");
+    // Texts that hold more than one statement are not one schema object.
+    assert!(Schema::from_objects(["CREATE TABLE a (x); CREATE TABLE b (y)"], "tenant_id").is_err());
+}

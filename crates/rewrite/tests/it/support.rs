@@ -339,7 +339,7 @@ pub fn schema_of(conn: &Connection) -> Schema {
         .expect("schema rows")
         .collect::<Result<_, _>>()
         .expect("schema text");
-    Schema::from_sql(&ddl.join(";\n"), "tenant_id").expect("schema")
+    Schema::from_objects(&ddl, "tenant_id").expect("schema")
 }
 
 fn legacy_columns(conn: &Connection, table: &str) -> Vec<String> {

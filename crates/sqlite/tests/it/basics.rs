@@ -302,16 +302,16 @@ fn an_unscoped_trigger_is_refused_and_a_scoped_one_runs_for_the_tenant() {
 }
 
 #[test]
-fn a_trigger_on_a_global_table_that_touches_tenant_rows_is_stopped_by_the_guard() {
-    // A write to a global table fires a trigger that deletes every tenant's customers: the
-    // rewriter passes the INSERT (the table is global), and the authorizer denies the
-    // trigger's access to a tenant table, so the statement fails as a whole.
+fn a_trigger_the_rewriter_cannot_see_is_stopped_by_the_guard() {
+    // A TEMP trigger is not in the main schema the rewriter reads: an INSERT into a global
+    // table passes the rewriter, fires it, and the authorizer denies the trigger's access
+    // to a tenant table, so the statement fails as a whole.
     let db = db();
     let conn = Connection::open(&db.path).expect("open");
     conn.unscoped(|admin| {
         admin.execute_batch(
             "CREATE TABLE log (msg TEXT);
-             CREATE TRIGGER wipe AFTER INSERT ON log BEGIN DELETE FROM customers; END;",
+             CREATE TEMP TRIGGER wipe AFTER INSERT ON main.log BEGIN DELETE FROM customers; END;",
         )
     })
     .expect("admin");
@@ -322,7 +322,7 @@ fn a_trigger_on_a_global_table_that_touches_tenant_rows_is_stopped_by_the_guard(
     assert!(err.to_string().contains("not authorized"), "{err}");
     assert_eq!(all_rows(&db).len(), 4);
     // Without the trigger the same INSERT runs.
-    conn.unscoped(|admin| admin.execute_batch("DROP TRIGGER wipe"))
+    conn.unscoped(|admin| admin.execute_batch("DROP TRIGGER temp.wipe"))
         .expect("admin");
     conn.execute("INSERT INTO log (msg) VALUES ('hi')", [])
         .expect("insert");
