@@ -114,21 +114,18 @@ struct Fixtures {
     migrated: PathBuf,
 }
 
-/// Generates the typical fixture and a migrated copy, once, under
-/// `target/tenantry-bench/connection/`; both are in WAL mode.
+/// Generates the typical fixture once, under `target/tenantry-bench/connection/`, and
+/// migrates a fresh copy of it on every run (so the copy is always what the current
+/// migrator makes); both are in WAL mode.
 fn fixtures() -> Fixtures {
     let dir = bench_dir();
     std::fs::create_dir_all(&dir).expect("create bench dir");
     let size = Size::Typical;
     let plain = dir.join(format!("pos-{size}.db"));
     let migrated = dir.join(format!("pos-{size}-migrated.db"));
-    if !plain.exists() || !migrated.exists() {
+    if !plain.exists() {
         let plain_partial = dir.join(format!("pos-{size}.db.partial"));
-        let migrated_partial = dir.join(format!("pos-{size}-migrated.db.partial"));
-        let backup = dir.join(format!("pos-{size}-migrated.db.backup"));
-        for f in [&plain_partial, &migrated_partial, &backup] {
-            let _ = std::fs::remove_file(f);
-        }
+        let _ = std::fs::remove_file(&plain_partial);
         let started = Instant::now();
         let report = tenantry_fixtures::generate(
             &plain_partial,
@@ -140,19 +137,9 @@ fn fixtures() -> Fixtures {
             &mut |_| {},
         )
         .expect("generate fixture");
-        std::fs::copy(&plain_partial, &migrated_partial).expect("copy fixture");
-        let options = MigrateOptions {
-            backup: Some(backup.clone()),
-            ..MigrateOptions::default()
-        };
-        migrate(&migrated_partial, &options, &mut |_| {}).expect("migrate fixture");
-        std::fs::remove_file(&backup).expect("remove the migration's backup");
-        for (partial, path) in [(&plain_partial, &plain), (&migrated_partial, &migrated)] {
-            set_wal(partial);
-            std::fs::rename(partial, path).expect("move fixture into place");
-        }
+        std::fs::rename(&plain_partial, &plain).expect("move fixture into place");
         eprintln!(
-            "generated and migrated the {size} fixture: {} rows, {:.1} MB, {:.1} s",
+            "generated the {size} fixture: {} rows, {:.1} MB, {:.1} s",
             report.total_rows,
             report.bytes as f64 / 1e6,
             started.elapsed().as_secs_f64()
@@ -160,7 +147,30 @@ fn fixtures() -> Fixtures {
     }
     // Idempotent; also for fixtures cached by an earlier version of this bench.
     set_wal(&plain);
-    set_wal(&migrated);
+    let migrated_partial = dir.join(format!("pos-{size}-migrated.db.partial"));
+    let backup = dir.join(format!("pos-{size}-migrated.db.backup"));
+    for f in [&migrated, &migrated_partial, &backup] {
+        let _ = std::fs::remove_file(f);
+        for suffix in ["-wal", "-shm"] {
+            let mut side = f.as_os_str().to_owned();
+            side.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(side));
+        }
+    }
+    let started = Instant::now();
+    std::fs::copy(&plain, &migrated_partial).expect("copy fixture");
+    let options = MigrateOptions {
+        backup: Some(backup.clone()),
+        ..MigrateOptions::default()
+    };
+    migrate(&migrated_partial, &options, &mut |_| {}).expect("migrate fixture");
+    std::fs::remove_file(&backup).expect("remove the migration's backup");
+    set_wal(&migrated_partial);
+    std::fs::rename(&migrated_partial, &migrated).expect("move fixture into place");
+    eprintln!(
+        "migrated a copy of the {size} fixture in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Fixtures { plain, migrated }
 }
 
@@ -534,6 +544,79 @@ fn throughput(fx: &Fixtures, mix: &[&Case]) {
     eprintln!("overhead = time per operation, scoped vs plain (plain ops/s ÷ scoped ops/s − 1)");
 }
 
+/// The shared plan cache under threads: each thread holds its own tenant connection, all
+/// sharing one [`SharedPlans`] (as a pool's do), and each operation switches tenant (one of
+/// four) and asks for a cached statement. A tenant switch misses the connection's render
+/// memo, so every operation looks the plan up in the shared cache and renders it; the
+/// statement itself comes from rusqlite's cache (nothing is prepared or run). With lock
+/// contention, operations per second would fall as threads are added; on 2 cores, the
+/// most they can do is rise towards twice the one-thread figure.
+fn plan_cache(fx: &Fixtures, mix: &[&Case]) {
+    const TENANTS: [&str; 4] = ["caps-automotive", "store-2", "store-3", "store-4"];
+    let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000) * 10;
+    let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
+    let thread_counts: Vec<usize> = std::env::var("TENANTRY_BENCH_THREADS")
+        .unwrap_or_else(|_| "1,8,32,128".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .collect();
+    let plans = tenantry_sqlite::SharedPlans::default();
+    eprintln!(
+        "\nshared plan cache: {} statements x {} tenants, {ops} operations per run, {rounds} \
+         rounds (median shown); one connection per thread",
+        mix.len(),
+        TENANTS.len()
+    );
+    eprintln!("{:>8} {:>14} {:>14}", "threads", "ops/s", "ns/op");
+    for &threads in &thread_counts {
+        let mut results = Vec::new();
+        for _ in 0..rounds {
+            let next = AtomicUsize::new(0);
+            let barrier = Barrier::new(threads + 1);
+            let started = std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| {
+                        let raw = rusqlite::Connection::open(&fx.migrated).expect("open");
+                        let conn = tenantry_sqlite::Connection::wrap_shared(
+                            raw,
+                            tenantry_sqlite::DEFAULT_TENANT_COLUMN,
+                            plans.clone(),
+                        )
+                        .expect("tenant connection");
+                        // Warm: every statement prepared for every tenant.
+                        for tenant in TENANTS {
+                            conn.set_tenant(tenant).expect("tenant");
+                            for case in mix {
+                                drop(conn.prepare_cached(case.query.sql).expect("prepare"));
+                            }
+                        }
+                        barrier.wait();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= ops {
+                                break;
+                            }
+                            conn.set_tenant(TENANTS[i % TENANTS.len()]).expect("tenant");
+                            let sql = mix[(i / TENANTS.len()) % mix.len()].query.sql;
+                            std::hint::black_box(conn.prepare_cached(sql).expect("prepare"));
+                        }
+                    });
+                }
+                barrier.wait();
+                Instant::now()
+            });
+            results.push(ops as f64 / started.elapsed().as_secs_f64());
+        }
+        let per_second = median(&mut results);
+        eprintln!(
+            "{threads:>8} {per_second:>14.0} {:>14.0}",
+            1e9 / per_second * threads.min(2) as f64
+        );
+    }
+    eprintln!("ns/op: time per operation on one core (2 cores shared by the threads)");
+}
+
 /// Runs `sql` once with `case`'s parameters (a write inside a transaction rolled back).
 fn once<S: Side>(conn: &mut S, sql: &str, case: &Case) {
     let body = |c: &S| {
@@ -681,5 +764,6 @@ fn main() {
             .filter(|c| matches!(c.query.class, QueryClass::PointLookup | QueryClass::Join))
             .collect();
         throughput(&fx, &mix);
+        plan_cache(&fx, &mix);
     }
 }

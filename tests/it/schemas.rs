@@ -358,6 +358,9 @@ fn foreign_keys_between_tenant_tables_cannot_reach_another_tenant() {
              parent_id INTEGER REFERENCES parents ON DELETE CASCADE,
              a INT, b INT,
              FOREIGN KEY (a, b) REFERENCES parents (a, b));
+         CREATE INDEX children_parent ON children (parent_id);
+         CREATE INDEX children_ba ON children (b, a, id);
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, child_id INTEGER REFERENCES children (id));
          CREATE TABLE _migrations (v TEXT PRIMARY KEY);
          CREATE TABLE tagged (id INTEGER PRIMARY KEY, v TEXT REFERENCES _migrations (v));
          INSERT INTO parents VALUES (1, 10, 20);
@@ -374,8 +377,17 @@ fn foreign_keys_between_tenant_tables_cannot_reach_another_tenant() {
         .collect();
     guards.sort();
     guards.dedup();
-    assert_eq!(guards, ["children", "parents"]);
-    assert_eq!(report.plan.fk_guards.len(), 8);
+    assert_eq!(guards, ["children", "notes", "parents"]);
+    // `notes.child_id` has no index: its parent-side guard would scan `notes` on every
+    // insert into `children`, so only its child side is guarded, and the key is a risk.
+    assert_eq!(report.plan.fk_guards.len(), 10);
+    assert!(
+        report.plan.risks.iter().any(|r| matches!(r,
+            tenantry_migrate::Risk::UnindexedForeignKey { table, columns, parent }
+                if table == "notes" && columns == &["child_id"] && parent == "children")),
+        "{:?}",
+        report.plan.risks
+    );
 
     // Another tenant's parent, through either key, on insert or update, fails as a
     // missing parent; the tenant's own parent passes.

@@ -113,6 +113,17 @@ pub enum Risk {
         /// Why it cannot be scoped.
         reason: String,
     },
+    /// A foreign key between tenant tables with no index on the child's columns: only the
+    /// child side is guarded, so a reference one tenant left dangling (written with foreign
+    /// keys off) could be adopted by another tenant creating the row it names.
+    UnindexedForeignKey {
+        /// The referencing table.
+        table: String,
+        /// Its key columns.
+        columns: Vec<String>,
+        /// The referenced table.
+        parent: String,
+    },
     /// A UNIQUE constraint or index without the tenant column: two tenants cannot hold
     /// the same value, and the error tells one tenant that another has it.
     GlobalUnique {
@@ -146,6 +157,15 @@ impl std::fmt::Display for Risk {
                 f,
                 "trigger {name:?} on {on:?} runs SQL over tenant tables {} and cannot be scoped ({reason}); tenant connections refuse the statements that fire it until it is rewritten or dropped",
                 tables.join(", ")
+            ),
+            Risk::UnindexedForeignKey {
+                table,
+                columns,
+                parent,
+            } => write!(
+                f,
+                "foreign key {table}({cols}) -> {parent} has no index on {table}({cols}): a reference another tenant left dangling (written with foreign keys off) could be adopted by creating the row it names; index those columns (SQLite advises it for every foreign key) and run `tenantry migrate` again to guard both ends",
+                cols = columns.join(", ")
             ),
             Risk::GlobalUnique {
                 table,
@@ -302,7 +322,14 @@ pub fn build(
         });
     }
     let (scoped_triggers, unscopable) = triggers::plan(catalog, &scoped_names, &after);
-    let fk_guards = triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?;
+    let (fk_guards, unindexed) = triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?;
+    for key in unindexed {
+        risks.push(Risk::UnindexedForeignKey {
+            table: key.table,
+            columns: key.columns,
+            parent: key.parent,
+        });
+    }
     for trigger in &catalog.triggers {
         if scoped_triggers.iter().any(|t| t.name == trigger.name) {
             continue;

@@ -146,12 +146,13 @@ pub(crate) fn plan_fk_guards(
     catalog: &Catalog,
     scoped: &[&str],
     column: &str,
-) -> Result<Vec<ScopedTrigger>> {
+) -> Result<(Vec<ScopedTrigger>, Vec<UnindexedKey>)> {
     let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
     let err = |table: &str| Error::sqlite(Step::Plan, Some(table));
     let mut guards = Vec::new();
-    for child in catalog.tables.iter().filter(|t| is_scoped(&t.name)) {
-        let child = child.name.as_str();
+    let mut unindexed = Vec::new();
+    for child_info in catalog.tables.iter().filter(|t| is_scoped(&t.name)) {
+        let child = child_info.name.as_str();
         let mut stmt = conn
             .prepare(
                 "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) \
@@ -210,12 +211,24 @@ pub(crate) fn plan_fk_guards(
                 parent_cols: &parent_cols,
                 column,
             };
-            for guard in [
+            // The parent-side guard looks up the child's rows by the key: without an index
+            // on the child's columns that is a scan of the child table on every insert of a
+            // parent row. It is left out then, and the key reported.
+            let mut wanted = vec![
                 key.guard(id, Side::Child, "INSERT"),
                 key.guard(id, Side::Child, "UPDATE"),
-                key.guard(id, Side::Parent, "INSERT"),
-                key.guard(id, Side::Parent, "UPDATE"),
-            ] {
+            ];
+            if indexed(child_info, &child_cols) {
+                wanted.push(key.guard(id, Side::Parent, "INSERT"));
+                wanted.push(key.guard(id, Side::Parent, "UPDATE"));
+            } else {
+                unindexed.push(UnindexedKey {
+                    table: child.to_owned(),
+                    columns: child_cols.iter().map(|c| (*c).to_owned()).collect(),
+                    parent: parent.name.clone(),
+                });
+            }
+            for guard in wanted {
                 let exists = catalog
                     .triggers
                     .iter()
@@ -226,7 +239,35 @@ pub(crate) fn plan_fk_guards(
             }
         }
     }
-    Ok(guards)
+    Ok((guards, unindexed))
+}
+
+/// A foreign key between tenant tables whose child columns no index leads with.
+#[derive(Clone, Debug)]
+pub(crate) struct UnindexedKey {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub parent: String,
+}
+
+/// Whether an index of `table` (not partial) starts with exactly `columns`, in any order,
+/// or `columns` is its INTEGER PRIMARY KEY: an equality on them is one index probe.
+fn indexed(table: &crate::inspect::TableInfo, columns: &[&str]) -> bool {
+    let k = columns.len();
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    let by_index = table.indexes.iter().any(|index| {
+        !index.partial
+            && index.columns.len() >= k
+            && index.columns[..k].iter().all(|c| {
+                c.as_deref()
+                    .is_some_and(|c| columns.iter().any(|w| same(w, c)))
+            })
+    });
+    let pk: Vec<&crate::inspect::ColumnInfo> = table.columns.iter().filter(|c| c.pk > 0).collect();
+    let by_rowid = !table.without_rowid
+        && matches!((pk.as_slice(), columns), ([only], [col])
+            if same(&only.name, col) && only.decl_type.eq_ignore_ascii_case("INTEGER"));
+    by_index || by_rowid
 }
 
 /// Which end of a foreign key a guard watches.
