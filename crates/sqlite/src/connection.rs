@@ -338,6 +338,14 @@ impl Connection {
         shared: SharedPlans,
     ) -> rusqlite::Result<Connection> {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+        // Plans that do not depend on bound values: SQLite otherwise re-prepares a cached
+        // statement whenever a value its planner looked at is bound again, which for
+        // lookups by a non-unique key is every run, and a scoped statement's text is
+        // longer to prepare. See ARCHITECTURE.md, "Plans that ignore bound values".
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         let watch = SchemaWatch::default();
         let scoping = shared.for_version(&conn, column, schema::version(&conn)?)?;
         watch.looked(&conn);
