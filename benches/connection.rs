@@ -562,6 +562,9 @@ fn plan_cache(fx: &Fixtures, mix: &[&Case]) {
         .filter(|&n| n > 0)
         .collect();
     let plans = tenantry_sqlite::SharedPlans::default();
+    // `TENANTRY_BENCH_CACHE_SWITCH=0` keeps one tenant: the render memo answers and the
+    // shared cache is not consulted, which separates the cache from everything else.
+    let switch: usize = env_or("TENANTRY_BENCH_CACHE_SWITCH", 1).min(1);
     eprintln!(
         "\nshared plan cache: {} statements x {} tenants, {ops} operations per run, {rounds} \
          rounds (median shown); one connection per thread",
@@ -597,7 +600,8 @@ fn plan_cache(fx: &Fixtures, mix: &[&Case]) {
                             if i >= ops {
                                 break;
                             }
-                            conn.set_tenant(TENANTS[i % TENANTS.len()]).expect("tenant");
+                            conn.set_tenant(TENANTS[(i % TENANTS.len()) * switch])
+                                .expect("tenant");
                             let sql = mix[(i / TENANTS.len()) % mix.len()].query.sql;
                             std::hint::black_box(conn.prepare_cached(sql).expect("prepare"));
                         }
@@ -744,14 +748,14 @@ fn main() {
         eprintln!("{class}: {}", names.join(", "));
     }
 
-    if mode != "only" {
+    if mode != "only" && mode != "cache" {
         let mut c = Criterion::default()
             .output_directory(&criterion_dir())
             .configure_from_args();
         per_class(&mut c, &mut plain, &mut scoped, &by_class);
         c.final_summary();
     }
-    if mode != "only" {
+    if mode != "only" && mode != "cache" {
         class_summary(&by_class, started);
         if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() != Ok("0") {
             per_statement(&fx, &cases, &mut plain, &mut scoped);
@@ -763,7 +767,9 @@ fn main() {
             .iter()
             .filter(|c| matches!(c.query.class, QueryClass::PointLookup | QueryClass::Join))
             .collect();
-        throughput(&fx, &mix);
+        if mode != "cache" {
+            throughput(&fx, &mix);
+        }
         plan_cache(&fx, &mix);
     }
 }
