@@ -149,7 +149,7 @@ pub(crate) fn plan_fk_guards(
 ) -> Result<(Vec<ScopedTrigger>, Vec<UnindexedKey>)> {
     let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
     let err = |table: &str| Error::sqlite(Step::Plan, Some(table));
-    let mut guards = Vec::new();
+    let mut checks = Vec::new();
     let mut unindexed = Vec::new();
     for child_info in catalog.tables.iter().filter(|t| is_scoped(&t.name)) {
         let child = child_info.name.as_str();
@@ -181,7 +181,7 @@ pub(crate) fn plan_fk_guards(
                 }),
             }
         }
-        for ForeignKey { id, parent, cols } in keys {
+        for ForeignKey { parent, cols, .. } in keys {
             let Some(parent) = catalog.table(&parent).filter(|p| is_scoped(&p.name)) else {
                 continue;
             };
@@ -211,16 +211,12 @@ pub(crate) fn plan_fk_guards(
                 parent_cols: &parent_cols,
                 column,
             };
-            // The parent-side guard looks up the child's rows by the key: without an index
+            // The parent-side check looks up the child's rows by the key: without an index
             // on the child's columns that is a scan of the child table on every insert of a
             // parent row. It is left out then, and the key reported.
-            let mut wanted = vec![
-                key.guard(id, Side::Child, "INSERT"),
-                key.guard(id, Side::Child, "UPDATE"),
-            ];
+            checks.push(key.check(Side::Child));
             if indexed(child_info, &child_cols) {
-                wanted.push(key.guard(id, Side::Parent, "INSERT"));
-                wanted.push(key.guard(id, Side::Parent, "UPDATE"));
+                checks.push(key.check(Side::Parent));
             } else {
                 unindexed.push(UnindexedKey {
                     table: child.to_owned(),
@@ -228,17 +224,17 @@ pub(crate) fn plan_fk_guards(
                     parent: parent.name.clone(),
                 });
             }
-            for guard in wanted {
-                let exists = catalog
-                    .triggers
-                    .iter()
-                    .any(|t| t.name.eq_ignore_ascii_case(&guard.name));
-                if !exists {
-                    guards.push(guard);
-                }
-            }
         }
     }
+    let guards = guards_of(checks, column)
+        .into_iter()
+        .filter(|g| {
+            !catalog
+                .triggers
+                .iter()
+                .any(|t| t.name.eq_ignore_ascii_case(&g.name))
+        })
+        .collect();
     Ok((guards, unindexed))
 }
 
@@ -292,36 +288,12 @@ struct Key<'a> {
 }
 
 impl Key<'_> {
-    /// The trigger that guards `side` of the key on `event` (INSERT, or UPDATE of the key or
-    /// the tenant). It raises the error SQLite raises for a missing parent.
-    fn guard(&self, id: i64, side: Side, event: &str) -> ScopedTrigger {
-        let (on, other, mine, theirs, suffix) = match side {
-            Side::Child => (
-                self.child,
-                self.parent,
-                self.child_cols,
-                self.parent_cols,
-                "",
-            ),
-            Side::Parent => (
-                self.parent,
-                self.child,
-                self.parent_cols,
-                self.child_cols,
-                "parent_",
-            ),
-        };
-        let name = format!(
-            "tenantry_fk_{}_{id}_{suffix}{}",
-            self.child,
-            event.to_ascii_lowercase()
-        );
-        let on_event = if event == "UPDATE" {
-            let mut watched: Vec<String> = mine.iter().map(|c| sql::ident(c)).collect();
-            watched.push(sql::ident(self.column));
-            format!("UPDATE OF {}", watched.join(", "))
-        } else {
-            event.to_owned()
+    /// The check of `side` of the key: the table it runs on, the columns whose update must
+    /// run it, and the condition that is true when the row breaks the rule.
+    fn check(&self, side: Side) -> Check {
+        let (on, other, mine, theirs) = match side {
+            Side::Child => (self.child, self.parent, self.child_cols, self.parent_cols),
+            Side::Parent => (self.parent, self.child, self.parent_cols, self.child_cols),
         };
         let present = mine
             .iter()
@@ -335,20 +307,76 @@ impl Key<'_> {
             .collect::<Vec<_>>()
             .join(" AND ");
         let tenant = sql::ident(self.column);
-        let sql = format!(
-            "CREATE TRIGGER {} BEFORE {on_event} ON {} WHEN {present}\nBEGIN\n\
-             {SCOPED_TRIGGER_MARK}\n    SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed')\n     \
-             WHERE EXISTS (SELECT 1 FROM {} AS o WHERE {matches} AND o.{tenant} <> NEW.{tenant});\nEND",
-            sql::ident(&name),
-            sql::ident(on),
-            sql::ident(other),
-        );
-        ScopedTrigger {
-            name,
+        Check {
             on: on.to_owned(),
-            sql,
+            watched: mine.iter().map(|c| (*c).to_owned()).collect(),
+            breaks: format!(
+                "({present} AND EXISTS (SELECT 1 FROM {} AS o WHERE {matches} \
+                 AND o.{tenant} <> NEW.{tenant}))",
+                sql::ident(other)
+            ),
         }
     }
+}
+
+/// One foreign-key rule, checked on one table.
+struct Check {
+    on: String,
+    watched: Vec<String>,
+    breaks: String,
+}
+
+/// One guard per table and event (INSERT, or UPDATE of any watched column or the tenant),
+/// holding all of the table's checks: one trigger program per written row, not one per key.
+fn guards_of(checks: Vec<Check>, column: &str) -> Vec<ScopedTrigger> {
+    let mut by_table: Vec<(String, Vec<Check>)> = Vec::new();
+    for check in checks {
+        match by_table
+            .iter_mut()
+            .find(|(t, _)| t.eq_ignore_ascii_case(&check.on))
+        {
+            Some((_, list)) => list.push(check),
+            None => by_table.push((check.on.clone(), vec![check])),
+        }
+    }
+    let mut out = Vec::new();
+    for (table, checks) in by_table {
+        let breaks = checks
+            .iter()
+            .map(|c| c.breaks.as_str())
+            .collect::<Vec<_>>()
+            .join("\n        OR ");
+        let mut watched: Vec<String> = Vec::new();
+        for c in checks.iter().flat_map(|c| &c.watched) {
+            if !watched.iter().any(|w| w.eq_ignore_ascii_case(c)) {
+                watched.push(c.clone());
+            }
+        }
+        watched.push(column.to_owned());
+        let watched = watched
+            .iter()
+            .map(|c| sql::ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        for (event, on_event) in [
+            ("insert", "INSERT".to_owned()),
+            ("update", format!("UPDATE OF {watched}")),
+        ] {
+            let name = format!("tenantry_fk_{table}_{event}");
+            let sql = format!(
+                "CREATE TRIGGER {} BEFORE {on_event} ON {}\nBEGIN\n{SCOPED_TRIGGER_MARK}\n    \
+                 SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed')\n     WHERE {breaks};\nEND",
+                sql::ident(&name),
+                sql::ident(&table),
+            );
+            out.push(ScopedTrigger {
+                name,
+                on: table.clone(),
+                sql,
+            });
+        }
+    }
+    out
 }
 
 /// One foreign key of a table, from `pragma_foreign_key_list`.

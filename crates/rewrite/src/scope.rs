@@ -87,6 +87,14 @@ enum Resolved<'s> {
     View(&'s View),
 }
 
+/// FNV-1a of a name's ASCII-lower-case bytes: words compare as SQLite compares names,
+/// without allocating.
+fn word_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// Where a view's scoped query goes: filled in once the statement is planned.
 fn view_placeholder(view: &View) -> Piece {
     Piece::View(view.name.to_ascii_lowercase())
@@ -171,8 +179,9 @@ pub(crate) struct Scoper<'s, 'a> {
     relations: Vec<(u64, u64)>,
     /// Rowid names written anywhere in the statement (lower case).
     rowid_names: Vec<String>,
-    /// Every word of the statement (lower case, without quotes): the names it can use.
-    words: HashSet<String>,
+    /// A hash of every word of the statement (ASCII lower case, without quotes): the names
+    /// it can use. A collision only keeps a column it does not need.
+    words: HashSet<u64>,
     /// Qualifiers (lower case) of rowid reads that need the derived table to expose its
     /// rowid, and whether such a read is unqualified.
     rowid_qualifiers: Vec<String>,
@@ -213,7 +222,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             let Some(value) = src.word(i) else {
                 continue;
             };
-            words.insert(value.to_ascii_lowercase());
+            words.insert(word_hash(value));
             // Cheap filter first: rowid names are 3 to 7 letters.
             if !(3..=7).contains(&value.len()) {
                 continue;
@@ -850,7 +859,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             .filter(|_| !self.rowid_names.is_empty());
         let mut columns: Vec<String> = visible_columns(table, self.schema, self.policy)
             .filter(|c| {
-                self.words.contains(&c.name.to_ascii_lowercase())
+                self.words.contains(&word_hash(&c.name))
                     || ipk.is_some_and(|k| k.eq_ignore_ascii_case(&c.name))
             })
             .map(|c| quote_ident(&c.name))
