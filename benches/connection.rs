@@ -34,21 +34,24 @@
 //!    one request: take a connection from a pool of 8, (scoped: set the tenant,) run one
 //!    statement, give the connection back. `plain` uses a small pool of rusqlite connections
 //!    (a channel of connections, WAL, busy timeout 5 s, as `tenantry_sqlite::pool::Manager`
-//!    opens them); `scoped` uses `tenantry_sqlite::pool::Pool` with `max_size` 8, whose
-//!    `get` also runs r2d2's connection check (`PRAGMA schema_version`) on every checkout.
-//!    Rounds alternate plain and scoped; the median round is reported.
+//!    opens them); `scoped` uses `tenantry_sqlite::pool::Pool` with `max_size` 8. Rounds
+//!    alternate plain and scoped; the median round is reported.
+//! 3. The shared plan cache under 1, 8, 32 and 128 threads, each with its own tenant
+//!    connection (see `plan_cache`).
 //!
 //! Between the two, a quick per-statement look (median of up to 200 runs, not criterion)
 //! splits the overhead: plain; the rewriter's output run by plain rusqlite on the migrated
-//! copy (what SQLite pays for the scoped SQL); the tenant connection (the rest is the
-//! connection's own work). Skip it with `TENANTRY_BENCH_PER_STATEMENT=0`.
+//! copy without the tenant connection's settings (what SQLite pays for the scoped text); the
+//! tenant connection (the difference is the connection's own work, and its plans without
+//! bound values). Skip it with `TENANTRY_BENCH_PER_STATEMENT=0`.
 //!
-//! Run: `cargo bench --bench connection` (about two to three minutes; the first run also
-//! generates and migrates the typical fixture, once, into
-//! `target/tenantry-bench/connection/`). Longer throughput runs:
+//! Run: `cargo bench --bench connection` (about 14 minutes on 2 cores; the first run also
+//! generates the typical fixture, once, into `target/tenantry-bench/connection/`; every run
+//! migrates a fresh copy). Longer throughput runs:
 //! `TENANTRY_BENCH_OPS=200000 TENANTRY_BENCH_ROUNDS=5 cargo bench --bench connection`;
 //! other thread counts: `TENANTRY_BENCH_THREADS=1,2,4,8`; throughput only or not at all:
-//! `TENANTRY_BENCH_THROUGHPUT=only` / `=0`. Criterion's filter arguments apply to part 1
+//! `TENANTRY_BENCH_THROUGHPUT=only` / `=0`, the cache part only: `=cache`
+//! (`TENANTRY_BENCH_CACHE_SWITCH=0` keeps one tenant). Criterion's filter arguments apply to part 1
 //! (`cargo bench --bench connection -- join`).
 
 use std::collections::BTreeMap;
