@@ -500,15 +500,20 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn throughput(fx: &Fixtures, mix: &[&Case]) {
-    let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000);
-    let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
-    let thread_counts: Vec<usize> = std::env::var("TENANTRY_BENCH_THREADS")
+/// `TENANTRY_BENCH_THREADS`, or 1, 8, 32 and 128.
+fn thread_counts() -> Vec<usize> {
+    std::env::var("TENANTRY_BENCH_THREADS")
         .unwrap_or_else(|_| "1,8,32,128".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .filter(|&n| n > 0)
-        .collect();
+        .collect()
+}
+
+fn throughput(fx: &Fixtures, mix: &[&Case]) {
+    let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000);
+    let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
+    let thread_counts = thread_counts();
 
     let plain_pool = PlainPool::new(&fx.plain, POOL_SIZE);
     let scoped_pool = Pool::new(Manager::new(&fx.migrated), POOL_SIZE).expect("tenant pool");
@@ -558,12 +563,7 @@ fn plan_cache(fx: &Fixtures, mix: &[&Case]) {
     const TENANTS: [&str; 4] = ["caps-automotive", "store-2", "store-3", "store-4"];
     let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000) * 10;
     let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
-    let thread_counts: Vec<usize> = std::env::var("TENANTRY_BENCH_THREADS")
-        .unwrap_or_else(|_| "1,8,32,128".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .filter(|&n| n > 0)
-        .collect();
+    let thread_counts = thread_counts();
     let plans = tenantry_sqlite::SharedPlans::default();
     // `TENANTRY_BENCH_CACHE_SWITCH=0` keeps one tenant: the render memo answers and the
     // shared cache is not consulted, which separates the cache from everything else.

@@ -535,14 +535,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         };
 
         // The bytes to replace: the name, the alias and any INDEXED BY / NOT INDEXED.
-        let mut first = self.tok(pos)?;
-        let mut last = first;
-        for part in &name.0 {
-            if let Some(ident) = part.as_ident() {
-                last = last.max(self.tok(loc_of(ident))?);
-                first = first.min(self.tok(loc_of(ident))?);
-            }
-        }
+        let (first, mut last) = self.name_tokens(name, pos)?;
         let alias_tok = match alias {
             Some(a) => Some(self.tok(loc_of(&a.name))?),
             None => None,
@@ -747,6 +740,19 @@ impl<'s, 'a> Scoper<'s, 'a> {
         Ok(())
     }
 
+    /// The first and last tokens of a (possibly qualified) table name.
+    fn name_tokens(&self, name: &ObjectName, pos: (u64, u64)) -> Result<(usize, usize), Refusal> {
+        let mut first = self.tok(pos)?;
+        let mut last = first;
+        for part in &name.0 {
+            if let Some(ident) = part.as_ident() {
+                last = last.max(self.tok(loc_of(ident))?);
+                first = first.min(self.tok(loc_of(ident))?);
+            }
+        }
+        Ok((first, last))
+    }
+
     /// A view in a FROM: its name (and alias) becomes `(<its scoped query>) AS <alias>`.
     /// SQLite reads a view as exactly such a subquery, so the columns, their names and
     /// the rows are the view's, restricted to the tenant.
@@ -757,14 +763,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         alias: Option<&sqlparser::ast::Ident>,
         pos: (u64, u64),
     ) -> Result<(), Refusal> {
-        let mut first = self.tok(pos)?;
-        let mut last = first;
-        for part in &name.0 {
-            if let Some(ident) = part.as_ident() {
-                last = last.max(self.tok(loc_of(ident))?);
-                first = first.min(self.tok(loc_of(ident))?);
-            }
-        }
+        let (first, mut last) = self.name_tokens(name, pos)?;
         let name_end = last;
         if let Some(a) = alias {
             last = last.max(self.tok(loc_of(a))?);
