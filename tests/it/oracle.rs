@@ -141,6 +141,13 @@ impl World {
                 out.push_str(&format!("CREATE INDEX {0}_ref ON {0} (ref);\n", t.name));
             }
         }
+        // A view over the first two tables, which reads a CTE, a join and an aggregate.
+        out.push_str(&format!(
+            "CREATE VIEW v AS WITH k AS (SELECT id FROM t1) \
+             SELECT a.id AS id, a.{0} AS val, (SELECT count(*) FROM k) AS n \
+             FROM t0 AS a LEFT JOIN t1 AS b ON b.id = a.id;\n",
+            self.tables[0].cols[0].name
+        ));
         out
     }
 
@@ -263,7 +270,69 @@ fn statement(w: &World, picks: &[u8]) -> Stmt {
             format!("{}", i64::from(k % 7))
         }
     };
-    match p(0) % 14 {
+    match p(0) % 22 {
+        14 => Stmt {
+            sql: format!(
+                "SELECT * FROM v WHERE id IN (SELECT x.id FROM {} AS x) ORDER BY id",
+                a.name
+            ),
+            ordered: true,
+            foreign_key: false,
+        },
+        15 => Stmt {
+            sql: format!(
+                "SELECT v.val, count(*) FROM v JOIN {} AS x ON x.id = v.id GROUP BY v.val \
+                 HAVING count(*) > 0",
+                a.name
+            ),
+            ordered: false,
+            foreign_key: false,
+        },
+        16 => Stmt {
+            sql: format!("SELECT * FROM {} AS x NATURAL JOIN {} AS y", a.name, b.name),
+            ordered: false,
+            foreign_key: false,
+        },
+        17 => Stmt {
+            sql: format!(
+                "SELECT x.id, y.id FROM {} AS x JOIN {} AS y USING (id) WHERE {cond}",
+                a.name, b.name
+            ),
+            ordered: false,
+            foreign_key: false,
+        },
+        18 => Stmt {
+            sql: format!(
+                "SELECT x.id, (SELECT count(*) FROM {} AS y WHERE {cb} = {ca}), \
+                 rank() OVER (PARTITION BY {ca} ORDER BY x.id) FROM {} AS x",
+                b.name, a.name
+            ),
+            ordered: false,
+            foreign_key: false,
+        },
+        19 => Stmt {
+            sql: format!("DELETE FROM {} AS x WHERE {cond} RETURNING x.id", a.name),
+            ordered: false,
+            foreign_key: false,
+        },
+        20 => Stmt {
+            sql: format!(
+                "SELECT x.id FROM {} AS x INTERSECT SELECT y.id FROM {} AS y \
+                 UNION ALL SELECT id FROM v",
+                a.name, b.name
+            ),
+            ordered: false,
+            foreign_key: false,
+        },
+        21 => Stmt {
+            sql: format!(
+                "SELECT count(*) FROM (SELECT x.id FROM {} AS x LEFT JOIN \
+                 (SELECT y.id AS i FROM {} AS y) AS d ON d.i = x.id WHERE d.i IS NULL)",
+                a.name, b.name
+            ),
+            ordered: false,
+            foreign_key: false,
+        },
         0 => Stmt {
             sql: format!("SELECT * FROM {} AS x WHERE {cond}", a.name),
             ordered: false,
