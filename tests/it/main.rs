@@ -11,11 +11,11 @@ mod faults;
 /// Isolation on the POS fixture with three tenants: the catalogue and attacks as tenant A
 /// leave B's and C's rows byte for byte as they were and read nothing of them.
 mod isolation;
+/// The POS fixture migrated end to end, re-run, completed when half-migrated, rolled back.
+mod migrate_pos;
 /// The tenant-sliced oracle: random schemas, rows of three tenants and statements; A's
 /// outcomes equal a single-tenant database's, B's and C's rows never change.
 mod oracle;
-/// The POS fixture migrated end to end, re-run, completed when half-migrated, rolled back.
-mod migrate_pos;
 /// The planner does not start preferring the tenant index over better ones.
 mod planner;
 /// Bad input is refused with a clear message, exit status 2, and the file untouched.
