@@ -1,5 +1,6 @@
 //! Integration tests of the rewriter: every rewritten statement is run on SQLite.
 
+mod fuzz_regressions;
 mod golden;
 mod limits;
 mod prop;
