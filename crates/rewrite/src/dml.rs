@@ -129,6 +129,29 @@ impl<'s> Dml<'_, 's, '_> {
     fn check_triggers(&self, table: &Table, events: &[TriggerEvent]) -> Result<(), Refusal> {
         let schema = self.cx.schema;
         let scoped = table.has_column(schema.tenant_column());
+        if !scoped {
+            // A foreign-key action from a tenant table reaches every tenant's rows.
+            for &event in events {
+                let child = schema.tables().find(|child| {
+                    schema.is_scoped(&child.name)
+                        && child.foreign_keys.iter().any(|fk| {
+                            fk.parent.eq_ignore_ascii_case(&table.name)
+                                && match event {
+                                    TriggerEvent::Delete => fk.acts_on_delete,
+                                    TriggerEvent::Update => fk.acts_on_update,
+                                    TriggerEvent::Insert => false,
+                                }
+                        })
+                });
+                if let Some(child) = child {
+                    return Err(Refusal::GlobalCascade {
+                        table: table.name.clone(),
+                        child: child.name.clone(),
+                        event: event.as_str().to_owned(),
+                    });
+                }
+            }
+        }
         for &event in events {
             for trigger in schema.unscoped_triggers(&table.name, event) {
                 let reaches_tenant_rows = scoped
@@ -451,11 +474,12 @@ impl<'s> Dml<'_, 's, '_> {
                 construct: "INSERT into a table function".to_owned(),
             });
         };
-        // An upsert's DO UPDATE fires UPDATE triggers too.
-        let events: &[TriggerEvent] = if insert.on.is_some() {
-            &[TriggerEvent::Insert, TriggerEvent::Update]
-        } else {
-            &[TriggerEvent::Insert]
+        // An upsert's DO UPDATE updates; a REPLACE deletes the conflicting row.
+        let replaces = insert.replace_into || insert.or == Some(SqliteOnConflict::Replace);
+        let events: &[TriggerEvent] = match (insert.on.is_some(), replaces) {
+            (_, true) => &[TriggerEvent::Insert, TriggerEvent::Delete],
+            (true, false) => &[TriggerEvent::Insert, TriggerEvent::Update],
+            (false, false) => &[TriggerEvent::Insert],
         };
         let Some(table) = self.target(name, Access::Write, events)? else {
             return self.note_returning(&insert.returning);

@@ -229,6 +229,21 @@ pub enum Refusal {
         /// What each tokenizer found.
         detail: String,
     },
+    /// A write to a global table that a tenant table references with a foreign-key action:
+    /// SQLite would change every tenant's referencing rows.
+    #[error(
+        "{event} on global table {table:?} could change rows of tenant table {child:?}, of \
+         every tenant, through its foreign key's ON {event} action; do it administratively \
+         (unscoped), or drop the action"
+    )]
+    GlobalCascade {
+        /// The global table written.
+        table: String,
+        /// The tenant table whose rows would change.
+        child: String,
+        /// DELETE or UPDATE.
+        event: String,
+    },
     /// A write to a view: it would run the view's INSTEAD OF triggers, whose bodies the
     /// rewriter does not scope.
     #[error(

@@ -59,7 +59,7 @@ pub use rewriter::{
     Access, MAX_SQL_LEN, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,
     TenantFilter, split_statements,
 };
-pub use schema::{Column, Schema, Table};
+pub use schema::{Column, ForeignKey, Schema, Table};
 pub use scope::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
 pub use tenant::{
     InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, check_tenant_id, is_plain_column_name,

@@ -46,6 +46,21 @@ pub struct Table {
     /// A constraint of the table says `ON CONFLICT REPLACE`: a plain INSERT or UPDATE may
     /// delete the conflicting row, whoever owns it.
     pub replaces_on_conflict: bool,
+    /// Its foreign keys.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// A foreign key of a table, as far as the rewriter cares: the table it references and
+/// whether SQLite changes this table's rows when the referenced row is deleted or its key
+/// updated (`CASCADE`, `SET NULL`, `SET DEFAULT`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// The referenced table.
+    pub parent: String,
+    /// `ON DELETE` changes the referencing rows.
+    pub acts_on_delete: bool,
+    /// `ON UPDATE` changes the referencing rows.
+    pub acts_on_update: bool,
 }
 
 impl Table {
@@ -67,6 +82,7 @@ impl Table {
             without_rowid: false,
             integer_primary_key: None,
             replaces_on_conflict: false,
+            foreign_keys: Vec::new(),
         }
     }
 
@@ -349,12 +365,35 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
                 .options
                 .contains(&SqliteTableOption::WithoutRowid);
             let integer_primary_key = integer_primary_key(create, without_rowid);
+            let acts = |a: &Option<sqlparser::ast::ReferentialAction>| {
+                use sqlparser::ast::ReferentialAction as R;
+                matches!(a, Some(R::Cascade | R::SetNull | R::SetDefault))
+            };
+            let key = |fk: &sqlparser::ast::ForeignKeyConstraint| ForeignKey {
+                parent: last_name(&fk.foreign_table),
+                acts_on_delete: acts(&fk.on_delete),
+                acts_on_update: acts(&fk.on_update),
+            };
+            let mut foreign_keys: Vec<ForeignKey> = create
+                .columns
+                .iter()
+                .flat_map(|c| &c.options)
+                .filter_map(|o| match &o.option {
+                    ColumnOption::ForeignKey(fk) => Some(key(fk)),
+                    _ => None,
+                })
+                .collect();
+            foreign_keys.extend(create.constraints.iter().filter_map(|c| match c {
+                sqlparser::ast::TableConstraint::ForeignKey(fk) => Some(key(fk)),
+                _ => None,
+            }));
             Ok(Some(Table {
                 name: last_name(&create.name),
                 columns,
                 without_rowid,
                 integer_primary_key,
                 replaces_on_conflict: false,
+                foreign_keys,
             }))
         }
         // A virtual table's columns live in its module arguments; it is global unless it has
@@ -365,6 +404,7 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
             without_rowid: false,
             integer_primary_key: None,
             replaces_on_conflict: false,
+            foreign_keys: Vec::new(),
         })),
         _ => Ok(None),
     }

@@ -631,3 +631,59 @@ fn a_trigger_on_a_global_table_that_names_a_tenant_table_is_refused() {
     // Texts that hold more than one statement are not one schema object.
     assert!(Schema::from_objects(["CREATE TABLE a (x); CREATE TABLE b (y)"], "tenant_id").is_err());
 }
+
+#[test]
+fn writes_to_a_global_parent_with_a_cascading_tenant_child_are_refused() {
+    // Found by the tenant-sliced oracle (tests/it/oracle.rs): A deleted a row of a global
+    // table, and ON DELETE CASCADE deleted B's and C's rows that referenced it.
+    use tenantry_rewrite::{Rewriter, Schema};
+    let rewriter = Rewriter::new(
+        Schema::from_sql(
+            "CREATE TABLE kinds (id INTEGER PRIMARY KEY, name TEXT);
+             CREATE TABLE plain (id INTEGER PRIMARY KEY, name TEXT);
+             CREATE TABLE items (id INTEGER PRIMARY KEY,
+                                 kind INTEGER REFERENCES kinds(id) ON DELETE CASCADE,
+                                 other INTEGER,
+                                 tenant_id TEXT NOT NULL,
+                                 FOREIGN KEY (other) REFERENCES plain(id) ON UPDATE SET NULL);",
+            "tenant_id",
+        )
+        .expect("schema"),
+    );
+    let tenant = TenantId::new("A").expect("tenant");
+    for (sql, table, event) in [
+        ("DELETE FROM kinds WHERE id = 1", "kinds", "DELETE"),
+        (
+            "REPLACE INTO kinds (id, name) VALUES (1, 'x')",
+            "kinds",
+            "DELETE",
+        ),
+        ("UPDATE plain SET id = 2 WHERE id = 1", "plain", "UPDATE"),
+    ] {
+        match rewriter.rewrite(sql, &tenant) {
+            Err(RewriteError::Refused {
+                reason:
+                    Refusal::GlobalCascade {
+                        table: t,
+                        child,
+                        event: e,
+                    },
+                ..
+            }) => {
+                assert_eq!(
+                    (t.as_str(), child.as_str(), e.as_str()),
+                    (table, "items", event)
+                );
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // Writes that trigger no action pass.
+    for sql in [
+        "INSERT INTO kinds (name) VALUES ('x')",
+        "UPDATE kinds SET name = 'y'",
+        "DELETE FROM plain WHERE id = 1",
+    ] {
+        rewriter.rewrite(sql, &tenant).expect(sql);
+    }
+}
