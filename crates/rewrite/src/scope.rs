@@ -156,6 +156,9 @@ struct AliasCandidate {
     /// Bytes of the column's text.
     start: usize,
     end: usize,
+    /// Where SQLite's name for it ends: at the next token, so comments after the
+    /// expression are part of the name (trailing whitespace is not).
+    name_end: usize,
     /// The name SQLite gave it before, when it is not the column's text.
     name: Option<String>,
     /// Alias even when no edit falls inside (a rowid read through a derived table).
@@ -205,6 +208,8 @@ pub(crate) struct Scoper<'s, 'a> {
     pub cte_names: Vec<String>,
     /// This is a view's query, to be placed inside other statements.
     in_view: bool,
+    /// The end of the statement's tokens (its `;` excluded).
+    seg_end: usize,
 }
 
 impl<'s, 'a> Scoper<'s, 'a> {
@@ -216,6 +221,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         seg: std::ops::Range<usize>,
         in_view: bool,
     ) -> Self {
+        let seg_end = seg.end;
         let mut rowid_names = Vec::new();
         let mut words = HashSet::new();
         for i in seg {
@@ -257,6 +263,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             tables: Vec::new(),
             cte_names: Vec::new(),
             in_view,
+            seg_end,
         }
     }
 
@@ -333,12 +340,17 @@ impl<'s, 'a> Scoper<'s, 'a> {
             };
             let start = self.src.toks[first].start;
             let end = self.src.toks[last].end;
+            let name_end = match self.src.next_sig(last, self.seg_end) {
+                Some(next) => self.src.toks[next].start,
+                None => self.src.toks[self.seg_end.max(last + 1) - 1].end,
+            };
             // A bare rowid reference through a scoped table: SQLite names it after the
             // INTEGER PRIMARY KEY column, or "rowid".
             if let Some(name) = self.rowid_result_name(expr, from) {
                 self.aliases.push(AliasCandidate {
                     start,
                     end,
+                    name_end,
                     name: Some(name),
                     always: true,
                 });
@@ -351,6 +363,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             self.aliases.push(AliasCandidate {
                 start,
                 end,
+                name_end,
                 name: None,
                 always: false,
             });
@@ -409,7 +422,11 @@ impl<'s, 'a> Scoper<'s, 'a> {
         for c in std::mem::take(&mut self.aliases) {
             let changed = replaced.iter().any(|&(s, e)| c.start <= s && e <= c.end);
             if c.always || changed {
-                let name = c.name.as_deref().unwrap_or(&self.src.sql[c.start..c.end]);
+                // SQLite names a column by its text up to the next token, trailing
+                // whitespace trimmed (comments kept).
+                let spelled = self.src.sql[c.start..c.name_end.max(c.end)]
+                    .trim_end_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+                let name = c.name.as_deref().unwrap_or(spelled);
                 self.edits
                     .insert_first(c.end, vec![text(format!(" AS {}", quote_ident(name)))]);
             }
@@ -980,9 +997,7 @@ impl<'s> Visitor for Scoper<'s, '_> {
                 break;
             }
         }
-        let ranges = self
-            .src
-            .list_items(after, self.src.toks.len(), SELECT_LIST_END);
+        let ranges = self.src.list_items(after, self.seg_end, SELECT_LIST_END);
         let from = self.tables_in_from(&select.from);
         if let Err(refusal) = self.note_items(&select.projection, &ranges, &from) {
             return ControlFlow::Break(refusal);
