@@ -98,3 +98,17 @@ fn rowid_of_outer_table_behind_an_inner_source_of_the_same_name() {
          (WITH customers(n) AS (SELECT 1) SELECT * FROM customers WHERE customers.oid > 101)",
     );
 }
+
+/// Fuzz finding 3: SQLite's postfix `ISNULL` ending a result column. `sqlparser` reads
+/// `x ISNULL` in a select list as `x` with the alias `ISNULL`, so the rewriter takes the
+/// column for aliased and adds no `AS "<old text>"`; SQLite reads `ISNULL` as the operator
+/// and names the column by its text, which now holds the derived table (or `"id"` for
+/// `rowid`). Only the column's name changes (in WHERE, `ISNULL` is refused as unparsed).
+#[test]
+#[ignore = "fuzz finding: a result column ending in postfix ISNULL is renamed"]
+fn result_column_ending_in_postfix_isnull() {
+    let w = World::new();
+    w.check("SELECT (SELECT count(*) FROM orders) ISNULL");
+    w.check("SELECT rowid ISNULL FROM orders");
+    w.check("SELECT (SELECT max(total) FROM orders) ISNULL FROM settings");
+}
