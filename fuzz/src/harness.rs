@@ -264,10 +264,13 @@ impl Harness {
         }
         if let Ok(original) = prepare_all(&self.legacy, sql) {
             match prepare_all(&self.first, out) {
-                Ok(rewritten) => assert_eq!(
-                    original, rewritten,
-                    "result columns or parameters changed\n  original: {sql:?}\n  rewrite:  {out:?}"
+                Ok(rewritten) => assert!(
+                    original == rewritten
+                        || avoid("isnull") && sql.to_ascii_lowercase().contains("isnull"),
+                    "result columns or parameters changed\n  original: {sql:?}\n  rewrite:  \
+                     {out:?}\n  {original:?}\n  {rewritten:?}"
                 ),
+                Err(e) if avoid("rowid") && is_rowid_error(&e.to_string()) => {}
                 Err(e) => panic!(
                     "the original prepares on the legacy schema but the rewrite does not on \
                      the migrated one ({e})\n  original: {sql:?}\n  rewrite:  {out:?}"
@@ -452,6 +455,41 @@ fn snapshot(conn: &Connection) -> Result<String, rusqlite::Error> {
         out.push_str("--\n");
     }
     Ok(out)
+}
+
+/// Whether `TENANTRY_FUZZ_AVOID` (a comma-separated list) names a known finding, to keep
+/// the fuzzer away from it while it looks for others: `isnull` (a result column ending in
+/// postfix ISNULL is renamed), `rowid` (a rowid read behind an inner source of the same
+/// name does not prepare). See `crates/rewrite/tests/it/fuzz_regressions.rs`.
+fn avoid(finding: &str) -> bool {
+    static AVOID: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    AVOID
+        .get_or_init(|| {
+            std::env::var("TENANTRY_FUZZ_AVOID")
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .collect()
+        })
+        .iter()
+        .any(|s| s == finding)
+}
+
+/// SQLite's "no such column: x.rowid" (or `oid`, `_rowid_`).
+fn is_rowid_error(message: &str) -> bool {
+    message
+        .split("no such column: ")
+        .nth(1)
+        .is_some_and(|rest| {
+            let name = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            ["rowid", "oid", "_rowid_"]
+                .iter()
+                .any(|r| name.ends_with(&format!(".{r}")) || name == *r)
+        })
 }
 
 /// What one statement looks like to SQLite once prepared.
