@@ -997,6 +997,22 @@ impl<'s> Visitor for Scoper<'s, '_> {
                 break;
             }
         }
+        // `x ISNULL` / `x NOTNULL`: SQLite's postfix operators, which `sqlparser` reads as an
+        // alias. The statement would mean one thing to the rewriter and another to SQLite.
+        for item in &select.projection {
+            if let SelectItem::ExprWithAlias { alias, .. } = item
+                && alias.quote_style.is_none()
+                && (alias.value.eq_ignore_ascii_case("isnull")
+                    || alias.value.eq_ignore_ascii_case("notnull"))
+            {
+                return ControlFlow::Break(Refusal::Unsupported {
+                    construct: format!(
+                        "postfix {} (write IS NULL or IS NOT NULL)",
+                        alias.value.to_ascii_uppercase()
+                    ),
+                });
+            }
+        }
         let ranges = self.src.list_items(after, self.seg_end, SELECT_LIST_END);
         let from = self.tables_in_from(&select.from);
         if let Err(refusal) = self.note_items(&select.projection, &ranges, &from) {

@@ -687,3 +687,23 @@ fn writes_to_a_global_parent_with_a_cascading_tenant_child_are_refused() {
         rewriter.rewrite(sql, &tenant).expect(sql);
     }
 }
+
+#[test]
+fn postfix_isnull_in_a_select_list_is_refused() {
+    // Fuzz finding 3 (fuzz_regressions.rs): `sqlparser` reads `x ISNULL` as `x` aliased
+    // `ISNULL`, SQLite as a test; the rewriter refuses rather than mean something else.
+    let w = World::new();
+    for sql in [
+        "SELECT (SELECT count(*) FROM orders) ISNULL",
+        "SELECT rowid isnull FROM orders",
+    ] {
+        assert!(
+            matches!(refusal(&w, sql), Refusal::Unsupported { construct } if construct.starts_with("postfix")),
+            "{sql}"
+        );
+    }
+    // A quoted alias of that spelling is an alias to SQLite too; `sqlparser` reads
+    // postfix NOTNULL as SQLite does.
+    w.check(r#"SELECT count(*) "isnull" FROM orders"#);
+    w.check("SELECT (SELECT count(*) FROM orders) NOTNULL");
+}
