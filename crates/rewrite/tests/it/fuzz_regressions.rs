@@ -112,3 +112,20 @@ fn result_column_ending_in_postfix_isnull() {
     w.check("SELECT rowid ISNULL FROM orders");
     w.check("SELECT (SELECT max(total) FROM orders) ISNULL FROM settings");
 }
+
+/// Fuzz finding 4: a rowid read of a table with an INTEGER PRIMARY KEY, as an unaliased
+/// result column of a subquery in FROM or a CTE. The rewriter makes `rowid` a read of the
+/// key column, which keeps the name of a statement's own result column ("id" both ways),
+/// but SQLite names a subquery's or CTE's column by its text: "rowid" before, "id" after.
+/// So `*` over it shows another name, `s.rowid` no longer resolves, and a NATURAL join
+/// gains a join column: the cross join of 5 x 5 rows becomes a join on `id`. Wrong results
+/// within tenant A's rows, no other tenant's.
+#[test]
+#[ignore = "fuzz finding: rowid in a subquery or CTE becomes a column named by its key"]
+fn rowid_in_a_subquery_keeps_its_name() {
+    let w = World::new();
+    w.check("SELECT * FROM (SELECT rowid FROM customers)");
+    w.check("WITH c AS (SELECT orders.rowid FROM orders) SELECT * FROM c");
+    w.check("SELECT s.rowid FROM (SELECT rowid FROM customers) AS s");
+    w.check("SELECT count(*) FROM (SELECT rowid FROM orders) NATURAL JOIN customers");
+}
