@@ -376,14 +376,15 @@ impl<'s, 'a> Scoper<'s, 'a> {
         expr: &Expr,
         from: &[(String, Option<&'s Table>)],
     ) -> Option<String> {
-        let (qualifier, word) = match expr {
-            Expr::Identifier(id) => (None, id.value.to_ascii_lowercase()),
+        let (qualifier, written) = match expr {
+            Expr::Identifier(id) => (None, id.value.as_str()),
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => (
                 Some(parts[0].value.to_ascii_lowercase()),
-                parts[1].value.to_ascii_lowercase(),
+                parts[1].value.as_str(),
             ),
             _ => return None,
         };
+        let word = written.to_ascii_lowercase();
         if !ROWID_NAMES.contains(&word.as_str()) {
             return None;
         }
@@ -403,9 +404,18 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 }
             }
         }?;
-        // With an INTEGER PRIMARY KEY the read becomes a read of that column, which SQLite
-        // names after it, as it named the rowid read before.
-        (scoped_with_rowid(table) && table.integer_primary_key.is_none())
+        if !scoped_with_rowid(table) {
+            return None;
+        }
+        // A subquery's or CTE's column (a query inside the statement's) is named by the
+        // word as written; the statement's own result column reading a rowid is named after
+        // the INTEGER PRIMARY KEY column, which the read becomes, or "rowid".
+        if self.ctes.len() > 1 {
+            return Some(written.to_owned());
+        }
+        table
+            .integer_primary_key
+            .is_none()
             .then(|| "rowid".to_owned())
     }
 

@@ -129,7 +129,6 @@ fn result_column_ending_in_postfix_isnull_is_refused() {
 /// gains a join column: the cross join of 5 x 5 rows becomes a join on `id`. Wrong results
 /// within tenant A's rows, no other tenant's.
 #[test]
-#[ignore = "fuzz finding: rowid in a subquery or CTE becomes a column named by its key"]
 fn rowid_in_a_subquery_keeps_its_name() {
     let w = World::new();
     w.check("SELECT * FROM (SELECT rowid FROM customers)");
