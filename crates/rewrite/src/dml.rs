@@ -685,9 +685,16 @@ impl<'s> Dml<'_, 's, '_> {
                 select.projection.len()
             )));
         };
-        self.cx
-            .edits
-            .insert(src.toks[last].end, vec![text(", "), Piece::Tenant]);
+        // Before a WINDOW clause (a FROM-less SELECT), `sqlparser` would read `'A' WINDOW` as
+        // a value with the alias WINDOW: name the value, so the output parses again.
+        let before_window = src
+            .next_sig(last, self.seg.end)
+            .is_some_and(|n| src.is_kw(n, Keyword::WINDOW));
+        let mut pieces = vec![text(", "), Piece::Tenant];
+        if before_window {
+            pieces.push(text(format!(" AS {}", quote_ident(&self.tenant_column()))));
+        }
+        self.cx.edits.insert(src.toks[last].end, pieces);
         Ok(())
     }
 

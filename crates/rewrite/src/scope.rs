@@ -325,6 +325,23 @@ impl<'s, 'a> Scoper<'s, 'a> {
         ranges: &[(usize, usize)],
         from: &[(String, Option<&'s Table>)],
     ) -> Result<(), Refusal> {
+        // `x ISNULL` / `x NOTNULL`: SQLite's postfix operators, which `sqlparser` reads as an
+        // alias (in a select list or RETURNING). The statement would mean one thing to the
+        // rewriter and another to SQLite.
+        for item in items {
+            if let SelectItem::ExprWithAlias { alias, .. } = item
+                && alias.quote_style.is_none()
+                && (alias.value.eq_ignore_ascii_case("isnull")
+                    || alias.value.eq_ignore_ascii_case("notnull"))
+            {
+                return Err(Refusal::Unsupported {
+                    construct: format!(
+                        "postfix {} (write IS NULL or IS NOT NULL)",
+                        alias.value.to_ascii_uppercase()
+                    ),
+                });
+            }
+        }
         if items.len() != ranges.len() {
             return Err(Refusal::Internal {
                 detail: format!(
@@ -1005,22 +1022,6 @@ impl<'s> Visitor for Scoper<'s, '_> {
                 after = next;
             } else {
                 break;
-            }
-        }
-        // `x ISNULL` / `x NOTNULL`: SQLite's postfix operators, which `sqlparser` reads as an
-        // alias. The statement would mean one thing to the rewriter and another to SQLite.
-        for item in &select.projection {
-            if let SelectItem::ExprWithAlias { alias, .. } = item
-                && alias.quote_style.is_none()
-                && (alias.value.eq_ignore_ascii_case("isnull")
-                    || alias.value.eq_ignore_ascii_case("notnull"))
-            {
-                return ControlFlow::Break(Refusal::Unsupported {
-                    construct: format!(
-                        "postfix {} (write IS NULL or IS NOT NULL)",
-                        alias.value.to_ascii_uppercase()
-                    ),
-                });
             }
         }
         let ranges = self.src.list_items(after, self.seg_end, SELECT_LIST_END);
