@@ -89,17 +89,6 @@ const CLASSES: [QueryClass; 6] = [
     QueryClass::Delete,
 ];
 
-fn class_name(class: QueryClass) -> &'static str {
-    match class {
-        QueryClass::PointLookup => "point_lookup",
-        QueryClass::Join => "join",
-        QueryClass::Aggregate => "aggregate",
-        QueryClass::Insert => "insert",
-        QueryClass::Update => "update",
-        QueryClass::Delete => "delete",
-    }
-}
-
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -383,7 +372,7 @@ fn class_summary(by_class: &BTreeMap<&'static str, (bool, Vec<&Case>)>, since: S
         "{:<14} {:>10} {:>12} {:>12} {:>10}  verdict",
         "class", "statements", "plain", "scoped", "overhead"
     );
-    for class in CLASSES.map(class_name) {
+    for class in CLASSES.map(QueryClass::as_str) {
         let Some((_, cases)) = by_class.get(class) else {
             continue;
         };
@@ -714,7 +703,7 @@ fn per_statement(
             eprintln!(
                 "{:<30} {:<13} {:>11} {:>11} {:>11} {:>+8.1}% {:>11} {:>4.1}/{:.1}/{:.1}",
                 case.query.name,
-                class_name(class),
+                class.as_str(),
                 human(p.median_ns),
                 human(r.median_ns),
                 human(s.median_ns),
@@ -742,7 +731,7 @@ fn main() {
     let mut by_class: BTreeMap<&'static str, (bool, Vec<&Case>)> = BTreeMap::new();
     for case in &cases {
         let entry = by_class
-            .entry(class_name(case.query.class))
+            .entry(case.query.class.as_str())
             .or_insert_with(|| (!case.query.class.is_read_only(), Vec::new()));
         entry.1.push(case);
     }

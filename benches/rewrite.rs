@@ -32,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
-use tenantry_fixtures::{Options, Query, QueryClass, Size};
+use tenantry_fixtures::{Options, Query, Size};
 use tenantry_migrate::{MigrateOptions, migrate};
 use tenantry_rewrite::{Rewriter, Schema, TenantId};
 
@@ -105,17 +105,6 @@ fn schema_of(db: &Path) -> Schema {
         .expect("schema of the migrated fixture")
 }
 
-fn class_name(class: QueryClass) -> &'static str {
-    match class {
-        QueryClass::PointLookup => "point_lookup",
-        QueryClass::Join => "join",
-        QueryClass::Aggregate => "aggregate",
-        QueryClass::Insert => "insert",
-        QueryClass::Update => "update",
-        QueryClass::Delete => "delete",
-    }
-}
-
 /// The catalogue's statements the rewriter accepts, by set: `catalogue` (all of them) and
 /// one set per class. Refused statements are listed on standard error and left out of both
 /// groups, so that the two measure the same statements.
@@ -130,9 +119,7 @@ fn statement_sets(rewriter: &Rewriter, tenant: &TenantId) -> BTreeMap<&'static s
             continue;
         }
         sets.entry("catalogue").or_default().push(*query);
-        sets.entry(class_name(query.class))
-            .or_default()
-            .push(*query);
+        sets.entry(query.class.as_str()).or_default().push(*query);
     }
     sets
 }
