@@ -320,7 +320,7 @@ impl<'s> Dml<'_, 's, '_> {
             .find(|&j| src.is_kw(j, Keyword::RETURNING))
             .ok_or_else(|| internal("RETURNING not found".to_owned()))?;
         let ranges = src.list_items(returning_tok, self.seg.end, &[]);
-        self.cx.note_items(items, &ranges, &[])
+        self.cx.note_items(items, &ranges, false)
     }
 
     fn refuse_tenant_assignment(

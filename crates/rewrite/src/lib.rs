@@ -44,6 +44,7 @@ mod lexcheck;
 mod objects;
 mod pragma;
 mod rewriter;
+mod rowid;
 mod schema;
 mod scope;
 mod source;

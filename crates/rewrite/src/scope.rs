@@ -27,6 +27,7 @@ use sqlparser::keywords::Keyword;
 use crate::error::Refusal;
 use crate::objects::View;
 use crate::rewriter::{Access, Policy, TableUse};
+use crate::rowid::{self, Action, FromItem, ItemKind, ROWID_NAMES};
 use crate::schema::{Schema, Table};
 use crate::source::Source;
 use crate::template::{Edits, Piece, text};
@@ -56,9 +57,6 @@ const SCHEMA_TABLES: &[&str] = &[
     "sqlite_temp_master",
     "sqlite_temp_schema",
 ];
-
-/// Names by which SQLite lets a query read a table's rowid.
-const ROWID_NAMES: &[&str] = &["rowid", "oid", "_rowid_"];
 
 /// Keywords that end a select list.
 pub(crate) const SELECT_LIST_END: &[Keyword] = &[
@@ -172,8 +170,9 @@ pub(crate) struct Scoper<'s, 'a> {
     /// Per tenant table (lower-case name): its visible columns, quoted and joined.
     derived: &'s HashMap<String, String>,
     pub src: &'s Source<'a>,
-    /// CTE names (lower case) of each enclosing WITH, innermost last.
-    ctes: Vec<HashSet<String>>,
+    /// CTEs of each enclosing WITH, innermost last: name (lower case) and column names
+    /// (see [`rowid::column_names`]).
+    ctes: Vec<HashMap<String, Option<Vec<String>>>>,
     /// Start positions (line, column) of table names that are DML targets, scoped elsewhere.
     dml_targets: HashSet<(u64, u64)>,
     /// Start positions of relation names resolved here or as DML targets.
@@ -189,8 +188,11 @@ pub(crate) struct Scoper<'s, 'a> {
     /// rowid, and whether such a read is unqualified.
     rowid_qualifiers: Vec<String>,
     rowid_unqualified: bool,
-    /// The FROM clauses in scope, innermost last: (qualifier, schema table if it is one).
-    scopes: Vec<Vec<(String, Option<&'s Table>)>>,
+    /// The FROM clauses in scope, innermost last.
+    scopes: Vec<Vec<FromItem<'s>>>,
+    /// Indexes into `scopes` of the FROM clauses a subquery being visited cannot see: the
+    /// FROM that holds it as a derived table.
+    hidden: Vec<usize>,
     /// Tenant tables met in FROM, written out once the statement has been seen.
     pending: Vec<PendingDerived<'s>>,
     /// A rowid name read through a scoped table: (name, table).
@@ -254,6 +256,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             rowid_qualifiers: Vec::new(),
             rowid_unqualified: false,
             scopes: Vec::new(),
+            hidden: Vec::new(),
             pending: Vec::new(),
             rowid_through_scope: Vec::new(),
             selects: Vec::new(),
@@ -318,12 +321,13 @@ impl<'s, 'a> Scoper<'s, 'a> {
     }
 
     /// Registers the result columns of a select list or RETURNING list (token ranges from
-    /// [`Source::list_items`], one per AST item) as alias candidates.
+    /// [`Source::list_items`], one per AST item) as alias candidates. `select`: a select
+    /// list, whose FROM is the innermost scope (RETURNING reads its target's own rowid).
     pub fn note_items(
         &mut self,
         items: &[SelectItem],
         ranges: &[(usize, usize)],
-        from: &[(String, Option<&'s Table>)],
+        select: bool,
     ) -> Result<(), Refusal> {
         // `x ISNULL` / `x NOTNULL`: SQLite's postfix operators, which `sqlparser` reads as an
         // alias (in a select list or RETURNING). The statement would mean one thing to the
@@ -363,7 +367,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
             };
             // A bare rowid reference through a scoped table: SQLite names it after the
             // INTEGER PRIMARY KEY column, or "rowid".
-            if let Some(name) = self.rowid_result_name(expr, from) {
+            if let Some(name) = self.rowid_result_name(expr).filter(|_| select) {
                 self.aliases.push(AliasCandidate {
                     start,
                     end,
@@ -388,16 +392,14 @@ impl<'s, 'a> Scoper<'s, 'a> {
         Ok(())
     }
 
-    fn rowid_result_name(
-        &self,
-        expr: &Expr,
-        from: &[(String, Option<&'s Table>)],
-    ) -> Option<String> {
+    /// The name SQLite gave a result column that is a bare rowid read through a tenant
+    /// table, when the rewritten text would give it another.
+    fn rowid_result_name(&self, expr: &Expr) -> Option<String> {
         let (qualifier, written) = match expr {
             Expr::Identifier(id) => (None, id.value.as_str()),
-            Expr::CompoundIdentifier(parts) if parts.len() == 2 => (
-                Some(parts[0].value.to_ascii_lowercase()),
-                parts[1].value.as_str(),
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => (
+                Some(parts[parts.len() - 2].value.to_ascii_lowercase()),
+                parts[parts.len() - 1].value.as_str(),
             ),
             _ => return None,
         };
@@ -405,35 +407,34 @@ impl<'s, 'a> Scoper<'s, 'a> {
         if !ROWID_NAMES.contains(&word.as_str()) {
             return None;
         }
-        let scoped_with_rowid = |t: &Table| {
-            t.has_column(self.schema.tenant_column()) && !t.without_rowid && !t.has_column(&word)
+        let (table, replaced) = match self.resolve_rowid(qualifier.as_deref(), &word) {
+            Action::Keep | Action::Expose { table: None } => return None,
+            Action::Replace { table, .. } => (table, true),
+            Action::Expose { table: Some(table) } => (table, false),
         };
-        let table = match qualifier {
-            Some(q) => from
-                .iter()
-                .find(|(name, _)| *name == q)
-                .and_then(|(_, t)| t.as_ref()),
-            None => {
-                let mut found = from.iter().filter_map(|(_, t)| t.as_ref());
-                match (found.next(), found.next()) {
-                    (Some(t), None) => Some(t),
-                    _ => None,
-                }
-            }
-        }?;
-        if !scoped_with_rowid(table) {
-            return None;
-        }
         // A subquery's or CTE's column (a query inside the statement's) is named by the
-        // word as written; the statement's own result column reading a rowid is named after
-        // the INTEGER PRIMARY KEY column, which the read becomes, or "rowid".
+        // word as written, which an exposed rowid keeps; the statement's own result column
+        // reading a rowid is named after the INTEGER PRIMARY KEY column (which a replaced
+        // read now reads), or "rowid".
         if self.ctes.len() > 1 {
-            return Some(written.to_owned());
+            return replaced.then(|| written.to_owned());
         }
-        table
-            .integer_primary_key
-            .is_none()
-            .then(|| "rowid".to_owned())
+        match &table.integer_primary_key {
+            Some(_) if replaced => None,
+            Some(ipk) => Some(ipk.clone()),
+            None => Some("rowid".to_owned()),
+        }
+    }
+
+    /// Resolves a rowid read against the FROM clauses in scope (see [`rowid::resolve`]).
+    fn resolve_rowid(&self, qualifier: Option<&str>, word: &str) -> Action<'s> {
+        rowid::resolve(
+            &self.scopes,
+            &self.hidden,
+            qualifier,
+            word,
+            self.schema.tenant_column(),
+        )
     }
 
     /// Adds `AS "<legacy name>"` to each result column whose text now differs from what
@@ -460,23 +461,12 @@ impl<'s, 'a> Scoper<'s, 'a> {
         }
     }
 
-    /// The tables named in a FROM clause (with joins), by the name that qualifies their
-    /// columns (alias or table name, lower case), with the schema table when it is one.
-    fn tables_in_from(
-        &self,
-        from: &[sqlparser::ast::TableWithJoins],
-    ) -> Vec<(String, Option<&'s Table>)> {
-        fn walk<'s>(
-            scoper: &Scoper<'s, '_>,
-            factor: &TableFactor,
-            out: &mut Vec<(String, Option<&'s Table>)>,
-        ) {
+    /// The items of a FROM clause (with joins), by the name that qualifies their columns.
+    fn tables_in_from(&self, from: &[sqlparser::ast::TableWithJoins]) -> Vec<FromItem<'s>> {
+        fn walk<'s>(scoper: &Scoper<'s, '_>, factor: &TableFactor, out: &mut Vec<FromItem<'s>>) {
             match factor {
                 TableFactor::Table {
-                    name,
-                    alias,
-                    args: None,
-                    ..
+                    name, alias, args, ..
                 } => {
                     let parts: Vec<String> = name
                         .0
@@ -486,12 +476,28 @@ impl<'s, 'a> Scoper<'s, 'a> {
                     let Some(last) = parts.last() else {
                         return;
                     };
-                    let cte = parts.len() == 1 && scoper.in_cte_scope(last);
-                    let table = if cte { None } else { scoper.schema.table(last) };
                     let qualifier = alias
                         .as_ref()
-                        .map_or(last.clone(), |a| a.name.value.clone());
-                    out.push((qualifier.to_ascii_lowercase(), table));
+                        .map_or(last.as_str(), |a| a.name.value.as_str())
+                        .to_ascii_lowercase();
+                    let kind = if args.is_some() {
+                        ItemKind::Opaque
+                    } else if let Some(columns) =
+                        (parts.len() == 1).then(|| scoper.cte(last)).flatten()
+                    {
+                        ItemKind::Query(columns)
+                    } else if let Some(table) = scoper.schema.table(last) {
+                        ItemKind::Read(table)
+                    } else if let Some(view) = scoper.schema.view(last) {
+                        let columns = &view.columns;
+                        ItemKind::Query(
+                            (!columns.is_empty())
+                                .then(|| columns.iter().map(|c| c.to_ascii_lowercase()).collect()),
+                        )
+                    } else {
+                        ItemKind::Opaque
+                    };
+                    out.push(FromItem { qualifier, kind });
                 }
                 TableFactor::NestedJoin {
                     table_with_joins, ..
@@ -501,9 +507,15 @@ impl<'s, 'a> Scoper<'s, 'a> {
                         walk(scoper, &j.relation, out);
                     }
                 }
-                TableFactor::Derived { alias: Some(a), .. } => {
-                    out.push((a.name.value.to_ascii_lowercase(), None));
-                }
+                TableFactor::Derived {
+                    alias, subquery, ..
+                } => out.push(FromItem {
+                    qualifier: alias
+                        .as_ref()
+                        .map(|a| a.name.value.to_ascii_lowercase())
+                        .unwrap_or_default(),
+                    kind: ItemKind::Query(rowid::column_names(subquery)),
+                }),
                 _ => {}
             }
         }
@@ -517,9 +529,18 @@ impl<'s, 'a> Scoper<'s, 'a> {
         out
     }
 
+    /// The CTE in scope of that name: its column names, `None` inside when unknown.
+    fn cte(&self, name: &str) -> Option<Option<Vec<String>>> {
+        let lower = name.to_ascii_lowercase();
+        self.ctes
+            .iter()
+            .rev()
+            .find_map(|level| level.get(&lower).cloned())
+    }
+
     fn in_cte_scope(&self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
-        self.ctes.iter().any(|level| level.contains(&lower))
+        self.ctes.iter().any(|level| level.contains_key(&lower))
     }
 
     /// Resolves a FROM/JOIN table and, for a tenant table, records the derived-table edit.
@@ -915,10 +936,9 @@ impl<'s, 'a> Scoper<'s, 'a> {
         columns
     }
 
-    /// A rowid read (`rowid`, `t.oid`, ...): resolved against the FROM clauses in scope.
-    /// Through a scoped table with an INTEGER PRIMARY KEY it becomes a read of that column
-    /// (the same value, and the same result-column name); otherwise the table's derived
-    /// table must expose its rowid.
+    /// A rowid read (`rowid`, `t.oid`, ...), resolved as SQLite resolves it (see
+    /// [`crate::rowid`]): it becomes a read of the INTEGER PRIMARY KEY column (the same
+    /// value, and the same result-column name), or the derived tables expose their rowid.
     fn rowid_read(
         &mut self,
         qualifier: Option<&sqlparser::ast::Ident>,
@@ -926,44 +946,26 @@ impl<'s, 'a> Scoper<'s, 'a> {
     ) -> Result<(), Refusal> {
         let lower = word.value.to_ascii_lowercase();
         let q = qualifier.map(|q| q.value.to_ascii_lowercase());
-        let mut resolved: Option<Option<&'s Table>> = None;
-        for level in self.scopes.iter().rev() {
-            let matches: Vec<&(String, Option<&'s Table>)> = match &q {
-                Some(q) => level.iter().filter(|(name, _)| name == q).collect(),
-                None => level.iter().collect(),
-            };
-            match matches.as_slice() {
-                [] => continue,
-                [(_, table)] => {
-                    resolved = Some(*table);
-                    break;
-                }
-                _ => {
-                    // Ambiguous unqualified rowid: SQLite decides; expose where scoped.
-                    break;
-                }
+        match self.resolve_rowid(q.as_deref(), &lower) {
+            Action::Keep => {}
+            Action::Replace { table, qualifier } => {
+                let Some(ipk) = &table.integer_primary_key else {
+                    return Err(Refusal::Internal {
+                        detail: format!("{} has no INTEGER PRIMARY KEY", table.name),
+                    });
+                };
+                let i = self.tok(loc_of(word))?;
+                let (start, end) = (self.src.toks[i].start, self.src.toks[i].end);
+                let column = match qualifier {
+                    Some(q) => format!("{}.{}", quote_ident(&q), quote_ident(ipk)),
+                    None => quote_ident(ipk),
+                };
+                self.edits.replace(start, end, vec![text(column)]);
             }
-        }
-        match resolved {
-            Some(Some(table))
-                if table.has_column(self.schema.tenant_column())
-                    && !table.without_rowid
-                    && !table.has_column(&lower) =>
-            {
-                if let Some(ipk) = &table.integer_primary_key {
-                    let i = self.tok(loc_of(word))?;
-                    let (start, end) = (self.src.toks[i].start, self.src.toks[i].end);
-                    self.edits.replace(start, end, vec![text(quote_ident(ipk))]);
-                    return Ok(());
-                }
-            }
-            // A global table, a CTE, a subquery or a DML target: nothing is replaced.
-            Some(_) => return Ok(()),
-            None => {}
-        }
-        match q {
-            Some(q) => self.rowid_qualifiers.push(q),
-            None => self.rowid_unqualified = true,
+            Action::Expose { .. } => match q {
+                Some(q) => self.rowid_qualifiers.push(q),
+                None => self.rowid_unqualified = true,
+            },
         }
         Ok(())
     }
@@ -984,22 +986,26 @@ impl<'s> Visitor for Scoper<'s, '_> {
     type Break = Refusal;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<Refusal> {
-        let names: Vec<String> = query
-            .with
-            .as_ref()
-            .map(|w| {
-                w.cte_tables
-                    .iter()
-                    .map(|c| c.alias.name.value.to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        for name in &names {
-            if !self.cte_names.contains(name) {
+        let mut level = HashMap::new();
+        for cte in query.with.iter().flat_map(|w| &w.cte_tables) {
+            let name = cte.alias.name.value.to_ascii_lowercase();
+            let columns = if cte.alias.columns.is_empty() {
+                rowid::column_names(&cte.query)
+            } else {
+                Some(
+                    cte.alias
+                        .columns
+                        .iter()
+                        .map(|c| c.name.value.to_ascii_lowercase())
+                        .collect(),
+                )
+            };
+            if !self.cte_names.contains(&name) {
                 self.cte_names.push(name.clone());
             }
+            level.insert(name, columns);
         }
-        self.ctes.push(names.into_iter().collect());
+        self.ctes.push(level);
         ControlFlow::Continue(())
     }
 
@@ -1026,10 +1032,10 @@ impl<'s> Visitor for Scoper<'s, '_> {
         }
         let ranges = self.src.list_items(after, self.seg_end, SELECT_LIST_END);
         let from = self.tables_in_from(&select.from);
-        if let Err(refusal) = self.note_items(&select.projection, &ranges, &from) {
+        self.scopes.push(from);
+        if let Err(refusal) = self.note_items(&select.projection, &ranges, true) {
             return ControlFlow::Break(refusal);
         }
-        self.scopes.push(from);
         let mut shape = SelectShape {
             natural: has_natural_join(&select.from),
             ..SelectShape::default()
@@ -1066,12 +1072,12 @@ impl<'s> Visitor for Scoper<'s, '_> {
                 .and_then(|p| p.as_ident())
                 .map(|i| i.value.clone())
                 .unwrap_or_default();
-            (
-                alias.map_or(last, |a| a.value.clone()).to_ascii_lowercase(),
-                None,
-            )
+            FromItem {
+                kind: ItemKind::Target(self.schema.table(&last)),
+                qualifier: alias.map_or(last, |a| a.value.clone()).to_ascii_lowercase(),
+            }
         };
-        let level: Vec<(String, Option<&'s Table>)> = match statement {
+        let level: Vec<FromItem<'s>> = match statement {
             Statement::Insert(insert) => match &insert.table {
                 sqlparser::ast::TableObject::TableName(name) => vec![target(name, None)],
                 _ => Vec::new(),
@@ -1134,7 +1140,14 @@ impl<'s> Visitor for Scoper<'s, '_> {
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
         let result = match factor {
             TableFactor::Table { .. } => self.scope_table(factor),
-            TableFactor::Derived { .. } | TableFactor::NestedJoin { .. } => Ok(()),
+            TableFactor::Derived { .. } => {
+                // Its query cannot see the other items of the FROM that holds it.
+                if let Some(depth) = self.scopes.len().checked_sub(1) {
+                    self.hidden.push(depth);
+                }
+                Ok(())
+            }
+            TableFactor::NestedJoin { .. } => Ok(()),
             other => Err(Refusal::Unsupported {
                 construct: format!("table expression {other}"),
             }),
@@ -1143,6 +1156,13 @@ impl<'s> Visitor for Scoper<'s, '_> {
             Ok(()) => ControlFlow::Continue(()),
             Err(refusal) => ControlFlow::Break(refusal),
         }
+    }
+
+    fn post_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
+        if matches!(factor, TableFactor::Derived { .. }) && !self.scopes.is_empty() {
+            self.hidden.pop();
+        }
+        ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Refusal> {

@@ -1,9 +1,6 @@
 //! Findings of the fuzz target (`fuzz/`, see README "Fuzzing"), minimized, one test each,
 //! run through the oracle of `support.rs` (original on the single-tenant database, rewrite on
-//! the multi-tenant one). Findings not fixed yet (2 and 5, both failing closed) are pinned
-//! as they are today: the original runs on the single-tenant database, the rewrite fails to
-//! prepare on the multi-tenant one (an error, never rows). When the rewriter is fixed, those
-//! tests fail and become `w.check(...)`.
+//! the multi-tenant one). Every finding is fixed: a test here fails if it comes back.
 
 use rusqlite::Connection;
 use rusqlite::fallible_iterator::FallibleIterator;
@@ -82,42 +79,47 @@ fn subquery_as_last_item_then_comment() {
 /// Fuzz finding 2: a rowid read, inside a subquery, qualified by a name that the subquery
 /// gives a view, a derived table or a CTE (none has a rowid), while an outer table of the
 /// same name has one. SQLite finds no rowid in the inner source and takes the outer table's;
-/// the rewriter takes the inner source's, so it neither turns the read into the outer
-/// table's INTEGER PRIMARY KEY nor has its derived table expose `rowid`, and the rewrite
-/// fails to prepare ("no such column: g.rowid"). Fails closed: an error, no other tenant's
-/// rows.
+/// the rewriter took the inner source's, so it neither exposed the outer table's rowid nor
+/// read its INTEGER PRIMARY KEY, and the rewrite failed to prepare ("no such column:
+/// g.rowid"). Fixed by resolving rowid reads as SQLite does (`rowid.rs` in the rewriter):
+/// the outer derived table exposes its rowid.
 #[test]
-fn rowid_of_outer_table_behind_an_inner_source_of_the_same_name_fails_closed() {
+fn rowid_of_outer_table_behind_an_inner_source_of_the_same_name() {
     let w = World::new();
     // A view (vip has no INTEGER PRIMARY KEY).
-    fails_closed(
-        &w,
-        "SELECT count(*) FROM vip AS g WHERE 1 IN (SELECT g.rowid FROM gold AS g)",
-    );
-    fails_closed(&w, "SELECT (SELECT g.rowid FROM gold AS g) FROM vip AS g");
+    w.check("SELECT count(*) FROM vip AS g WHERE 1 IN (SELECT g.rowid FROM gold AS g)");
+    w.check("SELECT (SELECT g.rowid FROM gold AS g) FROM vip AS g");
     // A derived table (orders.rowid is orders.id).
-    fails_closed(
-        &w,
-        "SELECT (SELECT o.rowid FROM (SELECT 1) AS o) FROM orders AS o",
-    );
+    w.check("SELECT (SELECT o.rowid FROM (SELECT 1) AS o) FROM orders AS o");
+    // ... which has a column `id`: the outer key must not be read as `o."id"`.
+    w.check("SELECT (SELECT o.rowid FROM (SELECT 5 AS id) AS o) FROM orders AS o");
     // A CTE named like the table.
-    fails_closed(
-        &w,
+    w.check(
         "SELECT count(*) FROM customers WHERE EXISTS \
          (WITH customers(n) AS (SELECT 1) SELECT * FROM customers WHERE customers.oid > 101)",
     );
+    // Unqualified, through a subquery, a WITHOUT ROWID table, a view.
+    w.check("SELECT (SELECT rowid FROM (SELECT 5 AS id)) FROM customers");
+    w.check("SELECT (SELECT rowid FROM items LIMIT 1) FROM customers");
+    w.check("SELECT (SELECT oid FROM gold LIMIT 1) FROM vip");
+    // A subquery column of that name is what SQLite reads, not the outer rowid.
+    w.check("SELECT (SELECT rowid FROM (SELECT 5 AS rowid)) FROM customers");
+    w.check("SELECT (SELECT o.rowid FROM (SELECT 5 AS rowid) AS o) FROM orders AS o");
 }
 
-/// Finding 2 and 5 today: the original prepares on the single-tenant database; the rewrite
-/// is refused or fails to prepare on the multi-tenant one, so nothing runs.
-fn fails_closed(w: &World, sql: &str) {
-    w.single.prepare(sql).expect("the original prepares");
-    if let Ok(rewritten) = w.rewrite(sql) {
-        assert!(
-            w.multi.prepare(&rewritten).is_err(),
-            "the rewrite prepares now; turn this into w.check: {rewritten}"
-        );
-    }
+/// SQLite takes the rowid of the one item of a FROM that has one: the INTEGER PRIMARY KEY
+/// it becomes is qualified, so another item's column of the same name cannot take it, and
+/// the result column keeps SQLite's name for it.
+#[test]
+fn rowid_of_the_only_item_with_a_rowid() {
+    let w = World::new();
+    w.check("SELECT rowid FROM customers, (SELECT 5 AS id)");
+    w.check("SELECT rowid, sku FROM customers, items WHERE order_id = 1");
+    w.check("SELECT rowid FROM vip, (SELECT 1 AS a)");
+    w.check("SELECT rowid FROM customers JOIN gold USING (id)");
+    // A table-valued function has a rowid of its own: the read is the function's.
+    w.check("SELECT (SELECT rowid FROM json_each('[1, 2]') LIMIT 1) FROM customers");
+    w.check("SELECT (SELECT id FROM json_each('[1, 2]') LIMIT 1) FROM customers");
 }
 
 /// Fuzz finding 3: SQLite's postfix `ISNULL` ending a result column. `sqlparser` reads
@@ -159,22 +161,27 @@ fn rowid_in_a_subquery_keeps_its_name() {
 
 /// Fuzz finding 5: a rowid read inside a subquery in FROM, qualified by the name of another
 /// item of the same FROM. A subquery in FROM cannot see its siblings, so SQLite reads the
-/// rowid of the outer table of that name; the rewriter takes the sibling's (and, the sibling
-/// having an INTEGER PRIMARY KEY, writes `g."id"`), so the rewrite fails to prepare ("no
-/// such column: g.id"). Fails closed.
+/// rowid of the outer table of that name; the rewriter took the sibling's (and, the sibling
+/// having an INTEGER PRIMARY KEY, wrote `g."id"`), so the rewrite failed to prepare ("no
+/// such column: g.id"). Fixed: a FROM's items are hidden from its subqueries.
 #[test]
-fn rowid_in_a_from_subquery_naming_a_sibling_fails_closed() {
+fn rowid_in_a_from_subquery_naming_a_sibling() {
     let w = World::new();
-    fails_closed(
-        &w,
+    w.check(
         "SELECT (SELECT s.r FROM customers AS g JOIN (SELECT g.rowid AS r) AS s ON 1 LIMIT 1) \
          FROM vip AS g",
     );
-    fails_closed(
-        &w,
+    w.check(
         "SELECT count(*) FROM vip AS g \
          WHERE EXISTS (SELECT 1 FROM customers AS g, (SELECT g.rowid AS r) AS s WHERE s.r > 1)",
     );
+    // With the outer table's key: exposed, never `g."id"` (the sibling has an `id`).
+    w.check(
+        "SELECT (SELECT s.r FROM orders AS g JOIN (SELECT g.rowid AS r) AS s ON 1 LIMIT 1) \
+         FROM customers AS g",
+    );
+    // The target of UPDATE … FROM is such a sibling too.
+    w.check("UPDATE vip SET customer_id = (SELECT r FROM (SELECT vip.rowid AS r)) WHERE 0");
 }
 
 /// Fuzz finding 3, in RETURNING: the same postfix `ISNULL` ending a RETURNING column; refused
