@@ -265,13 +265,10 @@ impl Harness {
         if let Ok(original) = prepare_all(&self.legacy, sql) {
             match prepare_all(&self.first, out) {
                 Ok(rewritten) => assert!(
-                    original == rewritten
-                        || avoid("isnull") && sql.to_ascii_lowercase().contains("isnull")
-                        || avoid("rowid") && mentions_rowid(sql),
+                    original == rewritten,
                     "result columns or parameters changed\n  original: {sql:?}\n  rewrite:  \
                      {out:?}\n  {original:?}\n  {rewritten:?}"
                 ),
-                Err(_) if avoid("rowid") && mentions_rowid(sql) => {}
                 Err(e) => panic!(
                     "the original prepares on the legacy schema but the rewrite does not on \
                      the migrated one ({e})\n  original: {sql:?}\n  rewrite:  {out:?}"
@@ -456,30 +453,6 @@ fn snapshot(conn: &Connection) -> Result<String, rusqlite::Error> {
         out.push_str("--\n");
     }
     Ok(out)
-}
-
-/// Whether `TENANTRY_FUZZ_AVOID` (a comma-separated list) names a known finding, to keep
-/// the fuzzer away from it while it looks for others: `isnull` (a result column ending in
-/// postfix ISNULL is renamed), `rowid` (rowid reads resolved or named otherwise than by
-/// SQLite: findings 2, 4 and 5). See `crates/rewrite/tests/it/fuzz_regressions.rs`.
-fn avoid(finding: &str) -> bool {
-    static AVOID: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    AVOID
-        .get_or_init(|| {
-            std::env::var("TENANTRY_FUZZ_AVOID")
-                .unwrap_or_default()
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .collect()
-        })
-        .iter()
-        .any(|s| s == finding)
-}
-
-/// Whether `sql` reads a rowid by any of its names.
-fn mentions_rowid(sql: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
-    lower.contains("rowid") || lower.contains("oid")
 }
 
 /// What one statement looks like to SQLite once prepared.
