@@ -41,11 +41,23 @@ struct Col {
     text: bool,
 }
 
-/// One table: `id INTEGER PRIMARY KEY`, value columns, maybe a reference to an earlier
-/// table (`ref`).
+/// How a table's `id` key is declared, which decides what its rowid is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Key {
+    /// `id INTEGER PRIMARY KEY`: `id` is the rowid.
+    Rowid,
+    /// `id INT PRIMARY KEY`: a rowid of its own beside `id`.
+    Separate,
+    /// `id INTEGER PRIMARY KEY` in a `WITHOUT ROWID` table: no rowid.
+    WithoutRowid,
+}
+
+/// One table: an `id` primary key, value columns, maybe a reference to an earlier table
+/// (`ref`).
 #[derive(Clone, Debug)]
 struct Tab {
     name: String,
+    key: Key,
     cols: Vec<Col>,
     parent: Option<(usize, bool)>,
     global: bool,
@@ -76,6 +88,12 @@ fn world() -> impl Strategy<Value = World> {
                         any::<bool>(),
                         // Every fourth table or so is global; never the first two.
                         prop::bool::weighted(if i >= 2 { 0.3 } else { 0.0 }),
+                        // Half the tables have `id` as their rowid.
+                        prop_oneof![
+                            2 => Just(Key::Rowid),
+                            1 => Just(Key::Separate),
+                            1 => Just(Key::WithoutRowid),
+                        ],
                     )
                 })
                 .collect::<Vec<_>>();
@@ -87,8 +105,9 @@ fn world() -> impl Strategy<Value = World> {
             let tables: Vec<Tab> = tabs
                 .into_iter()
                 .enumerate()
-                .map(|(i, (cols, has_parent, cascade, global))| Tab {
+                .map(|(i, (cols, has_parent, cascade, global, key))| Tab {
                     name: format!("t{i}"),
+                    key,
                     cols: cols
                         .into_iter()
                         .enumerate()
@@ -122,7 +141,10 @@ impl World {
     fn ddl(&self) -> String {
         let mut out = String::new();
         for t in &self.tables {
-            let mut cols = vec!["id INTEGER PRIMARY KEY".to_owned()];
+            let mut cols = vec![match t.key {
+                Key::Separate => "id INT PRIMARY KEY".to_owned(),
+                Key::Rowid | Key::WithoutRowid => "id INTEGER PRIMARY KEY".to_owned(),
+            }];
             for c in &t.cols {
                 cols.push(format!(
                     "{} {}",
@@ -136,7 +158,16 @@ impl World {
                     if cascade { " ON DELETE CASCADE" } else { "" }
                 ));
             }
-            out.push_str(&format!("CREATE TABLE {} ({});\n", t.name, cols.join(", ")));
+            let without_rowid = if t.key == Key::WithoutRowid {
+                " WITHOUT ROWID"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "CREATE TABLE {} ({}){without_rowid};\n",
+                t.name,
+                cols.join(", ")
+            ));
             if t.parent.is_some() {
                 out.push_str(&format!("CREATE INDEX {0}_ref ON {0} (ref);\n", t.name));
             }
@@ -270,7 +301,51 @@ fn statement(w: &World, picks: &[u8]) -> Stmt {
             format!("{}", i64::from(k % 7))
         }
     };
-    match p(0) % 22 {
+    // A rowid read by one of its names (SQLite names a result column reading it after the
+    // INTEGER PRIMARY KEY, or "rowid"; a WITHOUT ROWID table has none: an error both ways).
+    let rw = ["rowid", "oid", "_rowid_"][usize::from(p(10)) % 3];
+    match p(0) % 24 {
+        22 => Stmt {
+            sql: format!(
+                "SELECT x.{rw}, {rw}, {ca} FROM {} AS x WHERE {cond} AND x.{rw} > {lit}",
+                a.name
+            ),
+            ordered: false,
+            foreign_key: false,
+        },
+        // The rowid read through the shapes where SQLite's lookup passes a source without
+        // one (a subquery, the view), or cannot see a sibling.
+        23 => Stmt {
+            sql: match p(8) % 6 {
+                0 => format!(
+                    "SELECT x.id, (SELECT x.{rw} FROM (SELECT 1 AS id) AS x) FROM {} AS x",
+                    a.name
+                ),
+                1 => format!(
+                    "SELECT x.id, (SELECT s.r FROM {} AS x JOIN (SELECT x.{rw} AS r) AS s ON 1 \
+                     LIMIT 1) FROM {} AS x",
+                    b.name, a.name
+                ),
+                2 => format!(
+                    "SELECT {rw}, x.id FROM {} AS x, (SELECT 1 AS id) AS d WHERE {cond}",
+                    a.name
+                ),
+                3 => format!(
+                    "SELECT * FROM (SELECT {rw}, id FROM {} WHERE id > {lit}) AS s",
+                    a.name
+                ),
+                4 => format!(
+                    "SELECT x.id, (SELECT {rw} FROM v LIMIT 1) FROM {} AS x",
+                    a.name
+                ),
+                _ => format!(
+                    "DELETE FROM {} WHERE {rw} IN (SELECT y.{rw} FROM {} AS y) RETURNING {rw}, id",
+                    a.name, b.name
+                ),
+            },
+            ordered: false,
+            foreign_key: false,
+        },
         14 => Stmt {
             sql: format!(
                 "SELECT * FROM v WHERE id IN (SELECT x.id FROM {} AS x) ORDER BY id",
@@ -475,10 +550,11 @@ fn statement(w: &World, picks: &[u8]) -> Stmt {
     }
 }
 
-/// What a statement did, comparable across the two databases.
+/// What a statement did, comparable across the two databases: its result columns' names
+/// and its rows.
 #[derive(Debug, PartialEq)]
 enum Outcome {
-    Rows(Vec<String>),
+    Rows(Vec<String>, Vec<String>),
     Failed,
 }
 
@@ -497,6 +573,7 @@ fn outcome(prepared: rusqlite::Result<rusqlite::Statement<'_>>, ordered: bool) -
         return Outcome::Failed;
     };
     let n = stmt.column_count();
+    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let rows: rusqlite::Result<Vec<String>> = stmt
         .query_map([], |r| {
             (0..n)
@@ -510,7 +587,7 @@ fn outcome(prepared: rusqlite::Result<rusqlite::Statement<'_>>, ordered: bool) -
             if !ordered {
                 rows.sort();
             }
-            Outcome::Rows(rows)
+            Outcome::Rows(names, rows)
         }
         Err(_) => Outcome::Failed,
     }
