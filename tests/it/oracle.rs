@@ -18,7 +18,8 @@
 //! Case counts fit CI by default; `PROPTEST_CASES` raises them, `TENANTRY_PROPTEST_SEED`
 //! changes the seed. Failures shrink, and are kept in `tests/it/proptest-regressions/`.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -682,6 +683,20 @@ fn build(w: &World) -> Dbs {
 
 thread_local! {
     static COUNTS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    /// Refusals by kind (the `Refusal` variant, or the error's when it is not a refusal).
+    static REFUSALS: RefCell<BTreeMap<String, u64>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+fn note_refusal(error: &tenantry_rewrite::RewriteError) {
+    let debug = match error.refusal() {
+        Some(refusal) => format!("{refusal:?}"),
+        None => format!("{error:?}"),
+    };
+    let kind: String = debug
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    REFUSALS.with(|r| *r.borrow_mut().entry(kind).or_default() += 1);
 }
 
 /// Runs `s` on both sides in transactions rolled back, and checks the oracle's properties.
@@ -694,9 +709,17 @@ fn check(w: &World, dbs: &Dbs, s: &Stmt) -> Result<(), TestCaseError> {
     dbs.single.execute_batch("BEGIN").expect("begin single");
     dbs.a.execute_batch("BEGIN").expect("begin multi");
     let legacy = outcome(dbs.single.prepare(&s.sql), s.ordered);
-    let scoped = match dbs.a.prepare(&s.sql) {
-        Err(e) if matches!(Error::of(&e), Some(Error::Rewrite(_))) => None,
-        prepared => Some(outcome(prepared, s.ordered)),
+    let prepared = dbs.a.prepare(&s.sql);
+    let refusal = match prepared.as_ref().map_err(Error::of) {
+        Err(Some(Error::Rewrite(error))) => Some(error),
+        _ => None,
+    };
+    let scoped = match refusal {
+        Some(error) => {
+            note_refusal(error);
+            None
+        }
+        None => Some(outcome(prepared, s.ordered)),
     };
     let single_after = rows_of(&dbs.single, w, None, true);
     // Read inside A's transaction, before it is rolled back.
@@ -762,8 +785,15 @@ fn a_tenants_statements_match_its_single_tenant_database_and_touch_no_one_else()
         Ok(())
     });
     let (n, refused) = COUNTS.with(Cell::get);
+    let kinds = REFUSALS.with(|r| {
+        r.borrow()
+            .iter()
+            .map(|(kind, count)| format!("{kind} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     eprintln!(
-        "oracle: {n} statements, {refused} refused ({:.2}%)",
+        "oracle: {n} statements, {refused} refused ({:.2}%): {kinds}",
         100.0 * refused as f64 / n.max(1) as f64
     );
     if let Err(e) = result {
