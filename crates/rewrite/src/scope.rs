@@ -171,7 +171,7 @@ pub(crate) struct Scoper<'s, 'a> {
     derived: &'s HashMap<String, String>,
     pub src: &'s Source<'a>,
     /// CTEs of each enclosing WITH, innermost last: name (lower case) and column names
-    /// (see [`rowid::column_names`]).
+    /// (see [`rowid::column_names`]; only when the statement reads a rowid).
     ctes: Vec<HashMap<String, Option<Vec<String>>>>,
     /// Start positions (line, column) of table names that are DML targets, scoped elsewhere.
     dml_targets: HashSet<(u64, u64)>,
@@ -514,7 +514,12 @@ impl<'s, 'a> Scoper<'s, 'a> {
                         .as_ref()
                         .map(|a| a.name.value.to_ascii_lowercase())
                         .unwrap_or_default(),
-                    kind: ItemKind::Query(rowid::column_names(subquery)),
+                    // Its column names matter only to a rowid read.
+                    kind: ItemKind::Query(if scoper.rowid_names.is_empty() {
+                        None
+                    } else {
+                        rowid::column_names(subquery)
+                    }),
                 }),
                 _ => {}
             }
@@ -989,7 +994,9 @@ impl<'s> Visitor for Scoper<'s, '_> {
         let mut level = HashMap::new();
         for cte in query.with.iter().flat_map(|w| &w.cte_tables) {
             let name = cte.alias.name.value.to_ascii_lowercase();
-            let columns = if cte.alias.columns.is_empty() {
+            let columns = if self.rowid_names.is_empty() {
+                None
+            } else if cte.alias.columns.is_empty() {
                 rowid::column_names(&cte.query)
             } else {
                 Some(
