@@ -63,10 +63,11 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::Criterion;
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, params_from_iter};
-use tenantry_fixtures::{Options, Query, QueryClass, Size};
+use tenantry_fixtures::{Query, QueryClass, Size};
 use tenantry_migrate::{MigrateOptions, migrate};
 use tenantry_sqlite::pool::{Manager, Pool};
 
+mod fixture;
 mod support;
 use support::{criterion_dir, human, median_ns, target_dir};
 
@@ -113,30 +114,8 @@ fn fixtures() -> Fixtures {
     let dir = bench_dir();
     std::fs::create_dir_all(&dir).expect("create bench dir");
     let size = Size::Typical;
-    let plain = dir.join(format!("pos-{size}.db"));
+    let plain = fixture::pristine(&dir, size);
     let migrated = dir.join(format!("pos-{size}-migrated.db"));
-    if !plain.exists() {
-        let plain_partial = dir.join(format!("pos-{size}.db.partial"));
-        let _ = std::fs::remove_file(&plain_partial);
-        let started = Instant::now();
-        let report = tenantry_fixtures::generate(
-            &plain_partial,
-            &Options {
-                size,
-                seed: tenantry_fixtures::DEFAULT_SEED,
-                overwrite: true,
-            },
-            &mut |_| {},
-        )
-        .expect("generate fixture");
-        std::fs::rename(&plain_partial, &plain).expect("move fixture into place");
-        eprintln!(
-            "generated the {size} fixture: {} rows, {:.1} MB, {:.1} s",
-            report.total_rows,
-            report.bytes as f64 / 1e6,
-            started.elapsed().as_secs_f64()
-        );
-    }
     // Idempotent; also for fixtures cached by an earlier version of this bench.
     set_wal(&plain);
     let migrated_partial = dir.join(format!("pos-{size}-migrated.db.partial"));

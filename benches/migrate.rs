@@ -16,8 +16,10 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use tenantry_fixtures::{Options, Size};
+use tenantry_fixtures::Size;
 use tenantry_migrate::{MigrateOptions, migrate};
+
+mod fixture;
 
 fn sizes() -> Vec<Size> {
     std::env::var("TENANTRY_BENCH_SIZES")
@@ -31,34 +33,6 @@ fn bench_dir() -> PathBuf {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     target.join("tenantry-bench")
-}
-
-/// The pristine fixture of a size, generated on first use.
-fn pristine(size: Size) -> PathBuf {
-    let dir = bench_dir();
-    std::fs::create_dir_all(&dir).expect("create bench dir");
-    let path = dir.join(format!("pos-{size}.db"));
-    if !path.exists() {
-        let partial = dir.join(format!("pos-{size}.db.partial"));
-        let _ = std::fs::remove_file(&partial);
-        let report = tenantry_fixtures::generate(
-            &partial,
-            &Options {
-                size,
-                seed: tenantry_fixtures::DEFAULT_SEED,
-                overwrite: true,
-            },
-            &mut |_| {},
-        )
-        .expect("generate fixture");
-        std::fs::rename(&partial, &path).expect("move fixture into place");
-        eprintln!(
-            "generated {size}: {} rows, {:.1} MB",
-            report.total_rows,
-            report.bytes as f64 / 1e6
-        );
-    }
-    path
 }
 
 /// A fresh copy of the pristine database to migrate, with no backup beside it.
@@ -136,7 +110,7 @@ fn migrate_vs_floor(c: &mut Criterion) {
     let work = bench_dir().join("work");
     std::fs::create_dir_all(&work).expect("create work dir");
     for size in sizes() {
-        let source = pristine(size);
+        let source = fixture::pristine(&bench_dir(), size);
         let mut group = c.benchmark_group(format!("migrate/{size}"));
         group
             .sample_size(10)

@@ -32,10 +32,11 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, Throughput};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
-use tenantry_fixtures::{Options, Query, Size};
+use tenantry_fixtures::{Query, Size};
 use tenantry_migrate::{MigrateOptions, migrate};
 use tenantry_rewrite::{Rewriter, Schema, TenantId};
 
+mod fixture;
 mod support;
 use support::{criterion_dir, human, median_ns, target_dir};
 
@@ -55,34 +56,20 @@ fn bench_dir() -> PathBuf {
     target_dir().join("tenantry-bench")
 }
 
-/// Generates the fixture of `size` at `db` and migrates it to [`TENANT`] (the migration's
+/// Copies the fixture of `size` to `db` and migrates it to [`TENANT`] (the migration's
 /// backup is written beside it and removed).
 fn generate_migrated(db: &Path, size: Size) {
     let mut backup = db.as_os_str().to_owned();
     backup.push(".backup");
     let backup = PathBuf::from(backup);
     let _ = std::fs::remove_file(&backup);
-    let report = tenantry_fixtures::generate(
-        db,
-        &Options {
-            size,
-            seed: tenantry_fixtures::DEFAULT_SEED,
-            overwrite: true,
-        },
-        &mut |_| {},
-    )
-    .expect("generate fixture");
+    std::fs::copy(fixture::pristine(&bench_dir(), size), db).expect("copy fixture");
     let options = MigrateOptions {
         backup: Some(backup.clone()),
         ..MigrateOptions::default()
     };
     migrate(db, &options, &mut |_| {}).expect("migrate fixture");
     std::fs::remove_file(&backup).expect("remove the migration's backup");
-    eprintln!(
-        "generated and migrated the {size} fixture: {} rows, {:.1} MB",
-        report.total_rows,
-        report.bytes as f64 / 1e6
-    );
 }
 
 /// The migrated fixture of `size`, made once under `target/tenantry-bench/` and reused.
