@@ -85,7 +85,7 @@ pub(crate) enum Action<'s> {
     /// (ambiguous) before and after alike.
     Keep,
     /// Read the INTEGER PRIMARY KEY of this tenant table instead, qualified by the given
-    /// name when other items of its FROM could hold a column of that name.
+    /// name when the read was not.
     Replace {
         table: &'s Table,
         qualifier: Option<String>,
@@ -109,7 +109,13 @@ pub(crate) fn resolve<'s>(
     // Whether the lookup passed an item it might have meant: then the INTEGER PRIMARY KEY
     // of a table further out could be captured on the way, so only exposing is safe.
     let mut passed = false;
+    let innermost = levels.len().saturating_sub(1);
     for (depth, level) in levels.iter().enumerate().rev() {
+        // An unqualified name passing a query on its way out may have been that query's
+        // result alias (WHERE, GROUP BY, HAVING and ORDER BY see them).
+        if qualifier.is_none() && depth < innermost {
+            passed = true;
+        }
         let candidates: Vec<&FromItem<'s>> = level
             .iter()
             .filter(|item| qualifier.is_none_or(|q| item.qualifier == q))
@@ -147,7 +153,9 @@ pub(crate) fn resolve<'s>(
         if passed || table.integer_primary_key.is_none() {
             return Action::Expose { table: Some(table) };
         }
-        let qualifier = (qualifier.is_none() && level.len() > 1).then(|| item.qualifier.clone());
+        // Unqualified, the key column's name could be taken by another item's column or, in
+        // ORDER BY and GROUP BY, by a result alias: it is qualified.
+        let qualifier = qualifier.is_none().then(|| item.qualifier.clone());
         return Action::Replace { table, qualifier };
     }
     // Nothing has it: SQLite refuses the statement; exposing keeps that so.

@@ -411,7 +411,7 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
 }
 
 /// The column that aliases the rowid: declared exactly `INTEGER` and the table's only
-/// primary-key column, in a rowid table.
+/// primary-key column, in a rowid table, and not `PRIMARY KEY DESC` on the column itself.
 fn integer_primary_key(
     create: &sqlparser::ast::CreateTable,
     without_rowid: bool,
@@ -427,7 +427,14 @@ fn integer_primary_key(
             .any(|o| matches!(o.option, ColumnOption::PrimaryKey(_)))
     });
     if let Some(column) = inline {
-        return is_integer(column).then(|| column.name.value.clone());
+        // `INTEGER PRIMARY KEY DESC` on the column is SQLite's one exception: an ordinary
+        // key, with a rowid of its own (`sqlparser` keeps the DESC as a dialect option).
+        let desc = column.options.iter().any(|o| {
+            matches!(&o.option, ColumnOption::DialectSpecific(tokens)
+                if tokens.iter().any(|t| matches!(t,
+                    sqlparser::tokenizer::Token::Word(w) if w.keyword == sqlparser::keywords::Keyword::DESC)))
+        });
+        return (is_integer(column) && !desc).then(|| column.name.value.clone());
     }
     for constraint in &create.constraints {
         if let sqlparser::ast::TableConstraint::PrimaryKey(pk) = constraint {

@@ -19,8 +19,8 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, ObjectName, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, Statement,
-    TableFactor, TableIndexDirective, Visitor,
+    Expr, ObjectName, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr,
+    Statement, TableFactor, TableIndexDirective, Visitor,
 };
 use sqlparser::keywords::Keyword;
 
@@ -193,6 +193,12 @@ pub(crate) struct Scoper<'s, 'a> {
     /// Indexes into `scopes` of the FROM clauses a subquery being visited cannot see: the
     /// FROM that holds it as a derived table.
     hidden: Vec<usize>,
+    /// Per query being visited: its body is one SELECT, whose FROM stays in scope for the
+    /// query's ORDER BY and LIMIT (which `sqlparser` keeps on the query, after the SELECT).
+    select_bodies: Vec<bool>,
+    /// The statement is a query: its outermost SELECT's columns are its result columns.
+    /// (A write's queries are all subqueries.)
+    statement_is_query: bool,
     /// Tenant tables met in FROM, written out once the statement has been seen.
     pending: Vec<PendingDerived<'s>>,
     /// A rowid name read through a scoped table: (name, table).
@@ -257,6 +263,8 @@ impl<'s, 'a> Scoper<'s, 'a> {
             rowid_unqualified: false,
             scopes: Vec::new(),
             hidden: Vec::new(),
+            select_bodies: Vec::new(),
+            statement_is_query: false,
             pending: Vec::new(),
             rowid_through_scope: Vec::new(),
             selects: Vec::new(),
@@ -416,7 +424,7 @@ impl<'s, 'a> Scoper<'s, 'a> {
         // word as written, which an exposed rowid keeps; the statement's own result column
         // reading a rowid is named after the INTEGER PRIMARY KEY column (which a replaced
         // read now reads), or "rowid".
-        if self.ctes.len() > 1 {
+        if self.ctes.len() > 1 || !self.statement_is_query {
             return replaced.then(|| written.to_owned());
         }
         match &table.integer_primary_key {
@@ -869,10 +877,12 @@ impl<'s, 'a> Scoper<'s, 'a> {
             };
             let reads_rowid =
                 self.rowid_unqualified || self.rowid_qualifiers.contains(&p.qualifier);
-            if !p.table.without_rowid && reads_rowid {
+            // The table's rowid by a name none of its columns takes.
+            let source = ROWID_NAMES.iter().find(|n| !p.table.has_column(n));
+            if let (false, true, Some(source)) = (p.table.without_rowid, reads_rowid, source) {
                 for rowid in &self.rowid_names {
                     if !p.table.has_column(rowid) {
-                        columns.push(format!("rowid AS {}", quote_ident(rowid)));
+                        columns.push(format!("{source} AS {}", quote_ident(rowid)));
                         self.rowid_through_scope.push((
                             p.select,
                             p.qualifier.clone(),
@@ -1013,11 +1023,16 @@ impl<'s> Visitor for Scoper<'s, '_> {
             level.insert(name, columns);
         }
         self.ctes.push(level);
+        self.select_bodies
+            .push(matches!(query.body.as_ref(), SetExpr::Select(_)));
         ControlFlow::Continue(())
     }
 
     fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<Refusal> {
         self.ctes.pop();
+        if self.select_bodies.pop() == Some(true) {
+            self.scopes.pop();
+        }
         ControlFlow::Continue(())
     }
 
@@ -1071,6 +1086,7 @@ impl<'s> Visitor for Scoper<'s, '_> {
     }
 
     fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<Refusal> {
+        self.statement_is_query = matches!(statement, Statement::Query(_));
         // The target of a write is the real table: its rowid is its own.
         let target = |name: &ObjectName, alias: Option<&sqlparser::ast::Ident>| {
             let last = name
@@ -1127,7 +1143,10 @@ impl<'s> Visitor for Scoper<'s, '_> {
     }
 
     fn post_visit_select(&mut self, _select: &Select) -> ControlFlow<Refusal> {
-        self.scopes.pop();
+        // The SELECT that is its query's whole body keeps its FROM until the query ends.
+        if self.select_bodies.last() != Some(&true) {
+            self.scopes.pop();
+        }
         self.select_stack.pop();
         ControlFlow::Continue(())
     }

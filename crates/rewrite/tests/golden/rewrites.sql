@@ -129,7 +129,7 @@ SELECT count( * ), 0x1F FROM (SELECT "id" FROM main."orders" WHERE +"tenant_id" 
 -- sql:
 SELECT rowid, name FROM customers WHERE rowid = ?
 -- rewritten:
-SELECT "id", name FROM (SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers WHERE "id" = ?
+SELECT "customers"."id", name FROM (SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers WHERE "customers"."id" = ?
 
 -- INSERT without a column list: the schema gives the list, the tenant goes last
 -- sql:

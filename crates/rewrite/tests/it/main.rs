@@ -5,5 +5,6 @@ mod golden;
 mod limits;
 mod prop;
 mod refusals;
+mod rowid;
 mod semantics;
 mod support;
