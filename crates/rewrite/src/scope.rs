@@ -373,6 +373,9 @@ impl<'s, 'a> Scoper<'s, 'a> {
                 Some(next) => self.src.toks[next].start,
                 None => self.src.toks[self.seg_end.max(last + 1) - 1].end,
             };
+            // SQLite names a column by what is inside parentheses; a subquery's column also by
+            // what is under COLLATE (the statement's own: by its text).
+            let expr = if select { self.named_part(expr) } else { expr };
             // A bare rowid reference through a scoped table: SQLite names it after the
             // INTEGER PRIMARY KEY column, or "rowid".
             if let Some(name) = self.rowid_result_name(expr).filter(|_| select) {
@@ -398,6 +401,16 @@ impl<'s, 'a> Scoper<'s, 'a> {
             });
         }
         Ok(())
+    }
+
+    /// The part of a select-list expression SQLite takes a column's name from.
+    fn named_part<'e>(&self, expr: &'e Expr) -> &'e Expr {
+        let subquery = self.ctes.len() > 1 || !self.statement_is_query;
+        match expr {
+            Expr::Nested(inner) => self.named_part(inner),
+            Expr::Collate { expr: inner, .. } if subquery => self.named_part(inner),
+            other => other,
+        }
     }
 
     /// The name SQLite gave a result column that is a bare rowid read through a tenant

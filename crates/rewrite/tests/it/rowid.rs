@@ -114,3 +114,18 @@ fn a_column_named_rowid_does_not_hide_the_rowid_from_its_other_names() {
     w.check("SELECT t._rowid_ FROM trc AS t");
     w.check("UPDATE vip SET customer_id = (SELECT oid FROM trc WHERE v = 'ab')");
 }
+
+/// SQLite names a column by what is inside parentheses, and a subquery's column by what is
+/// under COLLATE too: a rowid read there kept the text as its name.
+#[test]
+fn parentheses_and_collate_around_a_rowid_read_keep_its_name() {
+    let w = World::new();
+    w.check("SELECT (rowid) FROM customers");
+    w.check("SELECT (c.oid), name FROM customers c");
+    w.check("SELECT (oid) FROM vip");
+    w.check("SELECT rowid COLLATE binary FROM customers");
+    w.check("SELECT * FROM (SELECT (rowid) FROM customers)");
+    w.check("SELECT * FROM (SELECT rowid COLLATE binary FROM customers)");
+    w.check("SELECT s.rowid FROM (SELECT rowid COLLATE binary FROM customers) AS s");
+    w.check("SELECT (main.customers.name) FROM customers");
+}
