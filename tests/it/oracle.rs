@@ -317,7 +317,7 @@ fn statement(w: &World, picks: &[u8]) -> Stmt {
         // The rowid read through the shapes where SQLite's lookup passes a source without
         // one (a subquery, the view), or cannot see a sibling.
         23 => Stmt {
-            sql: match p(8) % 6 {
+            sql: match p(8) % 8 {
                 0 => format!(
                     "SELECT x.id, (SELECT x.{rw} FROM (SELECT 1 AS id) AS x) FROM {} AS x",
                     a.name
@@ -339,9 +339,21 @@ fn statement(w: &World, picks: &[u8]) -> Stmt {
                     "SELECT x.id, (SELECT {rw} FROM v LIMIT 1) FROM {} AS x",
                     a.name
                 ),
-                _ => format!(
+                5 => format!(
                     "DELETE FROM {} WHERE {rw} IN (SELECT y.{rw} FROM {} AS y) RETURNING {rw}, id",
                     a.name, b.name
+                ),
+                // ORDER BY inside a subquery: the inner table's rowid, not the outer one's.
+                6 => format!(
+                    "SELECT x.id, (SELECT y.id FROM {} AS y ORDER BY {rw} DESC LIMIT 1) \
+                     FROM {} AS x",
+                    b.name, a.name
+                ),
+                // A result alias named like the key, beside a rowid read from outside.
+                _ => format!(
+                    "SELECT x.id, (SELECT 5 AS id WHERE {rw} > {lit}) FROM {} AS x \
+                     ORDER BY {rw}",
+                    a.name
                 ),
             },
             ordered: false,
