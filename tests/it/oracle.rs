@@ -343,9 +343,11 @@ fn statement(w: &World, picks: &[u8]) -> Stmt {
                     "DELETE FROM {} WHERE {rw} IN (SELECT y.{rw} FROM {} AS y) RETURNING {rw}, id",
                     a.name, b.name
                 ),
-                // ORDER BY inside a subquery: the inner table's rowid, not the outer one's.
+                // ORDER BY inside a subquery: the inner table's rowid, not the outer one's
+                // (which is the same for every row: `y.id` breaks the tie, so LIMIT picks
+                // the same row on both sides).
                 6 => format!(
-                    "SELECT x.id, (SELECT y.id FROM {} AS y ORDER BY {rw} DESC LIMIT 1) \
+                    "SELECT x.id, (SELECT y.id FROM {} AS y ORDER BY {rw} DESC, y.id LIMIT 1) \
                      FROM {} AS x",
                     b.name, a.name
                 ),
