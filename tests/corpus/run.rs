@@ -111,8 +111,8 @@ pub fn refusal_kind(error: &rusqlite::Error) -> Option<String> {
     if let Some(error) = tenantry_sqlite::Error::of(error) {
         return Some(match error {
             tenantry_sqlite::Error::Rewrite(rewrite) => match rewrite.refusal() {
-                Some(Refusal::InView { reason, .. }) => format!("InView/{}", variant(reason)),
-                Some(reason) => variant(reason),
+                Some(Refusal::InView { reason, .. }) => format!("InView/{}", reason.name()),
+                Some(reason) => reason.name().to_owned(),
                 None => variant(rewrite),
             },
             other => format!("Connection/{}", variant(other)),

@@ -702,15 +702,10 @@ thread_local! {
 }
 
 fn note_refusal(error: &tenantry_rewrite::RewriteError) {
-    let debug = match error.refusal() {
-        Some(refusal) => format!("{refusal:?}"),
-        None => format!("{error:?}"),
-    };
-    let kind: String = debug
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric())
-        .collect();
-    REFUSALS.with(|r| *r.borrow_mut().entry(kind).or_default() += 1);
+    let kind = error
+        .refusal()
+        .map_or(error.kind(), |refusal| refusal.name());
+    REFUSALS.with(|r| *r.borrow_mut().entry(kind.to_owned()).or_default() += 1);
 }
 
 /// Runs `s` on both sides in transactions rolled back, and checks the oracle's properties.

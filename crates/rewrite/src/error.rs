@@ -301,6 +301,46 @@ pub enum Refusal {
     },
 }
 
+impl Refusal {
+    /// The refusal's kind as a stable name (the variant's), to count or group refusals.
+    ///
+    /// ```
+    /// use tenantry_rewrite::Refusal;
+    /// let r = Refusal::Unsupported { construct: "MySQL index hints".into() };
+    /// assert_eq!(r.name(), "Unsupported");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            Refusal::SchemaChange { .. } => "SchemaChange",
+            Refusal::Attach { .. } => "Attach",
+            Refusal::Pragma { .. } => "Pragma",
+            Refusal::Maintenance { .. } => "Maintenance",
+            Refusal::UnsupportedStatement { .. } => "UnsupportedStatement",
+            Refusal::UnknownTable { .. } => "UnknownTable",
+            Refusal::OtherSchema { .. } => "OtherSchema",
+            Refusal::SystemTable { .. } => "SystemTable",
+            Refusal::Protected { .. } => "Protected",
+            Refusal::ReadOnly { .. } => "ReadOnly",
+            Refusal::SchemaWrite { .. } => "SchemaWrite",
+            Refusal::TableFunction { .. } => "TableFunction",
+            Refusal::Function { .. } => "Function",
+            Refusal::Replace { .. } => "Replace",
+            Refusal::TenantColumnWrite { .. } => "TenantColumnWrite",
+            Refusal::ForeignTenant { .. } => "ForeignTenant",
+            Refusal::UncheckedTenantValue { .. } => "UncheckedTenantValue",
+            Refusal::RowidAmbiguous { .. } => "RowidAmbiguous",
+            Refusal::Tokenization { .. } => "Tokenization",
+            Refusal::GlobalCascade { .. } => "GlobalCascade",
+            Refusal::ViewWrite { .. } => "ViewWrite",
+            Refusal::InView { .. } => "InView",
+            Refusal::UnscopedTrigger { .. } => "UnscopedTrigger",
+            Refusal::Unsupported { .. } => "Unsupported",
+            Refusal::TooComplex { .. } => "TooComplex",
+            Refusal::Internal { .. } => "Internal",
+        }
+    }
+}
+
 /// A schema that cannot be read or built.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -380,11 +380,7 @@ fn snapshot(conn: &Connection) -> String {
 /// A short name for an error, to count refusals by kind.
 fn error_kind(e: &RewriteError) -> String {
     match e.refusal() {
-        Some(r) => {
-            let debug = format!("{r:?}");
-            let name = debug.split([' ', '{', '(']).next().unwrap_or_default();
-            format!("refused:{name}")
-        }
+        Some(r) => format!("refused:{}", r.name()),
         None => e.kind().to_owned(),
     }
 }
