@@ -141,6 +141,17 @@ impl Gen<'_> {
         format!("s{}", self.next)
     }
 
+    /// ` AS sN` for a write's target, `pct` percent of the time (the target is then
+    /// qualified by it), or nothing.
+    fn target_alias(&mut self, pct: u32, target: &mut Src) -> String {
+        if !self.chance(pct) {
+            return String::new();
+        }
+        let a = self.alias();
+        target.qual = a.clone();
+        format!(" AS {a}")
+    }
+
     fn script(&mut self) -> String {
         match self.n(10) {
             0..=6 => self.statement(),
@@ -750,13 +761,7 @@ impl Gen<'_> {
             "INSERT OR REPLACE",
         ]);
         let (t, text, mut target) = self.target();
-        let alias = if self.chance(15) {
-            let a = self.alias();
-            target.qual = a.clone();
-            format!(" AS {a}")
-        } else {
-            String::new()
-        };
+        let alias = self.target_alias(15, &mut target);
         let columns: Vec<&str> = if self.chance(70) {
             let mut cs: Vec<&str> = Vec::new();
             for c in t.cols {
@@ -842,13 +847,7 @@ impl Gen<'_> {
         let with = self.with_prefix();
         let verb = self.pick(&["UPDATE", "UPDATE", "UPDATE OR IGNORE", "UPDATE OR REPLACE"]);
         let (t, text, mut target) = self.target();
-        let alias = if self.chance(25) {
-            let a = self.alias();
-            target.qual = a.clone();
-            format!(" AS {a}")
-        } else {
-            String::new()
-        };
+        let alias = self.target_alias(25, &mut target);
         let (from, mut scope) = if self.chance(30) {
             let (f, s) = self.join_clause(&[], std::slice::from_ref(&target.qual));
             (format!(" FROM {f}"), s)
@@ -887,13 +886,7 @@ impl Gen<'_> {
     fn delete(&mut self) -> String {
         let with = self.with_prefix();
         let (t, text, mut target) = self.target();
-        let alias = if self.chance(25) {
-            let a = self.alias();
-            target.qual = a.clone();
-            format!(" AS {a}")
-        } else {
-            String::new()
-        };
+        let alias = self.target_alias(25, &mut target);
         let scope = [target.clone()];
         let filter = match self.n(4) {
             0 => String::new(),
