@@ -227,35 +227,6 @@ fn refusal(err: &rusqlite::Error) -> Option<&Refusal> {
     }
 }
 
-/// The name of a refusal's variant.
-fn kind(refusal: &Refusal) -> &'static str {
-    match refusal {
-        Refusal::SchemaChange { .. } => "SchemaChange",
-        Refusal::Attach { .. } => "Attach",
-        Refusal::Pragma { .. } => "Pragma",
-        Refusal::Maintenance { .. } => "Maintenance",
-        Refusal::UnsupportedStatement { .. } => "UnsupportedStatement",
-        Refusal::UnknownTable { .. } => "UnknownTable",
-        Refusal::OtherSchema { .. } => "OtherSchema",
-        Refusal::SystemTable { .. } => "SystemTable",
-        Refusal::Protected { .. } => "Protected",
-        Refusal::ReadOnly { .. } => "ReadOnly",
-        Refusal::SchemaWrite { .. } => "SchemaWrite",
-        Refusal::TableFunction { .. } => "TableFunction",
-        Refusal::Function { .. } => "Function",
-        Refusal::Replace { .. } => "Replace",
-        Refusal::TenantColumnWrite { .. } => "TenantColumnWrite",
-        Refusal::ForeignTenant { .. } => "ForeignTenant",
-        Refusal::UncheckedTenantValue { .. } => "UncheckedTenantValue",
-        Refusal::RowidAmbiguous { .. } => "RowidAmbiguous",
-        Refusal::Tokenization { .. } => "Tokenization",
-        Refusal::Unsupported { .. } => "Unsupported",
-        Refusal::TooComplex { .. } => "TooComplex",
-        Refusal::Internal { .. } => "Internal",
-        _ => "a new kind",
-    }
-}
-
 /// A's rows in every table, counted, read unscoped.
 fn counts_of_a(path: &Path) -> Vec<(String, i64)> {
     let conn = rusqlite::Connection::open(path).expect("open");
@@ -281,7 +252,7 @@ fn refused(pos: &Pos, conn: &Connection, sql: &str, expected: &str) {
     let err = conn
         .execute(sql, [])
         .expect_err(&format!("{sql} should be refused"));
-    let got = refusal(&err).map(kind);
+    let got = refusal(&err).map(Refusal::name);
     assert_eq!(got, Some(expected), "{sql}: {err}");
     assert_unchanged(&before, &pos.three, sql);
     assert_eq!(a_before, counts_of_a(&pos.three), "{sql} changed A");
@@ -551,7 +522,10 @@ fn the_tenant_column_cannot_be_written() {
             [B],
         )
         .expect_err("a bound tenant value is refused");
-    assert_eq!(refusal(&err).map(kind), Some("UncheckedTenantValue"));
+    assert_eq!(
+        refusal(&err).map(Refusal::name),
+        Some("UncheckedTenantValue")
+    );
     assert_unchanged(&before, &pos.three, "the bound tenant value");
     // Naming the current tenant is allowed.
     harmless(
