@@ -799,7 +799,7 @@ fn every_refusal_kind_is_typed_and_changes_nothing() {
             "DELETE FROM customers --\0\nWHERE id = 1".to_owned(),
         ),
         (
-            "Unsupported",
+            "TableSource",
             "SELECT * FROM products AS p (a, b)".to_owned(),
         ),
         ("TooComplex", long),

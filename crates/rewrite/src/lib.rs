@@ -38,30 +38,37 @@
 //! ```
 #![deny(missing_docs)]
 
-mod dml;
+mod analysis;
+mod classify;
+mod emit;
 mod error;
 mod lexcheck;
 mod objects;
+mod plan;
+mod policy;
 mod pragma;
+mod refusal;
 mod rewriter;
 mod rowid;
 mod schema;
-mod scope;
 mod source;
+mod sql;
+mod statement;
 mod template;
 mod tenant;
 mod trigger;
 mod views;
 
-pub use error::{Refusal, RewriteError, SchemaError};
+pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
+pub use error::{RewriteError, SchemaError};
 pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
+pub use plan::{Plan, Rewritten};
+pub use policy::{Policy, TenantFilter};
 pub use pragma::ALLOWED_PRAGMAS;
-pub use rewriter::{
-    Access, MAX_SQL_LEN, Plan, Policy, Rewriter, Rewritten, StatementInfo, StatementKind, TableUse,
-    TenantFilter, split_statements,
-};
+pub use refusal::{Refusal, SourceForm, TriggerForm, ViewForm, WriteForm};
+pub use rewriter::{MAX_SQL_LEN, Rewriter, split_statements};
 pub use schema::{Column, ForeignKey, Schema, Table};
-pub use scope::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
+pub use statement::{Access, StatementInfo, StatementKind, TableUse};
 pub use tenant::{
     InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, check_tenant_id, is_plain_column_name,
 };

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use crate::error::Refusal;
+use crate::refusal::Refusal;
 use crate::source::{Lex, Source};
 
 /// Pragmas a tenant-scoped connection may run. Each sets or reads a property of the
@@ -38,9 +38,7 @@ pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> 
         [] => (None, None, rest),
     };
     let Some(name) = name else {
-        return Err(Refusal::Unsupported {
-            construct: "a PRAGMA without a name".to_owned(),
-        });
+        return Err(Refusal::PragmaWithoutName);
     };
     let refuse = || Refusal::Pragma {
         name: name.clone(),

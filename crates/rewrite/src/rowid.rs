@@ -177,7 +177,12 @@ pub(crate) fn column_names(query: &Query) -> Option<Vec<String>> {
                 let n = values.rows.first().map_or(0, |row| row.content.len());
                 return Some((1..=n).map(|i| format!("column{i}")).collect());
             }
-            _ => return None,
+            // Not a query SQLite reads (refused elsewhere): columns unknown.
+            SetExpr::Insert(_)
+            | SetExpr::Update(_)
+            | SetExpr::Delete(_)
+            | SetExpr::Merge(_)
+            | SetExpr::Table(_) => return None,
         }
     }
 }

@@ -11,6 +11,23 @@ use sqlparser::dialect::SQLiteDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
 
+/// Keywords that end a select list.
+pub(crate) const SELECT_LIST_END: &[Keyword] = &[
+    Keyword::FROM,
+    Keyword::WHERE,
+    Keyword::GROUP,
+    Keyword::HAVING,
+    Keyword::WINDOW,
+    Keyword::ORDER,
+    Keyword::LIMIT,
+    Keyword::UNION,
+    Keyword::INTERSECT,
+    Keyword::EXCEPT,
+    // A FROM-less SELECT as the source of INSERT: ON CONFLICT or RETURNING follow it.
+    Keyword::ON,
+    Keyword::RETURNING,
+];
+
 /// What kind of token it is: just what the rewriter's scans and checks look at. (The full
 /// tokens go to the parser; keeping a copy would cost an allocation per word.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,11 +9,13 @@
 
 use sqlparser::keywords::Keyword;
 
-use crate::error::{Refusal, RewriteError};
+use crate::error::RewriteError;
 use crate::objects::{self, SCOPED_TRIGGER_MARK, TriggerEvent};
-use crate::rewriter::{Rewriter, StatementKind};
-use crate::scope::quote_ident;
+use crate::refusal::{Refusal, TriggerForm};
+use crate::rewriter::Rewriter;
 use crate::source::{Lex, Source, snippet};
+use crate::sql::quote_ident;
+use crate::statement::StatementKind;
 
 impl Rewriter {
     /// The `CREATE TRIGGER` statement `sql` with its body scoped to the tenant of the row
@@ -45,7 +47,7 @@ impl Rewriter {
             statement: snippet(sql),
             reason,
         };
-        let unsupported = |construct: String| refused(Refusal::Unsupported { construct });
+        let unsupported = |form: TriggerForm| refused(Refusal::Trigger { form });
         let (src, _) = Source::new(sql).map_err(|message| RewriteError::Parse {
             index: 1,
             statement: snippet(sql),
@@ -57,29 +59,30 @@ impl Rewriter {
                 detail: d.detail,
             }));
         }
-        let [seg] = objects::statements(&src).try_into().map_err(|_| {
-            unsupported("more than one statement where a trigger was expected".into())
-        })?;
+        let [seg] = objects::statements(&src)
+            .try_into()
+            .map_err(|_| unsupported(TriggerForm::NotOneStatement))?;
         let parts = objects::trigger_of(&src, seg)
             .map_err(|message| RewriteError::Parse {
                 index: 1,
                 statement: snippet(sql),
                 message,
             })?
-            .ok_or_else(|| unsupported("a statement other than CREATE TRIGGER".into()))?;
+            .ok_or_else(|| unsupported(TriggerForm::NotATrigger))?;
         let trigger = &parts.trigger;
         if parts.temporary {
-            return Err(unsupported(format!("temporary trigger {:?}", trigger.name)));
+            return Err(unsupported(TriggerForm::Temporary {
+                trigger: trigger.name.clone(),
+            }));
         }
         if trigger.scoped {
             return Ok(sql.to_owned());
         }
         if !self.schema().is_scoped(&trigger.table) {
-            return Err(unsupported(format!(
-                "trigger {:?} on {:?}, which is not a tenant table (its rows have no tenant to \
-                 scope the body to)",
-                trigger.name, trigger.table
-            )));
+            return Err(unsupported(TriggerForm::OnGlobalTable {
+                trigger: trigger.name.clone(),
+                table: trigger.table.clone(),
+            }));
         }
         // A WHEN clause that reads a table (`SELECT`, or `x IN t`) would read every
         // tenant's rows; it is not scoped.
@@ -91,10 +94,9 @@ impl Rewriter {
                         .is_some_and(|n| src.toks[n].lex != Lex::LParen))
         });
         if reads_in_when {
-            return Err(unsupported(format!(
-                "trigger {:?} has a WHEN clause that reads tables",
-                trigger.name
-            )));
+            return Err(unsupported(TriggerForm::WhenReadsTables {
+                trigger: trigger.name.clone(),
+            }));
         }
         // `NEW` and `OLD` must mean the firing row: a body that names something else so
         // (an alias, a CTE) could make `NEW."tenant_id"` another tenant's.
@@ -106,10 +108,9 @@ impl Rewriter {
                     .is_none_or(|n| src.toks[n].lex != Lex::Period)
         });
         if shadows_row {
-            return Err(unsupported(format!(
-                "trigger {:?} uses NEW or OLD as a name of its own",
-                trigger.name
-            )));
+            return Err(unsupported(TriggerForm::ShadowsRow {
+                trigger: trigger.name.clone(),
+            }));
         }
 
         let body_start = src.toks[parts.begin].end;
@@ -126,17 +127,15 @@ impl Rewriter {
                         | StatementKind::Delete
                 )
         }) {
-            return Err(unsupported(format!(
-                "a {} statement in the body of trigger {:?}",
-                info.kind.as_str(),
-                trigger.name
-            )));
+            return Err(unsupported(TriggerForm::BodyStatement {
+                trigger: trigger.name.clone(),
+                kind: info.kind.as_str().to_owned(),
+            }));
         }
         if plan.has_tenant_checks() {
-            return Err(unsupported(format!(
-                "an explicit tenant value in the body of trigger {:?}",
-                trigger.name
-            )));
+            return Err(unsupported(TriggerForm::ExplicitTenant {
+                trigger: trigger.name.clone(),
+            }));
         }
         let row = match trigger.event {
             TriggerEvent::Delete => "OLD",

@@ -11,26 +11,25 @@
 //! so a deep or circular chain of views is refused instead of exhausting the stack.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 
-use sqlparser::ast::{SetExpr, Statement, Visit};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use crate::error::Refusal;
+use crate::analysis::{self, Context};
+use crate::classify::{self, Body, Shape};
+use crate::emit::{self, Emit};
 use crate::objects::View;
-use crate::rewriter::{Policy, TableUse};
+use crate::policy::Policy;
+use crate::refusal::{Refusal, ViewForm};
+use crate::rewriter::RECURSION_LIMIT;
 use crate::schema::Schema;
-use crate::scope::Scoper;
 use crate::source::Source;
+use crate::statement::TableUse;
 use crate::template::{Piece, splice};
 
 /// How many views deep a statement may read views that read views.
 pub(crate) const MAX_VIEW_DEPTH: usize = 16;
-
-/// How deeply `sqlparser` may nest in a view's query.
-const RECURSION_LIMIT: usize = 50;
 
 /// A view's scoped query: text, tenant holes, and placeholders for the views it reads.
 #[derive(Clone, Debug)]
@@ -66,10 +65,9 @@ fn plan(
     derived: &HashMap<String, String>,
     view: &View,
 ) -> Result<ViewPlan, Refusal> {
+    let refuse = |form| Refusal::ViewQuery { form };
     if !view.columns.is_empty() {
-        return Err(Refusal::Unsupported {
-            construct: "a view with a column list (CREATE VIEW v(a, b) AS ...)".to_owned(),
-        });
+        return Err(refuse(ViewForm::ColumnList));
     }
     let sql = view.select.as_str();
     let (src, mut parser_tokens) =
@@ -80,12 +78,9 @@ fn plan(
             detail: d.detail,
         });
     }
-    let [seg] = <[_; 1]>::try_from(src.segments()).map_err(|_| Refusal::Unsupported {
-        construct: "a view whose query is not one statement".to_owned(),
-    })?;
-    let unreadable = |message: String| Refusal::Unsupported {
-        construct: format!("a query the parser cannot read ({message})"),
-    };
+    let [seg] =
+        <[_; 1]>::try_from(src.segments()).map_err(|_| refuse(ViewForm::NotOneStatement))?;
+    let unreadable = |message: String| refuse(ViewForm::Unreadable { message });
     let mut parser = Parser::new(&SQLiteDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(parser_tokens.take(seg.clone()));
@@ -97,24 +92,42 @@ fn plan(
             "the parser stopped before the end of the query".to_owned(),
         ));
     }
-    let is_select = matches!(&statement, Statement::Query(q)
-        if !matches!(q.body.as_ref(), SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)));
+    let is_select = match classify::shape(&statement) {
+        Ok(Shape::Query(query)) => matches!(classify::body(query), Ok(Body::Read)),
+        Ok(
+            Shape::Insert(_)
+            | Shape::Update(_)
+            | Shape::Delete(_)
+            | Shape::Explain(_)
+            | Shape::Transaction,
+        )
+        | Err(_) => false,
+    };
     if !is_select {
-        return Err(Refusal::Unsupported {
-            construct: "a view whose query is not a SELECT".to_owned(),
-        });
+        return Err(refuse(ViewForm::NotSelect));
     }
-    let mut cx = Scoper::new(schema, policy, derived, &src, seg, true);
-    if let ControlFlow::Break(refusal) = statement.visit(&mut cx) {
-        return Err(refusal);
-    }
-    cx.finish()?;
-    cx.add_aliases();
-    let pieces = splice(sql, cx.edits.list).map_err(|detail| Refusal::Internal { detail })?;
+    let cx = Context {
+        schema,
+        policy,
+        src: &src,
+        seg,
+        in_view: true,
+    };
+    let model = analysis::analyze(&cx, &statement)?;
+    let edits = emit::emit(
+        &model,
+        &Emit {
+            schema,
+            policy,
+            src: &src,
+            derived,
+        },
+    );
+    let pieces = splice(sql, edits).map_err(|detail| Refusal::Internal { detail })?;
     Ok(ViewPlan {
         pieces,
-        tables: cx.tables,
-        ctes: cx.cte_names,
+        tables: model.tables,
+        ctes: model.ctes,
     })
 }
 

@@ -1,0 +1,62 @@
+//! The emitters: each turns one concern of a statement's resolution model
+//! ([`crate::analysis::Model`]) into edits of its text, through the same narrow interface —
+//! the model to read, the [`Emit`] context, and the list of edits to add to. None of them
+//! decides what a name means; the analysis did.
+//!
+//! - [`write`]: the write target's tenant test, tenant column and value, RETURNING `*`;
+//! - [`qualify`]: schema prefixes dropped before derived tables and added in views' queries;
+//! - [`rowid`]: rowid reads that become reads of the INTEGER PRIMARY KEY column;
+//! - [`derived`]: tenant tables in FROM and after IN become derived tables of the tenant's
+//!   rows;
+//! - [`view_refs`]: views become placeholders for their scoped query (filled by
+//!   `crate::views`);
+//! - [`aliases`]: result columns whose text changed keep their legacy name (last: it looks
+//!   at every other edit).
+
+mod aliases;
+mod derived;
+mod qualify;
+mod rowid;
+mod view_refs;
+mod write;
+
+use std::collections::HashMap;
+
+use crate::analysis::Model;
+use crate::policy::Policy;
+use crate::schema::Schema;
+use crate::source::Source;
+use crate::template::{Edit, Edits};
+
+/// What the emitters write against.
+pub(crate) struct Emit<'x, 'a> {
+    pub schema: &'x Schema,
+    pub policy: &'x Policy,
+    pub src: &'x Source<'a>,
+    /// Per tenant table (lower-case name): every column its derived table may select,
+    /// quoted and joined, computed once per rewriter.
+    pub derived: &'x HashMap<String, String>,
+}
+
+impl Emit<'_, '_> {
+    /// `+"tenant_id" = ` for `column` (quoted and qualified as needed), or without the `+`
+    /// (see [`crate::TenantFilter`]).
+    fn tenant_test(&self, column: &str) -> String {
+        self.policy.tenant_filter.prefix(column)
+    }
+}
+
+/// The edits that scope a statement, from its model. (Everything that can fail was checked
+/// by the analysis.)
+pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
+    let mut edits = Edits::default();
+    if let Some(target) = &model.write {
+        write::emit(target, cx, &mut edits);
+    }
+    qualify::emit(model, &mut edits);
+    rowid::emit(model, &mut edits);
+    derived::emit(model, cx, &mut edits);
+    view_refs::emit(model, &mut edits);
+    aliases::emit(model, cx.src, &mut edits);
+    edits.list
+}

@@ -1,0 +1,80 @@
+//! What a rewriter's owner decides: which global tables tenants may read or write, whether
+//! `*` shows the tenant column, and how the tenant test is written for SQLite's planner.
+
+/// Choices about what scoped statements see.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Policy {
+    /// Let `*` and `t.*` include the tenant column (off by default: a legacy query returns
+    /// the columns it returned before migration).
+    pub expose_tenant_column: bool,
+    /// Allow reads of `sqlite_master` / `sqlite_schema` (on by default: they describe
+    /// tables, not any tenant's rows).
+    pub allow_schema_reads: bool,
+    /// Global tables no tenant may read or write. By default tenantry's own record of
+    /// migrations, which names backup files.
+    pub protected_tables: Vec<String>,
+    /// Global tables a tenant may read but not write. By default the tenant registry,
+    /// `tenants`.
+    pub read_only_tables: Vec<String>,
+    /// How the tenant test is written, which decides whether SQLite's planner may use the
+    /// tenant index.
+    pub tenant_filter: TenantFilter,
+}
+
+/// How a scoped statement tests the tenant column.
+///
+/// The test is the same either way (`tenant_id = 'A'`); what differs is what SQLite's query
+/// planner makes of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TenantFilter {
+    /// `+"tenant_id" = 'A'`: the unary `+` keeps the planner from using the tenant index, so
+    /// every statement gets the plan its legacy form had, with the tenant test applied to
+    /// each row it reads. Right after a migration (one tenant holds every row) the tenant
+    /// index cannot narrow anything, and the legacy plans are the ones the application was
+    /// tuned for. The default.
+    #[default]
+    PlanAsBefore,
+    /// `"tenant_id" = 'A'`: the planner may use the tenant index. Worth it once many tenants
+    /// share the database and each holds a small part of it; run `ANALYZE` then, so the
+    /// planner knows how selective the tenant index is.
+    UseTenantIndex,
+}
+
+impl TenantFilter {
+    /// The test's left side and operator for the tenant column `column` (already quoted and
+    /// qualified as needed): the tenant literal follows.
+    pub(crate) fn prefix(self, column: &str) -> String {
+        match self {
+            TenantFilter::PlanAsBefore => format!("+{column} = "),
+            TenantFilter::UseTenantIndex => format!("{column} = "),
+        }
+    }
+}
+
+impl Policy {
+    pub(crate) fn is_protected(&self, table: &str) -> bool {
+        self.protected_tables
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(table))
+    }
+
+    pub(crate) fn is_read_only(&self, table: &str) -> bool {
+        self.read_only_tables
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(table))
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            expose_tenant_column: false,
+            allow_schema_reads: true,
+            protected_tables: vec!["_tenantry_migrations".to_owned()],
+            read_only_tables: vec!["tenants".to_owned()],
+            tenant_filter: TenantFilter::default(),
+        }
+    }
+}

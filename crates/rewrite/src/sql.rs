@@ -1,0 +1,72 @@
+//! Small facts about names in the AST: their parts, where they start, how to quote one, and
+//! which columns of a table a statement may see.
+
+use sqlparser::ast::{Ident, ObjectName};
+
+use crate::policy::Policy;
+use crate::refusal::{Refusal, SourceForm};
+use crate::schema::{Column, Schema, Table};
+
+/// The identifier parts of a name, unquoted.
+pub(crate) fn ident_parts(name: &ObjectName) -> Result<Vec<String>, Refusal> {
+    name.0
+        .iter()
+        .map(|p| {
+            p.as_ident()
+                .map(|i| i.value.clone())
+                .ok_or_else(|| Refusal::TableSource {
+                    form: SourceForm::Name {
+                        name: name.to_string(),
+                    },
+                })
+        })
+        .collect()
+}
+
+/// The last identifier of a name (a table's own name, without its schema).
+pub(crate) fn last_ident(name: &ObjectName) -> Option<&Ident> {
+    name.0.last().and_then(|p| p.as_ident())
+}
+
+/// Where a name starts, as (line, column).
+pub(crate) fn name_pos(name: &ObjectName) -> Option<(u64, u64)> {
+    name.0
+        .first()
+        .and_then(|p| p.as_ident())
+        .map(loc_of)
+        .filter(|&(line, _)| line > 0)
+}
+
+/// Where an identifier starts, as (line, column).
+pub(crate) fn loc_of(ident: &Ident) -> (u64, u64) {
+    (ident.span.start.line, ident.span.start.column)
+}
+
+/// An identifier in double quotes, with inner quotes doubled.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The columns a statement sees of `table`: all but the tenant column unless the policy
+/// exposes it.
+pub(crate) fn visible_columns<'t>(
+    table: &'t Table,
+    schema: &Schema,
+    policy: &Policy,
+) -> impl Iterator<Item = &'t Column> {
+    let tenant = schema.tenant_column().to_owned();
+    let expose = policy.expose_tenant_column;
+    table
+        .columns
+        .iter()
+        .filter(move |c| expose || !c.name.eq_ignore_ascii_case(&tenant))
+}
+
+/// The visible columns of `table`, quoted and joined by `, `: what a derived table selects
+/// when the statement may read every column.
+pub(crate) fn column_list(table: &Table, schema: &Schema, policy: &Policy) -> String {
+    visible_columns(table, schema, policy)
+        .map(|c| quote_ident(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
