@@ -44,6 +44,7 @@ mod emit;
 mod error;
 mod lexcheck;
 mod objects;
+mod parse;
 mod plan;
 mod policy;
 mod pragma;

@@ -6,14 +6,13 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use sqlparser::dialect::SQLiteDialect;
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, TokenWithSpan};
+use sqlparser::tokenizer::TokenWithSpan;
 
 use crate::analysis::{self, Context};
 use crate::classify::{self, Leading};
 use crate::emit::{self, Emit};
 use crate::error::RewriteError;
+use crate::parse::{self, Unreadable};
 use crate::plan::{Plan, Rewritten, TenantCheck};
 use crate::policy::Policy;
 use crate::refusal::Refusal;
@@ -24,9 +23,6 @@ use crate::statement::{StatementInfo, StatementKind};
 use crate::template::{Edit, Template};
 use crate::tenant::TenantId;
 use crate::views::{self, ViewPlan};
-
-/// How deeply `sqlparser` may nest before it gives up (its own default).
-pub(crate) const RECURSION_LIMIT: usize = 50;
 
 /// The longest input accepted, in bytes.
 pub const MAX_SQL_LEN: usize = 1 << 20;
@@ -233,22 +229,19 @@ impl Rewriter {
             Leading::Parse { explain } => explain,
         };
 
-        // One statement, and the parser must have read every token of it: `sqlparser`
-        // stops quietly at some words (`END`), and text it did not read must not run.
-        let mut parser = Parser::new(&SQLiteDialect {})
-            .with_recursion_limit(RECURSION_LIMIT)
-            .with_tokens_with_locations(tokens);
-        let statement = parser
-            .parse_statement()
-            .map_err(|e| StatementError::Parse(e.to_string()))?;
-        let rest = parser.peek_token();
-        if rest.token != Token::EOF {
-            return Err(StatementError::Parse(format!(
-                "the parser stopped before the end of the statement, at {} (line {}, column \
-                 {}); the rest cannot be scoped",
-                rest.token, rest.span.start.line, rest.span.start.column
-            )));
-        }
+        let statement = parse::statement(tokens).map_err(|e| {
+            StatementError::Parse(match e {
+                Unreadable::Parser(message) => message,
+                Unreadable::Stopped {
+                    token,
+                    line,
+                    column,
+                } => format!(
+                    "the parser stopped before the end of the statement, at {token} (line \
+                     {line}, column {column}); the rest cannot be scoped"
+                ),
+            })
+        })?;
         let kind = classify::kind(&statement)?;
         let cx = Context {
             schema: &self.schema,

@@ -191,7 +191,9 @@ fn item_name(item: &SelectItem) -> Option<String> {
     match item {
         SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_ascii_lowercase()),
         SelectItem::UnnamedExpr(expr) => Some(expr_name(expr)),
-        _ => None,
+        SelectItem::ExprWithAliases { .. }
+        | SelectItem::QualifiedWildcard(..)
+        | SelectItem::Wildcard(_) => None,
     }
 }
 

@@ -12,17 +12,13 @@
 
 use std::collections::HashMap;
 
-use sqlparser::dialect::SQLiteDialect;
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
-
 use crate::analysis::{self, Context};
 use crate::classify::{self, Body, Shape};
 use crate::emit::{self, Emit};
 use crate::objects::View;
+use crate::parse::{self, Unreadable};
 use crate::policy::Policy;
 use crate::refusal::{Refusal, ViewForm};
-use crate::rewriter::RECURSION_LIMIT;
 use crate::schema::Schema;
 use crate::source::Source;
 use crate::statement::TableUse;
@@ -81,17 +77,12 @@ fn plan(
     let [seg] =
         <[_; 1]>::try_from(src.segments()).map_err(|_| refuse(ViewForm::NotOneStatement))?;
     let unreadable = |message: String| refuse(ViewForm::Unreadable { message });
-    let mut parser = Parser::new(&SQLiteDialect {})
-        .with_recursion_limit(RECURSION_LIMIT)
-        .with_tokens_with_locations(parser_tokens.take(seg.clone()));
-    let statement = parser
-        .parse_statement()
-        .map_err(|e| unreadable(e.to_string()))?;
-    if parser.peek_token().token != Token::EOF {
-        return Err(unreadable(
-            "the parser stopped before the end of the query".to_owned(),
-        ));
-    }
+    let statement = parse::statement(parser_tokens.take(seg.clone())).map_err(|e| match e {
+        Unreadable::Parser(message) => unreadable(message),
+        Unreadable::Stopped { .. } => {
+            unreadable("the parser stopped before the end of the query".to_owned())
+        }
+    })?;
     let is_select = match classify::shape(&statement) {
         Ok(Shape::Query(query)) => matches!(classify::body(query), Ok(Body::Read)),
         Ok(

@@ -8,7 +8,7 @@ use std::ops::Range;
 use sqlparser::ast::{Expr, Parens, Select};
 use sqlparser::keywords::Keyword;
 
-use crate::analysis::{FilterPlace, InsertSource};
+use crate::analysis::model::{FilterPlace, InsertSource};
 use crate::refusal::Refusal;
 use crate::source::{Lex, SELECT_LIST_END, Source};
 

@@ -7,7 +7,7 @@
 
 use sqlparser::ast::{Expr, SelectItem};
 
-use crate::analysis::ResultColumn;
+use crate::analysis::model::ResultColumn;
 use crate::analysis::scopes::Scopes;
 use crate::refusal::Refusal;
 use crate::rowid::{Action, ROWID_NAMES};

@@ -7,8 +7,8 @@
 use sqlparser::ast::{Ident, ObjectName, TableFactor, TableIndexDirective};
 use sqlparser::keywords::Keyword;
 
+use crate::analysis::model::{InTable, TenantRead, ViewUse};
 use crate::analysis::walk::Walk;
-use crate::analysis::{InTable, TenantRead, ViewUse};
 use crate::objects::View;
 use crate::refusal::{Refusal, SourceForm};
 use crate::schema::Table;

@@ -17,226 +17,25 @@
 mod clauses;
 mod columns;
 mod from;
+mod model;
 mod scopes;
 mod target;
 mod walk;
 mod words;
 
-use std::ops::{ControlFlow, Range};
+use std::ops::ControlFlow;
 
 use sqlparser::ast::{Statement, Visit};
 
-use crate::plan::TenantCheck;
-use crate::policy::Policy;
 use crate::refusal::Refusal;
-use crate::schema::{Schema, Table};
-use crate::source::Source;
-use crate::statement::TableUse;
 
 pub use from::TABLE_FUNCTIONS;
+pub(crate) use model::{
+    Context, Filter, FilterPlace, InsertClauses, InsertSource, Model, RowidRead, TenantRead, Write,
+    WriteClauses,
+};
 pub use walk::FORBIDDEN_FUNCTIONS;
-pub(crate) use words::Words;
-
-/// What the analysis reads a statement against.
-#[derive(Clone)]
-pub(crate) struct Context<'s, 'a> {
-    pub schema: &'s Schema,
-    pub policy: &'s Policy,
-    pub src: &'s Source<'a>,
-    /// The statement's tokens (its `;` excluded).
-    pub seg: Range<usize>,
-    /// This is a view's query, to be placed inside other statements.
-    pub in_view: bool,
-}
-
-/// One statement, resolved: everything the emitters need, nothing they must work out.
-pub(crate) struct Model<'s> {
-    /// Every table it reads or writes, in the order met (the write target first).
-    pub tables: Vec<TableUse>,
-    /// Every CTE name it declares (lower case), in the order met.
-    pub ctes: Vec<String>,
-    /// The write target, when it is a tenant table: where its scoping goes.
-    pub write: Option<Write<'s>>,
-    /// Tenant values an INSERT writes explicitly, checked when the tenant is known.
-    pub checks: Vec<TenantCheck>,
-    /// Tenant tables read in a FROM or JOIN: each becomes a derived table.
-    pub reads: Vec<TenantRead<'s>>,
-    /// Tenant tables read by `x IN t`.
-    pub in_tables: Vec<InTable<'s>>,
-    /// Views read in a FROM or by `x IN v`, in the order met.
-    pub views: Vec<ViewUse>,
-    /// Rowid reads through a tenant table, and what the lookup decided for each.
-    pub rowid_reads: Vec<RowidRead>,
-    /// `main.` of `main.t.col` where `t` is a tenant table (now a derived table named `t`):
-    /// the bytes to drop.
-    pub schema_prefixes: Vec<Range<usize>>,
-    /// In a view's query: where `main.` goes before an unqualified global table, so the
-    /// caller's CTEs cannot capture it.
-    pub main_prefixes: Vec<usize>,
-    /// Per SELECT, in visiting order: what it does with its FROM's columns.
-    pub selects: Vec<SelectShape>,
-    /// Result columns that may need an alias to keep their legacy name.
-    pub columns: Vec<ResultColumn>,
-    /// Facts about the statement's words.
-    pub words: Words,
-}
-
-/// A tenant table in a FROM, to be replaced by its derived table.
-pub(crate) struct TenantRead<'s> {
-    /// The SELECT whose FROM holds it (index into [`Model::selects`]; none for UPDATE ...
-    /// FROM).
-    pub select: Option<usize>,
-    /// The bytes it replaces: the name, the alias and any INDEXED BY / NOT INDEXED.
-    pub span: Range<usize>,
-    pub table: &'s Table,
-    /// The name that qualifies its columns (alias or table name), lower case.
-    pub qualifier: String,
-    /// ` INDEXED BY i` or ` NOT INDEXED`, as written, or empty.
-    pub index_clause: String,
-    /// The derived table's alias, as written.
-    pub alias_text: String,
-    /// The rowid it must expose: by which of its names no column takes, and under which
-    /// names the statement reads it.
-    pub rowid: Option<ExposedRowid>,
-}
-
-/// A rowid a derived table exposes as a column.
-pub(crate) struct ExposedRowid {
-    /// `rowid`, `oid` or `_rowid_`: one no column of the table takes.
-    pub source: &'static str,
-    /// The names the statement reads it by (lower case).
-    pub names: Vec<String>,
-}
-
-/// `x IN t` on a tenant table: `t` becomes a subquery of the tenant's rows.
-pub(crate) struct InTable<'s> {
-    pub span: Range<usize>,
-    pub table: &'s Table,
-}
-
-/// A view read by a statement: its name (and alias) becomes its scoped query.
-pub(crate) struct ViewUse {
-    pub span: Range<usize>,
-    /// The view's name, lower case.
-    pub view: String,
-    /// In a FROM, the alias the subquery gets (as written); none after IN.
-    pub alias: Option<String>,
-}
-
-/// A rowid read through a tenant table, and what the lookup decided for it.
-pub(crate) enum RowidRead {
-    /// It becomes a read of the table's INTEGER PRIMARY KEY column `key`: the same value,
-    /// and the same result-column name. Qualified by `qualifier` when the read was not.
-    Replace {
-        /// The bytes of the rowid word.
-        span: Range<usize>,
-        key: String,
-        qualifier: Option<String>,
-    },
-    /// The derived tables it may reach (those of its qualifier, lower case, or all when it
-    /// has none) expose the rowid, which it reads where it read it before.
-    Expose { qualifier: Option<String> },
-}
-
-/// What a SELECT does with the columns of its FROM.
-#[derive(Default)]
-pub(crate) struct SelectShape {
-    pub wildcard: bool,
-    pub qualified_wildcards: Vec<String>,
-    pub natural: bool,
-}
-
-/// A result column that keeps its legacy name only with an alias.
-pub(crate) struct ResultColumn {
-    /// Bytes of the column's text.
-    pub start: usize,
-    pub end: usize,
-    /// Where SQLite's name for it ends: at the next token, so comments after the
-    /// expression are part of the name (trailing whitespace is not).
-    pub name_end: usize,
-    /// The name SQLite gave it before, when it is not the column's text.
-    pub name: Option<String>,
-    /// Alias even when no edit falls inside (a rowid read through a derived table).
-    pub always: bool,
-}
-
-/// The write target of an INSERT, UPDATE or DELETE that is a tenant table, and where the
-/// clauses that scope it go.
-pub(crate) struct Write<'s> {
-    pub table: &'s Table,
-    pub clauses: WriteClauses,
-    /// Bytes of each `*` of RETURNING, to become the table's legacy columns.
-    pub returning_stars: Vec<Range<usize>>,
-}
-
-/// Where a write target's scoping goes.
-pub(crate) enum WriteClauses {
-    /// UPDATE or DELETE: the tenant test before the statement's own condition.
-    Filter(Filter),
-    /// INSERT: the tenant column and value.
-    Insert(InsertClauses),
-}
-
-/// A tenant test on a write target: `qualifier."tenant_id" = 'A'`.
-pub(crate) struct Filter {
-    /// The target's alias or name, as written.
-    pub qualifier: String,
-    pub place: FilterPlace,
-}
-
-/// Where a tenant test goes.
-pub(crate) enum FilterPlace {
-    /// Before an existing condition (bytes `start..end`), which gets parentheses.
-    Before { start: usize, end: usize },
-    /// In a new `WHERE` after this byte.
-    After { at: usize },
-}
-
-/// Where an INSERT's tenant column and value go.
-pub(crate) struct InsertClauses {
-    /// Where `, "tenant_id"` goes in the statement's column list.
-    pub column: Option<usize>,
-    /// Where ` (<every column>, "tenant_id")` goes when the statement has no column list.
-    pub column_list: Option<usize>,
-    pub source: InsertSource,
-    /// The tenant test of an upsert's `DO UPDATE`.
-    pub upsert: Option<Filter>,
-}
-
-/// Where the tenant value goes in an INSERT's rows.
-pub(crate) enum InsertSource {
-    /// `DEFAULT VALUES` (these bytes) becomes a one-column VALUES.
-    DefaultValues { span: Range<usize> },
-    /// The statement writes the tenant column itself ([`Model::checks`]).
-    Explicit,
-    /// Before the `)` of each VALUES row (byte offsets).
-    Values { closes: Vec<usize> },
-    /// After the last item of the SELECT list; named when a WINDOW clause follows.
-    SelectList { at: usize, before_window: bool },
-    /// Any other source (bytes `start..end`) is wrapped in a SELECT that adds the column.
-    Wrapped { start: usize, end: usize },
-}
-
-impl Model<'_> {
-    /// An empty model of a statement with these words.
-    fn new(words: Words) -> Self {
-        Model {
-            tables: Vec::new(),
-            ctes: Vec::new(),
-            write: None,
-            checks: Vec::new(),
-            reads: Vec::new(),
-            in_tables: Vec::new(),
-            views: Vec::new(),
-            rowid_reads: Vec::new(),
-            schema_prefixes: Vec::new(),
-            main_prefixes: Vec::new(),
-            selects: Vec::new(),
-            columns: Vec::new(),
-            words,
-        }
-    }
-}
+use words::Words;
 
 /// Builds the model of `statement`: a query, INSERT, UPDATE or DELETE (or EXPLAIN of one,
 /// or a transaction statement, which has no tables).

@@ -325,6 +325,18 @@ fn foreign_join_in_factor(f: &TableFactor) -> Option<&'static str> {
         TableFactor::NestedJoin {
             table_with_joins, ..
         } => foreign_join_in(table_with_joins),
-        _ => None,
+        TableFactor::Table { .. }
+        | TableFactor::Derived { .. }
+        | TableFactor::TableFunction { .. }
+        | TableFactor::Function { .. }
+        | TableFactor::UNNEST { .. }
+        | TableFactor::JsonTable { .. }
+        | TableFactor::OpenJsonTable { .. }
+        | TableFactor::Pivot { .. }
+        | TableFactor::Unpivot { .. }
+        | TableFactor::UnpivotExpr { .. }
+        | TableFactor::MatchRecognize { .. }
+        | TableFactor::XmlTable { .. }
+        | TableFactor::SemanticView { .. } => None,
     }
 }

@@ -22,7 +22,9 @@ use sqlparser::tokenizer::Token;
 
 use crate::analysis::clauses::{self, Tail, internal, tok};
 use crate::analysis::columns::{self, Naming};
-use crate::analysis::{Context, Filter, InsertClauses, InsertSource, Model, Write, WriteClauses};
+use crate::analysis::model::{
+    Context, Filter, InsertClauses, InsertSource, Model, Write, WriteClauses,
+};
 use crate::classify::{self, Body, Shape};
 use crate::objects::TriggerEvent;
 use crate::plan::TenantCheck;
@@ -561,7 +563,14 @@ fn plain_values(query: &Query) -> Option<&[sqlparser::ast::Parens<Vec<Expr>>]> {
         && query.limit_clause.is_none()
         && query.fetch.is_none();
     match query.body.as_ref() {
-        SetExpr::Values(values) if plain => Some(&values.rows),
-        _ => None,
+        SetExpr::Values(values) => plain.then_some(values.rows.as_slice()),
+        SetExpr::Select(_)
+        | SetExpr::Query(_)
+        | SetExpr::SetOperation { .. }
+        | SetExpr::Insert(_)
+        | SetExpr::Update(_)
+        | SetExpr::Delete(_)
+        | SetExpr::Merge(_)
+        | SetExpr::Table(_) => None,
     }
 }

@@ -8,15 +8,16 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, InTarget, ObjectName, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Statement, TableFactor, TableObject, UpdateTableFromKind, Visitor,
+    Expr, FromTable, InTarget, ObjectName, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableObject,
+    UpdateTableFromKind, Visitor,
 };
 use sqlparser::keywords::Keyword;
 
 use crate::analysis::columns::{self, Naming};
+use crate::analysis::model::{Context, ExposedRowid, Model, RowidRead, SelectShape};
 use crate::analysis::scopes::{self, Scopes};
-use crate::analysis::{Context, ExposedRowid, Model, RowidRead, SelectShape};
-use crate::classify;
+use crate::classify::{self, Shape};
 use crate::refusal::{Refusal, SourceForm};
 use crate::rowid::{Action, FromItem, ItemKind, ROWID_NAMES};
 use crate::source::SELECT_LIST_END;
@@ -195,12 +196,14 @@ impl<'s, 'a> Walk<'s, 'a> {
             }
         };
         let columns = self.model.words.reads_rowid();
-        match statement {
-            Statement::Insert(insert) => match &insert.table {
+        // The walk meets only statements the classifier let through.
+        let shape = classify::shape(statement).unwrap_or(Shape::Transaction);
+        match shape {
+            Shape::Insert(insert) => match &insert.table {
                 TableObject::TableName(name) => vec![target(name, None)],
                 TableObject::TableFunction(_) | TableObject::TableQuery(_) => Vec::new(),
             },
-            Statement::Update(update) => {
+            Shape::Update(update) => {
                 let mut level = Vec::new();
                 if let TableFactor::Table { name, alias, .. } = &update.table.relation {
                     level.push(target(name, alias.as_ref().map(|a| &a.name)));
@@ -213,9 +216,9 @@ impl<'s, 'a> Walk<'s, 'a> {
                 }
                 level
             }
-            Statement::Delete(delete) => {
-                let (sqlparser::ast::FromTable::WithFromKeyword(from)
-                | sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
+            Shape::Delete(delete) => {
+                let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) =
+                    &delete.from;
                 from.iter()
                     .filter_map(|twj| match &twj.relation {
                         TableFactor::Table { name, alias, .. } => {
@@ -225,7 +228,7 @@ impl<'s, 'a> Walk<'s, 'a> {
                     })
                     .collect()
             }
-            _ => Vec::new(),
+            Shape::Query(_) | Shape::Explain(_) | Shape::Transaction => Vec::new(),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! `main.` inside means a CTE named like the table cannot capture it.
 
 use crate::analysis::{Model, TenantRead};
-use crate::emit::Emit;
+use crate::emit::context::Emit;
 use crate::schema::Table;
 use crate::sql::{column_list, quote_ident, visible_columns};
 use crate::template::{Edits, Piece, text};

@@ -14,37 +14,17 @@
 //!   at every other edit).
 
 mod aliases;
+mod context;
 mod derived;
 mod qualify;
 mod rowid;
 mod view_refs;
 mod write;
 
-use std::collections::HashMap;
-
 use crate::analysis::Model;
-use crate::policy::Policy;
-use crate::schema::Schema;
-use crate::source::Source;
 use crate::template::{Edit, Edits};
 
-/// What the emitters write against.
-pub(crate) struct Emit<'x, 'a> {
-    pub schema: &'x Schema,
-    pub policy: &'x Policy,
-    pub src: &'x Source<'a>,
-    /// Per tenant table (lower-case name): every column its derived table may select,
-    /// quoted and joined, computed once per rewriter.
-    pub derived: &'x HashMap<String, String>,
-}
-
-impl Emit<'_, '_> {
-    /// `+"tenant_id" = ` for `column` (quoted and qualified as needed), or without the `+`
-    /// (see [`crate::TenantFilter`]).
-    fn tenant_test(&self, column: &str) -> String {
-        self.policy.tenant_filter.prefix(column)
-    }
-}
+pub(crate) use context::Emit;
 
 /// The edits that scope a statement, from its model. (Everything that can fail was checked
 /// by the analysis.)

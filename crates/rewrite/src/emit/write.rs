@@ -13,7 +13,7 @@
 //! - RETURNING `*` lists the legacy columns, so it does not reveal the tenant column.
 
 use crate::analysis::{Filter, FilterPlace, InsertClauses, InsertSource, Write, WriteClauses};
-use crate::emit::Emit;
+use crate::emit::context::Emit;
 use crate::schema::Table;
 use crate::sql::{column_list, quote_ident};
 use crate::template::{Edits, Piece, text};
