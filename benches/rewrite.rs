@@ -11,8 +11,8 @@
 //!   derived table the rewriter writes, given as a string literal or as a bound parameter,
 //!   for a point lookup and a small aggregate, each prepared afresh and taken from the
 //!   statement cache (`prepare_cached`). The legacy statement, unscoped, is the floor.
-//!   (A third way, an application-defined `tenantry_tenant()` function, needs rusqlite's
-//!   `functions` feature, which the workspace does not enable.) Note that this SQLite
+//!   (A third way, an application-defined `tenantry_tenant()` function, is not measured.)
+//!   Note that this SQLite
 //!   re-prepares a cached statement on every run when it filters on a bound parameter and
 //!   sorts (GROUP BY, ORDER BY): `SQLITE_STMTSTATUS_REPREPARE` counts one per run, so for the
 //!   aggregate `cached` costs more than `prepare`.
