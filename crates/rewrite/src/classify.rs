@@ -1,13 +1,17 @@
-//! What kind of statement it is, decided on the AST with every `sqlparser` variant named:
-//! the kinds a tenant may run go on to be scoped, every other kind is refused by name, and a
-//! `sqlparser` upgrade that adds a kind fails to compile here until someone decides.
+//! What kind of statement, query body, table factor and join it is, decided on the AST with
+//! every `sqlparser` variant named: the kinds a tenant may run go on to be scoped, every
+//! other kind is refused by name, and a `sqlparser` upgrade that adds a kind fails to
+//! compile here until someone decides.
 //!
 //! Some kinds are refused before parsing, by their first word: schema changes, ATTACH,
 //! maintenance, and PRAGMAs (checked against their allowlist by their tokens).
 
 use std::ops::Range;
 
-use sqlparser::ast::{Delete, Insert, Query, SetExpr, Statement, Update};
+use sqlparser::ast::{
+    Delete, Insert, JoinConstraint, JoinOperator, ObjectName, Query, SetExpr, Statement,
+    TableAlias, TableFactor, TableWithJoins, Update,
+};
 
 use crate::pragma;
 use crate::refusal::Refusal;
@@ -293,4 +297,83 @@ fn kind_name(statement: &Statement) -> String {
         .take(2)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// What an item of a FROM clause is.
+pub(crate) enum Factor<'a> {
+    /// A table, view, CTE or table-valued function (`args`), by name.
+    Table {
+        name: &'a ObjectName,
+        alias: Option<&'a TableAlias>,
+        args: bool,
+    },
+    /// A subquery.
+    Derived {
+        subquery: &'a Query,
+        alias: Option<&'a TableAlias>,
+    },
+    /// A parenthesised join.
+    Nested(&'a TableWithJoins),
+    /// A table expression SQLite does not have (`UNNEST`, `PIVOT`, ...): refused by the walk.
+    Foreign,
+}
+
+/// What `factor` is.
+pub(crate) fn factor(factor: &TableFactor) -> Factor<'_> {
+    match factor {
+        TableFactor::Table {
+            name, alias, args, ..
+        } => Factor::Table {
+            name,
+            alias: alias.as_ref(),
+            args: args.is_some(),
+        },
+        TableFactor::Derived {
+            subquery, alias, ..
+        } => Factor::Derived {
+            subquery,
+            alias: alias.as_ref(),
+        },
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => Factor::Nested(table_with_joins),
+        TableFactor::TableFunction { .. }
+        | TableFactor::Function { .. }
+        | TableFactor::UNNEST { .. }
+        | TableFactor::JsonTable { .. }
+        | TableFactor::OpenJsonTable { .. }
+        | TableFactor::Pivot { .. }
+        | TableFactor::Unpivot { .. }
+        | TableFactor::UnpivotExpr { .. }
+        | TableFactor::MatchRecognize { .. }
+        | TableFactor::XmlTable { .. }
+        | TableFactor::SemanticView { .. } => Factor::Foreign,
+    }
+}
+
+/// The constraint of a join operator SQLite has, or the name of one it does not have.
+pub(crate) fn join_constraint(op: &JoinOperator) -> Result<&JoinConstraint, &'static str> {
+    match op {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c)
+        | JoinOperator::Right(c)
+        | JoinOperator::RightOuter(c)
+        | JoinOperator::FullOuter(c)
+        | JoinOperator::CrossJoin(c) => Ok(c),
+        JoinOperator::Semi(_) => Err("SEMI JOIN"),
+        JoinOperator::LeftSemi(_) => Err("LEFT SEMI JOIN"),
+        JoinOperator::RightSemi(_) => Err("RIGHT SEMI JOIN"),
+        JoinOperator::Anti(_) => Err("ANTI JOIN"),
+        JoinOperator::LeftAnti(_) => Err("LEFT ANTI JOIN"),
+        JoinOperator::RightAnti(_) => Err("RIGHT ANTI JOIN"),
+        JoinOperator::CrossApply => Err("CROSS APPLY"),
+        JoinOperator::OuterApply => Err("OUTER APPLY"),
+        JoinOperator::AsOf { .. } => Err("ASOF JOIN"),
+        JoinOperator::StraightJoin(_) => Err("STRAIGHT_JOIN"),
+        JoinOperator::ArrayJoin => Err("ARRAY JOIN"),
+        JoinOperator::LeftArrayJoin => Err("LEFT ARRAY JOIN"),
+        JoinOperator::InnerArrayJoin => Err("INNER ARRAY JOIN"),
+    }
 }

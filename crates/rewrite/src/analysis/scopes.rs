@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use sqlparser::ast::{JoinConstraint, JoinOperator, Query, TableFactor, TableWithJoins};
 
+use crate::classify::{self, Factor};
+
 use crate::rowid::{self, Action, FromItem, ItemKind};
 use crate::schema::Schema;
 
@@ -141,10 +143,8 @@ impl<'s> Scopes<'s> {
         factor: &TableFactor,
         out: &mut Vec<FromItem<'s>>,
     ) {
-        match factor {
-            TableFactor::Table {
-                name, alias, args, ..
-            } => {
+        match classify::factor(factor) {
+            Factor::Table { name, alias, args } => {
                 let parts: Vec<String> = name
                     .0
                     .iter()
@@ -154,10 +154,9 @@ impl<'s> Scopes<'s> {
                     return;
                 };
                 let qualifier = alias
-                    .as_ref()
                     .map_or(last.as_str(), |a| a.name.value.as_str())
                     .to_ascii_lowercase();
-                let kind = if args.is_some() {
+                let kind = if args {
                     ItemKind::Opaque
                 } else if let Some(columns) = (parts.len() == 1).then(|| self.cte(last)).flatten() {
                     ItemKind::Query(columns)
@@ -174,19 +173,14 @@ impl<'s> Scopes<'s> {
                 };
                 out.push(FromItem { qualifier, kind });
             }
-            TableFactor::NestedJoin {
-                table_with_joins, ..
-            } => {
+            Factor::Nested(table_with_joins) => {
                 self.item_of(schema, columns, &table_with_joins.relation, out);
                 for j in &table_with_joins.joins {
                     self.item_of(schema, columns, &j.relation, out);
                 }
             }
-            TableFactor::Derived {
-                alias, subquery, ..
-            } => out.push(FromItem {
+            Factor::Derived { subquery, alias } => out.push(FromItem {
                 qualifier: alias
-                    .as_ref()
                     .map(|a| a.name.value.to_ascii_lowercase())
                     .unwrap_or_default(),
                 // Its column names matter only to a rowid read.
@@ -196,18 +190,8 @@ impl<'s> Scopes<'s> {
                     None
                 }),
             }),
-            // Refused when the walk meets them; nothing to look names up in.
-            TableFactor::TableFunction { .. }
-            | TableFactor::Function { .. }
-            | TableFactor::UNNEST { .. }
-            | TableFactor::JsonTable { .. }
-            | TableFactor::OpenJsonTable { .. }
-            | TableFactor::Pivot { .. }
-            | TableFactor::Unpivot { .. }
-            | TableFactor::UnpivotExpr { .. }
-            | TableFactor::MatchRecognize { .. }
-            | TableFactor::XmlTable { .. }
-            | TableFactor::SemanticView { .. } => {}
+            // Refused when the walk meets it; nothing to look names up in.
+            Factor::Foreign => {}
         }
     }
 }
@@ -252,57 +236,16 @@ fn natural_in(t: &TableWithJoins) -> bool {
 }
 
 fn natural_in_factor(f: &TableFactor) -> bool {
-    match f {
-        TableFactor::NestedJoin {
-            table_with_joins, ..
-        } => natural_in(table_with_joins),
-        TableFactor::Table { .. }
-        | TableFactor::Derived { .. }
-        | TableFactor::TableFunction { .. }
-        | TableFactor::Function { .. }
-        | TableFactor::UNNEST { .. }
-        | TableFactor::JsonTable { .. }
-        | TableFactor::OpenJsonTable { .. }
-        | TableFactor::Pivot { .. }
-        | TableFactor::Unpivot { .. }
-        | TableFactor::UnpivotExpr { .. }
-        | TableFactor::MatchRecognize { .. }
-        | TableFactor::XmlTable { .. }
-        | TableFactor::SemanticView { .. } => false,
+    match classify::factor(f) {
+        Factor::Nested(table_with_joins) => natural_in(table_with_joins),
+        Factor::Table { .. } | Factor::Derived { .. } | Factor::Foreign => false,
     }
 }
 
 /// Whether a join is NATURAL (a join operator of another dialect is not; the walk refuses
 /// those).
 fn is_natural(op: &JoinOperator) -> bool {
-    matches!(join_constraint(op), Ok(JoinConstraint::Natural))
-}
-
-/// The constraint of a join operator SQLite has, or the name of one it does not have.
-pub(crate) fn join_constraint(op: &JoinOperator) -> Result<&JoinConstraint, &'static str> {
-    match op {
-        JoinOperator::Join(c)
-        | JoinOperator::Inner(c)
-        | JoinOperator::Left(c)
-        | JoinOperator::LeftOuter(c)
-        | JoinOperator::Right(c)
-        | JoinOperator::RightOuter(c)
-        | JoinOperator::FullOuter(c)
-        | JoinOperator::CrossJoin(c) => Ok(c),
-        JoinOperator::Semi(_) => Err("SEMI JOIN"),
-        JoinOperator::LeftSemi(_) => Err("LEFT SEMI JOIN"),
-        JoinOperator::RightSemi(_) => Err("RIGHT SEMI JOIN"),
-        JoinOperator::Anti(_) => Err("ANTI JOIN"),
-        JoinOperator::LeftAnti(_) => Err("LEFT ANTI JOIN"),
-        JoinOperator::RightAnti(_) => Err("RIGHT ANTI JOIN"),
-        JoinOperator::CrossApply => Err("CROSS APPLY"),
-        JoinOperator::OuterApply => Err("OUTER APPLY"),
-        JoinOperator::AsOf { .. } => Err("ASOF JOIN"),
-        JoinOperator::StraightJoin(_) => Err("STRAIGHT_JOIN"),
-        JoinOperator::ArrayJoin => Err("ARRAY JOIN"),
-        JoinOperator::LeftArrayJoin => Err("LEFT ARRAY JOIN"),
-        JoinOperator::InnerArrayJoin => Err("INNER ARRAY JOIN"),
-    }
+    matches!(classify::join_constraint(op), Ok(JoinConstraint::Natural))
 }
 
 /// The first join of a FROM clause, at any nesting, whose operator SQLite does not have.
@@ -313,7 +256,7 @@ pub(crate) fn foreign_join(from: &[TableWithJoins]) -> Option<&'static str> {
 fn foreign_join_in(t: &TableWithJoins) -> Option<&'static str> {
     foreign_join_in_factor(&t.relation).or_else(|| {
         t.joins.iter().find_map(|j| {
-            join_constraint(&j.join_operator)
+            classify::join_constraint(&j.join_operator)
                 .err()
                 .or_else(|| foreign_join_in_factor(&j.relation))
         })
@@ -321,22 +264,8 @@ fn foreign_join_in(t: &TableWithJoins) -> Option<&'static str> {
 }
 
 fn foreign_join_in_factor(f: &TableFactor) -> Option<&'static str> {
-    match f {
-        TableFactor::NestedJoin {
-            table_with_joins, ..
-        } => foreign_join_in(table_with_joins),
-        TableFactor::Table { .. }
-        | TableFactor::Derived { .. }
-        | TableFactor::TableFunction { .. }
-        | TableFactor::Function { .. }
-        | TableFactor::UNNEST { .. }
-        | TableFactor::JsonTable { .. }
-        | TableFactor::OpenJsonTable { .. }
-        | TableFactor::Pivot { .. }
-        | TableFactor::Unpivot { .. }
-        | TableFactor::UnpivotExpr { .. }
-        | TableFactor::MatchRecognize { .. }
-        | TableFactor::XmlTable { .. }
-        | TableFactor::SemanticView { .. } => None,
+    match classify::factor(f) {
+        Factor::Nested(table_with_joins) => foreign_join_in(table_with_joins),
+        Factor::Table { .. } | Factor::Derived { .. } | Factor::Foreign => None,
     }
 }

@@ -296,19 +296,32 @@ impl<'s> Target<'_, 's, '_> {
         let targets: Vec<&AssignmentTarget> =
             update.assignments.iter().map(|a| &a.target).collect();
         self.refuse_tenant_assignment(&targets, table)?;
-        let filtered = Filtered {
-            name,
-            alias: alias.as_ref(),
-            keyword: &update.update_token,
-            has_where: update.selection.is_some(),
-            tail: Tail {
-                returning: update.returning.is_some(),
-                order_by: !update.order_by.is_empty(),
-                limit: update.limit.is_some(),
+        self.scope_filtered(
+            table,
+            &Filtered {
+                name,
+                alias: alias.as_ref(),
+                keyword: &update.update_token,
+                has_where: update.selection.is_some(),
+                tail: Tail {
+                    returning: update.returning.is_some(),
+                    order_by: !update.order_by.is_empty(),
+                    limit: update.limit.is_some(),
+                },
             },
-        };
-        let filter = self.filter(&filtered)?;
-        let returning_stars = self.returning(&update.returning)?;
+            &update.returning,
+        )
+    }
+
+    /// An UPDATE's or DELETE's target, a tenant table: its tenant test, its RETURNING.
+    fn scope_filtered(
+        &mut self,
+        table: &'s Table,
+        target: &Filtered<'_>,
+        returning: &Option<Vec<SelectItem>>,
+    ) -> Result<(), Refusal> {
+        let filter = self.filter(target)?;
+        let returning_stars = self.returning(returning)?;
         self.model.write = Some(Write {
             table,
             clauses: WriteClauses::Filter(filter),
@@ -351,25 +364,21 @@ impl<'s> Target<'_, 's, '_> {
         let Some(table) = self.resolve(name, &[TriggerEvent::Delete])? else {
             return self.note_returning(&delete.returning);
         };
-        let filtered = Filtered {
-            name,
-            alias: alias.as_ref(),
-            keyword: &delete.delete_token,
-            has_where: delete.selection.is_some(),
-            tail: Tail {
-                returning: delete.returning.is_some(),
-                order_by: !delete.order_by.is_empty(),
-                limit: delete.limit.is_some(),
-            },
-        };
-        let filter = self.filter(&filtered)?;
-        let returning_stars = self.returning(&delete.returning)?;
-        self.model.write = Some(Write {
+        self.scope_filtered(
             table,
-            clauses: WriteClauses::Filter(filter),
-            returning_stars,
-        });
-        Ok(())
+            &Filtered {
+                name,
+                alias: alias.as_ref(),
+                keyword: &delete.delete_token,
+                has_where: delete.selection.is_some(),
+                tail: Tail {
+                    returning: delete.returning.is_some(),
+                    order_by: !delete.order_by.is_empty(),
+                    limit: delete.limit.is_some(),
+                },
+            },
+            &delete.returning,
+        )
     }
 
     /// INSERT: where the tenant column and values go; upsert scoped; REPLACE refused.

@@ -17,7 +17,7 @@ use sqlparser::keywords::Keyword;
 use crate::analysis::columns::{self, Naming};
 use crate::analysis::model::{Context, ExposedRowid, Model, RowidRead, SelectShape};
 use crate::analysis::scopes::{self, Scopes};
-use crate::classify::{self, Shape};
+use crate::classify::{self, Factor, Shape};
 use crate::refusal::{Refusal, SourceForm};
 use crate::rowid::{Action, FromItem, ItemKind, ROWID_NAMES};
 use crate::source::SELECT_LIST_END;
@@ -233,6 +233,14 @@ impl<'s, 'a> Walk<'s, 'a> {
     }
 }
 
+/// A step's result as the visitor's control flow: a refusal stops the walk.
+fn flow(result: Result<(), Refusal>) -> ControlFlow<Refusal> {
+    match result {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(refusal) => ControlFlow::Break(refusal),
+    }
+}
+
 fn location(pos: (u64, u64)) -> sqlparser::tokenizer::Location {
     sqlparser::tokenizer::Location {
         line: pos.0,
@@ -268,10 +276,7 @@ impl Visitor for Walk<'_, '_> {
     }
 
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<Refusal> {
-        match self.select(select) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(refusal) => ControlFlow::Break(refusal),
-        }
+        flow(self.select(select))
     }
 
     fn post_visit_select(&mut self, _select: &Select) -> ControlFlow<Refusal> {
@@ -306,48 +311,31 @@ impl Visitor for Walk<'_, '_> {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
-        let result = match factor {
-            TableFactor::Table { .. } => self.table(factor),
-            TableFactor::Derived { .. } => {
+        flow(match classify::factor(factor) {
+            Factor::Table { .. } => self.table(factor),
+            Factor::Derived { .. } => {
                 // Its query cannot see the other items of the FROM that holds it.
                 self.scopes.enter_derived();
                 Ok(())
             }
-            TableFactor::NestedJoin { .. } => Ok(()),
-            TableFactor::TableFunction { .. }
-            | TableFactor::Function { .. }
-            | TableFactor::UNNEST { .. }
-            | TableFactor::JsonTable { .. }
-            | TableFactor::OpenJsonTable { .. }
-            | TableFactor::Pivot { .. }
-            | TableFactor::Unpivot { .. }
-            | TableFactor::UnpivotExpr { .. }
-            | TableFactor::MatchRecognize { .. }
-            | TableFactor::XmlTable { .. }
-            | TableFactor::SemanticView { .. } => Err(Refusal::TableSource {
+            Factor::Nested(_) => Ok(()),
+            Factor::Foreign => Err(Refusal::TableSource {
                 form: SourceForm::Expression {
                     text: factor.to_string(),
                 },
             }),
-        };
-        match result {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(refusal) => ControlFlow::Break(refusal),
-        }
+        })
     }
 
     fn post_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
-        if matches!(factor, TableFactor::Derived { .. }) {
+        if let Factor::Derived { .. } = classify::factor(factor) {
             self.scopes.leave_derived();
         }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Refusal> {
-        match self.expr(expr) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(refusal) => ControlFlow::Break(refusal),
-        }
+        flow(self.expr(expr))
     }
 }
 
