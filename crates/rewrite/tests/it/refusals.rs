@@ -707,3 +707,53 @@ fn postfix_isnull_in_a_select_list_is_refused() {
     w.check(r#"SELECT count(*) "isnull" FROM orders"#);
     w.check("SELECT (SELECT count(*) FROM orders) NOTNULL");
 }
+
+#[test]
+fn forms_of_other_dialects_are_refused_by_name() {
+    let w = World::new();
+    // Read by sqlparser, not SQLite: `TABLE t` in a query, and joins SQLite does not have.
+    // Before the matches on them were exhaustive, these came back rewritten with the
+    // `TABLE` part unscoped (it names no relation the walk sees), and only SQLite's own
+    // syntax error stopped them.
+    for (sql, kind) in [
+        ("WITH x AS (SELECT 1) TABLE customers", "TABLE"),
+        ("SELECT id FROM customers UNION TABLE orders", "TABLE"),
+        ("SELECT * FROM (SELECT 1 UNION TABLE orders)", "TABLE"),
+    ] {
+        assert_eq!(
+            refusal(&w, sql),
+            Refusal::UnsupportedStatement {
+                kind: kind.to_owned()
+            },
+            "{sql}"
+        );
+    }
+    for (sql, operator) in [
+        (
+            "SELECT * FROM customers c LEFT SEMI JOIN orders o ON o.customer_id = c.id",
+            "LEFT SEMI JOIN",
+        ),
+        (
+            "SELECT * FROM customers c ANTI JOIN orders o ON o.customer_id = c.id",
+            "ANTI JOIN",
+        ),
+        (
+            "SELECT * FROM customers c CROSS APPLY (SELECT 1) AS x",
+            "CROSS APPLY",
+        ),
+        (
+            "SELECT * FROM (customers c STRAIGHT_JOIN orders o ON o.customer_id = c.id)",
+            "STRAIGHT_JOIN",
+        ),
+    ] {
+        assert_eq!(
+            refusal(&w, sql),
+            Refusal::TableSource {
+                form: tenantry_rewrite::SourceForm::Join {
+                    operator: operator.to_owned()
+                }
+            },
+            "{sql}"
+        );
+    }
+}
