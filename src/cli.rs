@@ -1,8 +1,12 @@
 //! The command-line definition: subcommands, flags and their help.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use tenantry::rewrite::TenantId;
 
 /// Make a single-tenant SQLite database multi-tenant, without losing a row.
 ///
@@ -145,6 +149,43 @@ Examples:
 
   tenantry rewrite --db app.db --tenant store-2 --json 'DELETE FROM customers'";
 
+/// Checks a tenant id given with `flag`: the id, or the message that refuses it, naming
+/// the rule it breaks and stating the rules ([`TenantId::RULES`]). Every tenant-id argument
+/// of the command line is checked here: by clap through [`TenantIdParser`], or by a command
+/// that reports the refusal in its own form (`tenantry rewrite --json`).
+pub fn tenant_id(flag: &str, id: &str) -> Result<TenantId, String> {
+    TenantId::new(id).map_err(|error| {
+        format!(
+            "{error}; pass {flag} with {rules} (e.g. {flag} caps-automotive)",
+            rules = TenantId::RULES
+        )
+    })
+}
+
+/// clap's parser for a tenant-id argument: [`tenant_id`], with the argument's flag in the
+/// message. A refused id is a usage error (exit status 2), printed as `error: <message>`.
+#[derive(Clone, Copy, Debug)]
+pub struct TenantIdParser;
+
+impl TypedValueParser for TenantIdParser {
+    type Value = TenantId;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<TenantId, clap::Error> {
+        let flag = arg
+            .and_then(clap::Arg::get_long)
+            .map_or_else(|| "--tenant".to_owned(), |long| format!("--{long}"));
+        // Text that is not UTF-8 is refused all the same: U+FFFD is not ASCII.
+        tenant_id(&flag, &value.to_string_lossy()).map_err(|message| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{message}\n")).with_cmd(cmd)
+        })
+    }
+}
+
 /// `tenantry migrate`.
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -249,6 +290,8 @@ pub struct DemoArgs {
 #[command(group(ArgGroup::new("source").required(true).args(["db", "schema"])))]
 pub struct RewriteArgs {
     /// The tenant to scope to (letters, digits, '-', '_', '.'; at most 255 bytes).
+    // Text, checked by the command with `tenant_id`: with --json a refused id is reported
+    // as a JSON object on standard output, which clap's own error cannot be.
     #[arg(long, value_name = "ID")]
     pub tenant: String,
     /// Read the schema from this SQLite database, usually after `tenantry migrate`
@@ -278,8 +321,8 @@ pub struct SqlArgs {
     /// The SQLite database, migrated with `tenantry migrate` (must exist; never created).
     pub db: PathBuf,
     /// The tenant every statement is scoped to (letters, digits, '-', '_', '.'; at most 255 bytes).
-    #[arg(long, value_name = "ID")]
-    pub tenant: String,
+    #[arg(long, value_name = "ID", value_parser = TenantIdParser)]
+    pub tenant: TenantId,
     /// Print one JSON object per statement, one per line, on standard output.
     #[arg(long)]
     pub json: bool,
@@ -289,4 +332,53 @@ pub struct SqlArgs {
     /// The SQL to run, one or more statements; `-` or nothing reads it from standard input.
     #[arg(value_name = "SQL")]
     pub sql: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn clap_parses_a_tenant_id_once() {
+        let cli = Cli::try_parse_from(["tenantry", "sql", "app.db", "--tenant", "store-1"])
+            .expect("a valid id");
+        match cli.command {
+            Command::Sql(args) => assert_eq!(args.tenant.as_str(), "store-1"),
+            other => panic!("{other:?}"),
+        }
+        let error = Cli::try_parse_from(["tenantry", "sql", "app.db", "--tenant", "a b"])
+            .expect_err("an invalid id");
+        assert_eq!(error.kind(), ErrorKind::ValueValidation);
+        assert_eq!(error.exit_code(), 2);
+        let text = error.to_string();
+        assert!(
+            text.starts_with("error: invalid tenant id \"a b\": it may hold only"),
+            "{text}"
+        );
+        assert!(text.contains("; pass --tenant with "), "{text}");
+        assert!(text.contains(TenantId::RULES), "{text}");
+    }
+
+    #[test]
+    fn the_message_names_the_flag_and_states_the_rules() {
+        assert_eq!(
+            tenant_id("--tenant", "store-1").map(|t| t.to_string()),
+            Ok("store-1".to_owned())
+        );
+        assert_eq!(
+            tenant_id("--tenant", "").map_err(|m| m.replace(TenantId::RULES, "RULES")),
+            Err(
+                "invalid tenant id \"\": it is empty; pass --tenant with RULES \
+                 (e.g. --tenant caps-automotive)"
+                    .to_owned()
+            )
+        );
+    }
 }

@@ -7,9 +7,9 @@ use anyhow::Context;
 use tenantry::fixtures::{self, Options};
 use tenantry::migrate::{MigrateOptions, VerifyOptions, migrate, verify};
 
-use super::{Status, fixture, print_json, report_error, show_progress};
+use super::{Status, fixture, print_report, report_error, show_progress, with_progress};
 use crate::cli::DemoArgs;
-use crate::{logging, progress, render};
+use crate::{logging, render};
 
 /// Runs the demo in its own folder, replacing the files of an earlier demo there.
 pub fn run(args: DemoArgs) -> anyhow::Result<Status> {
@@ -51,9 +51,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Status> {
         expect_tables: Some(expected),
         ..MigrateOptions::default()
     };
-    let mut display = progress::Display::new(!show_progress(args.json));
-    let result = migrate(&db, &migrate_options, &mut |event| display.on(event));
-    display.finish();
+    let result = with_progress(args.json, |progress| {
+        migrate(&db, &migrate_options, progress)
+    });
     let report = match result {
         Ok(report) => report,
         Err(error) => {
@@ -64,11 +64,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Status> {
             ));
         }
     };
-    if args.json {
-        print_json(&report)?;
-    } else {
-        print!("{}", render::migrate_report(&report));
-    }
+    print_report(&report, args.json, render::migrate_report)?;
 
     let check = match verify(&db, &VerifyOptions::default()) {
         Ok(check) => check,

@@ -2,19 +2,18 @@
 
 use tenantry::migrate::{MigrateOptions, Outcome, migrate};
 
-use super::{Status, print_json, report_error, show_progress};
+use super::{Status, init_logging, print_report, report_error, with_progress};
 use crate::cli::MigrateArgs;
-use crate::{logging, progress, render};
+use crate::render;
 
 /// Runs the migration and prints its report, or what failed and how to get back.
 pub fn run(args: MigrateArgs) -> anyhow::Result<Status> {
     // A log beside a file that does not exist would only add confusion to the refusal.
-    let log = (!args.dry_run && args.db.is_file()).then(|| {
-        args.log
-            .clone()
-            .unwrap_or_else(|| logging::default_log_path(&args.db))
-    });
-    logging::init(log.as_deref())?;
+    let log = init_logging(
+        &args.db,
+        args.log.as_deref(),
+        !args.dry_run && args.db.is_file(),
+    )?;
     let options = MigrateOptions {
         default_tenant: args.default_tenant,
         column: args.column,
@@ -26,16 +25,9 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<Status> {
         busy_wait: std::time::Duration::from_millis(args.busy_timeout),
         ..MigrateOptions::default()
     };
-    let mut display = progress::Display::new(!show_progress(args.json));
-    let result = migrate(&args.db, &options, &mut |event| display.on(event));
-    display.finish();
-    match result {
+    match with_progress(args.json, |progress| migrate(&args.db, &options, progress)) {
         Ok(report) => {
-            if args.json {
-                print_json(&report)?;
-            } else {
-                print!("{}", render::migrate_report(&report));
-            }
+            print_report(&report, args.json, render::migrate_report)?;
             let mismatch = report
                 .plan
                 .expectation

@@ -11,8 +11,12 @@ mod sql;
 mod verify;
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use tenantry::migrate::Progress;
 
 use crate::cli::Command;
+use crate::{logging, progress};
 
 /// How a command ended, when it ended without an error of its own.
 pub enum Status {
@@ -40,6 +44,39 @@ pub fn run(command: Command) -> anyhow::Result<Status> {
 /// Whether to draw progress: only for people, on a terminal, when no JSON is wanted.
 fn show_progress(json: bool) -> bool {
     !json && std::io::stderr().is_terminal()
+}
+
+/// Runs `operation` (a migration or a rollback) with its progress drawn on standard error
+/// when [`show_progress`] says so, and returns what it returned.
+fn with_progress<T>(json: bool, operation: impl FnOnce(&mut dyn FnMut(Progress<'_>)) -> T) -> T {
+    let mut display = progress::Display::new(!show_progress(json));
+    let result = operation(&mut |event| display.on(event));
+    display.finish();
+    result
+}
+
+/// Starts logging for a command that changes `db`: with `enabled`, also to a log file,
+/// `log` or else `<db>.tenantry.log` beside it. Returns the log file, if any.
+fn init_logging(db: &Path, log: Option<&Path>, enabled: bool) -> anyhow::Result<Option<PathBuf>> {
+    let file =
+        enabled.then(|| log.map_or_else(|| logging::default_log_path(db), Path::to_path_buf));
+    logging::init(file.as_deref())?;
+    Ok(file)
+}
+
+/// Prints a report on standard output: as JSON with `json`, else as `render` writes it
+/// for a person.
+fn print_report<T: serde::Serialize>(
+    report: &T,
+    json: bool,
+    render: fn(&T) -> String,
+) -> anyhow::Result<()> {
+    if json {
+        print_json(report)
+    } else {
+        print!("{}", render(report));
+        Ok(())
+    }
 }
 
 /// Prints a library error for a person on standard error and, with `json`, as one JSON

@@ -6,23 +6,19 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
-use tenantry::rewrite::{Access, RewriteError, Rewriter, Rewritten, Schema, SchemaError, TenantId};
+use tenantry::rewrite::{Access, RewriteError, Rewriter, Rewritten, Schema, SchemaError};
 
 use super::{Status, print_json};
-use crate::cli::RewriteArgs;
+use crate::cli::{self, RewriteArgs};
 use crate::logging;
-
-/// What the tenant-id rules are, for the message that refuses one.
-const TENANT_RULES: &str = "pass --tenant with 1 to 255 ASCII letters, digits, '-', '_' or '.', \
-                            starting with a letter or digit (e.g. --tenant caps-automotive)";
 
 /// Reads the schema and the SQL, rewrites the SQL for the tenant and prints it.
 pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
     logging::init(None)?;
     let json = args.json;
-    let tenant = match TenantId::new(&args.tenant) {
+    let tenant = match cli::tenant_id("--tenant", &args.tenant) {
         Ok(tenant) => tenant,
-        Err(error) => return bad_input("tenant", &format!("{error}; {TENANT_RULES}"), json),
+        Err(message) => return bad_input("tenant", &message, json),
     };
     let schema = match load_schema(&args) {
         Ok(schema) => schema,

@@ -2,32 +2,20 @@
 
 use tenantry::migrate::{RollbackOptions, rollback};
 
-use super::{Status, print_json, report_error, show_progress};
+use super::{Status, init_logging, print_report, report_error, with_progress};
 use crate::cli::RollbackArgs;
-use crate::{logging, progress, render};
+use crate::render;
 
 /// Restores the backup and prints what was checked.
 pub fn run(args: RollbackArgs) -> anyhow::Result<Status> {
-    let log = args.db.is_file().then(|| {
-        args.log
-            .clone()
-            .unwrap_or_else(|| logging::default_log_path(&args.db))
-    });
-    logging::init(log.as_deref())?;
+    init_logging(&args.db, args.log.as_deref(), args.db.is_file())?;
     let options = RollbackOptions {
         backup: args.backup,
         ..RollbackOptions::default()
     };
-    let mut display = progress::Display::new(!show_progress(args.json));
-    let result = rollback(&args.db, &options, &mut |event| display.on(event));
-    display.finish();
-    match result {
+    match with_progress(args.json, |progress| rollback(&args.db, &options, progress)) {
         Ok(report) => {
-            if args.json {
-                print_json(&report)?;
-            } else {
-                print!("{}", render::rollback_report(&report));
-            }
+            print_report(&report, args.json, render::rollback_report)?;
             Ok(Status::Ok)
         }
         Err(error) => {

@@ -12,16 +12,11 @@ use std::time::Duration;
 use rusqlite::OpenFlags;
 use rusqlite::types::ValueRef;
 use serde::Serialize;
-use tenantry::rewrite::TenantId;
 use tenantry::sqlite::{Connection, Error as ScopeError};
 
 use super::Status;
 use crate::cli::SqlArgs;
 use crate::logging;
-
-/// What the tenant-id rules are, for the message that refuses one.
-const TENANT_RULES: &str = "pass --tenant with 1 to 255 ASCII letters, digits, '-', '_' or '.', \
-                            starting with a letter or digit (e.g. --tenant caps-automotive)";
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,10 +24,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Opens the database, scopes it to the tenant and runs each statement of the input.
 pub fn run(args: SqlArgs) -> anyhow::Result<Status> {
     logging::init(None)?;
-    let tenant = match TenantId::new(&args.tenant) {
-        Ok(tenant) => tenant,
-        Err(error) => return bad_input(&format!("{error}; {TENANT_RULES}")),
-    };
     let sql = match super::input::read_sql(args.sql.as_deref()) {
         Ok(sql) => sql,
         Err(message) => return bad_input(&message),
@@ -41,9 +32,8 @@ pub fn run(args: SqlArgs) -> anyhow::Result<Status> {
         Ok(conn) => conn,
         Err(message) => return bad_input(&message),
     };
-    if let Err(error) = conn.set_tenant(tenant.as_str()) {
-        return bad_input(&format!("{}; {TENANT_RULES}", describe(&error)));
-    }
+    // The id was checked when the arguments were parsed; it is not checked again.
+    conn.set_tenant(args.tenant)?;
     let statements = match tenantry::rewrite::split_statements(&sql) {
         Ok(statements) => statements,
         Err(error) => {

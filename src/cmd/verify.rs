@@ -2,7 +2,7 @@
 
 use tenantry::migrate::{VerifyOptions, verify};
 
-use super::{Status, print_json, report_error};
+use super::{Status, print_report, report_error};
 use crate::cli::VerifyArgs;
 use crate::{logging, render};
 
@@ -15,11 +15,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<Status> {
     };
     match verify(&args.db, &options) {
         Ok(report) => {
-            if args.json {
-                print_json(&report)?;
-            } else {
-                print!("{}", render::verify_report(&report));
-            }
+            print_report(&report, args.json, render::verify_report)?;
             Ok(if report.verification.passed() {
                 Status::Ok
             } else {

@@ -30,3 +30,6 @@ mod rewrite_pos;
 mod schemas;
 /// `tenantry sql`: statements run as one tenant (JSON lines, tables), refusals, bad input.
 mod sql_cli;
+/// Tidiness of the repository's sources, on the files as they are on disk: every library
+/// file opens with a `//!` header; no test is `#[ignore]`d without a reason.
+mod tidy;

@@ -234,20 +234,25 @@ impl Error {
     /// True when the input was unusable (missing file, not a database, bad option, busy):
     /// nothing was attempted. The command line maps this to exit status 2, the rest to 1.
     pub fn is_bad_input(&self) -> bool {
+        // Every variant is named, so that a new one must be put on one side.
         match self {
+            // The database file is missing, unusable or locked.
             Error::NotFound { .. }
             | Error::NotADatabase { .. }
             | Error::Corrupt { .. }
             | Error::ReadOnly { .. }
-            | Error::Busy { .. }
-            | Error::InvalidTenantId { .. }
+            | Error::Busy { .. } => true,
+            // An option is unusable, or the database cannot be migrated as it is.
+            Error::InvalidTenantId { .. }
             | Error::InvalidColumnName { .. }
             | Error::UnknownTable { .. }
-            | Error::Unsupported { .. }
             | Error::ExpectedTablesMismatch { .. }
-            | Error::BackupExists { .. }
+            | Error::Unsupported { .. } => true,
+            // The backup to write exists already, or the one to restore is unusable.
+            Error::BackupExists { .. }
             | Error::NoBackupRecorded { .. }
             | Error::BadBackup { .. } => true,
+            // Something failed once the work had begun.
             Error::RolledBack { .. }
             | Error::Io { .. }
             | Error::Sqlite { .. }

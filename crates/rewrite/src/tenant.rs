@@ -53,6 +53,17 @@ impl TenantId {
     pub fn sql_literal(&self) -> String {
         format!("'{}'", self.0)
     }
+
+    /// The rules of a tenant id in one phrase, for a message that refuses one (the only
+    /// place they are written out for users; [`InvalidTenantId`] names the rule broken).
+    ///
+    /// ```
+    /// use tenantry_rewrite::TenantId;
+    /// let advice = format!("pass --tenant with {}", TenantId::RULES);
+    /// assert!(advice.contains("1 to 255 ASCII letters"));
+    /// ```
+    pub const RULES: &'static str =
+        "1 to 255 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit";
 }
 
 impl std::fmt::Display for TenantId {
@@ -66,6 +77,65 @@ impl std::str::FromStr for TenantId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         TenantId::new(s)
+    }
+}
+
+/// Checks the id, as [`TenantId::new`] does.
+///
+/// ```
+/// use tenantry_rewrite::TenantId;
+/// let tenant = TenantId::try_from("store-1").unwrap();
+/// assert_eq!(tenant.as_str(), "store-1");
+/// assert!(TenantId::try_from("store 1").is_err());
+/// ```
+impl TryFrom<&str> for TenantId {
+    type Error = InvalidTenantId;
+
+    fn try_from(id: &str) -> Result<Self, Self::Error> {
+        TenantId::new(id)
+    }
+}
+
+/// Checks the id, as [`TenantId::new`] does.
+impl TryFrom<&String> for TenantId {
+    type Error = InvalidTenantId;
+
+    fn try_from(id: &String) -> Result<Self, Self::Error> {
+        TenantId::new(id)
+    }
+}
+
+/// Checks the id, as [`TenantId::new`] does, and keeps the string when it is valid.
+///
+/// ```
+/// use tenantry_rewrite::TenantId;
+/// let tenant = TenantId::try_from(String::from("store-1")).unwrap();
+/// assert_eq!(tenant.as_str(), "store-1");
+/// ```
+impl TryFrom<String> for TenantId {
+    type Error = InvalidTenantId;
+
+    fn try_from(id: String) -> Result<Self, Self::Error> {
+        match check_tenant_id(&id) {
+            None => Ok(TenantId(id)),
+            Some(reason) => Err(InvalidTenantId { id, reason }),
+        }
+    }
+}
+
+/// A copy of an id already checked: nothing is checked again. With the `TryFrom` impls
+/// above, this lets an API take `impl TryInto<TenantId>` and accept a `TenantId`, a
+/// `&TenantId` or text alike.
+///
+/// ```
+/// use tenantry_rewrite::TenantId;
+/// let tenant = TenantId::new("store-1").unwrap();
+/// let copy = TenantId::from(&tenant);
+/// assert_eq!(copy, tenant);
+/// ```
+impl From<&TenantId> for TenantId {
+    fn from(tenant: &TenantId) -> Self {
+        tenant.clone()
     }
 }
 
@@ -133,6 +203,37 @@ mod tests {
         assert_eq!(
             check_tenant_id(&"x".repeat(256)),
             Some("it is longer than 255 bytes")
+        );
+    }
+
+    #[test]
+    fn conversions_check_text_and_trust_ids() {
+        assert_eq!(
+            TenantId::try_from("store-2"),
+            TenantId::new("store-2"),
+            "&str"
+        );
+        assert_eq!(
+            TenantId::try_from(&"store-2".to_owned()),
+            TenantId::new("store-2")
+        );
+        assert_eq!(
+            TenantId::try_from("a b".to_owned()),
+            Err(InvalidTenantId {
+                id: "a b".to_owned(),
+                reason: "it may hold only ASCII letters, digits, '-', '_' and '.'",
+            })
+        );
+        let tenant = TenantId::new("store-2").unwrap();
+        assert_eq!(TenantId::from(&tenant), tenant);
+    }
+
+    #[test]
+    fn the_rules_state_the_limit() {
+        assert!(
+            TenantId::RULES.starts_with(&format!("1 to {MAX_TENANT_ID_LEN} ")),
+            "{}",
+            TenantId::RULES
         );
     }
 

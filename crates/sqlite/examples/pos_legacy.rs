@@ -1,69 +1,16 @@
-//! A legacy data-access module of the point-of-sale application, written against plain
-//! rusqlite: customers, work orders, gift cards. `pos_tenant.rs` is the same module moved
-//! to the tenant connection; the two differ only in the imports and the constructor
+//! A legacy point-of-sale application on plain rusqlite: its data-access module
+//! (`pos/data_access.rs`: customers, work orders, gift cards) used through
+//! `rusqlite::Connection`. `pos_tenant.rs` is the same application moved to the tenant
+//! connection: it includes the same module file and differs only in the import of
+//! `Connection`, the schema it starts from (migrated) and the line that sets the tenant
 //! (`tests/it/port.rs` checks it).
 //!
 //! Run: `cargo run -p tenantry-sqlite --example pos_legacy`
 
 use rusqlite::Connection;
 
-// --- data access ---
-mod pos {
-    use super::Connection;
-    use rusqlite::{OptionalExtension, Result, params};
-
-    /// A customer as the counter screen shows it.
-    pub struct Customer {
-        pub id: String,
-        pub name: String,
-        pub phone: Option<String>,
-    }
-
-    pub fn customer(conn: &Connection, id: &str) -> Result<Option<Customer>> {
-        conn.query_row(
-            "SELECT id, first_name || ' ' || last_name, phone FROM customers WHERE id = ?1",
-            [id],
-            |row| {
-                Ok(Customer {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    phone: row.get(2)?,
-                })
-            },
-        )
-        .optional()
-    }
-
-    pub fn add_customer(conn: &Connection, id: &str, first: &str, last: &str) -> Result<()> {
-        conn.execute(
-            "INSERT INTO customers (id, first_name, last_name) VALUES (?1, ?2, ?3)",
-            params![id, first, last],
-        )?;
-        Ok(())
-    }
-
-    pub fn open_work_orders(conn: &Connection, customer_id: &str) -> Result<Vec<(String, String)>> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT order_number, status FROM work_orders \
-             WHERE customer_id = ?1 AND status IN ('open', 'in_progress') ORDER BY order_number",
-        )?;
-        let rows = stmt.query_map([customer_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.collect()
-    }
-
-    /// Takes `cents` off a gift card if its balance covers them.
-    pub fn redeem_gift_card(conn: &mut Connection, card: &str, cents: i64) -> Result<bool> {
-        let tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE gift_cards SET balance_cents = balance_cents - ?2 \
-             WHERE card_number = ?1 AND balance_cents >= ?2",
-            params![card, cents],
-        )?;
-        tx.commit()?;
-        Ok(changed == 1)
-    }
-}
-// --- end ---
+#[path = "pos/data_access.rs"]
+mod pos;
 
 fn main() -> rusqlite::Result<()> {
     let path = std::env::temp_dir().join(format!("pos-legacy-{}.db", std::process::id()));
@@ -81,15 +28,7 @@ fn main() -> rusqlite::Result<()> {
          INSERT INTO gift_cards VALUES ('g1', 'GC-1', 5000);",
     )?;
     let mut conn = Connection::open(&path)?;
-    pos::add_customer(&conn, "c1", "Ada", "Lovelace")?;
-    if let Some(customer) = pos::customer(&conn, "c1")? {
-        println!("{} {} {:?}", customer.id, customer.name, customer.phone);
-    }
-    println!("{:?}", pos::open_work_orders(&conn, "c1")?);
-    println!(
-        "redeemed: {}",
-        pos::redeem_gift_card(&mut conn, "GC-1", 1200)?
-    );
+    pos::demo(&mut conn)?;
     drop(conn);
     let _ = std::fs::remove_file(&path);
     Ok(())

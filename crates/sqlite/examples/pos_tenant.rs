@@ -1,68 +1,14 @@
 //! `pos_legacy.rs` moved to the tenant connection: the data-access module is the same
-//! text; only the import of `Connection` and the constructor (which now also sets the
-//! tenant) changed. Every statement it sends is scoped to the store that is signed in.
+//! file (`pos/data_access.rs`, included by both); only the import of `Connection` and the
+//! constructor (which now also sets the tenant) changed. Every statement the module sends
+//! is scoped to the store that is signed in.
 //!
 //! Run: `cargo run -p tenantry-sqlite --example pos_tenant`
 
 use tenantry_sqlite::Connection;
 
-// --- data access ---
-mod pos {
-    use super::Connection;
-    use rusqlite::{OptionalExtension, Result, params};
-
-    /// A customer as the counter screen shows it.
-    pub struct Customer {
-        pub id: String,
-        pub name: String,
-        pub phone: Option<String>,
-    }
-
-    pub fn customer(conn: &Connection, id: &str) -> Result<Option<Customer>> {
-        conn.query_row(
-            "SELECT id, first_name || ' ' || last_name, phone FROM customers WHERE id = ?1",
-            [id],
-            |row| {
-                Ok(Customer {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                    phone: row.get(2)?,
-                })
-            },
-        )
-        .optional()
-    }
-
-    pub fn add_customer(conn: &Connection, id: &str, first: &str, last: &str) -> Result<()> {
-        conn.execute(
-            "INSERT INTO customers (id, first_name, last_name) VALUES (?1, ?2, ?3)",
-            params![id, first, last],
-        )?;
-        Ok(())
-    }
-
-    pub fn open_work_orders(conn: &Connection, customer_id: &str) -> Result<Vec<(String, String)>> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT order_number, status FROM work_orders \
-             WHERE customer_id = ?1 AND status IN ('open', 'in_progress') ORDER BY order_number",
-        )?;
-        let rows = stmt.query_map([customer_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.collect()
-    }
-
-    /// Takes `cents` off a gift card if its balance covers them.
-    pub fn redeem_gift_card(conn: &mut Connection, card: &str, cents: i64) -> Result<bool> {
-        let tx = conn.transaction()?;
-        let changed = tx.execute(
-            "UPDATE gift_cards SET balance_cents = balance_cents - ?2 \
-             WHERE card_number = ?1 AND balance_cents >= ?2",
-            params![card, cents],
-        )?;
-        tx.commit()?;
-        Ok(changed == 1)
-    }
-}
-// --- end ---
+#[path = "pos/data_access.rs"]
+mod pos;
 
 fn main() -> rusqlite::Result<()> {
     let path = std::env::temp_dir().join(format!("pos-tenant-{}.db", std::process::id()));
@@ -85,15 +31,7 @@ fn main() -> rusqlite::Result<()> {
     )?;
     let mut conn = Connection::open(&path)?;
     conn.set_tenant("store-1")?;
-    pos::add_customer(&conn, "c1", "Ada", "Lovelace")?;
-    if let Some(customer) = pos::customer(&conn, "c1")? {
-        println!("{} {} {:?}", customer.id, customer.name, customer.phone);
-    }
-    println!("{:?}", pos::open_work_orders(&conn, "c1")?);
-    println!(
-        "redeemed: {}",
-        pos::redeem_gift_card(&mut conn, "GC-1", 1200)?
-    );
+    pos::demo(&mut conn)?;
     drop(conn);
     let _ = std::fs::remove_file(&path);
     Ok(())

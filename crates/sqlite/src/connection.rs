@@ -373,10 +373,35 @@ impl Connection {
 
     /// Makes `tenant` the current tenant of this connection.
     ///
+    /// `tenant` is text (`&str`, `String`, `&String`), checked against the rules of
+    /// [`TenantId`], or a [`TenantId`] (owned or borrowed), which was checked when it was
+    /// made and is not checked again.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.db");
+    /// # rusqlite::Connection::open(&path)?
+    /// #     .execute_batch("CREATE TABLE customers (name TEXT, tenant_id TEXT NOT NULL);")?;
+    /// use tenantry_sqlite::{Connection, Error, TenantId};
+    /// let conn = Connection::open(&path)?;
+    /// conn.set_tenant("store-1")?; // checked here
+    /// let tenant: TenantId = "store-2".parse()?; // checked once, e.g. by an argument parser
+    /// conn.set_tenant(&tenant)?; // not checked again
+    /// assert_eq!(conn.tenant(), Some(tenant));
+    /// let refused = conn.set_tenant("store 3").unwrap_err();
+    /// assert!(matches!(Error::of(&refused), Some(Error::InvalidTenantId(_))));
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::InvalidTenantId`] (and the current tenant is unchanged).
-    pub fn set_tenant(&self, tenant: &str) -> rusqlite::Result<()> {
-        let tenant = TenantId::new(tenant).map_err(Error::from)?;
+    /// [`Error::InvalidTenantId`] for text that breaks the rules (and the current tenant is
+    /// unchanged).
+    pub fn set_tenant(
+        &self,
+        tenant: impl TryInto<TenantId, Error: Into<Error>>,
+    ) -> rusqlite::Result<()> {
+        let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
         *self.tenant.borrow_mut() = Some(tenant);
         Ok(())
     }
@@ -394,14 +419,36 @@ impl Connection {
     /// Runs `f` with `tenant` as the current tenant, then restores the previous one (also
     /// when `f` fails).
     ///
+    /// `tenant` is what [`Connection::set_tenant`] takes: text, checked, or a [`TenantId`],
+    /// not checked again.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.db");
+    /// # rusqlite::Connection::open(&path)?.execute_batch(
+    /// #     "CREATE TABLE customers (name TEXT, tenant_id TEXT NOT NULL);
+    /// #      INSERT INTO customers VALUES ('Ada', 'store-1'), ('Bo', 'store-2');",
+    /// # )?;
+    /// use tenantry_sqlite::{Connection, TenantId};
+    /// let conn = Connection::open(&path)?;
+    /// conn.set_tenant("store-1")?;
+    /// let other = TenantId::new("store-2")?;
+    /// let name: String =
+    ///     conn.with_tenant(&other, |c| c.query_row("SELECT name FROM customers", [], |r| r.get(0)))?;
+    /// assert_eq!(name, "Bo");
+    /// assert_eq!(conn.tenant().as_ref().map(TenantId::as_str), Some("store-1"));
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::InvalidTenantId`], or what `f` returns.
+    /// [`Error::InvalidTenantId`] for text that breaks the rules, or what `f` returns.
     pub fn with_tenant<T>(
         &self,
-        tenant: &str,
+        tenant: impl TryInto<TenantId, Error: Into<Error>>,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
-        let tenant = TenantId::new(tenant).map_err(Error::from)?;
+        let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
         let previous = self.tenant.replace(Some(tenant));
         let result = f(self);
         *self.tenant.borrow_mut() = previous;

@@ -56,6 +56,15 @@ impl Error {
     }
 }
 
+/// The error of converting a [`TenantId`](tenantry_rewrite::TenantId) into itself, which
+/// cannot happen: it lets [`Connection::set_tenant`](crate::Connection::set_tenant) and
+/// [`Connection::with_tenant`](crate::Connection::with_tenant) take an id already checked.
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<Error> for rusqlite::Error {
     fn from(error: Error) -> Self {
         rusqlite::Error::UserFunctionError(Box::new(error))

@@ -3,7 +3,7 @@
 
 use rusqlite::OptionalExtension;
 use tenantry_rewrite::{Refusal, RewriteError};
-use tenantry_sqlite::{Connection, Error};
+use tenantry_sqlite::{Connection, Error, TenantId};
 
 const SCHEMA: &str = "
 CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
@@ -165,6 +165,41 @@ fn with_tenant_restores_the_previous_tenant() {
     let err = conn.set_tenant("x' OR '1'='1").unwrap_err();
     assert!(matches!(Error::of(&err), Some(Error::InvalidTenantId(_))));
     assert_eq!(conn.tenant().map(|t| t.to_string()).as_deref(), Some("a"));
+}
+
+#[test]
+fn the_tenant_is_text_or_a_tenant_id() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    let current = |conn: &Connection| conn.tenant().map(|t| t.to_string());
+    let owned = String::from("b");
+    conn.set_tenant(&owned).expect("&String");
+    assert_eq!(current(&conn).as_deref(), Some("b"));
+    conn.set_tenant(String::from("a")).expect("String");
+    assert_eq!(names(&conn), ["Ada", "Bo"]);
+    let b = TenantId::new("b").expect("valid");
+    conn.set_tenant(&b).expect("&TenantId");
+    assert_eq!(names(&conn), ["Cy"]);
+    let inner = conn
+        .with_tenant(TenantId::new("a").expect("valid"), |c| Ok(names(c)))
+        .expect("with_tenant");
+    assert_eq!(inner, ["Ada", "Bo"]);
+    assert_eq!(conn.tenant(), Some(b));
+    // Text is checked as before, whatever its type; nothing changes when it is refused.
+    let empty = String::new();
+    for refused in [
+        conn.set_tenant(String::from("x' OR '1'='1")),
+        conn.set_tenant(&empty),
+        conn.with_tenant("a b", |_| Ok(())),
+    ] {
+        let err = refused.expect_err("invalid");
+        assert!(matches!(Error::of(&err), Some(Error::InvalidTenantId(_))));
+    }
+    assert_eq!(
+        current(&conn).as_deref(),
+        Some("b"),
+        "{empty:?} changed nothing"
+    );
 }
 
 #[test]
