@@ -15,14 +15,20 @@
 //!   byte-driven generator; [`world`], random schemas and statements (the end-to-end oracle
 //!   of the tenant connection).
 //!
+//! Features: `proptest` (default) for the generators that are proptest strategies; `sqlite`
+//! for a tenant connection as the oracle's scoped side.
+//!
 //! Users: `crates/rewrite/tests/it` (the oracle with a fixed schema, the property tests),
 //! `tests/it/oracle.rs` (random schemas, the real migrator, a tenant connection: feature
 //! `sqlite`), and the fuzz target in `fuzz/`.
 
+#[cfg(feature = "proptest")]
 pub mod ast;
 pub mod db;
 pub mod grammar;
 pub mod oracle;
+#[cfg(feature = "proptest")]
 pub mod soup;
 pub mod sql;
+#[cfg(feature = "proptest")]
 pub mod world;

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use rusqlite::types::{Value, ValueRef};
 
 use super::TENANT_COLUMN;
-use crate::db::{Outcome, RunLimits, StatementRun, query, run_batch};
+use crate::db::{Outcome, StatementRun, query};
 use crate::sql::quote;
 
 /// The tables of a legacy database and of its migrated twin, and the tenant whose
@@ -136,23 +136,22 @@ impl Tenancy {
             .collect()
     }
 
-    /// Runs `sql` on `conn`, a migrated database whose [`others`](Tenancy::others) were
-    /// `before`, and checks that it returned no value of `markers` (when given) and left
-    /// the other tenants' rows (and with `schema`, the schema) as they were.
+    /// Checks what `run` (a batch run on `conn`, a migrated database whose
+    /// [`others`](Tenancy::others) were `before`) did: it returned no value of `markers`
+    /// (when given), and left the other tenants' rows (and with `schema`, the schema) as
+    /// they were.
     ///
     /// # Errors
-    /// The first way the statement crossed tenants.
-    pub fn run_isolated(
+    /// The first way the batch crossed tenants.
+    pub fn isolated(
         &self,
         conn: &Connection,
         before: &str,
         schema: bool,
         markers: Option<&Markers<'_>>,
-        sql: &str,
-        limits: RunLimits,
-    ) -> Result<Vec<StatementRun>, Leak> {
-        let run = run_batch(conn, sql, limits);
-        if let Some(value) = markers.and_then(|m| m.first(&run)) {
+        run: &[StatementRun],
+    ) -> Result<(), Leak> {
+        if let Some(value) = markers.and_then(|m| m.first(run)) {
             return Err(Leak::Returned(value));
         }
         match self.others(conn, schema) {
@@ -161,7 +160,7 @@ impl Tenancy {
                 before: before.to_owned(),
                 after,
             }),
-            Ok(_) => Ok(run),
+            Ok(_) => Ok(()),
         }
     }
 }
