@@ -28,14 +28,16 @@ const LIMITS: RunLimits = RunLimits {
 /// Progress-handler calls (each after 1,000 VM instructions) before a statement is stopped.
 const MAX_PROGRESS: u32 = 2000;
 
-/// The legacy schema, and its migration.
+/// The legacy schema.
 const SETUP: Setup<'static> = Setup {
     legacy: LEGACY_TABLES,
     triggers: LEGACY_TRIGGERS,
-    migration: Migration::AddColumn {
-        tables: TENANT_TABLES,
-        default: TENANT,
-    },
+};
+
+/// Its migration.
+const MIGRATION: Migration<'static> = Migration::AddColumn {
+    tables: TENANT_TABLES,
+    default: TENANT,
 };
 
 /// Tenant A's rows, and the global rows.
@@ -172,6 +174,7 @@ impl Harness {
         let legacy = SETUP.legacy(open(), &[]);
         let first = SETUP.migrated(
             open(),
+            MIGRATION,
             &[
                 Rows::Migrated(ROWS_A),
                 Rows::Migrated(&b_rows("LEAK", "777")),
@@ -179,6 +182,7 @@ impl Harness {
         );
         let second = SETUP.migrated(
             open(),
+            MIGRATION,
             &[
                 Rows::Migrated(ROWS_A),
                 Rows::Migrated(&format!("{}{ROWS_B_EXTRA}", b_rows("KAEL", "666"))),

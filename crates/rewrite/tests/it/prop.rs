@@ -22,7 +22,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use rusqlite::Connection;
 use tenantry_rewrite::{Refusal, RewriteError, Rewriter, Schema, StatementKind, TenantId};
 use tenantry_testkit::ast::{MULTI, SINGLE, avoid, print_statement, statement};
-use tenantry_testkit::db::{RunLimits, prepare_all};
+use tenantry_testkit::db::{RunLimits, prepare_all, run_batch};
 use tenantry_testkit::oracle::build::{Migration, Rows, Setup};
 use tenantry_testkit::oracle::tenancy::{Leak, Markers, Tenancy};
 use tenantry_testkit::soup::arbitrary_sql;
@@ -118,12 +118,12 @@ impl Harness {
         let setup = Setup {
             legacy: SINGLE,
             triggers: &[],
-            migration: Migration::Declared(MULTI),
         };
+        let migration = Migration::Declared(MULTI);
         let open = || Connection::open_in_memory().expect("open");
         let single = setup.legacy(open(), &[]);
-        let multi = setup.migrated(open(), &[]);
-        let data = setup.migrated(open(), &[Rows::Migrated(DATA)]);
+        let multi = setup.migrated(open(), migration, &[]);
+        let data = setup.migrated(open(), migration, &[Rows::Migrated(DATA)]);
         let tenancy = Tenancy::read(&single, &data, TENANT_A);
         let data_before = tenancy.others(&data, false).expect("snapshot");
         Harness {
@@ -234,19 +234,15 @@ impl Harness {
         self.data
             .execute_batch("SAVEPOINT leak")
             .expect("savepoint");
-        let run = self.tenancy.run_isolated(
-            &self.data,
-            &self.data_before,
-            false,
-            Some(&MARKERS),
-            out,
-            LIMITS,
-        );
+        let run = run_batch(&self.data, out, LIMITS);
+        let isolated =
+            self.tenancy
+                .isolated(&self.data, &self.data_before, false, Some(&MARKERS), &run);
         self.data
             .execute_batch("ROLLBACK TO leak; RELEASE leak")
             .expect("rollback");
-        match run {
-            Ok(_) => Ok(()),
+        match isolated {
+            Ok(()) => Ok(()),
             Err(Leak::Returned(value)) => Err(TestCaseError::fail(format!(
                 "TENANT LEAK: the rewrite returned {value} from tenant B's rows\n  original: \
                  {sql}\n  rewrite:  {out}"

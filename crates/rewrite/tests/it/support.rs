@@ -132,10 +132,10 @@ impl World {
         let setup = Setup {
             legacy: LEGACY_DDL,
             triggers: TRIGGERS,
-            migration: Migration::AddColumn {
-                tables: TENANT_TABLES,
-                default: "A",
-            },
+        };
+        let migration = Migration::AddColumn {
+            tables: TENANT_TABLES,
+            default: "A",
         };
         let open = || Connection::open_in_memory().expect("open");
         let single = setup.legacy(open(), &[&rows_sql(100, 1, "a", 100), GLOBAL_ROWS]);
@@ -148,7 +148,7 @@ impl World {
             .map(|(tenant, sql)| Rows::Legacy { tenant, sql })
             .collect();
         rows.push(Rows::Migrated(GLOBAL_ROWS));
-        let multi = setup.migrated(open(), &rows);
+        let multi = setup.migrated(open(), migration, &rows);
         // Tables without an INTEGER PRIMARY KEY: give A's rows the rowids they have in the
         // single-tenant database, and the others negative ones, as a migration that keeps
         // rowids would (and so new rows get the same rowid in both).

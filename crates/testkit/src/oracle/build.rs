@@ -9,16 +9,14 @@ use super::TENANT_COLUMN;
 use crate::db::schema_of;
 use crate::sql::quote;
 
-/// A legacy schema and how it is migrated.
+/// A legacy schema.
 #[derive(Clone, Copy, Debug)]
 pub struct Setup<'a> {
     /// The legacy schema's tables and views.
     pub legacy: &'a str,
     /// The legacy schema's triggers, created after the rows (so that inserting the rows
-    /// fires none); scoped by the rewriter in the migrated database.
+    /// fires none); scoped by the rewriter in a migrated database.
     pub triggers: &'a [&'a str],
-    /// How the migrated database gets its tenant column.
-    pub migration: Migration<'a>,
 }
 
 /// How the migrated schema is made from the legacy one.
@@ -69,11 +67,17 @@ impl Setup<'_> {
         conn
     }
 
-    /// Fills `conn` (empty) with the migrated schema, `rows` in order (foreign keys off
-    /// meanwhile: one tenant's row may point at another's), and the triggers scoped by a
-    /// rewriter of the schema without them; turns foreign keys on.
-    pub fn migrated(&self, conn: Connection, rows: &[Rows<'_>]) -> Connection {
-        let default = match self.migration {
+    /// Fills `conn` (empty) with the schema `migration` makes, `rows` in order (foreign
+    /// keys off meanwhile: one tenant's row may point at another's), and the triggers
+    /// scoped by a rewriter of the schema without them; turns foreign keys on. (A database
+    /// migrated by the migrator itself is built by its test, with [`Setup::legacy`].)
+    pub fn migrated(
+        &self,
+        conn: Connection,
+        migration: Migration<'_>,
+        rows: &[Rows<'_>],
+    ) -> Connection {
+        let default = match migration {
             Migration::AddColumn { tables, default } => {
                 conn.execute_batch(self.legacy).expect("legacy schema");
                 for table in tables {

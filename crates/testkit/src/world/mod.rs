@@ -19,8 +19,10 @@ pub const C: &str = "store-c";
 /// One column beside `id`.
 #[derive(Clone, Debug)]
 pub struct Col {
-    name: String,
-    text: bool,
+    /// `c0`, `c1`, …
+    pub name: String,
+    /// TEXT (or INTEGER).
+    pub text: bool,
 }
 
 /// How a table's `id` key is declared, which decides what its rowid is.
@@ -38,25 +40,35 @@ pub enum Key {
 /// (`ref`).
 #[derive(Clone, Debug)]
 pub struct Tab {
-    name: String,
-    key: Key,
-    cols: Vec<Col>,
-    parent: Option<(usize, bool)>,
-    global: bool,
+    /// `t0`, `t1`, …
+    pub name: String,
+    /// How `id` is declared.
+    pub key: Key,
+    /// The value columns.
+    pub cols: Vec<Col>,
+    /// The table `ref` points at, and whether deleting its row cascades.
+    pub parent: Option<(usize, bool)>,
+    /// Left global by the migration (no tenant column).
+    pub global: bool,
 }
 
+/// A schema and tenant A's rows (B's and C's are derived from them).
 #[derive(Clone, Debug)]
 pub struct World {
+    /// The tables.
     pub tables: Vec<Tab>,
     /// Per table, rows of A (values of the value columns; the reference as an index into
     /// the parent's rows).
     pub rows: Vec<Vec<Row>>,
 }
 
+/// One row of A's.
 #[derive(Clone, Debug)]
 pub struct Row {
-    values: Vec<i64>,
-    parent: Option<usize>,
+    /// The value columns' values (printed as text for TEXT columns).
+    pub values: Vec<i64>,
+    /// The parent row, an index into the parent table's rows.
+    pub parent: Option<usize>,
 }
 
 /// A random schema with rows.
