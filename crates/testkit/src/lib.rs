@@ -22,6 +22,8 @@
 //! `tests/it/oracle.rs` (random schemas, the real migrator, a tenant connection: feature
 //! `sqlite`), and the fuzz target in `fuzz/`.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "proptest")]
 pub mod ast;
 pub mod db;

@@ -223,6 +223,21 @@ enum AggFn {
     GroupConcat,
 }
 
+impl AggFn {
+    /// The SQL function's name.
+    fn name(self) -> &'static str {
+        match self {
+            AggFn::Count => "count",
+            AggFn::Sum => "sum",
+            AggFn::Min => "min",
+            AggFn::Max => "max",
+            AggFn::Avg => "avg",
+            AggFn::Total => "total",
+            AggFn::GroupConcat => "group_concat",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 enum WinFn {
     RowNumber,

@@ -41,15 +41,8 @@ impl Printer {
                 Item::Star | Item::QualStar(_) => ("NULL".to_owned(), false),
                 Item::Expr(e, alias) => (self.expr(e), !alias),
                 Item::Agg(f, e, alias) => {
-                    let (name, distinct) = match f {
-                        AggFn::Count => ("count", *alias),
-                        AggFn::Sum => ("sum", false),
-                        AggFn::Min => ("min", false),
-                        AggFn::Max => ("max", false),
-                        AggFn::Avg => ("avg", false),
-                        AggFn::Total => ("total", false),
-                        AggFn::GroupConcat => ("group_concat", false),
-                    };
+                    let name = f.name();
+                    let distinct = matches!(f, AggFn::Count) && *alias;
                     let distinct = if distinct { "DISTINCT " } else { "" };
                     (format!("{name}({distinct}{})", self.expr(e)), !alias)
                 }
@@ -101,23 +94,13 @@ impl Printer {
         if let Some(from) = from {
             s.push_str(&format!(" FROM {from}"));
         }
-        if let Some(w) = &sel.filter {
-            let w = self.expr(w);
-            s.push_str(&format!(" WHERE {w}"));
-        }
+        let filter = self.filter(sel.filter.as_ref());
+        s.push_str(&filter);
         if let Some(g) = &sel.group {
             let keys: Vec<String> = g.keys.iter().map(|k| self.expr(k)).collect();
             s.push_str(&format!(" GROUP BY {}", keys.join(", ")));
             if let Some((f, e, n)) = &g.having {
-                let f = match f {
-                    AggFn::Count => "count",
-                    AggFn::Sum => "sum",
-                    AggFn::Min => "min",
-                    AggFn::Max => "max",
-                    AggFn::Avg => "avg",
-                    AggFn::Total => "total",
-                    AggFn::GroupConcat => "group_concat",
-                };
+                let f = f.name();
                 let e = self.expr(e);
                 s.push_str(&format!(" HAVING {f}({e}) > {n}"));
             }
@@ -353,30 +336,15 @@ impl Printer {
                         ..target.clone()
                     };
                     self.scopes.push(vec![target.clone(), excluded]);
-                    let sets: Vec<String> = sets
-                        .iter()
-                        .map(|(p, e)| {
-                            format!("{} = {}", all[*p as usize % all.len()], self.expr(e))
-                        })
-                        .collect();
-                    s.push_str(&format!(
-                        " ON CONFLICT ({key}) DO UPDATE SET {}",
-                        sets.join(", ")
-                    ));
-                    if let Some(f) = filter {
-                        let f = self.expr(f);
-                        s.push_str(&format!(" WHERE {f}"));
-                    }
+                    let sets = self.assignments(all, sets);
+                    s.push_str(&format!(" ON CONFLICT ({key}) DO UPDATE SET {sets}"));
+                    let filter = self.filter(filter.as_ref());
+                    s.push_str(&filter);
                     self.scopes.pop();
                 }
             }
         }
-        self.scopes.push(vec![target]);
-        let r = self.returning(&i.returning);
-        self.scopes.pop();
-        s.push_str(&r);
-        self.ctes.pop();
-        s
+        self.finish(s, target, &i.returning)
     }
 
     pub(super) fn update(&mut self, u: &Update) -> String {
@@ -388,27 +356,15 @@ impl Printer {
         ));
         self.scopes.push(vec![target.clone()]);
         let from = u.from.as_ref().map(|f| self.print_from_clause(f));
-        let all = u.tab.cols();
-        let sets: Vec<String> = u
-            .sets
-            .iter()
-            .map(|(p, e)| format!("{} = {}", all[*p as usize % all.len()], self.expr(e)))
-            .collect();
-        s.push_str(&sets.join(", "));
+        let sets = self.assignments(u.tab.cols(), &u.sets);
+        s.push_str(&sets);
         if let Some(from) = from {
             s.push_str(&format!(" FROM {from}"));
         }
-        if let Some(f) = &u.filter {
-            let f = self.expr(f);
-            s.push_str(&format!(" WHERE {f}"));
-        }
+        let filter = self.filter(u.filter.as_ref());
+        s.push_str(&filter);
         self.scopes.pop();
-        self.scopes.push(vec![target]);
-        let r = self.returning(&u.returning);
-        self.scopes.pop();
-        s.push_str(&r);
-        self.ctes.pop();
-        s
+        self.finish(s, target, &u.returning)
     }
 
     pub(super) fn delete(&mut self, d: &Delete) -> String {
@@ -418,12 +374,35 @@ impl Printer {
             "DELETE FROM {}{alias}",
             d.name.print(d.tab.name())
         ));
-        self.scopes.push(vec![target]);
-        if let Some(f) = &d.filter {
-            let f = self.expr(f);
-            s.push_str(&format!(" WHERE {f}"));
+        self.scopes.push(vec![target.clone()]);
+        let filter = self.filter(d.filter.as_ref());
+        s.push_str(&filter);
+        self.scopes.pop();
+        self.finish(s, target, &d.returning)
+    }
+
+    /// ` WHERE <f>`, or nothing.
+    fn filter(&mut self, f: Option<&Expr>) -> String {
+        match f {
+            Some(f) => format!(" WHERE {}", self.expr(f)),
+            None => String::new(),
         }
-        let r = self.returning(&d.returning);
+    }
+
+    /// `col = expr, …`, the columns picked from `all`.
+    fn assignments(&mut self, all: &[&str], sets: &[(u8, Expr)]) -> String {
+        let sets: Vec<String> = sets
+            .iter()
+            .map(|(p, e)| format!("{} = {}", all[*p as usize % all.len()], self.expr(e)))
+            .collect();
+        sets.join(", ")
+    }
+
+    /// Ends a write to `target`: its RETURNING (which sees the target alone); its WITH goes
+    /// out of scope.
+    fn finish(&mut self, mut s: String, target: Src, returning: &Option<Returning>) -> String {
+        self.scopes.push(vec![target]);
+        let r = self.returning(returning);
         self.scopes.pop();
         s.push_str(&r);
         self.ctes.pop();

@@ -59,55 +59,27 @@ fn param() -> impl Strategy<Value = Param> + Clone {
 }
 
 fn bin_op() -> impl Strategy<Value = BinOp> + Clone {
+    use BinOp::*;
     prop::sample::select(vec![
-        BinOp::Eq,
-        BinOp::Ne,
-        BinOp::Lt,
-        BinOp::Ge,
-        BinOp::And,
-        BinOp::Or,
-        BinOp::Add,
-        BinOp::Mul,
-        BinOp::Concat,
-        BinOp::Like,
-        BinOp::Is,
-        BinOp::IsNot,
+        Eq, Ne, Lt, Ge, And, Or, Add, Mul, Concat, Like, Is, IsNot,
     ])
 }
 
 fn func() -> impl Strategy<Value = Func> + Clone {
+    use Func::*;
     prop::sample::select(vec![
-        Func::Coalesce,
-        Func::Lower,
-        Func::Abs,
-        Func::Length,
-        Func::Ifnull,
-        Func::Typeof,
-        Func::Max2,
-        Func::Substr,
+        Coalesce, Lower, Abs, Length, Ifnull, Typeof, Max2, Substr,
     ])
 }
 
 fn agg_fn() -> impl Strategy<Value = AggFn> + Clone {
-    prop::sample::select(vec![
-        AggFn::Count,
-        AggFn::Sum,
-        AggFn::Min,
-        AggFn::Max,
-        AggFn::Avg,
-        AggFn::Total,
-        AggFn::GroupConcat,
-    ])
+    use AggFn::*;
+    prop::sample::select(vec![Count, Sum, Min, Max, Avg, Total, GroupConcat])
 }
 
 fn win_fn() -> impl Strategy<Value = WinFn> + Clone {
-    prop::sample::select(vec![
-        WinFn::RowNumber,
-        WinFn::Rank,
-        WinFn::SumOver,
-        WinFn::CountOver,
-        WinFn::Lag,
-    ])
+    use WinFn::*;
+    prop::sample::select(vec![RowNumber, Rank, SumOver, CountOver, Lag])
 }
 
 /// Expressions; with `sub`, they may hold subqueries.

@@ -133,6 +133,7 @@ pub fn world() -> impl Strategy<Value = World> {
 }
 
 impl World {
+    /// The legacy schema: the tables (with an index on each reference) and a view `v`.
     pub fn ddl(&self) -> String {
         let mut out = String::new();
         for t in &self.tables {

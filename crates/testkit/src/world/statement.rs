@@ -17,6 +17,25 @@ pub struct Stmt {
     pub foreign_key: bool,
 }
 
+impl Stmt {
+    /// A statement whose result is compared as a multiset.
+    fn unordered(sql: String) -> Stmt {
+        Stmt {
+            sql,
+            ordered: false,
+            foreign_key: false,
+        }
+    }
+
+    /// A statement whose result is ordered on every column.
+    fn ordered(sql: String) -> Stmt {
+        Stmt {
+            ordered: true,
+            ..Stmt::unordered(sql)
+        }
+    }
+}
+
 fn col_ref(tab: &Tab, alias: &str, pick: u8) -> String {
     let n = tab.cols.len() + 1 + usize::from(tab.parent.is_some());
     match usize::from(pick) % n {
@@ -71,213 +90,134 @@ pub fn statement(w: &World, picks: &[u8]) -> Stmt {
     // A rowid read by one of its names (SQLite names a result column reading it after the
     // INTEGER PRIMARY KEY, or "rowid"; a WITHOUT ROWID table has none: an error both ways).
     let rw = ["rowid", "oid", "_rowid_"][usize::from(p(10)) % 3];
+    // The value column that writes set.
+    let c = &a.cols[usize::from(p(8)) % a.cols.len()];
     match p(0) % 24 {
-        22 => Stmt {
-            sql: format!(
-                "SELECT x.{rw}, {rw}, {ca} FROM {} AS x WHERE {cond} AND x.{rw} > {lit}",
-                a.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
+        22 => Stmt::unordered(format!(
+            "SELECT x.{rw}, {rw}, {ca} FROM {} AS x WHERE {cond} AND x.{rw} > {lit}",
+            a.name
+        )),
         // The rowid read through the shapes where SQLite's lookup passes a source without
         // one (a subquery, the view), or cannot see a sibling.
-        23 => Stmt {
-            sql: match p(8) % 8 {
-                0 => format!(
-                    "SELECT x.id, (SELECT x.{rw} FROM (SELECT 1 AS id) AS x) FROM {} AS x",
-                    a.name
-                ),
-                1 => format!(
-                    "SELECT x.id, (SELECT s.r FROM {} AS x JOIN (SELECT x.{rw} AS r) AS s ON 1 \
+        23 => Stmt::unordered(match p(8) % 8 {
+            0 => format!(
+                "SELECT x.id, (SELECT x.{rw} FROM (SELECT 1 AS id) AS x) FROM {} AS x",
+                a.name
+            ),
+            1 => format!(
+                "SELECT x.id, (SELECT s.r FROM {} AS x JOIN (SELECT x.{rw} AS r) AS s ON 1 \
                      LIMIT 1) FROM {} AS x",
-                    b.name, a.name
-                ),
-                2 => format!(
-                    "SELECT {rw}, x.id FROM {} AS x, (SELECT 1 AS id) AS d WHERE {cond}",
-                    a.name
-                ),
-                3 => format!(
-                    "SELECT * FROM (SELECT {rw}, id FROM {} WHERE id > {lit}) AS s",
-                    a.name
-                ),
-                4 => format!(
-                    "SELECT x.id, (SELECT {rw} FROM v LIMIT 1) FROM {} AS x",
-                    a.name
-                ),
-                5 => format!(
-                    "DELETE FROM {} WHERE {rw} IN (SELECT y.{rw} FROM {} AS y) RETURNING {rw}, id",
-                    a.name, b.name
-                ),
-                // ORDER BY inside a subquery: the inner table's rowid, not the outer one's
-                // (which is the same for every row: `y.id` breaks the tie, so LIMIT picks
-                // the same row on both sides).
-                6 => format!(
-                    "SELECT x.id, (SELECT y.id FROM {} AS y ORDER BY {rw} DESC, y.id LIMIT 1) \
-                     FROM {} AS x",
-                    b.name, a.name
-                ),
-                // A result alias named like the key, beside a rowid read from outside.
-                _ => format!(
-                    "SELECT x.id, (SELECT 5 AS id WHERE {rw} > {lit}) FROM {} AS x \
-                     ORDER BY {rw}",
-                    a.name
-                ),
-            },
-            ordered: false,
-            foreign_key: false,
-        },
-        14 => Stmt {
-            sql: format!(
-                "SELECT * FROM v WHERE id IN (SELECT x.id FROM {} AS x) ORDER BY id",
-                a.name
-            ),
-            ordered: true,
-            foreign_key: false,
-        },
-        15 => Stmt {
-            sql: format!(
-                "SELECT v.val, count(*) FROM v JOIN {} AS x ON x.id = v.id GROUP BY v.val \
-                 HAVING count(*) > 0",
-                a.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        16 => Stmt {
-            sql: format!("SELECT * FROM {} AS x NATURAL JOIN {} AS y", a.name, b.name),
-            ordered: false,
-            foreign_key: false,
-        },
-        17 => Stmt {
-            sql: format!(
-                "SELECT x.id, y.id FROM {} AS x JOIN {} AS y USING (id) WHERE {cond}",
-                a.name, b.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        18 => Stmt {
-            sql: format!(
-                "SELECT x.id, (SELECT count(*) FROM {} AS y WHERE {cb} = {ca}), \
-                 rank() OVER (PARTITION BY {ca} ORDER BY x.id) FROM {} AS x",
                 b.name, a.name
             ),
-            ordered: false,
-            foreign_key: false,
-        },
-        19 => Stmt {
-            sql: format!("DELETE FROM {} AS x WHERE {cond} RETURNING x.id", a.name),
-            ordered: false,
-            foreign_key: false,
-        },
-        20 => Stmt {
-            sql: format!(
-                "SELECT x.id FROM {} AS x INTERSECT SELECT y.id FROM {} AS y \
+            2 => format!(
+                "SELECT {rw}, x.id FROM {} AS x, (SELECT 1 AS id) AS d WHERE {cond}",
+                a.name
+            ),
+            3 => format!(
+                "SELECT * FROM (SELECT {rw}, id FROM {} WHERE id > {lit}) AS s",
+                a.name
+            ),
+            4 => format!(
+                "SELECT x.id, (SELECT {rw} FROM v LIMIT 1) FROM {} AS x",
+                a.name
+            ),
+            5 => format!(
+                "DELETE FROM {} WHERE {rw} IN (SELECT y.{rw} FROM {} AS y) RETURNING {rw}, id",
+                a.name, b.name
+            ),
+            // ORDER BY inside a subquery: the inner table's rowid, not the outer one's
+            // (which is the same for every row: `y.id` breaks the tie, so LIMIT picks
+            // the same row on both sides).
+            6 => format!(
+                "SELECT x.id, (SELECT y.id FROM {} AS y ORDER BY {rw} DESC, y.id LIMIT 1) \
+                     FROM {} AS x",
+                b.name, a.name
+            ),
+            // A result alias named like the key, beside a rowid read from outside.
+            _ => format!(
+                "SELECT x.id, (SELECT 5 AS id WHERE {rw} > {lit}) FROM {} AS x \
+                     ORDER BY {rw}",
+                a.name
+            ),
+        }),
+        14 => Stmt::ordered(format!(
+            "SELECT * FROM v WHERE id IN (SELECT x.id FROM {} AS x) ORDER BY id",
+            a.name
+        )),
+        15 => Stmt::unordered(format!(
+            "SELECT v.val, count(*) FROM v JOIN {} AS x ON x.id = v.id GROUP BY v.val \
+                 HAVING count(*) > 0",
+            a.name
+        )),
+        16 => Stmt::unordered(format!(
+            "SELECT * FROM {} AS x NATURAL JOIN {} AS y",
+            a.name, b.name
+        )),
+        17 => Stmt::unordered(format!(
+            "SELECT x.id, y.id FROM {} AS x JOIN {} AS y USING (id) WHERE {cond}",
+            a.name, b.name
+        )),
+        18 => Stmt::unordered(format!(
+            "SELECT x.id, (SELECT count(*) FROM {} AS y WHERE {cb} = {ca}), \
+                 rank() OVER (PARTITION BY {ca} ORDER BY x.id) FROM {} AS x",
+            b.name, a.name
+        )),
+        19 => Stmt::unordered(format!(
+            "DELETE FROM {} AS x WHERE {cond} RETURNING x.id",
+            a.name
+        )),
+        20 => Stmt::unordered(format!(
+            "SELECT x.id FROM {} AS x INTERSECT SELECT y.id FROM {} AS y \
                  UNION ALL SELECT id FROM v",
-                a.name, b.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        21 => Stmt {
-            sql: format!(
-                "SELECT count(*) FROM (SELECT x.id FROM {} AS x LEFT JOIN \
+            a.name, b.name
+        )),
+        21 => Stmt::unordered(format!(
+            "SELECT count(*) FROM (SELECT x.id FROM {} AS x LEFT JOIN \
                  (SELECT y.id AS i FROM {} AS y) AS d ON d.i = x.id WHERE d.i IS NULL)",
-                a.name, b.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        0 => Stmt {
-            sql: format!("SELECT * FROM {} AS x WHERE {cond}", a.name),
-            ordered: false,
-            foreign_key: false,
-        },
-        1 => Stmt {
-            sql: format!(
-                "SELECT {ca}, {cb} FROM {} AS x {join} {} AS y{on} ORDER BY 1, 2",
-                a.name, b.name
-            ),
-            ordered: true,
-            foreign_key: false,
-        },
-        2 => Stmt {
-            sql: format!(
-                "SELECT count(*), sum(x.id), max({ca}) FROM {} AS x {join} {} AS y{on} WHERE {cond}",
-                a.name, b.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        3 => Stmt {
-            sql: format!(
-                "WITH w AS (SELECT {ca} AS v, x.id AS i FROM {} AS x WHERE {cond}) \
+            a.name, b.name
+        )),
+        0 => Stmt::unordered(format!("SELECT * FROM {} AS x WHERE {cond}", a.name)),
+        1 => Stmt::ordered(format!(
+            "SELECT {ca}, {cb} FROM {} AS x {join} {} AS y{on} ORDER BY 1, 2",
+            a.name, b.name
+        )),
+        2 => Stmt::unordered(format!(
+            "SELECT count(*), sum(x.id), max({ca}) FROM {} AS x {join} {} AS y{on} WHERE {cond}",
+            a.name, b.name
+        )),
+        3 => Stmt::ordered(format!(
+            "WITH w AS (SELECT {ca} AS v, x.id AS i FROM {} AS x WHERE {cond}) \
                  SELECT v, count(*) FROM w GROUP BY v ORDER BY 1, 2",
-                a.name
-            ),
-            ordered: true,
-            foreign_key: false,
-        },
-        4 => Stmt {
-            sql: format!(
-                "SELECT x.id FROM {} AS x UNION SELECT y.id FROM {} AS y ORDER BY 1 LIMIT 5",
-                a.name, b.name
-            ),
-            ordered: true,
-            foreign_key: false,
-        },
-        5 => Stmt {
-            sql: format!(
-                "SELECT x.id, row_number() OVER (ORDER BY x.id), sum(x.id) OVER () FROM {} AS x \
+            a.name
+        )),
+        4 => Stmt::ordered(format!(
+            "SELECT x.id FROM {} AS x UNION SELECT y.id FROM {} AS y ORDER BY 1 LIMIT 5",
+            a.name, b.name
+        )),
+        5 => Stmt::ordered(format!(
+            "SELECT x.id, row_number() OVER (ORDER BY x.id), sum(x.id) OVER () FROM {} AS x \
                  WHERE {cond} ORDER BY 1",
-                a.name
-            ),
-            ordered: true,
-            foreign_key: false,
-        },
-        6 => Stmt {
-            sql: format!(
-                "SELECT d.n, d.m FROM (SELECT count(*) AS n, min({cb}) AS m FROM {} AS y) AS d",
-                b.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        7 => Stmt {
-            sql: format!(
-                "SELECT x.id FROM {} AS x EXCEPT SELECT y.id FROM {} AS y",
-                a.name, b.name
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
-        8 => {
-            let c = &a.cols[usize::from(p(8)) % a.cols.len()];
-            Stmt {
-                sql: format!(
-                    "INSERT INTO {} ({}) VALUES ({}) RETURNING *",
-                    a.name,
-                    c.name,
-                    value(a, c, p(9))
-                ),
-                ordered: false,
-                foreign_key: false,
-            }
-        }
-        9 => {
-            let c = &a.cols[usize::from(p(8)) % a.cols.len()];
-            Stmt {
-                sql: format!(
-                    "INSERT INTO {0} ({1}) SELECT {1} FROM {0} AS x WHERE {cond}",
-                    a.name, c.name
-                ),
-                ordered: false,
-                foreign_key: false,
-            }
-        }
+            a.name
+        )),
+        6 => Stmt::unordered(format!(
+            "SELECT d.n, d.m FROM (SELECT count(*) AS n, min({cb}) AS m FROM {} AS y) AS d",
+            b.name
+        )),
+        7 => Stmt::unordered(format!(
+            "SELECT x.id FROM {} AS x EXCEPT SELECT y.id FROM {} AS y",
+            a.name, b.name
+        )),
+        8 => Stmt::unordered(format!(
+            "INSERT INTO {} ({}) VALUES ({}) RETURNING *",
+            a.name,
+            c.name,
+            value(a, c, p(9))
+        )),
+        9 => Stmt::unordered(format!(
+            "INSERT INTO {0} ({1}) SELECT {1} FROM {0} AS x WHERE {cond}",
+            a.name, c.name
+        )),
         10 => {
-            let c = &a.cols[usize::from(p(8)) % a.cols.len()];
             // An upsert on an id that may be A's, B's or C's.
             let owner = usize::from(p(9)) % 3;
             let id = World::id(owner, usize::from(p(10)) % 3);
@@ -293,40 +233,22 @@ pub fn statement(w: &World, picks: &[u8]) -> Stmt {
                 foreign_key: owner != 2,
             }
         }
-        11 => {
-            let c = &a.cols[usize::from(p(8)) % a.cols.len()];
-            Stmt {
-                sql: format!(
-                    "UPDATE {} AS x SET {} = {} WHERE {cond} RETURNING x.id",
-                    a.name,
-                    c.name,
-                    value(a, c, p(9))
-                ),
-                ordered: false,
-                foreign_key: false,
-            }
-        }
-        12 => {
-            let c = &a.cols[usize::from(p(8)) % a.cols.len()];
-            Stmt {
-                sql: format!(
-                    "UPDATE {0} SET {1} = y.id FROM {2} AS y WHERE {0}.id = y.id",
-                    a.name, c.name, b.name
-                ),
-                ordered: false,
-                foreign_key: false,
-            }
-        }
-        _ => Stmt {
-            sql: format!(
-                "DELETE FROM {} WHERE id IN (SELECT y.id FROM {} AS y WHERE {cb} IS NOT NULL \
+        11 => Stmt::unordered(format!(
+            "UPDATE {} AS x SET {} = {} WHERE {cond} RETURNING x.id",
+            a.name,
+            c.name,
+            value(a, c, p(9))
+        )),
+        12 => Stmt::unordered(format!(
+            "UPDATE {0} SET {1} = y.id FROM {2} AS y WHERE {0}.id = y.id",
+            a.name, c.name, b.name
+        )),
+        _ => Stmt::unordered(format!(
+            "DELETE FROM {} WHERE id IN (SELECT y.id FROM {} AS y WHERE {cb} IS NOT NULL \
                  OR y.id > {})",
-                a.name,
-                b.name,
-                World::id(usize::from(p(9)) % 3, 0)
-            ),
-            ordered: false,
-            foreign_key: false,
-        },
+            a.name,
+            b.name,
+            World::id(usize::from(p(9)) % 3, 0)
+        )),
     }
 }
