@@ -386,12 +386,18 @@ struct Insert {
     returning: Option<Returning>,
 }
 
+/// What an UPDATE or a DELETE starts with: its WITH and its target.
 #[derive(Clone, Debug)]
-struct Update {
+struct WriteHead {
     with: Vec<Cte>,
     tab: Tab,
     name: NameStyle,
     alias: AliasStyle,
+}
+
+#[derive(Clone, Debug)]
+struct Update {
+    head: WriteHead,
     sets: Vec<(u8, Expr)>,
     from: Option<FromClause>,
     filter: Option<Expr>,
@@ -400,10 +406,7 @@ struct Update {
 
 #[derive(Clone, Debug)]
 struct Delete {
-    with: Vec<Cte>,
-    tab: Tab,
-    name: NameStyle,
-    alias: AliasStyle,
+    head: WriteHead,
     filter: Option<Expr>,
     returning: Option<Returning>,
 }

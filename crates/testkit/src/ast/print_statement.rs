@@ -348,15 +348,11 @@ impl Printer {
     }
 
     pub(super) fn update(&mut self, u: &Update) -> String {
-        let mut s = self.with(&u.with);
-        let (alias, target) = self.target(u.tab, u.alias);
-        s.push_str(&format!(
-            "UPDATE {}{alias} SET ",
-            u.name.print(u.tab.name())
-        ));
+        let (mut s, target) = self.write_head("UPDATE", &u.head);
+        s.push_str(" SET ");
         self.scopes.push(vec![target.clone()]);
         let from = u.from.as_ref().map(|f| self.print_from_clause(f));
-        let sets = self.assignments(u.tab.cols(), &u.sets);
+        let sets = self.assignments(u.head.tab.cols(), &u.sets);
         s.push_str(&sets);
         if let Some(from) = from {
             s.push_str(&format!(" FROM {from}"));
@@ -368,17 +364,24 @@ impl Printer {
     }
 
     pub(super) fn delete(&mut self, d: &Delete) -> String {
-        let mut s = self.with(&d.with);
-        let (alias, target) = self.target(d.tab, d.alias);
-        s.push_str(&format!(
-            "DELETE FROM {}{alias}",
-            d.name.print(d.tab.name())
-        ));
+        let (mut s, target) = self.write_head("DELETE FROM", &d.head);
         self.scopes.push(vec![target.clone()]);
         let filter = self.filter(d.filter.as_ref());
         s.push_str(&filter);
         self.scopes.pop();
         self.finish(s, target, &d.returning)
+    }
+
+    /// The start of an UPDATE or a DELETE: its WITH, `<verb> <table>[ <alias>]`; and the
+    /// target's columns (its WITH stays in scope until [`Printer::finish`]).
+    fn write_head(&mut self, verb: &str, head: &WriteHead) -> (String, Src) {
+        let mut s = self.with(&head.with);
+        let (alias, target) = self.target(head.tab, head.alias);
+        s.push_str(&format!(
+            "{verb} {}{alias}",
+            head.name.print(head.tab.name())
+        ));
+        (s, target)
     }
 
     /// ` WHERE <f>`, or nothing.

@@ -356,31 +356,33 @@ fn insert(depth: u32) -> BoxedStrategy<Insert> {
         .boxed()
 }
 
+/// The WITH and the target of an UPDATE or a DELETE.
+fn write_head(sub: BoxedStrategy<Select>) -> impl Strategy<Value = WriteHead> {
+    (with(sub), tab(), name_style(), alias_style()).prop_map(|(with, tab, name, alias)| WriteHead {
+        with,
+        tab,
+        name,
+        alias,
+    })
+}
+
 fn update(depth: u32) -> BoxedStrategy<Update> {
     let sub = select(depth.saturating_sub(1));
     let e = expr(Some(sub.clone()));
     (
-        with(sub.clone()),
-        tab(),
-        name_style(),
-        alias_style(),
+        write_head(sub.clone()),
         vec((any::<u8>(), e.clone()), 1..3),
         option::weighted(0.3, from_clause(e.clone(), Some(sub))),
         option::weighted(0.7, e.clone()),
         returning(e),
     )
-        .prop_map(
-            |(with, tab, name, alias, sets, from, filter, returning)| Update {
-                with,
-                tab,
-                name,
-                alias,
-                sets,
-                from,
-                filter,
-                returning,
-            },
-        )
+        .prop_map(|(head, sets, from, filter, returning)| Update {
+            head,
+            sets,
+            from,
+            filter,
+            returning,
+        })
         .boxed()
 }
 
@@ -388,18 +390,12 @@ fn delete(depth: u32) -> BoxedStrategy<Delete> {
     let sub = select(depth.saturating_sub(1));
     let e = expr(Some(sub.clone()));
     (
-        with(sub),
-        tab(),
-        name_style(),
-        alias_style(),
+        write_head(sub),
         option::weighted(0.7, e.clone()),
         returning(e),
     )
-        .prop_map(|(with, tab, name, alias, filter, returning)| Delete {
-            with,
-            tab,
-            name,
-            alias,
+        .prop_map(|(head, filter, returning)| Delete {
+            head,
             filter,
             returning,
         })
