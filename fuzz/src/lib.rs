@@ -1,6 +1,7 @@
 //! The rewriter's fuzz harness: decodes fuzzer bytes into SQL and checks every property.
 //!
-//! An input whose first byte is `0` drives the grammar-shaped generator ([`generate`]);
+//! An input whose first byte is `0` drives the test kit's grammar-shaped generator
+//! ([`generate`], `tenantry_testkit::grammar`);
 //! any other input is SQL text as it is (invalid UTF-8 replaced). For each SQL string:
 //! - the rewriter never panics, and `rewrite` agrees with `plan` + `render`;
 //! - every accepted output parses again with `sqlparser`, and prepares on the migrated
@@ -11,11 +12,10 @@
 //!   same on a second database whose `B` rows hold other values under the same keys (so a
 //!   result that depends on `B`'s data in any way shows up).
 
-mod generate;
 mod harness;
 
-pub use generate::generate;
 pub use harness::{Harness, MAX_INPUT};
+pub use tenantry_testkit::grammar::generate;
 
 /// What the fuzzer's bytes mean.
 #[derive(Debug)]

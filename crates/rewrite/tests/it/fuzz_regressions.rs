@@ -3,19 +3,16 @@
 //! the multi-tenant one). Every finding is fixed: a test here fails if it comes back.
 
 use rusqlite::Connection;
-use rusqlite::fallible_iterator::FallibleIterator;
 use tenantry_rewrite::Refusal;
+use tenantry_testkit::db::prepare_all;
 
 use crate::support::World;
 
 /// The result-column names of every statement of `sql`, prepared (not run) on `conn`.
 fn batch_columns(conn: &Connection, sql: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut batch = rusqlite::Batch::new(conn, sql);
-    let mut out = Vec::new();
-    while let Some(stmt) = batch.next().map_err(|e| e.to_string())? {
-        out.push(stmt.column_names().map(str::to_owned).collect());
-    }
-    Ok(out)
+    prepare_all(conn, sql)
+        .map(|all| all.into_iter().map(|p| p.columns).collect())
+        .map_err(|e| e.to_string())
 }
 
 /// Rewrites `sql` (one or more statements) and asserts that the rewrite parses and prepares

@@ -1,4 +1,5 @@
-//! A two-database oracle for rewritten statements.
+//! A two-database oracle for rewritten statements, over a fixed schema: the test kit's
+//! oracle (`tenantry_testkit::oracle`) configured with a shop's tables and rows.
 //!
 //! `single` is the legacy database: the schema without a tenant column, holding only tenant
 //! A's rows. `multi` is the migrated database: the same tables with `tenant_id`, holding A's
@@ -11,9 +12,15 @@
 //! The expected results come from SQLite running the original statement on `single`, never
 //! from the rewriter.
 
+use rusqlite::Connection;
 use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
-use tenantry_rewrite::{Plan, RewriteError, Rewriter, Schema, TenantId};
+use tenantry_rewrite::{Plan, RewriteError, Rewriter, TenantId};
+use tenantry_testkit::oracle::build::{Migration, Rows, Setup};
+use tenantry_testkit::oracle::tenancy::Tenancy;
+use tenantry_testkit::oracle::{Oracle, Scoped, comparable};
+use tenantry_testkit::sql::quote;
+
+pub use tenantry_testkit::db::{Outcome, query, schema_of};
 
 /// The legacy schema (before migration).
 pub const LEGACY_DDL: &str = r#"
@@ -53,26 +60,19 @@ SELECT c.id, c.name, count(o.id) AS n, sum(o.total) AS spent
   FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.id;
 CREATE VIEW open_totals AS SELECT customer_id, sum(total) FROM open_orders GROUP BY customer_id;
 CREATE VIEW gold AS SELECT id FROM customers WHERE tier = 'gold';
-CREATE TRIGGER customers_tier AFTER UPDATE OF tier ON customers
+"#;
+
+/// The legacy schema's trigger.
+const TRIGGERS: &[&str] = &[
+    "CREATE TRIGGER customers_tier AFTER UPDATE OF tier ON customers
 BEGIN
     UPDATE orders SET placed = 'tier ' || NEW.tier WHERE customer_id = NEW.id;
     INSERT INTO vip (customer_id) SELECT NEW.id WHERE NEW.tier = 'platinum';
-END;
-"#;
+END",
+];
 
 /// Tables that get the tenant column.
-pub const TENANT_TABLES: &[&str] = &["customers", "orders", "items", "Mixed Case", "codes", "vip"];
-
-/// All tables.
-pub const ALL_TABLES: &[&str] = &[
-    "customers",
-    "orders",
-    "items",
-    "Mixed Case",
-    "codes",
-    "vip",
-    "settings",
-];
+const TENANT_TABLES: &[&str] = &["customers", "orders", "items", "Mixed Case", "codes", "vip"];
 
 /// Rows of one tenant; `{o}` id offset, `{m}` multiplier, `{s}` suffix, `{x}` the id
 /// offset of the customers that order 4 points at.
@@ -118,61 +118,37 @@ fn rows_sql(o: i64, m: i64, s: &str, x: i64) -> String {
         .replace("{x}", &x.to_string())
 }
 
-/// The result of running SQL: column names and rows, or SQLite's error.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outcome {
-    pub columns: Vec<String>,
-    pub rows: Vec<Vec<Value>>,
-}
-
 /// Both databases and a rewriter for `multi`.
 pub struct World {
     pub single: Connection,
     pub multi: Connection,
     pub rewriter: Rewriter,
     pub tenant: TenantId,
+    tenancy: Tenancy,
 }
 
 impl World {
     pub fn new() -> World {
-        let single = Connection::open_in_memory().expect("open single");
-        single.execute_batch(LEGACY_DDL).expect("legacy schema");
-        single
-            .execute_batch(&rows_sql(100, 1, "a", 100))
-            .expect("A rows");
-        single.execute_batch(GLOBAL_ROWS).expect("global rows");
-
-        let multi = Connection::open_in_memory().expect("open multi");
-        multi.execute_batch(LEGACY_DDL).expect("legacy schema");
-        for table in TENANT_TABLES {
-            let q = quote(table);
-            multi
-                .execute_batch(&format!(
-                    "ALTER TABLE {q} ADD COLUMN tenant_id VARCHAR(255) NOT NULL DEFAULT 'A';
-                     CREATE INDEX {} ON {q} (tenant_id);",
-                    quote(&format!("idx_{table}_tenant")),
-                ))
-                .expect("add tenant column");
-        }
-        // B's order 4 points at A's customer, which does not exist yet.
-        multi
-            .execute_batch("PRAGMA foreign_keys = OFF")
-            .expect("fk off");
-        for &(tenant, o, m, s, x) in TENANTS {
-            multi.execute_batch(&rows_sql(o, m, s, x)).expect("rows");
-            for table in TENANT_TABLES {
-                multi
-                    .execute(
-                        &format!(
-                            "UPDATE {} SET tenant_id = ?1 WHERE tenant_id = 'A'",
-                            quote(table)
-                        ),
-                        [tenant],
-                    )
-                    .expect("tag rows");
-            }
-        }
-        multi.execute_batch(GLOBAL_ROWS).expect("global rows");
+        let setup = Setup {
+            legacy: LEGACY_DDL,
+            triggers: TRIGGERS,
+        };
+        let migration = Migration::AddColumn {
+            tables: TENANT_TABLES,
+            default: "A",
+        };
+        let open = || Connection::open_in_memory().expect("open");
+        let single = setup.legacy(open(), &[&rows_sql(100, 1, "a", 100), GLOBAL_ROWS]);
+        let tenant_rows: Vec<(&str, String)> = TENANTS
+            .iter()
+            .map(|&(tenant, o, m, s, x)| (tenant, rows_sql(o, m, s, x)))
+            .collect();
+        let mut rows: Vec<Rows<'_>> = tenant_rows
+            .iter()
+            .map(|(tenant, sql)| Rows::Legacy { tenant, sql })
+            .collect();
+        rows.push(Rows::Migrated(GLOBAL_ROWS));
+        let multi = setup.migrated(open(), migration, &rows);
         // Tables without an INTEGER PRIMARY KEY: give A's rows the rowids they have in the
         // single-tenant database, and the others negative ones, as a migration that keeps
         // rowids would (and so new rows get the same rowid in both).
@@ -186,33 +162,13 @@ impl World {
                 ))
                 .expect("renumber rowids");
         }
-        multi
-            .execute_batch("PRAGMA foreign_keys = ON")
-            .expect("fk on");
-        single
-            .execute_batch("PRAGMA foreign_keys = ON")
-            .expect("fk on");
-        // Scope the triggers as the migrator does, then read the schema again.
-        let triggers: Vec<(String, String)> = multi
-            .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()
-            })
-            .expect("triggers");
-        let unscoped = Rewriter::new(schema_of(&multi));
-        for (name, sql) in triggers {
-            let scoped = unscoped.scope_trigger(&sql).expect("scope trigger");
-            multi
-                .execute_batch(&format!("DROP TRIGGER {}; {scoped};", quote(&name)))
-                .expect("replace trigger");
-        }
-        let rewriter = Rewriter::new(schema_of(&multi));
+        let tenancy = Tenancy::read(&single, &multi, "A");
         World {
+            rewriter: Rewriter::new(schema_of(&multi)),
             single,
             multi,
-            rewriter,
             tenant: TenantId::new("A").expect("tenant"),
+            tenancy,
         }
     }
 
@@ -226,34 +182,37 @@ impl World {
         self.rewriter.plan(sql)
     }
 
-    /// Rows of the other tenants, every column, in a fixed order.
-    pub fn others(&self) -> Vec<(String, Vec<Vec<Value>>)> {
-        TENANT_TABLES
-            .iter()
-            .map(|t| {
-                let sql = format!(
-                    "SELECT * FROM {} WHERE tenant_id <> 'A' ORDER BY 1, 2",
-                    quote(t)
-                );
-                (
-                    t.to_string(),
-                    query(&self.multi, &sql, &[]).expect("others").rows,
-                )
-            })
-            .collect()
+    /// Rows of the other tenants, every column and rowid.
+    pub fn others(&self) -> String {
+        self.tenancy.others(&self.multi, false).expect("others")
     }
 
     /// Runs `sql` on `single` and its rewrite on `multi` with the same parameters, and
     /// asserts the oracle's three properties. Returns the single-tenant outcome.
     pub fn check_with(&self, sql: &str, params: &[Value], ordered: bool) -> Outcome {
-        let rewritten = self
-            .rewrite(sql)
+        let oracle = Oracle {
+            single: &self.single,
+            scoped: Scoped::Rewritten {
+                conn: &self.multi,
+                rewriter: &self.rewriter,
+                tenant: &self.tenant,
+            },
+            tenancy: &self.tenancy,
+        };
+        let v = oracle.run(sql, params);
+        let got = v
+            .got
             .unwrap_or_else(|e| panic!("rewrite refused {sql}: {e}"));
-        let before = self.others();
-        let expected = query(&self.single, sql, params);
-        let got = query(&self.multi, &rewritten, params);
-        let (expected, mut got) = match (expected, got) {
-            (Ok(e), Ok(g)) => (e, g),
+        let rewritten = got.sql;
+        let expected = match (v.expected, got.outcome) {
+            (Ok(e), Ok(g)) => {
+                assert_eq!(
+                    comparable(&Ok(e.clone()), ordered),
+                    comparable(&Ok(g), ordered),
+                    "results differ\n  original:  {sql}\n  rewritten: {rewritten}"
+                );
+                e
+            }
             (Err(e), Err(_)) => panic!("the original fails on the legacy database: {sql}: {e}"),
             (Ok(_), Err(g)) => {
                 panic!("the rewrite fails where the original runs:\n  {sql}\n  {rewritten}\n  {g}")
@@ -262,21 +221,11 @@ impl World {
                 panic!("the rewrite runs where the original fails:\n  {sql}\n  {rewritten}\n  {e}")
             }
         };
-        let mut expected_sorted = expected.clone();
-        if !ordered {
-            expected_sorted.rows.sort_by(cmp_row);
-            got.rows.sort_by(cmp_row);
-        }
         assert_eq!(
-            expected_sorted, got,
-            "results differ\n  original:  {sql}\n  rewritten: {rewritten}"
-        );
-        assert_eq!(
-            before,
-            self.others(),
+            v.others_before, v.others_after,
             "other tenants' rows changed\n  rewritten: {rewritten}"
         );
-        self.assert_slices_equal(&rewritten);
+        assert_slices(&v.single_after, &v.scoped_after, &rewritten);
         expected
     }
 
@@ -292,89 +241,16 @@ impl World {
 
     /// A's rows in `multi` equal `single`'s rows, table by table; global tables equal.
     pub fn assert_slices_equal(&self, context: &str) {
-        for table in ALL_TABLES {
-            let columns = legacy_columns(&self.single, table);
-            let list = columns
-                .iter()
-                .map(|c| quote(c))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let order = (1..=columns.len())
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let filter = if TENANT_TABLES.contains(table) {
-                "WHERE tenant_id = 'A'"
-            } else {
-                ""
-            };
-            let q = quote(table);
-            let single = query(
-                &self.single,
-                &format!("SELECT {list} FROM {q} ORDER BY {order}"),
-                &[],
-            )
-            .expect("single slice");
-            let multi = query(
-                &self.multi,
-                &format!("SELECT {list} FROM {q} {filter} ORDER BY {order}"),
-                &[],
-            )
-            .expect("multi slice");
-            assert_eq!(single, multi, "table {table} differs after: {context}");
-        }
+        assert_slices(
+            &self.tenancy.slice(&self.single, false),
+            &self.tenancy.slice(&self.multi, true),
+            context,
+        );
     }
 }
 
-/// The schema of a database, read the way `tenantry rewrite --db` reads it.
-pub fn schema_of(conn: &Connection) -> Schema {
-    let mut stmt = conn
-        .prepare(
-            "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') \
-             AND sql IS NOT NULL",
-        )
-        .expect("schema query");
-    let ddl: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .expect("schema rows")
-        .collect::<Result<_, _>>()
-        .expect("schema text");
-    Schema::from_objects(&ddl, "tenant_id").expect("schema")
-}
-
-fn legacy_columns(conn: &Connection, table: &str) -> Vec<String> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden IN (0, 2, 3)")
-        .expect("columns");
-    stmt.query_map([table], |r| r.get(0))
-        .expect("columns")
-        .collect::<Result<_, _>>()
-        .expect("columns")
-}
-
-/// Runs one statement and collects its columns and rows.
-pub fn query(conn: &Connection, sql: &str, params: &[Value]) -> Result<Outcome, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-    let columns: Vec<String> = stmt.column_names().map(|c| c.to_string()).collect();
-    let n = columns.len();
-    let mut rows = stmt
-        .query(params_from_iter(params.iter()))
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-        let values = (0..n)
-            .map(|i| row.get::<_, Value>(i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        out.push(values);
+fn assert_slices(single: &[(String, Outcome)], multi: &[(String, Outcome)], context: &str) {
+    for ((table, single), (_, multi)) in single.iter().zip(multi) {
+        assert_eq!(single, multi, "table {table} differs after: {context}");
     }
-    Ok(Outcome { columns, rows: out })
-}
-
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn cmp_row(a: &Vec<Value>, b: &Vec<Value>) -> std::cmp::Ordering {
-    format!("{a:?}").cmp(&format!("{b:?}"))
 }
