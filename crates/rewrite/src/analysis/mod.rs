@@ -8,6 +8,7 @@
 //! column in the order the `sqlparser` visitor meets them ([`walk`]), then the checks that
 //! need the whole statement (`Walk::finish`).
 //!
+//! - [`model`]: the model's types, plain data.
 //! - [`target`]: the table an INSERT, UPDATE or DELETE writes, and the positions of the
 //!   clauses that scope it ([`clauses`]).
 //! - [`walk`]: the visitor; [`scopes`]: CTEs and FROM clauses in scope; [`from`]: what each
