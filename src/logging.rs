@@ -18,8 +18,9 @@ pub fn default_log_path(db: &Path) -> PathBuf {
 
 /// Sends what `RUST_LOG` asks for to standard error (nothing by default: the commands
 /// report for themselves); with `file`, also `debug` and above from tenantry's crates to
-/// that file, appended.
-pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
+/// that file, appended. A log file this creates gets the permissions of `like` (the
+/// database it is about, when it exists): the log names its tables and backups.
+pub fn init(file: Option<&Path>, like: Option<&Path>) -> anyhow::Result<()> {
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -27,10 +28,7 @@ pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
         .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off")));
     let file_layer = match file {
         Some(path) => {
-            let handle = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            let handle = open_log(path, like)
                 .with_context(|| format!("cannot open the log file {}", path.display()))?;
             Some(
                 fmt::layer()
@@ -49,4 +47,19 @@ pub fn init(file: Option<&Path>) -> anyhow::Result<()> {
         .try_init()
         .context("cannot start logging")?;
     Ok(())
+}
+
+/// Opens the log file for appending. A new one is created readable by its owner only, then
+/// given the permissions of `like` when that file exists.
+fn open_log(path: &Path, like: Option<&Path>) -> std::io::Result<std::fs::File> {
+    let created = !path.exists();
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let handle = options.open(path)?;
+    if let (true, Some(like)) = (created, like.filter(|l| l.exists())) {
+        tenantry::migrate::copy_permissions(like, path)?;
+    }
+    Ok(handle)
 }

@@ -17,7 +17,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Status> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let db = dir.join(format!("pos-{}.db", args.size));
     clean(&dir, &db)?;
-    logging::init(Some(&logging::default_log_path(&db)))?;
+    logging::init(Some(&logging::default_log_path(&db)), Some(&db))?;
 
     eprintln!(
         "Generating the {} point-of-sale fixture (32 tables of an auto-parts store)…",

@@ -9,7 +9,7 @@ use crate::logging;
 
 /// Generates the fixture and prints its size.
 pub fn run(args: FixtureArgs) -> anyhow::Result<Status> {
-    logging::init(None)?;
+    logging::init(None, None)?;
     let options = Options {
         size: args.size,
         seed: args.seed,

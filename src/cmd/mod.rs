@@ -60,7 +60,7 @@ fn with_progress<T>(json: bool, operation: impl FnOnce(&mut dyn FnMut(Progress<'
 fn init_logging(db: &Path, log: Option<&Path>, enabled: bool) -> anyhow::Result<Option<PathBuf>> {
     let file =
         enabled.then(|| log.map_or_else(|| logging::default_log_path(db), Path::to_path_buf));
-    logging::init(file.as_deref())?;
+    logging::init(file.as_deref(), Some(db))?;
     Ok(file)
 }
 

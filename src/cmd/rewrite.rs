@@ -14,7 +14,7 @@ use crate::logging;
 
 /// Reads the schema and the SQL, rewrites the SQL for the tenant and prints it.
 pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
-    logging::init(None)?;
+    logging::init(None, None)?;
     let json = args.json;
     let tenant = match cli::tenant_id("--tenant", &args.tenant) {
         Ok(tenant) => tenant,

@@ -23,7 +23,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens the database, scopes it to the tenant and runs each statement of the input.
 pub fn run(args: SqlArgs) -> anyhow::Result<Status> {
-    logging::init(None)?;
+    logging::init(None, None)?;
     let sql = match super::input::read_sql(args.sql.as_deref()) {
         Ok(sql) => sql,
         Err(message) => return bad_input(&message),

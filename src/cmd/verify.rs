@@ -8,7 +8,7 @@ use crate::{logging, render};
 
 /// Verifies and prints the findings; exit 1 when any check fails.
 pub fn run(args: VerifyArgs) -> anyhow::Result<Status> {
-    logging::init(None)?;
+    logging::init(None, None)?;
     let options = VerifyOptions {
         column: args.column,
         ..VerifyOptions::default()

@@ -163,3 +163,47 @@ fn help_teaches_each_command() {
     let (_, out, _) = outcome(&tenantry(&["--help"]));
     assert!(out.contains("Exit status"), "{out}");
 }
+
+/// The files a migration and a rollback create beside a private database (the backups, the
+/// copy kept before the restore, the log) are as private as the database: mode 0600 for a
+/// 0600 database, 0640 for a 0640 one. (They were 0644 whatever the database's mode.)
+#[cfg(unix)]
+#[test]
+fn files_created_beside_a_database_get_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for db_mode in [0o600, 0o640] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = tiny_fixture(dir.path(), "pos.db");
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(db_mode)).unwrap();
+        let path = db.to_str().unwrap();
+        let (code, _, err) = outcome(&tenantry(&["migrate", path]));
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = outcome(&tenantry(&["rollback", path]));
+        assert_eq!(code, 0, "{err}");
+        let mut created = files_containing(dir.path(), "tenantry-backup");
+        created.extend(files_containing(dir.path(), "tenantry.log"));
+        // The migration's backup, the copy kept before the rollback, and the log.
+        assert_eq!(created.len(), 3, "{created:?}");
+        for file in &created {
+            assert_eq!(mode(file), db_mode, "{}", file.display());
+        }
+    }
+}
+
+/// Two migrations of the same database within one second (migrate, roll back, migrate
+/// again) each get their own backup: the default name has millisecond resolution and is
+/// numbered when taken. (The second used to fail: "the backup file already exists".)
+#[test]
+fn migrations_in_quick_succession_each_get_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let path = db.to_str().unwrap();
+    for step in ["migrate", "rollback", "migrate", "rollback", "migrate"] {
+        let (code, _, err) = outcome(&tenantry(&[step, path]));
+        assert_eq!(code, 0, "{step}: {err}");
+    }
+    // Three migration backups and two copies kept before the rollbacks, all different.
+    let backups = files_containing(dir.path(), "tenantry-backup");
+    assert_eq!(backups.len(), 5, "{backups:?}");
+}

@@ -8,25 +8,16 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::checks;
 use crate::error::{Error, Result, Step};
+use crate::files;
 
 /// Pages copied per backup step (between progress reports).
 const PAGES_PER_STEP: i32 = 4096;
 
-/// The default backup path: beside the database, named after it and the current UTC time,
-/// e.g. `pos.db.20261127T171125Z.tenantry-backup`.
+/// The default backup path: beside the database, named after it and the current UTC time
+/// to the millisecond, e.g. `pos.db.20261206T061320.123Z.tenantry-backup` (numbered when a
+/// file already takes the name).
 pub(crate) fn default_path(db: &Path, conn: &Connection) -> Result<PathBuf> {
-    stamped_path(db, conn, "tenantry-backup")
-}
-
-/// `<db>.<UTC time>.<suffix>` beside the database (the time read from SQLite).
-pub(crate) fn stamped_path(db: &Path, conn: &Connection, suffix: &str) -> Result<PathBuf> {
-    let stamp: String = conn
-        .query_row("SELECT strftime('%Y%m%dT%H%M%SZ', 'now')", [], |r| r.get(0))
-        .map_err(Error::sqlite(Step::Backup, None))?;
-    let name = db
-        .file_name()
-        .map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
-    Ok(db.with_file_name(format!("{name}.{stamp}.{suffix}")))
+    files::stamped_path(db, conn, "tenantry-backup")
 }
 
 /// Copies the database at `source` into a new file at `dest`, which must not exist.
@@ -42,12 +33,9 @@ pub(crate) fn create(
     progress: &mut dyn FnMut(u64, u64),
     mut fault: impl FnMut(usize) -> Result<()>,
 ) -> Result<u64> {
-    // Create the file ourselves with create_new, so an existing file is never overwritten.
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(dest)
-    {
+    // Create the file ourselves, new and private, so an existing file is never overwritten
+    // and the copy is never readable by more people than the database.
+    match files::create_private(dest) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(Error::BackupExists {
@@ -66,7 +54,14 @@ pub(crate) fn create(
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(Error::sqlite(Step::Backup, None))
-    .and_then(|conn| copy_into(&conn, dest, progress, &mut fault));
+    .and_then(|conn| copy_into(&conn, dest, progress, &mut fault))
+    .and_then(|pages| {
+        files::copy_permissions(source, dest).map_err(|source| Error::Io {
+            path: dest.to_owned(),
+            source,
+        })?;
+        Ok(pages)
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(dest);
         let _ = std::fs::remove_file(journal_of(dest));

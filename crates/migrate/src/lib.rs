@@ -43,6 +43,7 @@ mod checks;
 mod error;
 #[cfg(any(test, feature = "fault-injection"))]
 mod fault;
+mod files;
 mod inspect;
 mod migrate;
 mod options;
@@ -60,6 +61,7 @@ pub use checks::FkViolations;
 pub use error::{Error, Result, Step};
 #[cfg(any(test, feature = "fault-injection"))]
 pub use fault::Fault;
+pub use files::copy_permissions;
 pub use inspect::{
     Catalog, ColumnInfo, IndexInfo, SchemaObject, TableInfo, TableKind, mentioned_tables,
     read_catalog,

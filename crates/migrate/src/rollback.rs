@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::{Error, Result, Step};
 use crate::options::RollbackOptions;
 use crate::report::{Progress, Timer, Timing};
-use crate::{backup, checks, inspect, preflight, record};
+use crate::{backup, checks, files, inspect, preflight, record};
 
 /// The report of [`rollback`].
 #[derive(Clone, Debug, Serialize)]
@@ -83,7 +83,7 @@ pub fn rollback(
 
     timer.start(Step::Backup);
     preflight::begin_immediate(&conn, path, options.busy_wait)?;
-    let saved = backup::stamped_path(path, &conn, "pre-rollback.tenantry-backup")?;
+    let saved = files::stamped_path(path, &conn, "pre-rollback.tenantry-backup")?;
     let copied = backup::create(
         path,
         &saved,
