@@ -425,6 +425,17 @@ impl fmt::Display for SourceForm {
                 write!(f, "INDEXED BY or NOT INDEXED on view {name}")
             }
             SourceForm::IndexHints => f.write_str("MySQL index hints"),
+            // SQLite reads `t SEMI JOIN u` as `t AS semi JOIN u`; sqlparser as a semi-join.
+            SourceForm::Join { operator }
+                if matches!(operator.as_str(), "SEMI JOIN" | "ANTI JOIN") =>
+            {
+                let word = operator.split(' ').next().unwrap_or_default();
+                write!(
+                    f,
+                    "{operator} (if {word} is meant as the alias of the table before it, as \
+                     SQLite reads it, write AS {word})"
+                )
+            }
             SourceForm::Join { operator } => f.write_str(operator),
             SourceForm::Expression { text } => write!(f, "table expression {text}"),
         }

@@ -6,7 +6,9 @@
 //! Every refusal about what a statement means is raised here, in the order the statement is
 //! read: first its write target ([`target`]), then each table, expression and result
 //! column in the order the `sqlparser` visitor meets them ([`walk`]), then the checks that
-//! need the whole statement (`Walk::finish`).
+//! need the whole statement (`Walk::finish`). Constructs of other dialects (`TABLE t` or
+//! MERGE in a query, joins SQLite does not have) are refused when the query, SELECT or
+//! UPDATE that holds them is entered, before what is inside it.
 //!
 //! - [`model`]: the model's types, plain data.
 //! - [`target`]: the table an INSERT, UPDATE or DELETE writes, and the positions of the

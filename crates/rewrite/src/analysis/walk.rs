@@ -233,6 +233,18 @@ impl<'s, 'a> Walk<'s, 'a> {
     }
 }
 
+/// Refuses a FROM clause with a join operator SQLite does not have.
+fn foreign_join_refusal(from: &[sqlparser::ast::TableWithJoins]) -> Result<(), Refusal> {
+    match scopes::foreign_join(from) {
+        Some(operator) => Err(Refusal::TableSource {
+            form: SourceForm::Join {
+                operator: operator.to_owned(),
+            },
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A step's result as the visitor's control flow: a refusal stops the walk.
 fn flow(result: Result<(), Refusal>) -> ControlFlow<Refusal> {
     match result {
@@ -288,6 +300,14 @@ impl Visitor for Walk<'_, '_> {
         let level = self.target_items(statement);
         self.scopes
             .enter_statement(matches!(statement, Statement::Query(_)), level);
+        // `UPDATE … FROM` with a join SQLite does not have (a SELECT's FROM is checked in
+        // `select`).
+        if let Ok(Shape::Update(update)) = classify::shape(statement)
+            && let Some(UpdateTableFromKind::AfterSet(from) | UpdateTableFromKind::BeforeSet(from)) =
+                &update.from
+        {
+            flow(foreign_join_refusal(from))?;
+        }
         ControlFlow::Continue(())
     }
 
@@ -394,14 +414,7 @@ impl Walk<'_, '_> {
             }
         }
         self.model.selects.push(shape);
-        if let Some(operator) = scopes::foreign_join(&select.from) {
-            return Err(Refusal::TableSource {
-                form: SourceForm::Join {
-                    operator: operator.to_owned(),
-                },
-            });
-        }
-        Ok(())
+        foreign_join_refusal(&select.from)
     }
 
     /// An expression: forbidden functions, `main.t.col`, rowid reads, `x IN t`, and `*`

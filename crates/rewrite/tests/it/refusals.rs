@@ -719,6 +719,11 @@ fn forms_of_other_dialects_are_refused_by_name() {
         ("WITH x AS (SELECT 1) TABLE customers", "TABLE"),
         ("SELECT id FROM customers UNION TABLE orders", "TABLE"),
         ("SELECT * FROM (SELECT 1 UNION TABLE orders)", "TABLE"),
+        // MERGE inside a query: fce78f6 rewrote its target as a read.
+        (
+            "WITH x AS (SELECT 1) MERGE INTO orders USING vip ON 1 WHEN MATCHED THEN DELETE",
+            "MERGE",
+        ),
     ] {
         assert_eq!(
             refusal(&w, sql),
@@ -745,6 +750,11 @@ fn forms_of_other_dialects_are_refused_by_name() {
             "SELECT * FROM (customers c STRAIGHT_JOIN orders o ON o.customer_id = c.id)",
             "STRAIGHT_JOIN",
         ),
+        // The FROM of UPDATE too (fce78f6 and the first version of this check let it by).
+        (
+            "UPDATE orders SET total = 1 FROM customers c SEMI JOIN vip v ON v.customer_id = c.id",
+            "SEMI JOIN",
+        ),
     ] {
         assert_eq!(
             refusal(&w, sql),
@@ -756,4 +766,17 @@ fn forms_of_other_dialects_are_refused_by_name() {
             "{sql}"
         );
     }
+}
+
+#[test]
+fn a_semi_join_says_how_sqlite_reads_it() {
+    // SQLite reads `customers semi JOIN vip` as the alias `semi`; sqlparser as a semi-join.
+    let w = World::new();
+    let message = refusal(&w, "SELECT * FROM customers SEMI JOIN vip ON 1").to_string();
+    assert!(message.contains("write AS SEMI"), "{message}");
+    assert_eq!(
+        w.rewrite("SELECT count(*) FROM customers AS semi JOIN vip ON 1")
+            .map(|_| ()),
+        Ok(())
+    );
 }
