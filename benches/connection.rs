@@ -54,22 +54,20 @@
 //! (`TENANTRY_BENCH_CACHE_SWITCH=0` keeps one tenant). Criterion's filter arguments apply to part 1
 //! (`cargo bench --bench connection -- join`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::Criterion;
-use rusqlite::types::Value;
-use rusqlite::{CachedStatement, params_from_iter};
-use tenantry_fixtures::{Query, QueryClass, Size};
-use tenantry_migrate::{MigrateOptions, migrate};
+use tenantry_fixtures::{QueryClass, Size};
 use tenantry_sqlite::pool::{Manager, Pool};
 
+mod catalogue;
 mod fixture;
 mod support;
-use support::{criterion_dir, human, median_ns, target_dir};
+use catalogue::{CLASSES, Case, Side, by_class, class_summary, outcome, per_class, run_case};
+use support::{bench_dir, criterion_dir, human};
 
 /// The tenant the migration gives every existing row.
 const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
@@ -81,24 +79,11 @@ const POOL_SIZE: u32 = 8;
 /// view is read as its scoped query and the migrator scopes the inventory trigger).
 const KNOWN_REFUSED: &[(&str, &str)] = &[];
 
-const CLASSES: [QueryClass; 6] = [
-    QueryClass::PointLookup,
-    QueryClass::Join,
-    QueryClass::Aggregate,
-    QueryClass::Insert,
-    QueryClass::Update,
-    QueryClass::Delete,
-];
-
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
-}
-
-fn bench_dir() -> PathBuf {
-    target_dir().join("tenantry-bench").join("connection")
 }
 
 /// The two databases: the pre-migration typical fixture, and a migrated copy of it.
@@ -111,16 +96,14 @@ struct Fixtures {
 /// migrates a fresh copy of it on every run (so the copy is always what the current
 /// migrator makes); both are in WAL mode.
 fn fixtures() -> Fixtures {
-    let dir = bench_dir();
-    std::fs::create_dir_all(&dir).expect("create bench dir");
+    let dir = bench_dir("connection");
     let size = Size::Typical;
     let plain = fixture::pristine(&dir, size);
     let migrated = dir.join(format!("pos-{size}-migrated.db"));
     // Idempotent; also for fixtures cached by an earlier version of this bench.
     set_wal(&plain);
     let migrated_partial = dir.join(format!("pos-{size}-migrated.db.partial"));
-    let backup = dir.join(format!("pos-{size}-migrated.db.backup"));
-    for f in [&migrated, &migrated_partial, &backup] {
+    for f in [&migrated, &migrated_partial] {
         let _ = std::fs::remove_file(f);
         for suffix in ["-wal", "-shm"] {
             let mut side = f.as_os_str().to_owned();
@@ -129,13 +112,7 @@ fn fixtures() -> Fixtures {
         }
     }
     let started = Instant::now();
-    std::fs::copy(&plain, &migrated_partial).expect("copy fixture");
-    let options = MigrateOptions {
-        backup: Some(backup.clone()),
-        ..MigrateOptions::default()
-    };
-    migrate(&migrated_partial, &options, &mut |_| {}).expect("migrate fixture");
-    std::fs::remove_file(&backup).expect("remove the migration's backup");
+    fixture::migrate_copy(&plain, &migrated_partial);
     set_wal(&migrated_partial);
     std::fs::rename(&migrated_partial, &migrated).expect("move fixture into place");
     eprintln!(
@@ -152,102 +129,6 @@ fn set_wal(path: &Path) {
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .expect("journal_mode");
     assert!(mode.eq_ignore_ascii_case("wal"), "journal mode {mode}");
-}
-
-/// One catalogue statement with its parameters.
-struct Case {
-    query: &'static Query,
-    params: Vec<Value>,
-}
-
-/// What both connections offer the bench: a cached statement, and a transaction rolled back.
-trait Side {
-    fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>>;
-    /// `BEGIN DEFERRED`, `f`, `ROLLBACK`.
-    fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T;
-}
-
-impl Side for rusqlite::Connection {
-    fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
-        self.prepare_cached(sql)
-    }
-
-    fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
-        let tx = self.transaction().expect("BEGIN");
-        let out = f(&tx);
-        tx.rollback().expect("ROLLBACK");
-        out
-    }
-}
-
-impl Side for tenantry_sqlite::Connection {
-    fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
-        self.prepare_cached(sql)
-    }
-
-    fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
-        let tx = self.transaction().expect("BEGIN");
-        let out = f(&tx);
-        tx.rollback().expect("ROLLBACK");
-        out
-    }
-}
-
-/// Runs one statement: a read reads every column of every row (the number of rows is
-/// returned), a write returns the rows changed.
-fn run_case(stmt: &mut CachedStatement<'_>, case: &Case) -> rusqlite::Result<usize> {
-    let params = params_from_iter(case.params.iter());
-    if case.query.class.is_read_only() {
-        let columns = stmt.column_count();
-        let mut rows = stmt.query(params)?;
-        let mut n = 0;
-        while let Some(row) = rows.next()? {
-            for i in 0..columns {
-                std::hint::black_box(row.get_ref(i)?);
-            }
-            n += 1;
-        }
-        Ok(n)
-    } else {
-        stmt.execute(params)
-    }
-}
-
-/// One iteration of a class: every statement once (writes inside a transaction rolled back).
-fn iteration<S: Side>(conn: &mut S, cases: &[&Case], writes: bool) -> usize {
-    let body = |conn: &S| {
-        let mut total = 0;
-        for case in cases {
-            let mut stmt = conn.cached(case.query.sql).expect("prepare_cached");
-            total += run_case(&mut stmt, case).expect("run");
-        }
-        total
-    };
-    if writes {
-        conn.rolled_back(body)
-    } else {
-        body(conn)
-    }
-}
-
-/// The result of a statement, for comparing the two sides: every value of every row of a
-/// read, the rows changed by a write.
-fn outcome<S: Side>(conn: &S, case: &Case) -> rusqlite::Result<Vec<Value>> {
-    let mut stmt = conn.cached(case.query.sql)?;
-    let params = params_from_iter(case.params.iter());
-    if case.query.class.is_read_only() {
-        let columns = stmt.column_count();
-        let mut rows = stmt.query(params)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            for i in 0..columns {
-                out.push(row.get::<_, Value>(i)?);
-            }
-        }
-        Ok(out)
-    } else {
-        Ok(vec![Value::Integer(stmt.execute(params)? as i64)])
-    }
 }
 
 fn open_plain(path: &Path) -> rusqlite::Connection {
@@ -317,68 +198,6 @@ fn cases(plain: &mut rusqlite::Connection, scoped: &mut tenantry_sqlite::Connect
         out.push(case);
     }
     out
-}
-
-fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-    group
-        .sample_size(50)
-        .warm_up_time(Duration::from_millis(700))
-        .measurement_time(Duration::from_secs(2));
-}
-
-fn per_class(
-    c: &mut Criterion,
-    plain: &mut rusqlite::Connection,
-    scoped: &mut tenantry_sqlite::Connection,
-    by_class: &BTreeMap<&'static str, (bool, Vec<&Case>)>,
-) {
-    for (class, (writes, cases)) in by_class {
-        let mut group = c.benchmark_group("plain");
-        configure(&mut group);
-        group.bench_function(*class, |b| b.iter(|| iteration(plain, cases, *writes)));
-        group.finish();
-        let mut group = c.benchmark_group("scoped");
-        configure(&mut group);
-        group.bench_function(*class, |b| b.iter(|| iteration(scoped, cases, *writes)));
-        group.finish();
-    }
-}
-
-fn class_summary(by_class: &BTreeMap<&'static str, (bool, Vec<&Case>)>, since: SystemTime) {
-    eprintln!("\nper query class: plain rusqlite (pre-migration) vs tenant connection (migrated)");
-    eprintln!("criterion medians per iteration (every statement of the class once)");
-    eprintln!(
-        "{:<14} {:>10} {:>12} {:>12} {:>10}  verdict",
-        "class", "statements", "plain", "scoped", "overhead"
-    );
-    for class in CLASSES.map(QueryClass::as_str) {
-        let Some((_, cases)) = by_class.get(class) else {
-            continue;
-        };
-        let plain = median_ns("plain", class, since);
-        let scoped = median_ns("scoped", class, since);
-        let show = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), human);
-        let (overhead, verdict) = match (plain, scoped) {
-            (Some(p), Some(s)) if p > 0.0 => {
-                let pct = (s / p - 1.0) * 100.0;
-                let verdict = if pct <= 3.0 {
-                    "goal met (<= 3%)"
-                } else if pct <= 10.0 {
-                    "within requirement (<= 10%), above goal"
-                } else {
-                    "ABOVE REQUIREMENT (> 10%)"
-                };
-                (format!("{pct:+.1}%"), verdict)
-            }
-            _ => ("-".to_owned(), "not measured in this run"),
-        };
-        eprintln!(
-            "{class:<14} {:>10} {:>12} {:>12} {overhead:>10}  {verdict}",
-            cases.len(),
-            show(plain),
-            show(scoped)
-        );
-    }
 }
 
 /// Runs `ops` operations of the mix on `threads` threads, each operation through `op`;
@@ -707,27 +526,27 @@ fn main() {
     let (mut plain, mut scoped) = open_pair(&fx);
     let cases = cases(&mut plain, &mut scoped);
 
-    let mut by_class: BTreeMap<&'static str, (bool, Vec<&Case>)> = BTreeMap::new();
-    for case in &cases {
-        let entry = by_class
-            .entry(case.query.class.as_str())
-            .or_insert_with(|| (!case.query.class.is_read_only(), Vec::new()));
-        entry.1.push(case);
-    }
-    for (class, (_, cases)) in &by_class {
-        let names: Vec<&str> = cases.iter().map(|c| c.query.name).collect();
-        eprintln!("{class}: {}", names.join(", "));
-    }
+    let by_class = by_class(&cases);
 
     if mode != "only" && mode != "cache" {
         let mut c = Criterion::default()
             .output_directory(&criterion_dir())
             .configure_from_args();
-        per_class(&mut c, &mut plain, &mut scoped, &by_class);
+        per_class(
+            &mut c,
+            ("plain", &mut plain),
+            ("scoped", &mut scoped),
+            &by_class,
+        );
         c.final_summary();
     }
     if mode != "only" && mode != "cache" {
-        class_summary(&by_class, started);
+        class_summary(
+            &by_class,
+            started,
+            ("plain", "scoped"),
+            "per query class: plain rusqlite (pre-migration) vs tenant connection (migrated)",
+        );
         if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() != Ok("0") {
             per_statement(&fx, &cases, &mut plain, &mut scoped);
         }

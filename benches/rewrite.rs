@@ -33,12 +33,11 @@ use criterion::{Criterion, Throughput};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 use tenantry_fixtures::{Query, Size};
-use tenantry_migrate::{MigrateOptions, migrate};
 use tenantry_rewrite::{Rewriter, Schema, TenantId};
 
 mod fixture;
 mod support;
-use support::{criterion_dir, human, median_ns, target_dir};
+use support::{criterion_dir, human, median_ns};
 
 /// The tenant the migration gives every existing row.
 const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
@@ -53,29 +52,17 @@ fn parse_baseline() -> Option<fn(&str) -> usize> {
 }
 
 fn bench_dir() -> PathBuf {
-    target_dir().join("tenantry-bench")
+    support::bench_dir("")
 }
 
-/// Copies the fixture of `size` to `db` and migrates it to [`TENANT`] (the migration's
-/// backup is written beside it and removed).
+/// Copies the fixture of `size` to `db` and migrates it to [`TENANT`].
 fn generate_migrated(db: &Path, size: Size) {
-    let mut backup = db.as_os_str().to_owned();
-    backup.push(".backup");
-    let backup = PathBuf::from(backup);
-    let _ = std::fs::remove_file(&backup);
-    std::fs::copy(fixture::pristine(&bench_dir(), size), db).expect("copy fixture");
-    let options = MigrateOptions {
-        backup: Some(backup.clone()),
-        ..MigrateOptions::default()
-    };
-    migrate(db, &options, &mut |_| {}).expect("migrate fixture");
-    std::fs::remove_file(&backup).expect("remove the migration's backup");
+    fixture::migrate_copy(&fixture::pristine(&bench_dir(), size), db);
 }
 
 /// The migrated fixture of `size`, made once under `target/tenantry-bench/` and reused.
 fn cached_migrated(size: Size) -> PathBuf {
     let dir = bench_dir();
-    std::fs::create_dir_all(&dir).expect("create bench dir");
     let path = dir.join(format!("pos-{size}-migrated.db"));
     if !path.exists() {
         let partial = dir.join(format!("pos-{size}-migrated.db.partial"));

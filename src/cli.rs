@@ -257,7 +257,8 @@ pub struct RollbackArgs {
 /// `tenantry fixture`.
 #[derive(Debug, Args)]
 pub struct FixtureArgs {
-    /// tiny (hundreds of rows), typical (about 1 million rows) or large (about 10 million).
+    /// tiny (hundreds of rows), small (about 100,000: a tenth of typical), typical (about 1
+    /// million rows) or large (about 10 million).
     #[arg(long, value_name = "SIZE")]
     pub size: tenantry::fixtures::Size,
     /// The database file to create.

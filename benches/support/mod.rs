@@ -9,6 +9,14 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
+/// The folder a bench keeps its databases in, `target/tenantry-bench/<name>` (the folder
+/// itself for an empty name), created if missing.
+pub fn bench_dir(name: &str) -> PathBuf {
+    let dir = target_dir().join("tenantry-bench").join(name);
+    std::fs::create_dir_all(&dir).expect("create the bench folder");
+    dir
+}
+
 /// Where criterion writes its estimates.
 pub fn criterion_dir() -> PathBuf {
     target_dir().join("criterion")

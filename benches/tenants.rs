@@ -1,0 +1,214 @@
+//! What one tenant pays for its neighbours' rows.
+//!
+//! Ten tenants of equal size share one database: the `small` point-of-sale fixture (a
+//! tenth of `typical`), migrated, then copied as tenants `t0` … `t9` with interleaved keys
+//! (`tenantry_fixtures::Interleave`), so the database holds about as many rows as the
+//! typical fixture and the tenants' rows lie in turn, as tenants writing at the same time
+//! leave them. (One block per tenant would hide what scattered rows cost.) The
+//! comparison: the same database with every tenant but `t3` deleted and `VACUUM`ed, so it
+//! holds exactly `t3`'s rows, compactly.
+//!
+//! Both sides run `t3`'s statements through the tenant connection with the same settings
+//! (`prepare_cached`, WAL, foreign keys on; `ANALYZE` run on both files), the
+//! point-of-sale catalogue by query class (writes rolled back), with parameters sampled
+//! from `t3`'s rows. Criterion groups `own/<class>` and `shared/<class>`; the table after
+//! them gives the cost of sharing per class (`shared ÷ own − 1`). The goal: every class
+//! within 10%. Both sides' results are compared before timing (a difference is printed).
+//!
+//! The backup singleton (`backup_settings`, `CHECK (id = 1)`) cannot be copied while keys
+//! are global: only the migrated store's row exists, and it is deleted with that store.
+//!
+//! Run: `cargo bench --bench tenants` (the databases are built once, into
+//! `target/tenantry-bench/tenants/`, in about ten minutes on 2 cores: each copy checks
+//! every foreign key of the database; later runs take about three minutes). Criterion's
+//! filter arguments apply (`cargo bench --bench tenants -- join`).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use criterion::Criterion;
+use tenantry_fixtures::{Interleave, Size, TenantCopy, copy_tenant, expected_tables};
+
+mod catalogue;
+mod fixture;
+mod support;
+use catalogue::{Case, Side, by_class, class_summary, outcome, per_class};
+use support::{bench_dir, criterion_dir};
+
+/// How many tenants share the database.
+const TENANTS: i64 = 10;
+
+/// The tenant whose statements are measured.
+const MEASURED: &str = "t3";
+
+/// Added to every copied key: above every key of the migrated store, so no copy collides
+/// with it before it is deleted.
+const KEY_BASE: i64 = 10_000_000;
+
+/// The shared database and the measured tenant's own, built once.
+struct Databases {
+    shared: PathBuf,
+    own: PathBuf,
+}
+
+fn databases() -> Databases {
+    let dir = bench_dir("tenants");
+    let shared = dir.join(format!("pos-{TENANTS}-tenants.db"));
+    let own = dir.join(format!("pos-{MEASURED}-alone.db"));
+    if !shared.exists() || !own.exists() {
+        let started = Instant::now();
+        let pristine = fixture::pristine(&dir, Size::Small);
+        build_shared(&pristine, &shared);
+        build_own(&shared, &own);
+        eprintln!(
+            "built the {TENANTS}-tenant database and {MEASURED}'s own in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Databases { shared, own }
+}
+
+/// Migrates a copy of `pristine`, copies its store as `t0` … `t9` with interleaved keys,
+/// deletes the original store, and writes the result to `dest` (atomically: an
+/// interrupted build leaves nothing).
+fn build_shared(pristine: &Path, dest: &Path) {
+    let partial = dest.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    fixture::migrate_copy(pristine, &partial);
+    let conn = rusqlite::Connection::open(&partial).expect("open");
+    let store = tenantry_migrate::DEFAULT_TENANT;
+    for slot in 0..TENANTS {
+        let mut copy = TenantCopy::pos(store, format!("t{slot}"));
+        // The same rows for every tenant: no amount changed.
+        copy.adjustments.clear();
+        copy.interleave = Some(Interleave {
+            stride: TENANTS,
+            slot,
+            base: KEY_BASE,
+        });
+        copy_tenant(&conn, &copy).expect("copy the store as a tenant");
+    }
+    delete_tenants(&conn, &|tenant| tenant == store);
+    conn.execute_batch("VACUUM; ANALYZE; PRAGMA journal_mode = WAL;")
+        .expect("vacuum and analyze");
+    drop(conn);
+    std::fs::rename(&partial, dest).expect("move into place");
+}
+
+/// A copy of `shared` holding only the measured tenant's rows.
+fn build_own(shared: &Path, dest: &Path) {
+    let partial = dest.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let conn = rusqlite::Connection::open(shared).expect("open shared");
+    conn.execute("VACUUM INTO ?1", [partial.to_string_lossy()])
+        .expect("copy shared");
+    drop(conn);
+    let conn = rusqlite::Connection::open(&partial).expect("open own");
+    delete_tenants(&conn, &|tenant| tenant != MEASURED);
+    conn.execute_batch("VACUUM; ANALYZE; PRAGMA journal_mode = WAL;")
+        .expect("vacuum and analyze");
+    drop(conn);
+    std::fs::rename(&partial, dest).expect("move into place");
+}
+
+/// Deletes the rows of the tenants `doomed` picks from every tenant table (foreign keys
+/// off, so no action fires; the POS schema has no DELETE trigger).
+fn delete_tenants(conn: &rusqlite::Connection, doomed: &dyn Fn(&str) -> bool) {
+    conn.execute_batch("PRAGMA foreign_keys = OFF; BEGIN")
+        .expect("begin");
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT tenant_id FROM customers")
+        .expect("tenants");
+    let tenants: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .expect("tenants");
+    drop(stmt);
+    for tenant in tenants.iter().filter(|t| doomed(t)) {
+        for table in expected_tables() {
+            conn.execute(
+                &format!("DELETE FROM \"{table}\" WHERE tenant_id = ?1"),
+                [tenant],
+            )
+            .expect("delete a tenant's rows");
+        }
+    }
+    conn.execute_batch("COMMIT; PRAGMA foreign_keys = ON")
+        .expect("commit");
+}
+
+/// A tenant connection for the measured tenant.
+fn open(path: &Path) -> tenantry_sqlite::Connection {
+    let conn = tenantry_sqlite::Connection::open(path).expect("open");
+    conn.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    conn.set_tenant(MEASURED).expect("set tenant");
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .expect("foreign keys");
+    conn
+}
+
+/// The catalogue's statements with parameters from the measured tenant's rows; each run
+/// once on both sides (writes rolled back) and the results compared.
+fn cases(
+    own_path: &Path,
+    own: &mut tenantry_sqlite::Connection,
+    shared: &mut tenantry_sqlite::Connection,
+) -> Vec<Case> {
+    let sample = rusqlite::Connection::open(own_path).expect("open own for sampling");
+    let mut out = Vec::new();
+    for query in tenantry_fixtures::catalogue() {
+        let params = tenantry_fixtures::sample_params(&sample, query).expect("sample parameters");
+        let case = Case { query, params };
+        let expected = own.rolled_back(|c| outcome(c, &case));
+        let got = shared.rolled_back(|c| outcome(c, &case));
+        match (expected, got) {
+            (Ok(e), Ok(g)) if e == g => {}
+            (Ok(e), Ok(g)) => eprintln!(
+                "warning: {} returns different results ({} vs {} values)",
+                query.name,
+                e.len(),
+                g.len()
+            ),
+            (e, g) => {
+                eprintln!(
+                    "left out: {} (own: {:?}; shared: {:?})",
+                    query.name,
+                    e.err(),
+                    g.err()
+                );
+                continue;
+            }
+        }
+        out.push(case);
+    }
+    out
+}
+
+fn main() {
+    let started = SystemTime::now();
+    let dbs = databases();
+    let mut own = open(&dbs.own);
+    let mut shared = open(&dbs.shared);
+    let cases = cases(&dbs.own, &mut own, &mut shared);
+    let by_class = by_class(&cases);
+    let mut c = Criterion::default()
+        .output_directory(&criterion_dir())
+        .configure_from_args();
+    per_class(
+        &mut c,
+        ("own", &mut own),
+        ("shared", &mut shared),
+        &by_class,
+    );
+    c.final_summary();
+    class_summary(
+        &by_class,
+        started,
+        ("own", "shared"),
+        &format!(
+            "per query class: {MEASURED} alone vs {MEASURED} among {TENANTS} tenants (interleaved), \
+             both through the tenant connection"
+        ),
+    );
+}
