@@ -120,6 +120,18 @@ enum State {
     Moving,
 }
 
+/// When tenants B and C write, next to A.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Neighbours {
+    /// After each of A's writes, B repeats it as written (shifted where a unique key
+    /// refuses it) and C with every number shifted: decoys that cannot stop A's writes.
+    After,
+    /// Before each of A's writes, B and C each run it exactly as written, same keys: what
+    /// tenants that truly share a database must be able to do. Where keys are global, A's
+    /// write then meets B's row.
+    SameKeysFirst,
+}
+
 /// Tenant A's connection on a file database that the migrator migrated.
 ///
 /// Schema records run administratively: on a plain connection before the first
@@ -139,11 +151,20 @@ pub struct Tenant {
     pub decoy_errors: usize,
     /// How many of B's writes a unique key refused as written, and ran shifted.
     pub b_shifted: usize,
+    /// When B and C write.
+    neighbours: Neighbours,
 }
 
 impl Tenant {
-    /// An empty database with the sentinel table, not yet migrated.
+    /// An empty database with the sentinel table, not yet migrated; B and C write after
+    /// A.
     pub fn new() -> Tenant {
+        Tenant::with_neighbours(Neighbours::After)
+    }
+
+    /// An empty database with the sentinel table, not yet migrated; B and C write as
+    /// `neighbours` says.
+    pub fn with_neighbours(neighbours: Neighbours) -> Tenant {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("corpus.db");
         let conn = rusqlite::Connection::open(&path).expect("creating the database");
@@ -156,6 +177,7 @@ impl Tenant {
             migrations: 0,
             decoy_errors: 0,
             b_shifted: 0,
+            neighbours,
         }
     }
 
@@ -187,6 +209,14 @@ impl Tenant {
             State::After(conn) => conn,
             State::Before(_) | State::Moving => unreachable!("migrated above"),
         }
+    }
+
+    /// Runs A's write as B and as C, exactly as written, before A does.
+    fn same_keys_first(&mut self, sql: &str) {
+        let conn = self.conn();
+        let b = conn.with_tenant(B, |c| c.execute_batch(sql));
+        let c = conn.with_tenant(C, |c| c.execute_batch(sql));
+        self.decoy_errors += usize::from(b.is_err()) + usize::from(c.is_err());
     }
 
     /// Repeats A's write as B and as C.
@@ -224,8 +254,12 @@ impl Tenant {
             }
             return result;
         }
+        let write = is_write(sql);
+        if write && self.neighbours == Neighbours::SameKeysFirst {
+            self.same_keys_first(sql);
+        }
         self.conn().execute_batch(sql)?;
-        if is_write(sql) {
+        if write && self.neighbours == Neighbours::After {
             self.decoys(sql);
         }
         Ok(())
@@ -489,6 +523,54 @@ mod tests {
             (tenant.b_shifted, tenant.decoy_errors, tenant.migrations),
             (1, 0, 1)
         );
+    }
+
+    /// With same keys first, B and C write A's rows as written before A: a table without
+    /// keys holds three equal copies; a global key (today's schema) lets B's row in and
+    /// refuses A's and C's.
+    #[test]
+    fn same_keys_first_writes_b_and_c_before_a() {
+        let mut tenant = Tenant::with_neighbours(Neighbours::SameKeysFirst);
+        for sql in [
+            "CREATE TABLE t1(a INTEGER, b TEXT)",
+            "CREATE TABLE t2(pk INTEGER PRIMARY KEY, c REAL)",
+            "INSERT INTO t1 VALUES(1,'x'),(2,'y')",
+        ] {
+            tenant.statement(sql).unwrap();
+        }
+        let err = tenant
+            .statement("INSERT INTO t2 VALUES(1,0.5)")
+            .unwrap_err();
+        assert_eq!(
+            err.sqlite_error_code(),
+            Some(ErrorCode::ConstraintViolation),
+            "{err}"
+        );
+        let rows = |tenant: &mut Tenant, sql: &str| -> Vec<Vec<Value>> {
+            tenant
+                .conn()
+                .unscoped(|c| rows_of(c.prepare(sql)?))
+                .unwrap()
+                .1
+        };
+        let text = |s: &str| Value::Text(s.into());
+        assert_eq!(
+            rows(
+                &mut tenant,
+                "SELECT tenant_id, sum(a) FROM t1 GROUP BY 1 ORDER BY 1"
+            ),
+            [
+                vec![text(A), Value::Integer(3)],
+                vec![text(B), Value::Integer(3)],
+                vec![text(C), Value::Integer(3)],
+            ]
+        );
+        assert_eq!(
+            rows(&mut tenant, "SELECT tenant_id, pk FROM t2"),
+            [vec![text(B), Value::Integer(1)]]
+        );
+        // C's copy of the t2 row failed; B's and C's t1 rows went in.
+        assert_eq!((tenant.b_shifted, tenant.decoy_errors), (0, 1));
     }
 
     #[test]

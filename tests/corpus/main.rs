@@ -20,6 +20,10 @@
 //!   beside the workspace). A missing or empty folder fails the test.
 //! - `TENANTRY_CORPUS_SAMPLE=N`: run one query record in N (default 1: all of them).
 //! - `TENANTRY_CORPUS_FILES=a,b`: only the files whose path contains one of these.
+//! - `TENANTRY_CORPUS_NEIGHBOURS=same-keys-first`: B and C run each of A's writes exactly
+//!   as written before A does, same keys, instead of after it. While keys are global (the
+//!   schema `tenantry migrate` makes today) A's writes then meet B's rows, so this mode
+//!   reports the pass rate and does not fail.
 
 mod engine;
 mod run;
@@ -76,12 +80,12 @@ fn env_number(name: &str, default: usize) -> usize {
 }
 
 /// Runs one file on both engines and compares them.
-fn run_file(path: &Path, sample: usize) -> FileReport {
+fn run_file(path: &Path, sample: usize, neighbours: engine::Neighbours) -> FileReport {
     let started = Instant::now();
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let records = slt::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let plain = run::run(&records, &mut engine::Plain::new(), sample);
-    let mut tenant_engine = engine::Tenant::new();
+    let mut tenant_engine = engine::Tenant::with_neighbours(neighbours);
     let tenant = run::run(&records, &mut tenant_engine, sample);
     let mut report = run::compare(&plain, &tenant);
     report.migrations = tenant_engine.migrations;
@@ -110,6 +114,14 @@ fn corpus_as_one_tenant_among_three() {
     assert!(!files.is_empty(), "no .test files under {}", dir.display());
     files.sort();
     let sample = env_number("TENANTRY_CORPUS_SAMPLE", 1);
+    let neighbours = match std::env::var("TENANTRY_CORPUS_NEIGHBOURS").as_deref() {
+        Err(_) | Ok("after") => engine::Neighbours::After,
+        Ok("same-keys-first") => engine::Neighbours::SameKeysFirst,
+        Ok(other) => panic!(
+            "TENANTRY_CORPUS_NEIGHBOURS={other:?}: expected `after` (the default) or \
+             `same-keys-first`"
+        ),
+    };
 
     // Largest files first, so the last to finish is a short one.
     let mut order: Vec<&PathBuf> = files.iter().collect();
@@ -121,7 +133,7 @@ fn corpus_as_one_tenant_among_three() {
         for _ in 0..threads.min(order.len()) {
             s.spawn(|| {
                 while let Some(path) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let report = run_file(path, sample);
+                    let report = run_file(path, sample, neighbours);
                     let name = path
                         .strip_prefix(&dir)
                         .unwrap_or(path)
@@ -249,6 +261,16 @@ fn corpus_as_one_tenant_among_three() {
     )
     .unwrap();
     eprintln!("{table}");
+    if neighbours == engine::Neighbours::SameKeysFirst {
+        eprintln!(
+            "B and C wrote A's rows first, same keys: {} of {} records passed ({:.1}%); a \
+             report, not a test, while keys are global",
+            totals.passed,
+            totals.records,
+            100.0 * totals.passed as f64 / totals.records.max(1) as f64
+        );
+        return;
+    }
     assert!(problems.is_empty(), "corpus problems:\n{problems}");
 }
 
