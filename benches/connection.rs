@@ -59,15 +59,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
-use criterion::Criterion;
 use tenantry_fixtures::{QueryClass, Size};
 use tenantry_sqlite::pool::{Manager, Pool};
 
 mod catalogue;
 mod fixture;
 mod support;
-use catalogue::{CLASSES, Case, Side, by_class, class_summary, outcome, per_class, run_case};
-use support::{bench_dir, criterion_dir, human};
+use catalogue::{Case, Side, by_class, class_summary, outcome, per_class, run_case};
+use support::{bench_dir, human};
 
 /// The tenant the migration gives every existing row.
 const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
@@ -488,7 +487,7 @@ fn per_statement(
         "connection",
         "reprepares p/r/s"
     );
-    for class in CLASSES {
+    for class in QueryClass::ALL {
         for case in cases.iter().filter(|c| c.query.class == class) {
             let sql = case.query.sql;
             let rewritten = rewriter
@@ -529,18 +528,7 @@ fn main() {
     let by_class = by_class(&cases);
 
     if mode != "only" && mode != "cache" {
-        let mut c = Criterion::default()
-            .output_directory(&criterion_dir())
-            .configure_from_args();
-        per_class(
-            &mut c,
-            ("plain", &mut plain),
-            ("scoped", &mut scoped),
-            &by_class,
-        );
-        c.final_summary();
-    }
-    if mode != "only" && mode != "cache" {
+        per_class(("plain", &mut plain), ("scoped", &mut scoped), &by_class);
         class_summary(
             &by_class,
             started,

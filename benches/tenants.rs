@@ -26,14 +26,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use criterion::Criterion;
 use tenantry_fixtures::{Interleave, Size, TenantCopy, copy_tenant, expected_tables};
 
 mod catalogue;
 mod fixture;
 mod support;
 use catalogue::{Case, Side, by_class, class_summary, outcome, per_class};
-use support::{bench_dir, criterion_dir};
+use support::bench_dir;
 
 /// How many tenants share the database.
 const TENANTS: i64 = 10;
@@ -192,16 +191,7 @@ fn main() {
     let mut shared = open(&dbs.shared);
     let cases = cases(&dbs.own, &mut own, &mut shared);
     let by_class = by_class(&cases);
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir())
-        .configure_from_args();
-    per_class(
-        &mut c,
-        ("own", &mut own),
-        ("shared", &mut shared),
-        &by_class,
-    );
-    c.final_summary();
+    per_class(("own", &mut own), ("shared", &mut shared), &by_class);
     class_summary(
         &by_class,
         started,

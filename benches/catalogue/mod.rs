@@ -11,17 +11,7 @@ use rusqlite::types::Value;
 use rusqlite::{CachedStatement, params_from_iter};
 use tenantry_fixtures::{Query, QueryClass};
 
-use crate::support::{human, median_ns};
-
-/// The query classes, in the order the summaries list them.
-pub const CLASSES: [QueryClass; 6] = [
-    QueryClass::PointLookup,
-    QueryClass::Join,
-    QueryClass::Aggregate,
-    QueryClass::Insert,
-    QueryClass::Update,
-    QueryClass::Delete,
-];
+use crate::support::{criterion_dir, human, median_ns};
 
 /// The cases by class (`QueryClass::as_str`): whether the class writes, and its cases.
 pub type ByClass<'c> = BTreeMap<&'static str, (bool, Vec<&'c Case>)>;
@@ -147,14 +137,17 @@ fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::W
         .measurement_time(Duration::from_secs(2));
 }
 
-/// Criterion groups `<a's label>/<class>` and `<b's label>/<class>`: one iteration runs
-/// every statement of the class once, on each side in turn.
+/// Criterion groups `<a's label>/<class>` and `<b's label>/<class>` (criterion's filter
+/// arguments apply): one iteration runs every statement of the class once, on each side in
+/// turn.
 pub fn per_class<A: Side, B: Side>(
-    c: &mut Criterion,
     (label_a, a): (&str, &mut A),
     (label_b, b): (&str, &mut B),
     by_class: &ByClass<'_>,
 ) {
+    let mut c = Criterion::default()
+        .output_directory(&criterion_dir())
+        .configure_from_args();
     for (class, (writes, cases)) in by_class {
         let mut group = c.benchmark_group(label_a);
         configure(&mut group);
@@ -165,6 +158,7 @@ pub fn per_class<A: Side, B: Side>(
         group.bench_function(*class, |bench| bench.iter(|| iteration(b, cases, *writes)));
         group.finish();
     }
+    c.final_summary();
 }
 
 /// Prints the medians of [`per_class`]'s groups side by side, with b's overhead over a
@@ -181,7 +175,7 @@ pub fn class_summary(
         "{:<14} {:>10} {:>12} {:>12} {:>10}  verdict",
         "class", "statements", label_a, label_b, "overhead"
     );
-    for class in CLASSES.map(QueryClass::as_str) {
+    for class in QueryClass::ALL.map(QueryClass::as_str) {
         let Some((_, cases)) = by_class.get(class) else {
             continue;
         };

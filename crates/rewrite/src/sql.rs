@@ -6,6 +6,7 @@ use sqlparser::ast::{Ident, ObjectName};
 use crate::policy::Policy;
 use crate::refusal::{Refusal, SourceForm};
 use crate::schema::{Column, Schema, Table};
+use crate::source::Source;
 
 /// The identifier parts of a name, unquoted.
 pub(crate) fn ident_parts(name: &ObjectName) -> Result<Vec<String>, Refusal> {
@@ -40,6 +41,20 @@ pub(crate) fn name_pos(name: &ObjectName) -> Option<(u64, u64)> {
 /// Where an identifier starts, as (line, column).
 pub(crate) fn loc_of(ident: &Ident) -> (u64, u64) {
     (ident.span.start.line, ident.span.start.column)
+}
+
+/// The index of the token of `src` that starts at `pos` (line, column).
+///
+/// # Errors
+/// [`Refusal::Internal`] when none does: the AST and the token stream disagree.
+pub(crate) fn token_at(src: &Source<'_>, pos: (u64, u64)) -> Result<usize, Refusal> {
+    src.index_at(sqlparser::tokenizer::Location {
+        line: pos.0,
+        column: pos.1,
+    })
+    .ok_or_else(|| Refusal::Internal {
+        detail: format!("no token at line {} column {}", pos.0, pos.1),
+    })
 }
 
 /// An identifier in double quotes, with inner quotes doubled.

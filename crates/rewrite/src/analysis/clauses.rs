@@ -11,6 +11,7 @@ use sqlparser::keywords::Keyword;
 use crate::analysis::model::{FilterPlace, InsertSource};
 use crate::refusal::Refusal;
 use crate::source::{Lex, SELECT_LIST_END, Source};
+use crate::sql::token_at;
 
 /// Which trailing clauses the AST says a statement has, to cross-check the token scan.
 #[derive(Clone, Copy, Default)]
@@ -18,15 +19,6 @@ pub(super) struct Tail {
     pub returning: bool,
     pub order_by: bool,
     pub limit: bool,
-}
-
-/// The index of the token that starts at `pos` (line, column).
-pub(super) fn tok(src: &Source<'_>, pos: (u64, u64)) -> Result<usize, Refusal> {
-    src.index_at(sqlparser::tokenizer::Location {
-        line: pos.0,
-        column: pos.1,
-    })
-    .ok_or_else(|| internal(format!("no token at line {} column {}", pos.0, pos.1)))
 }
 
 /// Where the tenant test goes in the WHERE clause that follows token `from` (the UPDATE or
@@ -150,7 +142,7 @@ pub(super) fn values_rows(
     let mut closes = Vec::with_capacity(rows.len());
     for row in rows {
         let start = row.closing_token.0.span.start;
-        let close = tok(src, (start.line, start.column))?;
+        let close = token_at(src, (start.line, start.column))?;
         if src.toks[close].lex != Lex::RParen {
             return Err(internal("VALUES row does not end with ')'".to_owned()));
         }
@@ -168,7 +160,7 @@ pub(super) fn select_list(
     select: &Select,
 ) -> Result<InsertSource, Refusal> {
     let start = select.select_token.0.span.start;
-    let mut after = tok(src, (start.line, start.column))?;
+    let mut after = token_at(src, (start.line, start.column))?;
     while let Some(next) = src.next_sig(after, end) {
         if src.is_kw(next, Keyword::DISTINCT) || src.is_kw(next, Keyword::ALL) {
             after = next;

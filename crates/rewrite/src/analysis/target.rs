@@ -20,7 +20,7 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
-use crate::analysis::clauses::{self, Tail, internal, tok};
+use crate::analysis::clauses::{self, Tail, internal};
 use crate::analysis::columns::{self, Naming};
 use crate::analysis::model::{
     Context, Filter, InsertClauses, InsertSource, Model, Write, WriteClauses,
@@ -30,7 +30,7 @@ use crate::objects::TriggerEvent;
 use crate::plan::TenantCheck;
 use crate::refusal::{Refusal, SourceForm, WriteForm};
 use crate::schema::Table;
-use crate::sql::{ident_parts, last_ident, loc_of, name_pos};
+use crate::sql::{ident_parts, last_ident, loc_of, name_pos, token_at};
 use crate::statement::{Access, TableUse};
 
 /// Analyses the write target of `statement` (through EXPLAIN and WITH) into `model`, and
@@ -243,7 +243,7 @@ impl<'s> Target<'_, 's, '_> {
             match item {
                 SelectItem::Wildcard(w) => {
                     let start = w.wildcard_token.0.span.start;
-                    let star = tok(src, (start.line, start.column))?;
+                    let star = token_at(src, (start.line, start.column))?;
                     stars.push(src.toks[star].start..src.toks[star].end);
                 }
                 SelectItem::QualifiedWildcard(..) => {
@@ -335,12 +335,12 @@ impl<'s> Target<'_, 's, '_> {
     fn filter(&self, target: &Filtered<'_>) -> Result<Filter, Refusal> {
         let src = self.cx.src;
         let qualifier_tok = match target.alias {
-            Some(a) => tok(src, loc_of(&a.name))?,
+            Some(a) => token_at(src, loc_of(&a.name))?,
             None => self.name_end(target.name)?,
         };
         let qualifier = src.tok_text(qualifier_tok).to_owned();
         let start = target.keyword.0.span.start;
-        let from = tok(src, (start.line, start.column))?;
+        let from = token_at(src, (start.line, start.column))?;
         let place =
             clauses::filter_place(src, self.cx.seg.end, from, target.has_where, target.tail)?;
         Ok(Filter { qualifier, place })
@@ -561,7 +561,7 @@ impl<'s> Target<'_, 's, '_> {
     fn name_end(&self, name: &ObjectName) -> Result<usize, Refusal> {
         let last = last_ident(name)
             .ok_or_else(|| internal(format!("table name {name} has no identifier")))?;
-        tok(self.cx.src, loc_of(last))
+        token_at(self.cx.src, loc_of(last))
     }
 }
 

@@ -21,7 +21,7 @@ use crate::classify::{self, Factor, Shape};
 use crate::refusal::{Refusal, SourceForm};
 use crate::rowid::{Action, FromItem, ItemKind, ROWID_NAMES};
 use crate::source::SELECT_LIST_END;
-use crate::sql::{last_ident, loc_of, name_pos};
+use crate::sql::{last_ident, loc_of, name_pos, token_at};
 
 /// Functions refused anywhere in a statement.
 pub const FORBIDDEN_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer"];
@@ -70,11 +70,7 @@ impl<'s, 'a> Walk<'s, 'a> {
         let exposed = self.exposed_rowids();
         for pos in &self.coverage.met {
             if !self.coverage.resolved.contains(pos) {
-                let name = self
-                    .cx
-                    .src
-                    .index_at(location(*pos))
-                    .map_or("?", |i| self.cx.src.tok_text(i));
+                let name = self.tok(*pos).map_or("?", |i| self.cx.src.tok_text(i));
                 return Err(Refusal::Internal {
                     detail: format!("table reference {name} was not resolved"),
                 });
@@ -175,12 +171,7 @@ impl<'s, 'a> Walk<'s, 'a> {
 
     /// The index of the token that starts at `pos`.
     pub(super) fn tok(&self, pos: (u64, u64)) -> Result<usize, Refusal> {
-        self.cx
-            .src
-            .index_at(location(pos))
-            .ok_or_else(|| Refusal::Internal {
-                detail: format!("no token at line {} column {}", pos.0, pos.1),
-            })
+        token_at(self.cx.src, pos)
     }
 
     /// The FROM items of a write's target: the real table, whose rowid is its own.
@@ -250,13 +241,6 @@ fn flow(result: Result<(), Refusal>) -> ControlFlow<Refusal> {
     match result {
         Ok(()) => ControlFlow::Continue(()),
         Err(refusal) => ControlFlow::Break(refusal),
-    }
-}
-
-fn location(pos: (u64, u64)) -> sqlparser::tokenizer::Location {
-    sqlparser::tokenizer::Location {
-        line: pos.0,
-        column: pos.1,
     }
 }
 
