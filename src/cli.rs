@@ -200,6 +200,9 @@ pub struct MigrateArgs {
     /// Leave this table global (repeatable).
     #[arg(long, value_name = "TABLE")]
     pub exclude: Vec<String>,
+    /// What each tenant table becomes.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Column)]
+    pub layout: LayoutArg,
     /// The tenant registry table (default: `tenants`, when it exists); it stays global,
     /// must hold the default tenant, and every tenant id must be in it.
     #[arg(long, value_name = "NAME")]
@@ -223,6 +226,29 @@ pub struct MigrateArgs {
     /// How long to wait for another process's lock before giving up, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub busy_timeout: u64,
+}
+
+/// `--layout`: what each tenant table becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// Rebuilt so tenants truly share the database: every key and unique constraint
+    /// includes the tenant column (two tenants can hold the same username, SKU or id),
+    /// foreign keys between tenant tables are composite, rows with a primary key are stored
+    /// in tenant order, every index leads with the tenant column, and the column has no
+    /// default. Rewrites every row (a few seconds for a typical database).
+    TenantFirst,
+    /// The column added in place with a DEFAULT of the default tenant, and an index on it:
+    /// no row is rewritten, but keys stay global across tenants and tenants share every index.
+    Column,
+}
+
+impl From<LayoutArg> for tenantry::migrate::Layout {
+    fn from(arg: LayoutArg) -> Self {
+        match arg {
+            LayoutArg::TenantFirst => tenantry::migrate::Layout::TenantFirst,
+            LayoutArg::Column => tenantry::migrate::Layout::Column,
+        }
+    }
 }
 
 /// `tenantry verify`.

@@ -33,11 +33,16 @@ pub fn migrate_report(report: &Report) -> String {
         total_rows
     );
     for t in &plan.scoped {
-        let action = match (t.add_column, &t.create_index) {
-            (true, Some(_)) => "add column + index",
-            (true, None) => "add column",
-            (false, Some(_)) => "has column; add index",
-            (false, None) => "already done",
+        let keyed;
+        let action = match (&t.keying, t.add_column, &t.create_index) {
+            (Some(keying), _, _) => {
+                keyed = rebuild_text(keying);
+                keyed.as_str()
+            }
+            (None, true, Some(_)) => "add column + index",
+            (None, true, None) => "add column",
+            (None, false, Some(_)) => "has column; add index",
+            (None, false, None) => "already done",
         };
         let rows = t.rows.map_or_else(|| "-".to_owned(), |r| r.to_string());
         let mut notes = Vec::new();
@@ -55,6 +60,13 @@ pub fn migrate_report(report: &Report) -> String {
             action,
             t.index,
             notes.join(" ")
+        );
+    }
+    if plan.layout == tenantry::migrate::Layout::TenantFirst {
+        let _ = writeln!(
+            out,
+            "  layout          tenant-first: each table rebuilt with keys per tenant, composite foreign keys, indexes led by {:?}, no default",
+            plan.column
         );
     }
     let _ = writeln!(out, "  global tables   {}", plan.global.len());
@@ -267,4 +279,22 @@ pub fn migrate_failure(db: &Path, error: &Error, log: Option<&Path>) -> String {
         let _ = writeln!(out, "The detailed log is in {}", log.display());
     }
     out
+}
+
+/// What the rebuild makes of a table's key, in a few words.
+fn rebuild_text(keying: &tenantry::migrate::Keying) -> String {
+    use tenantry::migrate::Keying;
+    match keying {
+        Keying::Rowid {
+            column,
+            autoincrement: false,
+        } => format!("rebuild: {column} per tenant"),
+        Keying::Rowid {
+            column,
+            autoincrement: true,
+        } => format!("rebuild: {column} per tenant, autoincrement"),
+        Keying::Clustered => "rebuild: clustered, rowid gone".to_owned(),
+        Keying::WithoutRowid => "rebuild: key per tenant".to_owned(),
+        Keying::RowidKept => "rebuild: rowid kept".to_owned(),
+    }
 }

@@ -18,6 +18,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<Status> {
         default_tenant: args.default_tenant,
         column: args.column,
         exclude: args.exclude,
+        layout: args.layout.into(),
         tenants_table: args.tenants_table,
         expect_tables: args.expect_tables,
         backup: args.backup,

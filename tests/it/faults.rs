@@ -1,4 +1,4 @@
-use tenantry_migrate::{Error, Fault, MigrateOptions, Step, migrate};
+use tenantry_migrate::{Error, Fault, Layout, MigrateOptions, Step, migrate};
 
 use crate::support::{files_containing, snapshot, tiny_fixture};
 
@@ -25,18 +25,45 @@ const FAULTS: &[(Step, usize)] = &[
     (Step::Commit, 0),
 ];
 
+/// The steps of the tenant-first layout: each table rebuilt (the fixture has 32), its
+/// indexes, views and triggers created again.
+const TENANT_FIRST_FAULTS: &[(Step, usize)] = &[
+    (Step::Backup, 0),
+    (Step::Rebuild, 0),
+    (Step::Rebuild, 1),
+    (Step::Rebuild, 11),
+    (Step::Rebuild, 32),
+    (Step::CreateIndex, 0),
+    (Step::CreateIndex, 20),
+    (Step::CreateIndex, 32),
+    (Step::ScopeTriggers, 0),
+    (Step::Verify, 0),
+    (Step::Record, 0),
+    (Step::Commit, 0),
+];
+
 #[test]
 fn a_failure_at_any_step_leaves_the_database_logically_identical() {
+    fail_at_every_step(Layout::Column, FAULTS);
+}
+
+#[test]
+fn a_failure_at_any_step_of_the_tenant_first_rebuild_leaves_the_database_logically_identical() {
+    fail_at_every_step(Layout::TenantFirst, TENANT_FIRST_FAULTS);
+}
+
+fn fail_at_every_step(layout: Layout, faults: &[(Step, usize)]) {
     let dir = tempfile::tempdir().unwrap();
     let pristine = tiny_fixture(dir.path(), "pristine.db");
     let expected = snapshot(&pristine);
-    for (i, &(step, after)) in FAULTS.iter().enumerate() {
+    for (i, &(step, after)) in faults.iter().enumerate() {
         let case = dir.path().join(format!("case{i}"));
         std::fs::create_dir(&case).unwrap();
         let db = case.join("pos.db");
         std::fs::copy(&pristine, &db).unwrap();
         let options = MigrateOptions {
             fault: Some(Fault { step, after }),
+            layout,
             ..MigrateOptions::default()
         };
         let error = migrate(&db, &options, &mut |_| {})
@@ -74,6 +101,7 @@ fn a_failure_at_any_step_leaves_the_database_logically_identical() {
         // A later, clean run still succeeds on the same file.
         let rerun = MigrateOptions {
             backup: Some(case.join("rerun.backup")),
+            layout,
             ..MigrateOptions::default()
         };
         migrate(&db, &rerun, &mut |_| {}).unwrap_or_else(|e| panic!("{label}: re-run failed: {e}"));

@@ -30,6 +30,9 @@ mod rewrite_pos;
 mod schemas;
 /// `tenantry sql`: statements run as one tenant (JSON lines, tables), refusals, bad input.
 mod sql_cli;
+/// The tenant-first layout: per-tenant keys, composite foreign keys and their actions,
+/// AUTOINCREMENT per tenant, the upgrade from the column layout, rowids kept.
+mod tenant_first;
 /// Tidiness of the repository's sources, on the files as they are on disk: every library
 /// file opens with a `//!` header; no test is `#[ignore]`d without a reason.
 mod tidy;

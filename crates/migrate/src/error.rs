@@ -23,6 +23,9 @@ pub enum Step {
     VerifyBackup,
     /// `ALTER TABLE … ADD COLUMN` on every table that lacks the tenant column.
     AddColumn,
+    /// Rebuilding every tenant table tenant-first: new table, rows copied and compared,
+    /// old table dropped (layout `tenant-first`).
+    Rebuild,
     /// `CREATE INDEX` on the tenant column of every scoped table.
     CreateIndex,
     /// Planner statistics for the new indexes (`sqlite_stat1`).
@@ -50,6 +53,7 @@ impl Step {
             Step::Backup => "backup",
             Step::VerifyBackup => "verify-backup",
             Step::AddColumn => "add-column",
+            Step::Rebuild => "rebuild",
             Step::CreateIndex => "create-index",
             Step::Statistics => "statistics",
             Step::ScopeTriggers => "scope-triggers",
@@ -201,6 +205,21 @@ pub enum Error {
         /// What is wrong.
         problems: Vec<crate::Problem>,
     },
+    /// A rebuilt table's rows differ from the old table's: a bug in tenantry or SQLite,
+    /// never a property of the data. The transaction is rolled back.
+    #[error(
+        "table {table:?} was rebuilt with rows that differ from the old table's: {before:?} rows before, {copied} copied, {matched} identical to an old row"
+    )]
+    RowsDiffer {
+        /// The table.
+        table: String,
+        /// Its rows counted before the change.
+        before: Option<u64>,
+        /// Rows in the new table.
+        copied: u64,
+        /// Old rows with an identical new row.
+        matched: u64,
+    },
     /// A worker thread of the migrator panicked: a bug in tenantry. The transaction is
     /// rolled back like any other failure.
     #[error("internal error: the worker thread of step {step} panicked; please report it")]
@@ -257,6 +276,7 @@ impl Error {
             | Error::Io { .. }
             | Error::Sqlite { .. }
             | Error::Verification { .. }
+            | Error::RowsDiffer { .. }
             | Error::Panicked { .. }
             | Error::Injected { .. } => false,
         }

@@ -49,6 +49,15 @@ pub struct IndexInfo {
     pub columns: Vec<Option<String>>,
 }
 
+/// One foreign key of a table, from `PRAGMA foreign_key_list`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ForeignKeyInfo {
+    /// The referenced table.
+    pub parent: String,
+    /// The referencing columns, in key order.
+    pub columns: Vec<String>,
+}
+
 /// One table of the `main` schema.
 #[derive(Clone, Debug, Serialize)]
 pub struct TableInfo {
@@ -64,6 +73,8 @@ pub struct TableInfo {
     pub columns: Vec<ColumnInfo>,
     /// Indexes (empty for virtual tables).
     pub indexes: Vec<IndexInfo>,
+    /// Foreign keys (empty for virtual tables).
+    pub foreign_keys: Vec<ForeignKeyInfo>,
 }
 
 impl TableInfo {
@@ -139,12 +150,13 @@ pub fn read_catalog(conn: &Connection) -> Result<Catalog> {
             "shadow" => TableKind::Shadow,
             _ => TableKind::Ordinary,
         };
-        let (columns, indexes) = if kind == TableKind::Virtual {
-            (Vec::new(), Vec::new())
+        let (columns, indexes, foreign_keys) = if kind == TableKind::Virtual {
+            (Vec::new(), Vec::new(), Vec::new())
         } else {
             (
                 read_columns(conn, &name).map_err(err(Some(&name)))?,
                 read_indexes(conn, &name).map_err(err(Some(&name)))?,
+                read_foreign_keys(conn, &name).map_err(err(Some(&name)))?,
             )
         };
         tables.push(TableInfo {
@@ -154,6 +166,7 @@ pub fn read_catalog(conn: &Connection) -> Result<Catalog> {
             strict,
             columns,
             indexes,
+            foreign_keys,
         });
     }
 
@@ -193,6 +206,35 @@ fn read_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ColumnIn
         })
     })?
     .collect()
+}
+
+fn read_foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ForeignKeyInfo>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, \"table\", \"from\" FROM pragma_foreign_key_list(?1, 'main') ORDER BY id, seq",
+    )?;
+    let rows = stmt
+        .query_map([table], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut keys: Vec<(i64, ForeignKeyInfo)> = Vec::new();
+    for (id, parent, from) in rows {
+        match keys.last_mut() {
+            Some((last, key)) if *last == id => key.columns.push(from),
+            _ => keys.push((
+                id,
+                ForeignKeyInfo {
+                    parent,
+                    columns: vec![from],
+                },
+            )),
+        }
+    }
+    Ok(keys.into_iter().map(|(_, k)| k).collect())
 }
 
 fn read_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>> {

@@ -49,6 +49,7 @@ mod migrate;
 mod options;
 mod plan;
 mod preflight;
+mod rebuild;
 mod record;
 mod report;
 mod rollback;
@@ -63,18 +64,19 @@ pub use error::{Error, Result, Step};
 pub use fault::Fault;
 pub use files::copy_permissions;
 pub use inspect::{
-    Catalog, ColumnInfo, IndexInfo, SchemaObject, TableInfo, TableKind, mentioned_tables,
-    read_catalog,
+    Catalog, ColumnInfo, ForeignKeyInfo, IndexInfo, SchemaObject, TableInfo, TableKind,
+    mentioned_tables, read_catalog,
 };
 pub use migrate::migrate;
 pub use options::{
-    DEFAULT_BUSY_WAIT, DEFAULT_COLUMN, DEFAULT_TENANT, MigrateOptions, RollbackOptions,
+    DEFAULT_BUSY_WAIT, DEFAULT_COLUMN, DEFAULT_TENANT, Layout, MigrateOptions, RollbackOptions,
     VerifyOptions,
 };
 pub use plan::{
     DEFAULT_TENANTS_TABLE, Expectation, GlobalReason, GlobalTable, MIGRATION_TABLES, Plan,
     Registry, Risk, ScopedTable, global_reason_text,
 };
+pub use rebuild::{AUTOINCREMENT_MARK, CLUSTERED_MARK, Keying, ROWID_MARK, SEQUENCE_TABLE};
 pub use record::{RECORD_TABLE, Record};
 pub use report::{Outcome, Progress, Report, Timing};
 pub use rollback::{RollbackReport, rollback};

@@ -10,13 +10,13 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result, Step};
 use crate::inspect::{self, TableKind};
-use crate::options::MigrateOptions;
+use crate::options::{Layout, MigrateOptions};
 use crate::plan::{self, Plan};
 use crate::record::{self, Record};
 use crate::report::{Outcome, Progress, Report, Timer};
 use crate::tenant::{self, TenantId};
 use crate::verify::{self, Expected, FkBaseline};
-use crate::{apply, backup, checks, preflight, triggers};
+use crate::{apply, backup, checks, preflight, rebuild, triggers};
 
 /// Fails on purpose where a test asked (feature `fault-injection`); nothing otherwise.
 macro_rules! inject {
@@ -141,7 +141,8 @@ struct State {
 /// for the index sorts. Nothing here is stored in the database.
 fn tune(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; PRAGMA threads = 2;",
+        "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2; \
+         PRAGMA foreign_keys = OFF;",
     )
     .map_err(Error::sqlite(Step::Preflight, None))
 }
@@ -367,6 +368,88 @@ fn change(
     options: &MigrateOptions,
     timer: &mut Timer<'_>,
 ) -> Result<verify::Verification> {
+    match plan.layout {
+        Layout::Column => add_columns(conn, plan, options, timer)?,
+        Layout::TenantFirst => rebuild_tables(conn, plan, tenant, rows_before, options, timer)?,
+    }
+
+    // Foreign-key violations found now are compared with the backup, which holds the
+    // database as it was: the change adds a column and indexes and moves no row, so when
+    // there are none now there were none before, and the common case checks once.
+    timer.start(Step::Verify);
+    let catalog_after = inspect::read_catalog(conn)?;
+    let verification = verify::run(
+        conn,
+        &catalog_after,
+        &Expected {
+            scoped: plan.scoped.iter().map(|t| t.name.clone()).collect(),
+            column: &plan.column,
+            registry: plan.registry.as_ref(),
+            rows_before: Some(rows_before),
+            fk_before: FkBaseline::Copy(backup_path),
+            integrity: false,
+            layout: plan.layout,
+        },
+    )?;
+    inject!(options, Step::Verify, 0);
+    if !verification.passed() {
+        return Err(Error::Verification {
+            problems: verification.problems,
+        });
+    }
+
+    timer.start(Step::Record);
+    let applied_at: String = conn
+        .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
+            r.get(0)
+        })
+        .map_err(Error::sqlite(Step::Record, None))?;
+    record::insert(
+        conn,
+        &Record {
+            applied_at,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            column: plan.column.clone(),
+            default_tenant: tenant.to_string(),
+            backup: Some(backup_path.to_owned()),
+            scoped_tables: plan.scoped.iter().map(|t| t.name.clone()).collect(),
+            global_tables: plan.global.iter().map(|t| t.name.clone()).collect(),
+            fk_violations_before: verification.foreign_key_violations_before.clone(),
+            layout: plan.layout,
+        },
+    )?;
+    inject!(options, Step::Record, 0);
+    timer.finish();
+    Ok(verification)
+}
+
+fn report(
+    path: &Path,
+    outcome: Outcome,
+    plan: Plan,
+    backup: Option<PathBuf>,
+    fk_before: Vec<checks::FkViolations>,
+    verification: Option<verify::Verification>,
+) -> Report {
+    Report {
+        database: path.to_owned(),
+        outcome,
+        plan,
+        backup,
+        fk_violations_before: fk_before,
+        verification,
+        timings: Vec::new(),
+        total_ms: 0.0,
+    }
+}
+
+/// Layout `column`: the column added in place, its index, statistics, triggers scoped.
+fn add_columns(
+    conn: &Connection,
+    plan: &Plan,
+    options: &MigrateOptions,
+    timer: &mut Timer<'_>,
+) -> Result<()> {
     timer.start(Step::AddColumn);
     let to_alter: Vec<_> = plan.scoped.iter().filter(|t| t.add_column).collect();
     for (i, table) in to_alter.iter().enumerate() {
@@ -407,71 +490,73 @@ fn change(
     triggers::apply(conn, &plan.triggers)?;
     triggers::create(conn, &plan.fk_guards)?;
     inject!(options, Step::ScopeTriggers, 0);
-
-    // Foreign-key violations found now are compared with the backup, which holds the
-    // database as it was: the change adds a column and indexes and moves no row, so when
-    // there are none now there were none before, and the common case checks once.
-    timer.start(Step::Verify);
-    let catalog_after = inspect::read_catalog(conn)?;
-    let verification = verify::run(
-        conn,
-        &catalog_after,
-        &Expected {
-            scoped: plan.scoped.iter().map(|t| t.name.clone()).collect(),
-            column: &plan.column,
-            registry: plan.registry.as_ref(),
-            rows_before: Some(rows_before),
-            fk_before: FkBaseline::Copy(backup_path),
-            integrity: false,
-        },
-    )?;
-    inject!(options, Step::Verify, 0);
-    if !verification.passed() {
-        return Err(Error::Verification {
-            problems: verification.problems,
-        });
-    }
-
-    timer.start(Step::Record);
-    let applied_at: String = conn
-        .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
-            r.get(0)
-        })
-        .map_err(Error::sqlite(Step::Record, None))?;
-    record::insert(
-        conn,
-        &Record {
-            applied_at,
-            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            column: plan.column.clone(),
-            default_tenant: tenant.to_string(),
-            backup: Some(backup_path.to_owned()),
-            scoped_tables: plan.scoped.iter().map(|t| t.name.clone()).collect(),
-            global_tables: plan.global.iter().map(|t| t.name.clone()).collect(),
-            fk_violations_before: verification.foreign_key_violations_before.clone(),
-        },
-    )?;
-    inject!(options, Step::Record, 0);
-    timer.finish();
-    Ok(verification)
+    Ok(())
 }
 
-fn report(
-    path: &Path,
-    outcome: Outcome,
-    plan: Plan,
-    backup: Option<PathBuf>,
-    fk_before: Vec<checks::FkViolations>,
-    verification: Option<verify::Verification>,
-) -> Report {
-    Report {
-        database: path.to_owned(),
-        outcome,
-        plan,
-        backup,
-        fk_violations_before: fk_before,
-        verification,
-        timings: Vec::new(),
-        total_ms: 0.0,
+/// Layout `tenant-first`: views and triggers dropped, every table to rebuild rebuilt (rows
+/// copied and compared), its indexes created tenant-first, then views and triggers created
+/// again (scoped ones in their scoped form, the guards of an earlier release left out) with
+/// the triggers the rebuild adds.
+fn rebuild_tables(
+    conn: &Connection,
+    plan: &Plan,
+    tenant: &TenantId,
+    rows_before: &BTreeMap<String, u64>,
+    options: &MigrateOptions,
+    timer: &mut Timer<'_>,
+) -> Result<()> {
+    let catalog = inspect::read_catalog(conn)?;
+    timer.start(Step::Rebuild);
+    rebuild::drop_views_and_triggers(conn, &catalog)?;
+    for (i, table) in plan.rebuild.iter().enumerate() {
+        timer.emit(Progress::Table {
+            step: Step::Rebuild,
+            table: &table.name,
+            done: i,
+            total: plan.rebuild.len(),
+        });
+        inject!(options, Step::Rebuild, i);
+        rebuild::rebuild(
+            conn,
+            table,
+            &plan.column,
+            tenant.as_str(),
+            rows_before.get(&table.name).copied(),
+        )?;
     }
+    inject!(options, Step::Rebuild, plan.rebuild.len());
+
+    timer.start(Step::CreateIndex);
+    for (i, table) in plan.rebuild.iter().enumerate() {
+        timer.emit(Progress::Table {
+            step: Step::CreateIndex,
+            table: &table.name,
+            done: i,
+            total: plan.rebuild.len(),
+        });
+        inject!(options, Step::CreateIndex, i);
+        rebuild::create_indexes(conn, table)?;
+    }
+    inject!(options, Step::CreateIndex, plan.rebuild.len());
+
+    timer.start(Step::ScopeTriggers);
+    for view in &catalog.views {
+        conn.execute_batch(&view.sql)
+            .map_err(Error::sqlite(Step::ScopeTriggers, Some(&view.name)))?;
+    }
+    for trigger in &catalog.triggers {
+        if triggers::is_guard_of_earlier_release(&trigger.name, &trigger.sql) {
+            continue;
+        }
+        let sql = plan
+            .triggers
+            .iter()
+            .find(|t| t.name == trigger.name)
+            .map_or(trigger.sql.as_str(), |t| t.sql.as_str());
+        conn.execute_batch(sql)
+            .map_err(Error::sqlite(Step::ScopeTriggers, Some(&trigger.name)))?;
+    }
+    triggers::create(conn, &plan.added_triggers)?;
+    inject!(options, Step::ScopeTriggers, 0);
+    Ok(())
 }

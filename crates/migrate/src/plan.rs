@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, Step};
 use crate::inspect::{Catalog, TableInfo, TableKind, mentioned_tables};
-use crate::options::MigrateOptions;
+use crate::options::{Layout, MigrateOptions};
+use crate::rebuild::Keying;
 use crate::record::RECORD_TABLE;
 use crate::sql;
 use crate::tenant::TenantId;
@@ -77,16 +78,20 @@ pub struct ScopedTable {
     pub strict: bool,
     /// Rows counted before the change (filled by the count step).
     pub rows: Option<u64>,
+    /// Layout `tenant-first`: how the rebuilt table is keyed; `None` when it is tenant-first
+    /// already, or the layout is `column`.
+    pub keying: Option<Keying>,
 }
 
 impl ScopedTable {
     /// True when nothing remains to do for this table.
     pub fn is_complete(&self) -> bool {
-        !self.add_column && self.create_index.is_none()
+        !self.add_column && self.create_index.is_none() && self.keying.is_none()
     }
 }
 
-/// Something that will run SQL no interceptor sees, or that leaks across tenants.
+/// Something that will run SQL no interceptor sees, that leaks across tenants, or that
+/// legacy statements lose.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Risk {
@@ -123,6 +128,13 @@ pub enum Risk {
         columns: Vec<String>,
         /// The referenced table.
         parent: String,
+    },
+    /// A rowid table with a primary key other than `INTEGER PRIMARY KEY`, rebuilt
+    /// `WITHOUT ROWID` so that its rows are stored in tenant order: its rowid values are
+    /// gone, and tenant connections refuse statements that read them.
+    RowidDropped {
+        /// Table name.
+        table: String,
     },
     /// A UNIQUE constraint or index without the tenant column: two tenants cannot hold
     /// the same value, and the error tells one tenant that another has it.
@@ -167,6 +179,10 @@ impl std::fmt::Display for Risk {
                 "foreign key {table}({cols}) -> {parent} has no index on {table}({cols}): a reference another tenant left dangling (written with foreign keys off) could be adopted by creating the row it names; index those columns (SQLite advises it for every foreign key) and run `tenantry migrate` again to guard both ends",
                 cols = columns.join(", ")
             ),
+            Risk::RowidDropped { table } => write!(
+                f,
+                "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid; read its primary key instead, or migrate with --layout column"
+            ),
             Risk::GlobalUnique {
                 table,
                 index,
@@ -203,6 +219,8 @@ pub struct Expectation {
 /// The whole plan of a migration.
 #[derive(Clone, Debug, Serialize)]
 pub struct Plan {
+    /// What each tenant table becomes.
+    pub layout: Layout,
     /// The tenant column's name.
     pub column: String,
     /// The tenant given to every existing row.
@@ -223,6 +241,12 @@ pub struct Plan {
     pub registry: Option<Registry>,
     /// The `--expect-tables` comparison, when asked for.
     pub expectation: Option<Expectation>,
+    /// Layout `tenant-first`: the triggers the rebuild adds (foreign-key actions SQLite
+    /// cannot run on a composite key, AUTOINCREMENT high-water marks).
+    pub added_triggers: Vec<ScopedTrigger>,
+    /// Layout `tenant-first`: each table to rebuild.
+    #[serde(skip)]
+    pub(crate) rebuild: Vec<crate::rebuild::TableRebuild>,
 }
 
 impl Plan {
@@ -232,6 +256,7 @@ impl Plan {
         self.scoped.iter().all(ScopedTable::is_complete)
             && self.triggers.is_empty()
             && self.fk_guards.is_empty()
+            && self.rebuild.is_empty()
     }
 }
 
@@ -294,11 +319,41 @@ pub fn build(
         scoped.push(plan_table(table, column)?);
     }
 
-    check_index_names(catalog, &scoped)?;
+    let tenant_first = options.layout == Layout::TenantFirst;
+    let rebuild = if tenant_first {
+        let names: Vec<&str> = scoped.iter().map(|t| t.name.as_str()).collect();
+        let to_rebuild: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| {
+                catalog
+                    .table(name)
+                    .is_some_and(|info| !is_tenant_first(info, column, &names))
+            })
+            .collect();
+        let rebuild = crate::rebuild::plan(conn, catalog, &to_rebuild, column)?;
+        for table in &mut scoped {
+            // The rebuild declares the column and creates the tenant index.
+            table.add_column = false;
+            table.create_index = None;
+            table.keying = rebuild
+                .iter()
+                .find(|r| r.name == table.name)
+                .map(|r| r.keying.clone());
+        }
+        rebuild
+    } else {
+        check_index_names(catalog, &scoped)?;
+        Vec::new()
+    };
 
     let scoped_names: Vec<&str> = scoped.iter().map(|t| t.name.as_str()).collect();
     let mut risks = Vec::new();
-    let after = triggers::rewriter_after(conn, &scoped_names, column)?;
+    let replaced: Vec<(&str, &str)> = rebuild
+        .iter()
+        .map(|r| (r.name.as_str(), r.create.as_str()))
+        .collect();
+    let after = triggers::rewriter_after(conn, &scoped_names, column, &replaced)?;
     for view in &catalog.views {
         let tables = mentioned_tables(&view.sql, scoped_names.iter().copied());
         if tables.is_empty() {
@@ -322,7 +377,23 @@ pub fn build(
         });
     }
     let (scoped_triggers, unscopable) = triggers::plan(catalog, &scoped_names, &after);
-    let (fk_guards, unindexed) = triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?;
+    // Composite foreign keys make SQLite itself keep references within a tenant.
+    let (fk_guards, unindexed) = if tenant_first {
+        (Vec::new(), Vec::new())
+    } else {
+        triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?
+    };
+    let added_triggers: Vec<ScopedTrigger> = rebuild
+        .iter()
+        .flat_map(|r| crate::rebuild::added_triggers(r, catalog, column))
+        .collect();
+    for r in &rebuild {
+        if r.keying == Keying::Clustered {
+            risks.push(Risk::RowidDropped {
+                table: r.name.clone(),
+            });
+        }
+    }
     for key in unindexed {
         risks.push(Risk::UnindexedForeignKey {
             table: key.table,
@@ -362,7 +433,7 @@ pub fn build(
     for table in catalog
         .tables
         .iter()
-        .filter(|t| scoped_names.contains(&t.name.as_str()))
+        .filter(|t| !tenant_first && scoped_names.contains(&t.name.as_str()))
     {
         for index in table
             .indexes
@@ -399,6 +470,7 @@ pub fn build(
     };
 
     Ok(Plan {
+        layout: options.layout,
         column: column.to_owned(),
         default_tenant: tenant.clone(),
         triggers: scoped_triggers,
@@ -408,7 +480,65 @@ pub fn build(
         risks,
         registry,
         expectation,
+        added_triggers,
+        rebuild,
     })
+}
+
+/// Whether a table is tenant-first already (see [`tenant_first_gaps`]).
+pub(crate) fn is_tenant_first(info: &TableInfo, column: &str, scoped: &[&str]) -> bool {
+    tenant_first_gaps(info, column, scoped).is_empty()
+}
+
+/// What keeps a table from being tenant-first, in words: it must have the tenant column,
+/// NOT NULL and without a default; every index (the primary key's and the unique
+/// constraints' too) must lead with it, and the tenant index `idx_<table>_<column>` exist;
+/// an INTEGER PRIMARY KEY (the rowid, which no index holds) must be gone; every foreign key
+/// to a tenant table must include it.
+pub(crate) fn tenant_first_gaps(info: &TableInfo, column: &str, scoped: &[&str]) -> Vec<String> {
+    let mut gaps = Vec::new();
+    match info.column(column) {
+        None => gaps.push(format!("no column {column:?}")),
+        Some(c) if c.default.is_some() => gaps.push(format!(
+            "column {column:?} has a DEFAULT, so an INSERT that names no tenant lands in one"
+        )),
+        Some(c) if !c.not_null => gaps.push(format!("column {column:?} allows NULL")),
+        Some(_) => {}
+    }
+    let same = |c: &Option<String>| c.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(column));
+    for index in &info.indexes {
+        if !index.columns.first().is_some_and(same) {
+            let what = match index.origin.as_str() {
+                "pk" => "the primary key".to_owned(),
+                "u" => format!("the unique constraint {:?}", index.name),
+                _ => format!("index {:?}", index.name),
+            };
+            gaps.push(format!("{what} does not lead with {column:?}"));
+        }
+    }
+    let has_pk = info.columns.iter().any(|c| c.pk > 0);
+    if has_pk && !info.indexes.iter().any(|i| i.origin == "pk") {
+        gaps.push("its INTEGER PRIMARY KEY is the rowid, shared by every tenant".to_owned());
+    }
+    let tenant_index = crate::sql::tenant_index_name(&info.name, column);
+    if !info
+        .indexes
+        .iter()
+        .any(|i| i.name.eq_ignore_ascii_case(&tenant_index) && i.columns.first().is_some_and(same))
+    {
+        gaps.push(format!("no index {tenant_index:?} led by {column:?}"));
+    }
+    for fk in &info.foreign_keys {
+        let to_tenant_table = scoped.iter().any(|s| s.eq_ignore_ascii_case(&fk.parent));
+        if to_tenant_table && !fk.columns.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+            gaps.push(format!(
+                "its foreign key ({}) to {:?} does not include {column:?}",
+                fk.columns.join(", "),
+                fk.parent
+            ));
+        }
+    }
+    gaps
 }
 
 fn plan_table(table: &TableInfo, column: &str) -> Result<ScopedTable> {
@@ -468,6 +598,7 @@ fn plan_table(table: &TableInfo, column: &str) -> Result<ScopedTable> {
         without_rowid: table.without_rowid,
         strict: table.strict,
         rows: None,
+        keying: None,
     })
 }
 
@@ -614,7 +745,9 @@ pub(crate) fn global_by_rule(
     registry: Option<&str>,
 ) -> Option<GlobalReason> {
     let name = &table.name;
-    if name.eq_ignore_ascii_case(RECORD_TABLE) {
+    if name.eq_ignore_ascii_case(RECORD_TABLE)
+        || name.eq_ignore_ascii_case(crate::rebuild::SEQUENCE_TABLE)
+    {
         Some(GlobalReason::Bookkeeping)
     } else if registry.is_some_and(|r| r.eq_ignore_ascii_case(name)) {
         Some(GlobalReason::TenantRegistry)

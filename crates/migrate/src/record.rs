@@ -32,6 +32,14 @@ pub struct Record {
     pub global_tables: Vec<String>,
     /// Foreign-key violations that existed before the migration.
     pub fk_violations_before: Vec<FkViolations>,
+    /// The layout it made (records of earlier releases, which had only `column`, read as
+    /// `column`).
+    #[serde(default = "column_layout")]
+    pub layout: crate::Layout,
+}
+
+fn column_layout() -> crate::Layout {
+    crate::Layout::Column
 }
 
 /// Writes `record` (creating the table on first use).

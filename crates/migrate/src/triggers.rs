@@ -87,17 +87,30 @@ pub(crate) fn rewriter_after(
     conn: &Connection,
     scoped: &[&str],
     column: &str,
+    replaced: &[(&str, &str)],
 ) -> Result<RewriterAfter> {
     let mut stmt = conn
         .prepare(
-            "SELECT sql FROM sqlite_schema WHERE type IN ('table', 'view') AND sql IS NOT NULL \
-             ORDER BY rowid",
+            "SELECT name, sql FROM sqlite_schema WHERE type IN ('table', 'view', 'index') \
+             AND sql IS NOT NULL ORDER BY rowid",
         )
         .map_err(Error::sqlite(Step::Plan, None))?;
-    let ddl = stmt
-        .query_map([], |r| r.get::<_, String>(0))
+    let objects = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(Error::sqlite(Step::Plan, None))?;
+    // The tables the rebuild replaces are read as they will be (indexes included: the
+    // rebuild leads each with the tenant column, which the rewriter only needs to know of
+    // unique ones, and those the rebuild writes itself).
+    let ddl: Vec<&str> = objects
+        .iter()
+        .map(|(name, sql)| {
+            replaced
+                .iter()
+                .find(|(r, _)| r.eq_ignore_ascii_case(name))
+                .map_or(sql.as_str(), |(_, new)| *new)
+        })
+        .collect();
     let build = || -> std::result::Result<Schema, tenantry_rewrite::SchemaError> {
         let before = Schema::from_objects(&ddl, column)?;
         let mut after = Schema::new(column)?;
@@ -236,6 +249,16 @@ pub(crate) fn plan_fk_guards(
         })
         .collect();
     Ok((guards, unindexed))
+}
+
+/// Whether a trigger is a foreign-key guard created by the `column` layout (an earlier
+/// release's only layout): composite foreign keys replace it in the tenant-first schema.
+pub(crate) fn is_guard_of_earlier_release(name: &str, sql: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.starts_with("tenantry_fk_")
+        && (lower.ends_with("_insert") || lower.ends_with("_update"))
+        && sql.contains(SCOPED_TRIGGER_MARK)
+        && sql.contains("RAISE(ABORT, 'FOREIGN KEY constraint failed')")
 }
 
 /// A foreign key between tenant tables whose child columns no index leads with.

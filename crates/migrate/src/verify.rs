@@ -28,6 +28,9 @@ pub enum Check {
     RowCount,
     /// No index leads with the tenant column.
     Index,
+    /// A tenant table of the tenant-first layout is not tenant-first (a key without the
+    /// tenant column, an index that does not lead with it, a default on it, …).
+    TenantFirst,
     /// Foreign-key violations that were not there before.
     ForeignKeys,
     /// `PRAGMA quick_check` complaints.
@@ -101,6 +104,8 @@ pub(crate) struct Expected<'a> {
     pub fk_before: FkBaseline<'a>,
     /// Whether to run `quick_check`.
     pub integrity: bool,
+    /// The layout the tables must have.
+    pub layout: crate::Layout,
 }
 
 /// The foreign-key violations that were there before, to tell new ones from old.
@@ -166,6 +171,12 @@ pub(crate) fn run(
                 name,
                 format!("no index leads with {column:?}"),
             ));
+        }
+        if expected.layout == crate::Layout::TenantFirst {
+            let scoped: Vec<&str> = expected.scoped.iter().map(String::as_str).collect();
+            for gap in crate::plan::tenant_first_gaps(info, column, &scoped) {
+                problems.push(problem(Check::TenantFirst, name, gap));
+            }
         }
 
         // The requirements' verification queries: rows per tenant id (which also counts
@@ -405,6 +416,7 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
                 FkBaseline::Known(&r.fk_violations_before)
             }),
             integrity: options.integrity,
+            layout: record.as_ref().map_or(crate::Layout::Column, |r| r.layout),
         },
     )?;
     Ok(VerifyReport {

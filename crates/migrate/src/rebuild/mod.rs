@@ -1,0 +1,470 @@
+//! The tenant-first schema: every tenant table rebuilt so that its keys include the tenant
+//! column, its foreign keys to other tenant tables are composite, its rows are stored in
+//! tenant order where it has a primary key, and every index leads with the tenant column.
+//!
+//! SQLite cannot change a key in place, so each table is rebuilt the way SQLite documents
+//! (create the new table, copy the rows, drop the old, rename the new), inside the
+//! migration's one transaction with foreign keys off. Views and triggers are dropped first
+//! and created again at the end, so no rename ever meets a view of a missing table.
+
+mod ddl;
+mod lex;
+mod table;
+
+use rusqlite::{Connection, OptionalExtension};
+use tenantry_rewrite::SCOPED_TRIGGER_MARK;
+
+pub(crate) use ddl::Action;
+pub use table::{AUTOINCREMENT_MARK, CLUSTERED_MARK, Keying, ROWID_MARK};
+use table::{Context, EmulatedAction};
+
+use crate::error::{Error, Result, Step};
+use crate::inspect::{Catalog, TableInfo};
+use crate::sql::{self, ident};
+
+/// The table that keeps each tenant's AUTOINCREMENT high-water mark, as `sqlite_sequence`
+/// keeps it for a rowid table. Tenant connections read it scoped like any tenant table.
+pub const SEQUENCE_TABLE: &str = "_tenantry_sequence";
+
+/// The name a table is built under before it replaces the old one.
+const NEW_NAME: &str = "_tenantry_new";
+
+/// One table's rebuild.
+#[derive(Clone, Debug)]
+pub(crate) struct TableRebuild {
+    /// The table.
+    pub name: String,
+    /// Its tenant-first `CREATE TABLE`, under its own name (what the schema will hold).
+    pub create: String,
+    /// The same, under [`NEW_NAME`].
+    create_new: String,
+    /// How its rows are keyed.
+    pub keying: Keying,
+    /// The columns copied (stored ones, the tenant column aside).
+    copied: Vec<String>,
+    /// The old table has the tenant column already (a database migrated by an earlier
+    /// release): its values are copied rather than the default tenant given.
+    old_tenant: bool,
+    /// The legacy primary key's columns, which identify a row for the comparison (empty
+    /// for a table whose rowid is kept).
+    key: Vec<String>,
+    /// Its indexes, tenant-first, and the tenant index.
+    pub indexes: Vec<String>,
+    /// Foreign-key actions run by triggers.
+    actions: Vec<EmulatedAction>,
+}
+
+/// Plans the rebuild of `scoped`: reads each table's text and indexes, and whether a
+/// primary key that would become a `WITHOUT ROWID` key holds NULL.
+///
+/// # Errors
+/// [`Error::Unsupported`] naming a table whose text cannot be read; [`Error::Sqlite`].
+pub(crate) fn plan(
+    conn: &Connection,
+    catalog: &Catalog,
+    scoped: &[&str],
+    column: &str,
+) -> Result<Vec<TableRebuild>> {
+    let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
+    let primary_key = |t: &str| catalog.table(t).map(primary_key_of);
+    let cx = Context {
+        column,
+        is_scoped: &is_scoped,
+        primary_key: &primary_key,
+    };
+    let mut out = Vec::new();
+    for &name in scoped {
+        let info = catalog.table(name).ok_or_else(|| Error::UnknownTable {
+            table: name.to_owned(),
+            option: "the plan",
+        })?;
+        let err = Error::sqlite(Step::Plan, Some(name));
+        let text: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        let key = primary_key_of(info);
+        let nullable_key = !info.without_rowid && !key.is_empty() && holds_null(conn, name, &key)?;
+        let unreadable = |reason: String| Error::Unsupported {
+            table: name.to_owned(),
+            reason: format!(
+                "its CREATE TABLE text could not be read to rebuild it ({reason}); pass --layout column to add the column without a rebuild"
+            ),
+        };
+        let new = table::tenant_first(&text, name, nullable_key, &cx).map_err(unreadable)?;
+        let create_new = table::tenant_first(&text, NEW_NAME, nullable_key, &cx)
+            .map_err(unreadable)?
+            .sql;
+        let key = match &new.keying {
+            Keying::RowidKept => Vec::new(),
+            Keying::Rowid { column, .. } => vec![column.clone()],
+            Keying::Clustered | Keying::WithoutRowid => key,
+        };
+        out.push(TableRebuild {
+            name: info.name.clone(),
+            create: new.sql,
+            create_new,
+            keying: new.keying,
+            copied: info
+                .columns
+                .iter()
+                .filter(|c| c.hidden == 0 && !c.name.eq_ignore_ascii_case(column))
+                .map(|c| c.name.clone())
+                .collect(),
+            old_tenant: info.column(column).is_some(),
+            key,
+            indexes: indexes(conn, info, column)?,
+            actions: new.actions,
+        });
+    }
+    Ok(out)
+}
+
+/// A table's primary-key columns in key order (empty for none).
+fn primary_key_of(info: &TableInfo) -> Vec<String> {
+    let mut pk: Vec<(u32, String)> = info
+        .columns
+        .iter()
+        .filter(|c| c.pk > 0)
+        .map(|c| (c.pk, c.name.clone()))
+        .collect();
+    pk.sort();
+    pk.into_iter().map(|(_, n)| n).collect()
+}
+
+/// Whether any row has NULL in a column of `key` (SQLite allows it in a rowid table's
+/// primary key other than an INTEGER one).
+fn holds_null(conn: &Connection, table: &str, key: &[String]) -> Result<bool> {
+    let test = key
+        .iter()
+        .map(|c| format!("{} IS NULL", ident(c)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    conn.query_row(
+        &format!("SELECT 1 FROM {} WHERE {test} LIMIT 1", ident(table)),
+        [],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|found| found.is_some())
+    .map_err(Error::sqlite(Step::Plan, Some(table)))
+}
+
+/// The table's indexes written tenant-first, then the tenant index `idx_<table>_<column>`
+/// unless an index of that name is among them.
+fn indexes(conn: &Connection, info: &TableInfo, column: &str) -> Result<Vec<String>> {
+    let err = Error::sqlite(Step::Plan, Some(&info.name));
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1 \
+             AND sql IS NOT NULL ORDER BY rowid",
+        )
+        .map_err(err)?;
+    let listed = stmt
+        .query_map([&info.name], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(Error::sqlite(Step::Plan, Some(&info.name)))?;
+    let wanted = sql::tenant_index_name(&info.name, column);
+    let mut out = Vec::new();
+    let mut has_tenant_index = false;
+    for (name, text) in listed {
+        has_tenant_index |= name.eq_ignore_ascii_case(&wanted);
+        let edited = tenant_first_index(&text, column).map_err(|reason| Error::Unsupported {
+            table: info.name.clone(),
+            reason: format!(
+                "its index {name:?} could not be read to lead it with the tenant column ({reason})"
+            ),
+        })?;
+        out.push(edited);
+    }
+    if !has_tenant_index {
+        out.push(format!(
+            "CREATE INDEX {} ON {}({})",
+            ident(&wanted),
+            ident(&info.name),
+            ident(column)
+        ));
+    }
+    Ok(out)
+}
+
+/// `CREATE [UNIQUE] INDEX … ON t (items) …` with the tenant column first among the items,
+/// unless it is first already.
+fn tenant_first_index(text: &str, column: &str) -> std::result::Result<String, String> {
+    let toks = lex::tokens(text)?;
+    let on = toks.iter().position(|t| t.is_kw("ON")).ok_or("no ON")?;
+    let open = toks[on..]
+        .iter()
+        .position(|t| t.is('('))
+        .map(|i| i + on)
+        .ok_or("no column list")?;
+    let first = toks.get(open + 1).ok_or("an empty column list")?;
+    let already = first.name().is_some_and(|n| n.eq_ignore_ascii_case(column))
+        && toks.get(open + 2).is_some_and(|t| {
+            t.is(',') || t.is(')') || t.is_kw("COLLATE") || t.is_kw("ASC") || t.is_kw("DESC")
+        });
+    if already {
+        return Ok(text.to_owned());
+    }
+    let at = toks[open].span.end;
+    Ok(format!("{}{}, {}", &text[..at], ident(column), &text[at..]))
+}
+
+/// Drops every view and trigger of the main schema (created again by [`recreate`]).
+pub(crate) fn drop_views_and_triggers(conn: &Connection, catalog: &Catalog) -> Result<()> {
+    for trigger in &catalog.triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {}", ident(&trigger.name)))
+            .map_err(Error::sqlite(Step::Rebuild, Some(&trigger.on)))?;
+    }
+    for view in &catalog.views {
+        conn.execute_batch(&format!("DROP VIEW {}", ident(&view.name)))
+            .map_err(Error::sqlite(Step::Rebuild, Some(&view.name)))?;
+    }
+    Ok(())
+}
+
+/// Rebuilds one table: the new table, its rows copied and compared row by row with the
+/// old table's (which the checked backup holds too), the old dropped, the new renamed.
+pub(crate) fn rebuild(
+    conn: &Connection,
+    t: &TableRebuild,
+    column: &str,
+    default_tenant: &str,
+    rows: Option<u64>,
+) -> Result<()> {
+    let err = |e| Error::sqlite(Step::Rebuild, Some(&t.name))(e);
+    let old = ident(&t.name);
+    let new = ident(NEW_NAME);
+    let tenant = ident(column);
+    let tenant_value = if t.old_tenant {
+        format!("o.{tenant}")
+    } else {
+        sql::literal(default_tenant)
+    };
+    let rowid = (t.keying == Keying::RowidKept).then(|| rowid_name(&t.copied));
+    let cols: Vec<String> = t.copied.iter().map(|c| ident(c)).collect();
+    let mut into: Vec<String> = rowid.iter().map(|r| r.to_string()).collect();
+    into.extend(cols.iter().cloned());
+    into.push(tenant.clone());
+    let mut from: Vec<String> = rowid.iter().map(|r| format!("o.{r}")).collect();
+    from.extend(cols.iter().map(|c| format!("o.{c}")));
+    from.push(tenant_value.clone());
+    let sequence: Option<i64> = match &t.keying {
+        Keying::Rowid {
+            autoincrement: true,
+            ..
+        } => conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+                [&t.name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?,
+        _ => None,
+    };
+    conn.execute_batch(&format!(
+        "{};\nINSERT INTO {new} ({}) SELECT {} FROM {old} AS o;",
+        t.create_new,
+        into.join(", "),
+        from.join(", ")
+    ))
+    .map_err(err)?;
+
+    // Row by row: every old row has a new row with the same key and the same values.
+    let key_match = match &rowid {
+        Some(r) => format!("n.{r} = o.{r}"),
+        None => std::iter::once(format!("n.{tenant} = {tenant_value}"))
+            .chain(t.key.iter().map(|k| format!("n.{0} = o.{0}", ident(k))))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+    };
+    let same = cols
+        .iter()
+        .map(|c| format!("n.{c} IS o.{c} COLLATE BINARY"))
+        .chain(std::iter::once(format!(
+            "n.{tenant} IS {tenant_value} COLLATE BINARY"
+        )))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let (matched, copied): (u64, u64) = conn
+        .query_row(
+            &format!(
+                "SELECT (SELECT count(*) FROM {old} AS o JOIN {new} AS n ON {key_match} WHERE {same}), \
+                 (SELECT count(*) FROM {new})"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(err)?;
+    if Some(matched) != rows || copied != matched {
+        return Err(Error::RowsDiffer {
+            table: t.name.clone(),
+            before: rows,
+            copied,
+            matched,
+        });
+    }
+
+    conn.execute_batch(&format!(
+        "DROP TABLE {old};\nALTER TABLE {new} RENAME TO {old};"
+    ))
+    .map_err(err)?;
+    if let Keying::Rowid {
+        column: key,
+        autoincrement: true,
+    } = &t.keying
+    {
+        // Each tenant's high-water mark: the legacy one (global, so no tenant gets a key
+        // any row ever had) or its largest key.
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {seq_table} (name TEXT NOT NULL, seq INTEGER NOT NULL, \
+             {tenant} VARCHAR(255) NOT NULL, PRIMARY KEY ({tenant}, name)) WITHOUT ROWID;",
+            seq_table = ident(SEQUENCE_TABLE)
+        ))
+        .map_err(err)?;
+        conn.execute(
+            &format!(
+                "INSERT INTO {seq_table} (name, seq, {tenant}) \
+                 SELECT ?1, max(max(m), ?2), t FROM (SELECT {tenant} AS t, max({key}) AS m \
+                 FROM {old} GROUP BY 1 UNION ALL SELECT ?3, 0) GROUP BY t",
+                seq_table = ident(SEQUENCE_TABLE),
+                key = ident(key),
+            ),
+            (&t.name, sequence.unwrap_or(0), default_tenant),
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A name for the rowid that no column of the table takes.
+fn rowid_name(columns: &[String]) -> &'static str {
+    ["rowid", "oid", "_rowid_"]
+        .into_iter()
+        .find(|n| !columns.iter().any(|c| c.eq_ignore_ascii_case(n)))
+        .unwrap_or("rowid")
+}
+
+/// Creates one table's indexes.
+pub(crate) fn create_indexes(conn: &Connection, t: &TableRebuild) -> Result<()> {
+    for index in &t.indexes {
+        conn.execute_batch(index)
+            .map_err(Error::sqlite(Step::CreateIndex, Some(&t.name)))?;
+    }
+    Ok(())
+}
+
+/// The triggers the tenant-first schema adds: foreign-key actions SQLite cannot run on a
+/// composite key (`SET NULL`, `SET DEFAULT`), and the AUTOINCREMENT high-water marks.
+pub(crate) fn added_triggers(
+    t: &TableRebuild,
+    catalog: &Catalog,
+    column: &str,
+) -> Vec<crate::triggers::ScopedTrigger> {
+    let tenant = ident(column);
+    let mut out = Vec::new();
+    for (k, a) in t.actions.iter().enumerate() {
+        let child = catalog.table(&t.name);
+        let value = |action: Action, col: &str| match action {
+            Action::SetDefault => child
+                .and_then(|c| c.column(col))
+                .and_then(|c| c.default.clone())
+                .map_or_else(|| "NULL".to_owned(), |d| format!("({d})")),
+            Action::SetNull | Action::Kept => "NULL".to_owned(),
+        };
+        let matches = std::iter::once(format!("{tenant} = OLD.{tenant}"))
+            .chain(
+                a.child_cols
+                    .iter()
+                    .zip(&a.parent_cols)
+                    .map(|(c, p)| format!("{} = OLD.{}", ident(c), ident(p))),
+            )
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        for (event, action) in [("delete", a.on_delete), ("update", a.on_update)] {
+            let Some(action) = action else { continue };
+            let sets = a
+                .child_cols
+                .iter()
+                .map(|c| format!("{} = {}", ident(c), value(action, c)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (on, when) = if event == "delete" {
+                ("DELETE".to_owned(), String::new())
+            } else {
+                let cols: Vec<String> = a.parent_cols.iter().map(|p| ident(p)).collect();
+                let changed = a
+                    .parent_cols
+                    .iter()
+                    .map(|p| format!("OLD.{0} IS NOT NEW.{0}", ident(p)))
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                (
+                    format!("UPDATE OF {}", cols.join(", ")),
+                    format!(" WHEN {changed}"),
+                )
+            };
+            let name = format!("tenantry_fk_{}_{k}_{event}", t.name);
+            out.push(crate::triggers::ScopedTrigger {
+                sql: format!(
+                    "CREATE TRIGGER {} AFTER {on} ON {}{when}\nBEGIN\n{SCOPED_TRIGGER_MARK}\n    UPDATE {} SET {sets} WHERE {matches};\nEND",
+                    ident(&name),
+                    ident(&a.parent),
+                    ident(&t.name),
+                ),
+                name,
+                on: a.parent.clone(),
+            });
+        }
+    }
+    if let Keying::Rowid {
+        column: key,
+        autoincrement: true,
+    } = &t.keying
+    {
+        let name = format!("tenantry_seq_{}", t.name);
+        out.push(crate::triggers::ScopedTrigger {
+            sql: format!(
+                "CREATE TRIGGER {} AFTER INSERT ON {}\nBEGIN\n{SCOPED_TRIGGER_MARK}\n    INSERT INTO {} (name, seq, {tenant}) VALUES ({}, NEW.{}, NEW.{tenant})\n        ON CONFLICT ({tenant}, name) DO UPDATE SET seq = max(seq, excluded.seq);\nEND",
+                ident(&name),
+                ident(&t.name),
+                ident(SEQUENCE_TABLE),
+                sql::literal(&t.name),
+                ident(key),
+            ),
+            name,
+            on: t.name.clone(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_lead_with_the_tenant_column() {
+        assert_eq!(
+            tenant_first_index(
+                "CREATE UNIQUE INDEX u ON \"t x\"(lower(a), b DESC) WHERE a > 0",
+                "tenant_id"
+            )
+            .unwrap(),
+            "CREATE UNIQUE INDEX u ON \"t x\"(\"tenant_id\", lower(a), b DESC) WHERE a > 0"
+        );
+        let led = "CREATE INDEX idx_t_tenant_id ON t(tenant_id)";
+        assert_eq!(tenant_first_index(led, "tenant_id").unwrap(), led);
+        // A column that merely starts like it is not it.
+        assert_eq!(
+            tenant_first_index("CREATE INDEX i ON t(tenant_id_old)", "tenant_id").unwrap(),
+            "CREATE INDEX i ON t(\"tenant_id\", tenant_id_old)"
+        );
+    }
+}

@@ -1,0 +1,470 @@
+//! The tenant-first form of one table: its `CREATE TABLE` text edited so that every key
+//! includes the tenant column, foreign keys between tenant tables are composite, and the
+//! tenant column is declared without a default.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use super::ddl::{self, Action, Constraint, Item, Moved, Reference, TableDdl};
+use crate::sql::ident;
+
+/// The primary key's constraint name that marks a legacy `INTEGER PRIMARY KEY` (the rowid):
+/// the column is now keyed per tenant and allocated per tenant by tenant connections.
+pub const ROWID_MARK: &str = "tenantry_rowid";
+/// As [`ROWID_MARK`], for a legacy `INTEGER PRIMARY KEY AUTOINCREMENT`.
+pub const AUTOINCREMENT_MARK: &str = "tenantry_autoincrement";
+/// The primary key's constraint name that marks a legacy rowid table with another primary
+/// key, now clustered by tenant: its legacy rowid values are gone.
+pub const CLUSTERED_MARK: &str = "tenantry_clustered";
+
+/// How a table's rows are keyed after the rebuild.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Keying {
+    /// A legacy `INTEGER PRIMARY KEY` (the rowid): `WITHOUT ROWID`, primary key (tenant,
+    /// column); tenant connections allocate the column per tenant.
+    Rowid {
+        /// The key column.
+        column: String,
+        /// Declared `AUTOINCREMENT`: a tenant never gets a key again.
+        autoincrement: bool,
+    },
+    /// A rowid table with another primary key: `WITHOUT ROWID`, primary key (tenant, key);
+    /// the legacy rowid values are gone (tenant connections refuse rowid reads of it).
+    Clustered,
+    /// Already `WITHOUT ROWID`: primary key (tenant, key).
+    WithoutRowid,
+    /// A rowid table kept as one: no primary key, or one whose columns hold NULL (which a
+    /// `WITHOUT ROWID` key cannot); its rowid values are kept, its rows not clustered.
+    RowidKept,
+}
+
+/// A foreign-key action SQLite cannot run on a composite key whose tenant column is
+/// NOT NULL (`SET NULL` would null the tenant too), run by a trigger instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EmulatedAction {
+    pub child_cols: Vec<String>,
+    pub parent: String,
+    pub parent_cols: Vec<String>,
+    pub on_delete: Option<Action>,
+    pub on_update: Option<Action>,
+}
+
+/// What the rebuild needs to know about the other tables.
+pub(crate) struct Context<'a> {
+    /// The tenant column.
+    pub column: &'a str,
+    /// Whether a table is a tenant table.
+    pub is_scoped: &'a dyn Fn(&str) -> bool,
+    /// A table's primary-key columns, in key order.
+    pub primary_key: &'a dyn Fn(&str) -> Option<Vec<String>>,
+}
+
+/// The new table: its `CREATE TABLE` text (named `name`), how it is keyed, and the
+/// actions emulated by triggers.
+#[derive(Clone, Debug)]
+pub(crate) struct NewTable {
+    pub sql: String,
+    pub keying: Keying,
+    pub actions: Vec<EmulatedAction>,
+}
+
+/// Writes the tenant-first `CREATE TABLE` of `sql` under the name `name`. `nullable_key`:
+/// the legacy primary key's columns hold NULL, so the table stays a rowid table.
+///
+/// # Errors
+/// A message when the text cannot be read.
+pub(crate) fn tenant_first(
+    sql: &str,
+    name: &str,
+    nullable_key: bool,
+    cx: &Context<'_>,
+) -> Result<NewTable, String> {
+    let ddl = ddl::read(sql)?;
+    let tenant = ident(cx.column);
+    let keying = keying(&ddl, nullable_key);
+    let mut columns: Vec<String> = Vec::new();
+    let mut constraints: Vec<String> = Vec::new();
+    let mut actions = Vec::new();
+
+    for (item, raw) in ddl.items.iter().zip(&ddl.raws) {
+        match item {
+            Item::Column(col) => {
+                if col.name.eq_ignore_ascii_case(cx.column) {
+                    // A tenant column left by an earlier release: declared anew below.
+                    continue;
+                }
+                let mut cuts: Vec<Range<usize>> = Vec::new();
+                for (span, moved) in &col.moved {
+                    match moved {
+                        Moved::PrimaryKey { desc, conflict, .. } => {
+                            cuts.push(span.clone());
+                            let order = if *desc { " DESC" } else { "" };
+                            constraints.insert(
+                                0,
+                                format!(
+                                    "{}PRIMARY KEY ({tenant}, {}{order}){}",
+                                    constraint_name(&keying, None, sql),
+                                    ident(&col.name),
+                                    suffix(sql, conflict.as_ref()),
+                                ),
+                            );
+                        }
+                        Moved::Unique { conflict } => {
+                            cuts.push(span.clone());
+                            constraints.push(format!(
+                                "UNIQUE ({tenant}, {}){}",
+                                ident(&col.name),
+                                suffix(sql, conflict.as_ref())
+                            ));
+                        }
+                        Moved::References(r) => {
+                            let Some(fk) = composite(sql, std::slice::from_ref(&col.name), r, cx)
+                            else {
+                                continue;
+                            };
+                            cuts.push(span.clone());
+                            constraints.push(fk.0);
+                            actions.extend(fk.1);
+                        }
+                    }
+                }
+                columns.push(cut(sql, raw.clone(), col.span.end, &cuts));
+            }
+            Item::Constraint {
+                span,
+                named,
+                constraint,
+            } => match constraint {
+                Constraint::Key { primary, open, .. } => {
+                    let start = named.as_ref().map_or(span.start, |n| n.end);
+                    let head = if *primary {
+                        constraint_name(&keying, named.as_ref(), sql)
+                    } else {
+                        named
+                            .as_ref()
+                            .map_or(String::new(), |n| sql[n.clone()].to_owned())
+                    };
+                    let text = format!(
+                        "{head}{}{tenant}, {}",
+                        &sql[start..*open],
+                        &sql[*open..span.end]
+                    );
+                    if *primary {
+                        constraints.insert(0, text);
+                    } else {
+                        constraints.push(text);
+                    }
+                }
+                Constraint::ForeignKey {
+                    columns: cols,
+                    reference,
+                } => match composite(sql, cols, reference, cx) {
+                    Some((text, emulated)) => {
+                        let head = named
+                            .as_ref()
+                            .map_or(String::new(), |n| sql[n.clone()].to_owned());
+                        constraints.push(format!("{head}{text}"));
+                        actions.extend(emulated);
+                    }
+                    None => constraints.push(sql[span.clone()].to_owned()),
+                },
+                Constraint::Check => constraints.push(sql[span.clone()].to_owned()),
+            },
+        }
+    }
+
+    let decl = if ddl.strict { "TEXT" } else { "VARCHAR(255)" };
+    let mut out = format!("CREATE TABLE {} (", ident(name));
+    let mut first = true;
+    for part in columns {
+        out.push_str(if first { "" } else { "," });
+        out.push_str(&part);
+        first = false;
+    }
+    let mut push = |text: &str| {
+        out.push_str(if first { "\n    " } else { ",\n    " });
+        out.push_str(text);
+        first = false;
+    };
+    push(&format!("{tenant} {decl} NOT NULL"));
+    for c in &constraints {
+        push(c);
+    }
+    out.push_str("\n)");
+    let without_rowid = matches!(
+        keying,
+        Keying::Rowid { .. } | Keying::Clustered | Keying::WithoutRowid
+    );
+    match (without_rowid, ddl.strict) {
+        (true, true) => out.push_str(" WITHOUT ROWID, STRICT"),
+        (true, false) => out.push_str(" WITHOUT ROWID"),
+        (false, true) => out.push_str(" STRICT"),
+        (false, false) => {}
+    }
+    Ok(NewTable {
+        sql: out,
+        keying,
+        actions,
+    })
+}
+
+/// How the table is keyed after the rebuild.
+fn keying(ddl: &TableDdl, nullable_key: bool) -> Keying {
+    if ddl.without_rowid {
+        return Keying::WithoutRowid;
+    }
+    let is_integer = |name: &str| {
+        ddl.column(name)
+            .is_some_and(|c| c.decl_type.eq_ignore_ascii_case("INTEGER"))
+    };
+    for item in &ddl.items {
+        match item {
+            Item::Column(col) => {
+                for (_, moved) in &col.moved {
+                    if let Moved::PrimaryKey {
+                        desc,
+                        autoincrement,
+                        ..
+                    } = moved
+                    {
+                        // SQLite's exception: `INTEGER PRIMARY KEY DESC` on a column is no rowid.
+                        if is_integer(&col.name) && !desc {
+                            return Keying::Rowid {
+                                column: col.name.clone(),
+                                autoincrement: *autoincrement,
+                            };
+                        }
+                        return if nullable_key {
+                            Keying::RowidKept
+                        } else {
+                            Keying::Clustered
+                        };
+                    }
+                }
+            }
+            Item::Constraint {
+                constraint:
+                    Constraint::Key {
+                        primary: true,
+                        columns,
+                        ..
+                    },
+                ..
+            } => {
+                if let [only] = columns.as_slice()
+                    && is_integer(only)
+                {
+                    return Keying::Rowid {
+                        column: only.clone(),
+                        autoincrement: false,
+                    };
+                }
+                return if nullable_key {
+                    Keying::RowidKept
+                } else {
+                    Keying::Clustered
+                };
+            }
+            Item::Constraint { .. } => {}
+        }
+    }
+    Keying::RowidKept
+}
+
+/// `CONSTRAINT "<mark>" ` for a primary key whose keying has a mark; otherwise the key's own
+/// name, if it had one.
+fn constraint_name(keying: &Keying, named: Option<&Range<usize>>, sql: &str) -> String {
+    let mark = match keying {
+        Keying::Rowid {
+            autoincrement: false,
+            ..
+        } => ROWID_MARK,
+        Keying::Rowid {
+            autoincrement: true,
+            ..
+        } => AUTOINCREMENT_MARK,
+        Keying::Clustered => CLUSTERED_MARK,
+        Keying::WithoutRowid | Keying::RowidKept => {
+            return named.map_or(String::new(), |n| sql[n.clone()].to_owned());
+        }
+    };
+    format!("CONSTRAINT {} ", ident(mark))
+}
+
+/// ` ON CONFLICT x` when the constraint had one.
+fn suffix(sql: &str, conflict: Option<&Range<usize>>) -> String {
+    conflict.map_or(String::new(), |c| format!(" {}", &sql[c.clone()]))
+}
+
+/// The composite form of a foreign key to a tenant table, and the actions a trigger must
+/// run; `None` when the parent is global or its key cannot be named.
+fn composite(
+    sql: &str,
+    child_cols: &[String],
+    r: &Reference,
+    cx: &Context<'_>,
+) -> Option<(String, Option<EmulatedAction>)> {
+    if !(cx.is_scoped)(&r.parent) {
+        return None;
+    }
+    let parent_cols = match &r.parent_cols {
+        Some(cols) => cols.clone(),
+        None => (cx.primary_key)(&r.parent)?,
+    };
+    if parent_cols.len() != child_cols.len() {
+        return None;
+    }
+    let tenant = ident(cx.column);
+    let list = |cols: &[String]| {
+        std::iter::once(tenant.clone())
+            .chain(cols.iter().map(|c| ident(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut text = format!(
+        "FOREIGN KEY ({}) REFERENCES {} ({})",
+        list(child_cols),
+        ident(&r.parent),
+        list(&parent_cols)
+    );
+    for kept in &r.kept {
+        text.push(' ');
+        text.push_str(&sql[kept.clone()]);
+    }
+    let emulated = |a: Option<Action>| a.filter(|a| *a != Action::Kept);
+    let action = (emulated(r.on_delete).is_some() || emulated(r.on_update).is_some()).then(|| {
+        EmulatedAction {
+            child_cols: child_cols.to_vec(),
+            parent: r.parent.clone(),
+            parent_cols,
+            on_delete: emulated(r.on_delete),
+            on_update: emulated(r.on_update),
+        }
+    });
+    Some((text, action))
+}
+
+/// The text of `raw` without `cuts`; what follows the item's last token is dropped unless
+/// it holds a comment.
+fn cut(sql: &str, raw: Range<usize>, last: usize, cuts: &[Range<usize>]) -> String {
+    let mut out = String::new();
+    let mut at = raw.start;
+    let mut cuts = cuts.to_vec();
+    cuts.sort_by_key(|c| c.start);
+    for c in cuts {
+        out.push_str(&sql[at..c.start]);
+        at = c.end;
+    }
+    out.push_str(&sql[at..last]);
+    let tail = &sql[last..raw.end];
+    if tail.contains("--") || tail.contains("/*") {
+        out.push_str(tail);
+    } else {
+        // Trailing spaces left by a cut at the end.
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cx<'a>(
+        scoped: &'a dyn Fn(&str) -> bool,
+        pk: &'a dyn Fn(&str) -> Option<Vec<String>>,
+    ) -> Context<'a> {
+        Context {
+            column: "tenant_id",
+            is_scoped: scoped,
+            primary_key: pk,
+        }
+    }
+
+    #[test]
+    fn integer_primary_keys_become_per_tenant_keys_of_a_clustered_table() {
+        let sql = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    username TEXT NOT NULL UNIQUE COLLATE NOCASE,\n    email TEXT UNIQUE,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier'))\n)";
+        let scoped = |_: &str| true;
+        let pk = |_: &str| None;
+        let t = tenant_first(sql, "_new", false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(
+            t.sql,
+            "CREATE TABLE \"_new\" (\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\")\n) WITHOUT ROWID"
+        );
+        assert_eq!(
+            t.keying,
+            Keying::Rowid {
+                column: "id".into(),
+                autoincrement: true
+            }
+        );
+        // SQLite reads it, and the key is per tenant.
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(&t.sql).unwrap();
+        conn.execute_batch(
+            "INSERT INTO _new(id, username, role, tenant_id) VALUES (1, 'admin', 'admin', 'a'), (1, 'ADMIN', 'admin', 'b')",
+        )
+        .unwrap();
+        assert!(
+            conn.execute_batch(
+                "INSERT INTO _new(id, username, role, tenant_id) VALUES (2, 'Admin', 'admin', 'a')"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn foreign_keys_to_tenant_tables_become_composite_and_set_null_is_emulated() {
+        let sql = "CREATE TABLE \"order lines\" (id TEXT PRIMARY KEY, customer_id TEXT REFERENCES customers ON DELETE SET NULL, g TEXT REFERENCES globals(k) ON DELETE CASCADE, CONSTRAINT fk2 FOREIGN KEY (id) REFERENCES orders(id) ON DELETE CASCADE ON UPDATE CASCADE) STRICT";
+        let scoped = |t: &str| t != "globals";
+        let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
+        let t = tenant_first(sql, "_new", false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(
+            t.sql,
+            "CREATE TABLE \"_new\" (id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    \"tenant_id\" TEXT NOT NULL,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE ON UPDATE CASCADE\n) WITHOUT ROWID, STRICT"
+        );
+        assert_eq!(t.keying, Keying::Clustered);
+        assert_eq!(
+            t.actions,
+            [EmulatedAction {
+                child_cols: vec!["customer_id".into()],
+                parent: "customers".into(),
+                parent_cols: vec!["id".into()],
+                on_delete: Some(Action::SetNull),
+                on_update: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn table_keys_get_the_tenant_and_an_old_tenant_column_is_declared_anew() {
+        let sql = "CREATE TABLE f (a INT NOT NULL, b TEXT, tenant_id VARCHAR(255) NOT NULL DEFAULT 'x', CONSTRAINT pk PRIMARY KEY (a, b DESC) ON CONFLICT REPLACE, UNIQUE (b)) WITHOUT ROWID";
+        let scoped = |_: &str| true;
+        let pk = |_: &str| None;
+        let t = tenant_first(sql, "f2", false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(
+            t.sql,
+            "CREATE TABLE \"f2\" (a INT NOT NULL, b TEXT,\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
+        );
+        assert_eq!(t.keying, Keying::WithoutRowid);
+        // A primary key holding NULLs keeps its rowid table.
+        let t = tenant_first(
+            "CREATE TABLE n (k TEXT PRIMARY KEY)",
+            "n2",
+            true,
+            &cx(&scoped, &pk),
+        )
+        .unwrap();
+        assert_eq!(t.keying, Keying::RowidKept);
+        assert!(
+            t.sql.ends_with("PRIMARY KEY (\"tenant_id\", \"k\")\n)"),
+            "{}",
+            t.sql
+        );
+        let t = tenant_first("CREATE TABLE n (k TEXT)", "n2", false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(t.keying, Keying::RowidKept);
+    }
+}

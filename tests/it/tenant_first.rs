@@ -1,0 +1,379 @@
+use std::path::Path;
+
+use rusqlite::{Connection, ErrorCode};
+use tenantry_migrate::{Layout, MigrateOptions, migrate, verify};
+
+use crate::support::{snapshot, tiny_fixture};
+
+const DEFAULT: &str = "caps-automotive";
+
+fn tenant_first() -> MigrateOptions {
+    MigrateOptions {
+        layout: Layout::TenantFirst,
+        ..MigrateOptions::default()
+    }
+}
+
+fn migrated(dir: &Path) -> Connection {
+    let db = tiny_fixture(dir, "pos.db");
+    migrate(&db, &tenant_first(), &mut |_| {}).expect("tenant-first migration");
+    let check = verify(&db, &Default::default()).expect("verify runs");
+    assert!(
+        check.verification.passed(),
+        "{:?}",
+        check.verification.problems
+    );
+    Connection::open(&db).unwrap()
+}
+
+/// Copies the rows of `table` that match `filter` from the default tenant to `tenant`,
+/// keys and all.
+fn copy_rows(
+    conn: &Connection,
+    table: &str,
+    filter: &str,
+    tenant: &str,
+) -> rusqlite::Result<usize> {
+    let cols: Vec<String> = conn
+        .prepare(&format!("SELECT name FROM pragma_table_xinfo('{table}') WHERE hidden = 0 AND name <> 'tenant_id'"))?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let list = cols
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    conn.execute(
+        &format!(
+            "INSERT INTO {table} ({list}, tenant_id) SELECT {list}, ?1 FROM {table} WHERE tenant_id = '{DEFAULT}' AND {filter}"
+        ),
+        [tenant],
+    )
+}
+
+fn failure(result: rusqlite::Result<usize>) -> (ErrorCode, i32, String) {
+    match result {
+        Err(rusqlite::Error::SqliteFailure(e, message)) => {
+            (e.code, e.extended_code, message.unwrap_or_default())
+        }
+        other => panic!("expected a constraint failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn two_tenants_hold_the_same_keys_and_collide_only_with_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = migrated(dir.path());
+    // Keys only: the rows copied reference the default tenant's (foreign keys are another test).
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    // Username, SKU, gift-card code, work-order number, the settings singleton (CHECK (id = 1)),
+    // and the integer keys (rowids before the migration) that come with them.
+    let keys = [
+        ("users", "username"),
+        ("products", "sku"),
+        ("gift_cards", "card_number"),
+        ("work_orders", "order_number"),
+        ("backup_settings", "id"),
+    ];
+    for (table, key) in keys {
+        let value: rusqlite::types::Value = conn
+            .query_row(
+                &format!("SELECT {key} FROM {table} WHERE tenant_id = ?1 LIMIT 1"),
+                [DEFAULT],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let filter = format!(
+            "{key} = {}",
+            match &value {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+                other => panic!("{other:?}"),
+            }
+        );
+        // store-2 takes the same row, keys and all, beside the default tenant's.
+        assert_eq!(
+            copy_rows(&conn, table, &filter, "store-2").unwrap(),
+            1,
+            "{table}"
+        );
+        // A second time it collides, with its own row only.
+        let held_by_others = failure(copy_rows(&conn, table, &filter, "store-2"));
+        assert_eq!(held_by_others.0, ErrorCode::ConstraintViolation, "{table}");
+        // Each tenant holds exactly one row with that value.
+        for tenant in [DEFAULT, "store-2"] {
+            let n: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {table} WHERE tenant_id = ?1 AND {filter}"),
+                    [tenant],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 1, "{table} {tenant}");
+        }
+        // The error a tenant gets is the same whether or not another tenant holds the key:
+        // store-3 collides with itself on a database where two others hold it, store-4 on
+        // one where only it does (the others' rows are moved aside first).
+        assert_eq!(copy_rows(&conn, table, &filter, "store-3").unwrap(), 1);
+        let crowded = failure(copy_rows(&conn, table, &filter, "store-3"));
+        conn.execute_batch("SAVEPOINT alone").unwrap();
+        conn.execute(
+            &format!("UPDATE {table} SET tenant_id = 'store-4' WHERE tenant_id = ?1 AND {filter}"),
+            [DEFAULT],
+        )
+        .unwrap();
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE tenant_id <> 'store-4' AND {filter}"),
+            [],
+        )
+        .unwrap();
+        let alone = failure(conn.execute(
+            &format!(
+                "INSERT INTO {table} SELECT * FROM {table} WHERE tenant_id = 'store-4' AND {filter}"
+            ),
+            [],
+        ));
+        conn.execute_batch("ROLLBACK TO alone; RELEASE alone")
+            .unwrap();
+        assert_eq!(crowded, alone, "{table}");
+        assert_eq!(crowded, held_by_others, "{table}");
+    }
+}
+
+#[test]
+fn a_foreign_key_to_another_tenants_row_is_rejected_by_sqlite_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = migrated(dir.path());
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let user: i64 = conn
+        .query_row(
+            "SELECT id FROM users WHERE tenant_id = ?1 LIMIT 1",
+            [DEFAULT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let session = |tenant: &str, token: &str| {
+        conn.execute(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, tenant_id) VALUES (?1, ?2, 0, 1, ?3)",
+            (token, user, tenant),
+        )
+    };
+    let (code, extended, message) = failure(session("store-2", "tok-1"));
+    assert_eq!(code, ErrorCode::ConstraintViolation);
+    assert_eq!(
+        extended,
+        rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
+        "{message}"
+    );
+    assert_eq!(message, "FOREIGN KEY constraint failed");
+    // Once store-2 has a user with that id, the same row is fine.
+    copy_rows(&conn, "users", &format!("id = {user}"), "store-2").unwrap();
+    session("store-2", "tok-1").unwrap();
+}
+
+#[test]
+fn foreign_key_actions_stay_within_the_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = migrated(dir.path());
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let (user, audits, sessions): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT u.id, (SELECT count(*) FROM audit_log a WHERE a.tenant_id = u.tenant_id AND a.user_id = u.id), \
+                    (SELECT count(*) FROM sessions s WHERE s.tenant_id = u.tenant_id AND s.user_id = u.id) \
+             FROM users u WHERE u.tenant_id = ?1 \
+             ORDER BY (SELECT count(*) FROM audit_log a WHERE a.user_id = u.id) + (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) DESC LIMIT 1",
+            [DEFAULT],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert!(
+        audits > 0 && sessions > 0,
+        "the fixture's busiest user has audit rows and sessions"
+    );
+    // store-2 gets the same user, an audit row and a session that reference it.
+    copy_rows(&conn, "users", &format!("id = {user}"), "store-2").unwrap();
+    copy_rows(
+        &conn,
+        "audit_log",
+        &format!(
+            "user_id = {user} AND id = (SELECT min(id) FROM audit_log WHERE user_id = {user})"
+        ),
+        "store-2",
+    )
+    .unwrap();
+    copy_rows(
+        &conn,
+        "sessions",
+        &format!("user_id = {user} AND id = (SELECT min(id) FROM sessions WHERE user_id = {user})"),
+        "store-2",
+    )
+    .unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    conn.execute(
+        "DELETE FROM users WHERE tenant_id = 'store-2' AND id = ?1",
+        [user],
+    )
+    .unwrap();
+    let count = |sql: &str, tenant: &str| -> i64 {
+        conn.query_row(sql, (tenant, user), |r| r.get(0)).unwrap()
+    };
+    let audit = "SELECT count(*) FROM audit_log WHERE tenant_id = ?1 AND user_id = ?2";
+    let session = "SELECT count(*) FROM sessions WHERE tenant_id = ?1 AND user_id = ?2";
+    // ON DELETE SET NULL (run by a trigger) and ON DELETE CASCADE (by SQLite) reached
+    // store-2's rows only.
+    assert_eq!(count(audit, "store-2"), 0);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM audit_log WHERE tenant_id = ?1 AND user_id IS NULL AND ?2 IS NOT NULL",
+            "store-2"
+        ),
+        1
+    );
+    assert_eq!(count(session, "store-2"), 0);
+    assert_eq!(count(audit, DEFAULT), audits);
+    assert_eq!(count(session, DEFAULT), sessions);
+    let violations: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(violations, 0);
+}
+
+#[test]
+fn autoincrement_counters_become_each_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let before: Vec<(String, i64)> = {
+        let conn = Connection::open(&db).unwrap();
+        conn.prepare("SELECT name, seq FROM sqlite_sequence ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(!before.is_empty());
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    let after: Vec<(String, i64)> = conn
+        .prepare("SELECT name, seq FROM _tenantry_sequence WHERE tenant_id = ?1 ORDER BY name")
+        .unwrap()
+        .query_map([DEFAULT], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(after, before);
+    // A row inserted with a larger key raises its tenant's mark, and no one else's.
+    conn.execute("INSERT INTO promotion_usage (id, promotion_id, discount_cents, used_at, tenant_id) SELECT 1000000, promotion_id, 1, 'now', 'store-2' FROM promotion_usage LIMIT 1", []).unwrap();
+    let marks: Vec<(String, i64)> = conn
+        .prepare("SELECT tenant_id, seq FROM _tenantry_sequence WHERE name = 'promotion_usage' ORDER BY tenant_id").unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+    let legacy = before
+        .iter()
+        .find(|(n, _)| n == "promotion_usage")
+        .map(|(_, s)| *s)
+        .unwrap();
+    assert_eq!(
+        marks,
+        [
+            (DEFAULT.to_owned(), legacy),
+            ("store-2".to_owned(), 1_000_000)
+        ]
+    );
+}
+
+#[test]
+fn a_database_migrated_by_the_column_layout_reaches_the_same_schema_and_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = tiny_fixture(dir.path(), "fresh.db");
+    let upgraded = tiny_fixture(dir.path(), "upgraded.db");
+    migrate(&fresh, &tenant_first(), &mut |_| {}).unwrap();
+    migrate(&upgraded, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    let report = migrate(&upgraded, &tenant_first(), &mut |_| {}).unwrap();
+    let rebuilt = report
+        .plan
+        .scoped
+        .iter()
+        .filter(|s| s.keying.is_some())
+        .count();
+    assert_eq!(rebuilt, 32);
+    assert_eq!(
+        without_records(&snapshot(&upgraded)),
+        without_records(&snapshot(&fresh))
+    );
+    assert!(
+        verify(&upgraded, &Default::default())
+            .unwrap()
+            .verification
+            .passed()
+    );
+}
+
+/// A snapshot without the rows of `_tenantry_migrations` (times, backup names).
+fn without_records(snapshot: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in snapshot.lines() {
+        if line.starts_with("rows of ") {
+            skipping = line.starts_with("rows of _tenantry_migrations ");
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn rowids_of_tables_without_a_primary_key_are_kept_and_null_keys_keep_their_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::db_from_sql(
+        dir.path(),
+        "odd.db",
+        "CREATE TABLE notes (body TEXT UNIQUE);
+         INSERT INTO notes(rowid, body) VALUES (7, 'a'), (3, 'b'), (100, NULL);
+         CREATE TABLE tags (name TEXT PRIMARY KEY, n INT);
+         INSERT INTO tags VALUES ('x', 1), (NULL, 2);",
+    );
+    let report = migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let keying = |t: &str| {
+        report
+            .plan
+            .scoped
+            .iter()
+            .find(|s| s.name == t)
+            .and_then(|s| s.keying.clone())
+    };
+    assert_eq!(keying("notes"), Some(tenantry_migrate::Keying::RowidKept));
+    assert_eq!(keying("tags"), Some(tenantry_migrate::Keying::RowidKept));
+    let conn = Connection::open(&db).unwrap();
+    let rows: Vec<(i64, Option<String>)> = conn
+        .prepare("SELECT rowid, body FROM notes ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [(3, Some("b".into())), (7, Some("a".into())), (100, None)]
+    );
+    conn.execute(
+        "INSERT INTO notes(body, tenant_id) VALUES ('a', 'other')",
+        [],
+    )
+    .unwrap();
+    assert!(
+        conn.execute(
+            "INSERT INTO notes(body, tenant_id) VALUES ('a', 'other')",
+            []
+        )
+        .is_err()
+    );
+    // No default: an INSERT that names no tenant fails.
+    let (_, _, message) = failure(conn.execute("INSERT INTO notes(body) VALUES ('z')", []));
+    assert_eq!(message, "NOT NULL constraint failed: notes.tenant_id");
+}
