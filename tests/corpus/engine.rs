@@ -153,6 +153,8 @@ pub struct Tenant {
     pub b_shifted: usize,
     /// When B and C write.
     neighbours: Neighbours,
+    /// What the migration makes of A's tables.
+    layout: tenantry_migrate::Layout,
 }
 
 impl Tenant {
@@ -178,7 +180,14 @@ impl Tenant {
             decoy_errors: 0,
             b_shifted: 0,
             neighbours,
+            layout: tenantry_migrate::Layout::default(),
         }
+    }
+
+    /// The same, migrated to `layout`.
+    pub fn with_layout(mut self, layout: tenantry_migrate::Layout) -> Tenant {
+        self.layout = layout;
+        self
     }
 
     /// A's connection, migrating first if a record since the last migration asks for it.
@@ -194,6 +203,7 @@ impl Tenant {
                         .path()
                         .join(format!("backup-{}.db", self.migrations)),
                 ),
+                layout: self.layout,
                 ..MigrateOptions::default()
             };
             if let Err(error) = migrate(&self.path, &options, &mut |_| {}) {

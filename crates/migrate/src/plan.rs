@@ -376,7 +376,14 @@ pub fn build(
             reason,
         });
     }
-    let (scoped_triggers, unscopable) = triggers::plan(catalog, &scoped_names, &after);
+    // A rebuild scopes triggers an earlier migration scoped again, from their text before
+    // it, for the tenant-first schema.
+    let originals = if tenant_first && !rebuild.is_empty() {
+        triggers::originals(conn)?
+    } else {
+        Vec::new()
+    };
+    let (scoped_triggers, unscopable) = triggers::plan(catalog, &scoped_names, &after, &originals);
     // Composite foreign keys make SQLite itself keep references within a tenant.
     let (fk_guards, unindexed) = if tenant_first {
         (Vec::new(), Vec::new())

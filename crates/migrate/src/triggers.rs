@@ -42,11 +42,14 @@ pub(crate) struct Unscopable {
 pub(crate) type RewriterAfter = std::result::Result<Rewriter, String>;
 
 /// For each trigger on a table in `scoped`: its scoped form, or why there is none. Triggers
-/// already scoped (a resumed migration) are left out.
+/// already scoped (a resumed migration) are left out, unless `originals` holds the text
+/// they had before an earlier migration scoped them: that text is scoped again, for the
+/// schema as it will be.
 pub(crate) fn plan(
     catalog: &Catalog,
     scoped: &[&str],
     after: &RewriterAfter,
+    originals: &[(String, String)],
 ) -> (Vec<ScopedTrigger>, Vec<Unscopable>) {
     let mut changes = Vec::new();
     let mut unscopable = Vec::new();
@@ -65,7 +68,12 @@ pub(crate) fn plan(
                 continue;
             }
         };
-        match rewriter.scope_trigger(&trigger.sql) {
+        let original = originals
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&trigger.name))
+            .map(|(_, sql)| sql.as_str())
+            .filter(|_| trigger.sql.contains(SCOPED_TRIGGER_MARK));
+        match rewriter.scope_trigger(original.unwrap_or(&trigger.sql)) {
             Ok(new) if new == trigger.sql => {}
             Ok(new) => changes.push(ScopedTrigger {
                 name: trigger.name.clone(),
@@ -79,6 +87,30 @@ pub(crate) fn plan(
         }
     }
     (changes, unscopable)
+}
+
+/// The triggers as they were before the last recorded migration scoped them, read from its
+/// backup (name, `CREATE TRIGGER` text); none when no backup is recorded or it cannot be
+/// read (the triggers then keep the scoping they have, which is still correct).
+pub(crate) fn originals(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let Some(backup) = crate::record::last(conn)?.and_then(|r| r.backup) else {
+        return Ok(Vec::new());
+    };
+    let read = || -> rusqlite::Result<Vec<(String, String)>> {
+        let copy = Connection::open_with_flags(
+            &backup,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let mut stmt = copy.prepare(
+            "SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+    };
+    Ok(read().unwrap_or_else(|e| {
+        tracing::warn!(backup = %backup.display(), error = %e, "the earlier migration's backup cannot be read; triggers it scoped keep their scoping");
+        Vec::new()
+    }))
 }
 
 /// A rewriter for the schema as it will be after the migration: the tables of `scoped`
