@@ -42,6 +42,7 @@ mod analysis;
 mod classify;
 mod emit;
 mod error;
+mod keys;
 mod lexcheck;
 mod objects;
 mod parse;
@@ -62,6 +63,7 @@ mod views;
 
 pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
 pub use error::{RewriteError, SchemaError};
+pub use keys::{AUTOINCREMENT_MARKER, CLUSTERED_MARKER, ROWID_MARKER, RowKey, UniqueKey};
 pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
 pub use plan::{Plan, Rewritten};
 pub use policy::{Policy, TenantFilter};
