@@ -76,8 +76,9 @@ pub(crate) struct TenantRead<'s> {
 
 /// A rowid a derived table exposes as a column.
 pub(crate) struct ExposedRowid {
-    /// `rowid`, `oid` or `_rowid_`: one no column of the table takes.
-    pub source: &'static str,
+    /// `rowid`, `oid` or `_rowid_`: one no column of the table takes; or the quoted key
+    /// column a tenant-first table keeps its legacy rowid in.
+    pub source: String,
     /// The names the statement reads it by (lower case).
     pub names: Vec<String>,
 }

@@ -20,7 +20,7 @@ use crate::template::{Edits, Piece, text};
 
 pub(super) fn emit(write: &Write<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     match &write.clauses {
-        WriteClauses::Filter(filter) => emit_filter(filter, cx, edits),
+        WriteClauses::Filter(filter) => emit_filter(filter, write.table, cx, edits),
         WriteClauses::Insert(insert) => emit_insert(insert, write.table, cx, edits),
     }
     for star in &write.returning_stars {
@@ -30,13 +30,13 @@ pub(super) fn emit(write: &Write<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
 }
 
 /// `+qualifier."tenant_id" = <tenant>` where the analysis placed it.
-fn emit_filter(filter: &Filter, cx: &Emit<'_, '_>, edits: &mut Edits) {
+fn emit_filter(filter: &Filter, table: &Table, cx: &Emit<'_, '_>, edits: &mut Edits) {
     let column = format!(
         "{}.{}",
         filter.qualifier,
         quote_ident(cx.schema.tenant_column())
     );
-    let test = text(cx.tenant_test(&column));
+    let test = text(cx.tenant_test(&column, table));
     match filter.place {
         FilterPlace::Before { start, end } => {
             edits.insert(start, vec![test, Piece::Tenant, text(" AND (")]);
@@ -95,6 +95,6 @@ fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: 
         }
     }
     if let Some(upsert) = &insert.upsert {
-        emit_filter(upsert, cx, edits);
+        emit_filter(upsert, table, cx, edits);
     }
 }

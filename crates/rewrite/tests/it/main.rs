@@ -9,3 +9,5 @@ mod refusals;
 mod rowid;
 mod semantics;
 mod support;
+mod tenant_first;
+mod tenant_first_rowid;
