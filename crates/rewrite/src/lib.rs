@@ -62,6 +62,7 @@ mod trigger;
 mod views;
 
 pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
+pub use emit::{KEY_FUNCTION, SEQUENCE_TABLE};
 pub use error::{RewriteError, SchemaError};
 pub use keys::{AUTOINCREMENT_MARKER, CLUSTERED_MARKER, ROWID_MARKER, RowKey, UniqueKey};
 pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};

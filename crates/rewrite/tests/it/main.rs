@@ -10,4 +10,5 @@ mod rowid;
 mod semantics;
 mod support;
 mod tenant_first;
+mod tenant_first_insert;
 mod tenant_first_rowid;
