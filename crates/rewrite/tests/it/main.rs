@@ -11,4 +11,5 @@ mod semantics;
 mod support;
 mod tenant_first;
 mod tenant_first_insert;
+mod tenant_first_keys;
 mod tenant_first_rowid;
