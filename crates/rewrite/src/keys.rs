@@ -4,6 +4,8 @@
 //! constraint's name (`tenantry_rowid`, `tenantry_autoincrement`, `tenantry_clustered`).
 
 use sqlparser::ast::{ColumnOption, CreateIndex, CreateTable, Expr, IndexColumn, TableConstraint};
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 /// The constraint name the migrator gives the tenant-first key of a table whose
 /// `INTEGER PRIMARY KEY` column was its rowid.
@@ -142,4 +144,45 @@ fn marker(name: &str, columns: &[String], tenant_column: &str) -> Option<RowKey>
     } else {
         None
     }
+}
+
+/// A `CREATE TABLE`'s tokens without the conflict clauses of its table constraints
+/// (`PRIMARY KEY (tenant_id, id) ON CONFLICT REPLACE`), which `sqlparser` cannot read.
+/// They say nothing about the keys' columns; whether a table declares `ON CONFLICT
+/// REPLACE` is read from its words ([`crate::Table::replaces_on_conflict`]).
+pub(crate) fn without_constraint_conflicts(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let significant = |t: &TokenWithSpan| !matches!(t.token, Token::Whitespace(_));
+    let is_word = |t: &TokenWithSpan, keyword: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == keyword && w.quote_style.is_none());
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut depth = 0usize;
+    let mut skip = 0usize;
+    for (i, token) in tokens.iter().enumerate() {
+        if skip > 0 {
+            if significant(token) {
+                skip -= 1;
+            }
+            continue;
+        }
+        match token.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        // `) ON CONFLICT <action>` inside the column list: a table constraint's clause.
+        let after_group = out
+            .iter()
+            .rev()
+            .find(|t| significant(t))
+            .is_some_and(|t| t.token == Token::RParen);
+        if depth == 1 && after_group && is_word(token, Keyword::ON) {
+            let mut next = tokens[i + 1..].iter().filter(|t| significant(t));
+            if next.next().is_some_and(|t| is_word(t, Keyword::CONFLICT)) && next.next().is_some() {
+                // This ON, then CONFLICT and the action.
+                skip = 2;
+                continue;
+            }
+        }
+        out.push(token.clone());
+    }
+    out
 }

@@ -292,7 +292,9 @@ impl Schema {
             }
             let text = src.text(segment.clone());
             let parsed = match Parser::new(&SQLiteDialect {})
-                .with_tokens_with_locations(parser_tokens.take(segment.clone()))
+                .with_tokens_with_locations(keys::without_constraint_conflicts(
+                    parser_tokens.take(segment.clone()),
+                ))
                 .parse_statements()
             {
                 Ok(parsed) => parsed,

@@ -118,3 +118,15 @@ fn a_marker_not_on_the_migrators_key_shape_means_the_rowid_is_gone() {
     );
     assert_eq!(table(&s, "t").key, Some(RowKey::Gone));
 }
+
+#[test]
+fn a_table_constraints_conflict_clause_is_read() {
+    let s = schema(
+        "CREATE TABLE t (a TEXT, b TEXT, tenant_id TEXT NOT NULL, \
+         PRIMARY KEY (tenant_id, a) ON CONFLICT REPLACE, \
+         UNIQUE (tenant_id, b) ON CONFLICT IGNORE) WITHOUT ROWID;",
+    );
+    let t = table(&s, "t");
+    assert!(t.replaces_on_conflict && t.tenant_keys);
+    assert_eq!(t.unique_keys.len(), 2);
+}

@@ -27,6 +27,7 @@ CREATE TABLE vehicles (
 CREATE TABLE price_levels (code TEXT PRIMARY KEY, name TEXT) WITHOUT ROWID;
 CREATE TABLE notes (body TEXT);
 CREATE TABLE logs (id INTEGER PRIMARY KEY, msg TEXT DEFAULT 'logged');
+CREATE TABLE tags (name TEXT PRIMARY KEY ON CONFLICT REPLACE, color TEXT) WITHOUT ROWID;
 "#;
 
 /// The same schema after the tenant-first migration.
@@ -54,6 +55,8 @@ CREATE TABLE "notes" (body TEXT, "tenant_id" VARCHAR(255) NOT NULL);
 CREATE TABLE "logs" (id INTEGER, msg TEXT DEFAULT 'logged', "tenant_id" VARCHAR(255) NOT NULL,
     CONSTRAINT "tenantry_rowid" PRIMARY KEY ("tenant_id", "id")) WITHOUT ROWID;
 CREATE INDEX "notes_tenant" ON "notes" ("tenant_id");
+CREATE TABLE "tags" (name TEXT, color TEXT, "tenant_id" VARCHAR(255) NOT NULL,
+    PRIMARY KEY ("tenant_id", name) ON CONFLICT REPLACE) WITHOUT ROWID;
 CREATE TABLE "_tenantry_sequence" (name TEXT NOT NULL, seq INTEGER NOT NULL,
     "tenant_id" VARCHAR(255) NOT NULL, PRIMARY KEY ("tenant_id", "name")) WITHOUT ROWID;
 "#;
@@ -79,6 +82,7 @@ INSERT INTO vehicles (id, customer_id, plate) VALUES (1, 'c1', 'A-1'), (2, 'c1',
 INSERT INTO price_levels (code, name) VALUES ('std', 'Standard'), ('vip', 'VIP');
 INSERT INTO notes (body) VALUES ('first'), ('second');
 INSERT INTO logs (id) VALUES (1);
+INSERT INTO tags (name, color) VALUES ('red', 'r'), ('blue', 'b');
 "#;
 
 /// The tenant-first database's rows: A's as above, B and C holding the same keys (B's
@@ -96,6 +100,7 @@ INSERT INTO vehicles (id, customer_id, plate, tenant_id) VALUES
   (1, 'c1', 'B-1', 'B'), (2, 'c2', 'B-2', 'B'), (9, 'c1', 'B-9', 'B'), (1, 'c1', 'C-1', 'C');
 INSERT INTO price_levels (code, name, tenant_id) VALUES
   ('std', 'Standard', 'A'), ('vip', 'VIP', 'A'), ('std', 'Bstandard', 'B'), ('vip', 'Bvip', 'C');
+INSERT INTO tags (name, color, tenant_id) VALUES ('red', 'r', 'A'), ('blue', 'b', 'A'), ('red', 'R', 'B'), ('blue', 'B', 'C');
 INSERT INTO logs (id, tenant_id) VALUES (1, 'A'), (1, 'B'), (2, 'B');
 INSERT INTO notes (rowid, body, tenant_id) VALUES (-1, 'first', 'B'), (1, 'first', 'A'), (2, 'second', 'A'), (-2, 'other', 'C');
 "#;

@@ -12,6 +12,9 @@ fn replace_is_allowed_where_every_key_is_per_tenant() {
         "INSERT OR REPLACE INTO users (id, username) VALUES (2, 'bo2')",
         "UPDATE OR REPLACE vehicles SET id = 1 WHERE id = 2",
         "UPDATE OR REPLACE price_levels SET code = 'std' WHERE code = 'vip'",
+        // A key declared ON CONFLICT REPLACE.
+        "INSERT INTO tags (name, color) VALUES ('red', 'new')",
+        "UPDATE tags SET name = 'red' WHERE name = 'blue'",
     ] {
         let w = world();
         w.check(sql);
