@@ -31,7 +31,8 @@ pub struct Policy {
 /// How a scoped statement tests the tenant column.
 ///
 /// The test is the same either way (`tenant_id = 'A'`); what differs is what SQLite's query
-/// planner makes of it.
+/// planner makes of it. A table with per-tenant keys ([`crate::Table::tenant_keys`]) always
+/// gets [`TenantFilter::UseTenantIndex`]: its keys all lead with the tenant column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TenantFilter {

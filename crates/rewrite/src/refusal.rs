@@ -377,6 +377,10 @@ pub enum WriteForm {
     OtherInsertOn,
     /// `RETURNING t.*`.
     QualifiedReturningStar,
+    /// INSERT OR IGNORE or an upsert of several rows into a table whose legacy rowid is a
+    /// per-tenant key (`tenantry_rowid`): SQLite gave a skipped row's rowid to the next
+    /// row, which the rewrite cannot follow.
+    SkippingKeyedRows,
 }
 
 impl fmt::Display for WriteForm {
@@ -393,6 +397,10 @@ impl fmt::Display for WriteForm {
             WriteForm::OnDuplicateKeyUpdate => "ON DUPLICATE KEY UPDATE",
             WriteForm::OtherInsertOn => "this ON clause of INSERT",
             WriteForm::QualifiedReturningStar => "a qualified * in RETURNING",
+            WriteForm::SkippingKeyedRows => {
+                "INSERT OR IGNORE or an upsert of several rows into a table whose rowid became a \
+                 per-tenant key (insert the rows one by one)"
+            }
         })
     }
 }

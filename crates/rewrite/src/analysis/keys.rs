@@ -8,11 +8,11 @@
 //! allocated row gets it plus k. Where the source gives the key and some rows may be NULL,
 //! a row's key is computed as SQLite's running maximum would have it.
 
-use sqlparser::ast::{Expr, Insert, ObjectName};
+use sqlparser::ast::{Expr, Insert, ObjectName, SqliteOnConflict};
 
 use crate::analysis::clauses::{self, internal};
 use crate::analysis::model::{Context, InsertSource, KeyAlloc, KeyPlace};
-use crate::refusal::Refusal;
+use crate::refusal::{Refusal, WriteForm};
 use crate::schema::Table;
 use crate::sql::last_ident;
 
@@ -103,6 +103,17 @@ pub(super) fn analyze(
             }
         },
     };
+    // SQLite allocated each row's rowid as it wrote it: a row that OR IGNORE or an upsert
+    // then skipped left its rowid to the next row, which the rows' fixed offsets here do
+    // not. (AUTOINCREMENT keeps no such gap either way: SQLite burnt the key.)
+    let single_row =
+        matches!(source, InsertSource::DefaultValues { .. }) || matches!(shape.values, Some([_]));
+    let skips = insert.or == Some(SqliteOnConflict::Ignore) || insert.on.is_some();
+    if !autoincrement && skips && !single_row {
+        return Err(Refusal::WriteForm {
+            form: WriteForm::SkippingKeyedRows,
+        });
+    }
     Ok(Some(KeyAlloc {
         column: column.to_owned(),
         table: table.name.clone(),

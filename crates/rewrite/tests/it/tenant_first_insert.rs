@@ -27,6 +27,8 @@ fn an_omitted_key_is_the_tenants_largest_plus_one() {
         "INSERT INTO vehicles VALUES (NULL, 'c1', 'no column list')",
         "INSERT INTO vehicles (customer_id, plate) SELECT customer_id, plate || '+' FROM vehicles",
         "INSERT INTO vehicles (customer_id, plate) SELECT DISTINCT customer_id, 'd' FROM vehicles ORDER BY 1",
+        "INSERT INTO vehicles SELECT NULL, customer_id, 'copy' FROM vehicles WHERE id < 3",
+        "INSERT OR IGNORE INTO vehicles (customer_id, plate) VALUES ('c2', 'ignored?')",
     ]);
 }
 
@@ -69,7 +71,7 @@ fn returning_and_upserts_see_the_allocated_key() {
         "INSERT INTO users (username) SELECT 'sel' WHERE true ON CONFLICT (username) DO NOTHING",
         "INSERT INTO vehicles (id, customer_id, plate) VALUES (2, 'c1', 'up') \
          ON CONFLICT (id) DO UPDATE SET plate = excluded.plate || rowid RETURNING rowid, plate",
-        "INSERT INTO vehicles (customer_id, plate) SELECT customer_id, 'x' FROM vehicles \
+        "INSERT INTO users (username) SELECT username || '2' FROM users \
          WHERE true ON CONFLICT DO NOTHING RETURNING id",
     ] {
         let w = world();
@@ -101,6 +103,36 @@ fn the_allocation_is_in_the_statements_text() {
     assert_eq!(
         rewrite(&w, "INSERT INTO notes (body) VALUES ('n')").as_deref(),
         Ok("INSERT INTO notes (body, \"tenant_id\") VALUES ('n', 'A')"),
+    );
+}
+
+#[test]
+fn skipped_rows_of_a_rowid_key_are_refused_where_sqlite_reused_their_key() {
+    let w = world();
+    for sql in [
+        "INSERT OR IGNORE INTO vehicles (customer_id, plate) VALUES ('c1', 'a'), ('c1', 'b')",
+        "INSERT INTO vehicles (customer_id, plate) SELECT customer_id, plate FROM vehicles \
+         WHERE true ON CONFLICT DO NOTHING",
+    ] {
+        assert_eq!(rewrite(&w, sql), Err("WriteForm"), "{sql}");
+    }
+    // AUTOINCREMENT never reuses a key: several rows are allocated as SQLite did.
+    w.check("INSERT OR IGNORE INTO users (username) VALUES ('ann'), ('new')");
+    w.assert_slices_equal("OR IGNORE into an AUTOINCREMENT table");
+}
+
+#[test]
+fn an_explicit_tenant_column_still_gets_the_key() {
+    let w = world();
+    assert_eq!(
+        rewrite(
+            &w,
+            "INSERT INTO logs (msg, tenant_id) VALUES ('m', 'A'), ('n', 'A')"
+        )
+        .as_deref(),
+        Ok("INSERT INTO logs (msg, tenant_id, \"id\") VALUES \
+            ('m', 'A', (SELECT coalesce(max(\"id\"), 0) FROM main.\"logs\" WHERE \"tenant_id\" = 'A') + 1), \
+            ('n', 'A', (SELECT coalesce(max(\"id\"), 0) FROM main.\"logs\" WHERE \"tenant_id\" = 'A') + 2)"),
     );
 }
 
