@@ -63,3 +63,21 @@ fn the_old_layout_and_legacy_without_rowid_tables_are_as_before() {
     w.check("SELECT rowid, body FROM notes");
     assert_eq!(rewrite(&w, "SELECT rowid FROM price_levels"), Ok("SELECT rowid FROM (SELECT \"code\" FROM main.\"price_levels\" WHERE \"tenant_id\" = 'A') AS price_levels".to_owned()));
 }
+
+#[test]
+fn a_targets_key_read_from_a_subquery_that_may_mean_something_nearer_is_refused() {
+    let w = world();
+    // Unqualified, past a subquery (whose result aliases could have taken the name).
+    assert_eq!(
+        rewrite(
+            &w,
+            "UPDATE vehicles SET plate = (SELECT count(*) FROM price_levels WHERE rowid > 1)"
+        ),
+        Err("RowidUnsure"),
+    );
+    // Qualified by the target, it is its key.
+    w.check(
+        "UPDATE vehicles SET plate = (SELECT count(*) FROM price_levels WHERE vehicles.rowid > 1)",
+    );
+    w.assert_slices_equal("qualified rowid of the target from a subquery");
+}
