@@ -42,6 +42,7 @@ mod analysis;
 mod classify;
 mod emit;
 mod error;
+mod keys;
 mod lexcheck;
 mod objects;
 mod parse;
@@ -61,7 +62,9 @@ mod trigger;
 mod views;
 
 pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
+pub use emit::{KEY_FUNCTION, SEQUENCE_TABLE};
 pub use error::{RewriteError, SchemaError};
+pub use keys::{AUTOINCREMENT_MARKER, CLUSTERED_MARKER, ROWID_MARKER, RowKey, UniqueKey};
 pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
 pub use plan::{Plan, Rewritten};
 pub use policy::{Policy, TenantFilter};

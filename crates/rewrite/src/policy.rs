@@ -20,12 +20,19 @@ pub struct Policy {
     /// How the tenant test is written, which decides whether SQLite's planner may use the
     /// tenant index.
     pub tenant_filter: TenantFilter,
+    /// Wrap the key an INSERT allocates (or is given) for a tenant-first table's legacy
+    /// rowid in `tenantry_key(...)` ([`crate::KEY_FUNCTION`]), so a connection that
+    /// registers that function sees it as `last_insert_rowid()`, as legacy code expects
+    /// (SQLite does not set it for a WITHOUT ROWID table). Off by default: plain rewrites
+    /// stay plain SQL. Never in a trigger body.
+    pub report_keys: bool,
 }
 
 /// How a scoped statement tests the tenant column.
 ///
 /// The test is the same either way (`tenant_id = 'A'`); what differs is what SQLite's query
-/// planner makes of it.
+/// planner makes of it. A table with per-tenant keys ([`crate::Table::tenant_keys`]) always
+/// gets [`TenantFilter::UseTenantIndex`]: its keys all lead with the tenant column.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TenantFilter {
@@ -75,6 +82,7 @@ impl Default for Policy {
             protected_tables: vec!["_tenantry_migrations".to_owned()],
             read_only_tables: vec!["tenants".to_owned()],
             tenant_filter: TenantFilter::default(),
+            report_keys: false,
         }
     }
 }

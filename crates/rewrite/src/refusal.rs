@@ -163,6 +163,32 @@ pub enum Refusal {
         /// `*` or `NATURAL JOIN`.
         construct: String,
     },
+    /// A rowid read of a tenant table the tenant-first migration rebuilt WITHOUT ROWID from
+    /// a rowid table with another primary key: its legacy rowid values no longer exist.
+    #[error(
+        "the statement reads {name} of tenant table {table:?}, whose legacy rowid values no \
+         longer exist (the table is now clustered by tenant, WITHOUT ROWID); read its primary \
+         key instead"
+    )]
+    RowidGone {
+        /// The rowid alias used.
+        name: String,
+        /// The table.
+        table: String,
+    },
+    /// A rowid read of a write target whose rowid became a key column, where the rewriter
+    /// cannot be sure the read means the target.
+    #[error(
+        "the statement reads {name}, which may mean the key column of tenant table {table:?} \
+         (its rowid before the tenant-first migration) or something nearer; read the key \
+         column by name instead"
+    )]
+    RowidUnsure {
+        /// The rowid alias used.
+        name: String,
+        /// The table.
+        table: String,
+    },
     /// SQLite would split the text into tokens differently from the parser the rewriter
     /// reads it with, so part of it could run unseen.
     #[error(
@@ -306,6 +332,8 @@ impl Refusal {
             Refusal::ForeignTenant { .. } => "ForeignTenant",
             Refusal::UncheckedTenantValue { .. } => "UncheckedTenantValue",
             Refusal::RowidAmbiguous { .. } => "RowidAmbiguous",
+            Refusal::RowidGone { .. } => "RowidGone",
+            Refusal::RowidUnsure { .. } => "RowidUnsure",
             Refusal::Tokenization { .. } => "Tokenization",
             Refusal::GlobalCascade { .. } => "GlobalCascade",
             Refusal::ViewWrite { .. } => "ViewWrite",
@@ -349,6 +377,10 @@ pub enum WriteForm {
     OtherInsertOn,
     /// `RETURNING t.*`.
     QualifiedReturningStar,
+    /// INSERT OR IGNORE or an upsert of several rows into a table whose legacy rowid is a
+    /// per-tenant key (`tenantry_rowid`): SQLite gave a skipped row's rowid to the next
+    /// row, which the rewrite cannot follow.
+    SkippingKeyedRows,
 }
 
 impl fmt::Display for WriteForm {
@@ -365,6 +397,10 @@ impl fmt::Display for WriteForm {
             WriteForm::OnDuplicateKeyUpdate => "ON DUPLICATE KEY UPDATE",
             WriteForm::OtherInsertOn => "this ON clause of INSERT",
             WriteForm::QualifiedReturningStar => "a qualified * in RETURNING",
+            WriteForm::SkippingKeyedRows => {
+                "INSERT OR IGNORE or an upsert of several rows into a table whose rowid became a \
+                 per-tenant key (insert the rows one by one)"
+            }
         })
     }
 }

@@ -120,6 +120,12 @@ impl Rewriter {
     /// As [`Rewriter::rewrite`], except the explicit-tenant check, which
     /// [`Plan::render`] makes.
     pub fn plan(&self, sql: &str) -> Result<Plan, RewriteError> {
+        self.plan_with(sql, self.policy.report_keys)
+    }
+
+    /// As [`Rewriter::plan`]; `report_keys` as [`Policy::report_keys`] (a trigger body's
+    /// plan never reports keys: only the caller's statement sets `last_insert_rowid()`).
+    pub(crate) fn plan_with(&self, sql: &str, report_keys: bool) -> Result<Plan, RewriteError> {
         if sql.len() > MAX_SQL_LEN {
             return Err(RewriteError::Refused {
                 index: 1,
@@ -152,7 +158,7 @@ impl Rewriter {
             let index = n + 1;
             let text = src.text(seg.clone());
             let (info, seg_edits, seg_checks) = self
-                .plan_statement_guarded(&src, seg.clone(), parser_tokens.take(seg))
+                .plan_statement_guarded(&src, seg.clone(), parser_tokens.take(seg), report_keys)
                 .map_err(|e| match e {
                     StatementError::Refused(reason) => RewriteError::Refused {
                         index,
@@ -185,15 +191,16 @@ impl Rewriter {
         src: &Source<'_>,
         seg: Range<usize>,
         tokens: Vec<TokenWithSpan>,
+        report_keys: bool,
     ) -> Result<Planned, StatementError> {
         if seg.len() <= SMALL_STATEMENT_TOKENS {
-            return self.plan_statement(src, seg, tokens);
+            return self.plan_statement(src, seg, tokens, report_keys);
         }
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
                 .name("tenantry-rewrite".to_owned())
                 .stack_size(LARGE_STATEMENT_STACK)
-                .spawn_scoped(scope, || self.plan_statement(src, seg, tokens));
+                .spawn_scoped(scope, || self.plan_statement(src, seg, tokens, report_keys));
             let too_complex = |detail: &str| {
                 StatementError::Refused(Refusal::TooComplex {
                     detail: detail.to_owned(),
@@ -215,6 +222,7 @@ impl Rewriter {
         src: &Source<'_>,
         seg: Range<usize>,
         tokens: Vec<TokenWithSpan>,
+        report_keys: bool,
     ) -> Result<Planned, StatementError> {
         let explain = match classify::leading(src, seg.clone())? {
             Leading::Pragma => {
@@ -249,6 +257,7 @@ impl Rewriter {
             src,
             seg,
             in_view: false,
+            report_keys,
         };
         let model = analysis::analyze(&cx, &statement)?;
         let mut edits = emit::emit(

@@ -15,6 +15,7 @@
 
 use sqlparser::ast::{Expr, Query, SelectItem, SetExpr};
 
+use crate::keys::RowKey;
 use crate::schema::Table;
 
 /// Names by which SQLite lets a query read a table's rowid.
@@ -59,7 +60,7 @@ impl FromItem<'_> {
             ItemKind::Read(t) | ItemKind::Target(Some(t)) => {
                 if t.has_column(word) {
                     Found::Column
-                } else if t.without_rowid {
+                } else if !t.had_rowid() {
                     Found::Nothing
                 } else {
                     Found::Rowid
@@ -94,6 +95,12 @@ pub(crate) enum Action<'s> {
     /// expose the rowid as a column. `table` is the tenant table SQLite would read it from,
     /// when one is found.
     Expose { table: Option<&'s Table> },
+    /// It reads the legacy rowid of a tenant-first table that no longer has it
+    /// ([`crate::RowKey::Gone`]): refused.
+    Gone { table: &'s Table },
+    /// It reads the key column that replaced a write target's rowid, but the lookup passed
+    /// something it might have meant on the way: refused rather than guessed.
+    Unsure { table: &'s Table },
 }
 
 /// Resolves a rowid read. `levels` are the FROM clauses in scope, outermost first;
@@ -144,13 +151,31 @@ pub(crate) fn resolve<'s>(
             [item] => *item,
             _ => return Action::Keep,
         };
-        let ItemKind::Read(table) = item.kind else {
-            return Action::Keep;
+        let table = match item.kind {
+            ItemKind::Read(table) => table,
+            // The written table is the real one: its rowid is its own, unless the
+            // tenant-first migration moved it into a key column (the target has no derived
+            // table that could expose it).
+            ItemKind::Target(Some(table)) => match &table.key {
+                None => return Action::Keep,
+                Some(RowKey::Gone) => return Action::Gone { table },
+                Some(RowKey::Column { .. }) if passed => return Action::Unsure { table },
+                Some(RowKey::Column { .. }) => {
+                    let qualifier = qualifier.is_none().then(|| item.qualifier.clone());
+                    return Action::Replace { table, qualifier };
+                }
+            },
+            ItemKind::Target(None) | ItemKind::Opaque | ItemKind::Query(_) => {
+                return Action::Keep;
+            }
         };
         if !table.has_column(tenant_column) {
             return Action::Keep;
         }
-        if passed || table.integer_primary_key.is_none() {
+        if table.key == Some(RowKey::Gone) {
+            return Action::Gone { table };
+        }
+        if passed || table.rowid_column().is_none() {
             return Action::Expose { table: Some(table) };
         }
         // Unqualified, the key column's name could be taken by another item's column or, in

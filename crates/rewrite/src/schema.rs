@@ -8,6 +8,7 @@ use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
 use crate::error::SchemaError;
+use crate::keys::{self, RowKey, UniqueKey};
 use crate::objects::{self, Trigger, View};
 use crate::source::{self, Source};
 use crate::tenant::is_plain_column_name;
@@ -48,6 +49,15 @@ pub struct Table {
     pub replaces_on_conflict: bool,
     /// Its foreign keys.
     pub foreign_keys: Vec<ForeignKey>,
+    /// Its PRIMARY KEY and UNIQUE constraints and the unique indexes on it.
+    pub unique_keys: Vec<UniqueKey>,
+    /// What became of the legacy rowid of a table the tenant-first migration rebuilt (its
+    /// PRIMARY KEY's marker); `None` for any other table.
+    pub key: Option<RowKey>,
+    /// Per-tenant keys: a WITHOUT ROWID table (a rowid is a key all tenants share) with the
+    /// tenant column, and every key of [`Table::unique_keys`] includes it, so every conflict
+    /// is with the tenant's own row. Kept by [`Schema`] as tables and indexes are added.
+    pub tenant_keys: bool,
 }
 
 /// A foreign key of a table, as far as the rewriter cares: the table it references and
@@ -83,6 +93,9 @@ impl Table {
             integer_primary_key: None,
             replaces_on_conflict: false,
             foreign_keys: Vec::new(),
+            unique_keys: Vec::new(),
+            key: None,
+            tenant_keys: false,
         }
     }
 
@@ -91,6 +104,43 @@ impl Table {
         self.columns
             .iter()
             .any(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a legacy statement could read a rowid of this table: a rowid table, or a
+    /// table the tenant-first migration rebuilt from one (marked [`Table::key`]).
+    pub fn had_rowid(&self) -> bool {
+        !self.without_rowid || self.key.is_some()
+    }
+
+    /// The column a legacy rowid read of this table means: the INTEGER PRIMARY KEY, or the
+    /// key column a tenant-first table kept it in.
+    pub fn rowid_column(&self) -> Option<&str> {
+        match &self.key {
+            Some(RowKey::Column { name, .. }) => Some(name),
+            Some(RowKey::Gone) => None,
+            None => self.integer_primary_key.as_deref(),
+        }
+    }
+
+    /// The key column an INSERT allocates per tenant when it is omitted or NULL, and whether
+    /// it is AUTOINCREMENT.
+    pub fn allocated_key(&self) -> Option<(&str, bool)> {
+        match &self.key {
+            Some(RowKey::Column {
+                name,
+                autoincrement,
+            }) => Some((name, *autoincrement)),
+            Some(RowKey::Gone) | None => None,
+        }
+    }
+
+    /// Per-tenant keys: a WITHOUT ROWID table (a rowid table's rowid is a key every tenant
+    /// shares) with the tenant column in every key; never when an index was unreadable.
+    fn compute_tenant_keys(&mut self, tenant_column: &str, unreadable_index: bool) {
+        self.tenant_keys = !unreadable_index
+            && self.without_rowid
+            && self.has_column(tenant_column)
+            && self.unique_keys.iter().all(|k| k.includes(tenant_column));
     }
 }
 
@@ -114,6 +164,10 @@ pub struct Schema {
     tables: HashMap<String, Table>,
     views: HashMap<String, View>,
     triggers: Vec<Trigger>,
+    /// Unique indexes by their table's lower-case name, read before or after the table.
+    indexes: HashMap<String, Vec<UniqueKey>>,
+    /// A `CREATE UNIQUE INDEX` could not be read: no table has per-tenant keys.
+    unreadable_unique_index: bool,
 }
 
 impl Schema {
@@ -132,13 +186,15 @@ impl Schema {
             tables: HashMap::new(),
             views: HashMap::new(),
             triggers: Vec::new(),
+            indexes: HashMap::new(),
+            unreadable_unique_index: false,
         })
     }
 
-    /// Reads the `CREATE TABLE`, `CREATE VIRTUAL TABLE`, `CREATE VIEW` and `CREATE TRIGGER`
-    /// statements of `sql` (for example the `sql` column of `sqlite_master` joined with
-    /// `;`, or a schema file). Other statements (indexes, inserts) are skipped; temporary
-    /// objects are not part of the main schema.
+    /// Reads the `CREATE TABLE`, `CREATE VIRTUAL TABLE`, `CREATE VIEW`, `CREATE TRIGGER`
+    /// and `CREATE UNIQUE INDEX` statements of `sql` (for example the `sql` column of
+    /// `sqlite_master` joined with `;`, or a schema file). Other statements (plain indexes,
+    /// inserts) are skipped; temporary objects are not part of the main schema.
     ///
     /// ```
     /// use tenantry_rewrite::Schema;
@@ -230,21 +286,42 @@ impl Schema {
                 words.as_slice(),
                 ["CREATE", "TABLE", ..] | ["CREATE", "VIRTUAL", "TABLE", ..]
             );
-            if !is_table {
+            let is_unique_index = matches!(words.as_slice(), ["CREATE", "UNIQUE", "INDEX", ..]);
+            if !is_table && !is_unique_index {
                 continue;
             }
             let text = src.text(segment.clone());
-            let parsed = Parser::new(&SQLiteDialect {})
-                .with_tokens_with_locations(parser_tokens.take(segment.clone()))
+            let parsed = match Parser::new(&SQLiteDialect {})
+                .with_tokens_with_locations(keys::without_constraint_conflicts(
+                    parser_tokens.take(segment.clone()),
+                ))
                 .parse_statements()
-                .map_err(|e| SchemaError::Parse {
-                    statement: source::snippet(text),
-                    message: e.to_string(),
-                })?;
+            {
+                Ok(parsed) => parsed,
+                // An index the parser cannot read is not a reason to refuse the schema;
+                // it only means no table's keys can be shown to be per tenant.
+                Err(_) if is_unique_index => {
+                    self.unreadable_unique_index = true;
+                    for table in self.tables.values_mut() {
+                        table.tenant_keys = false;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    return Err(SchemaError::Parse {
+                        statement: source::snippet(text),
+                        message: e.to_string(),
+                    });
+                }
+            };
             let replaces_on_conflict =
                 src.has_words(segment.clone(), &["ON", "CONFLICT", "REPLACE"]);
             for statement in parsed {
-                if let Some(mut table) = table_of(&statement, text)? {
+                if let Statement::CreateIndex(index) = &statement {
+                    if let Some((table, key)) = keys::index_key(index) {
+                        self.add_unique_index(&table, key);
+                    }
+                } else if let Some(mut table) = table_of(&statement, text, &self.tenant_column)? {
                     table.replaces_on_conflict = replaces_on_conflict;
                     self.add_table(table)?;
                 }
@@ -253,16 +330,31 @@ impl Schema {
         Ok(())
     }
 
+    /// Adds a unique index on `table` (which may be added before or after it): the table's
+    /// keys are per tenant only when the index includes the tenant column.
+    pub fn add_unique_index(&mut self, table: &str, key: UniqueKey) {
+        let lower = table.to_ascii_lowercase();
+        if let Some(t) = self.tables.get_mut(&lower) {
+            t.unique_keys.push(key.clone());
+            t.compute_tenant_keys(&self.tenant_column, self.unreadable_unique_index);
+        }
+        self.indexes.entry(lower).or_default().push(key);
+    }
+
     /// Adds a table.
     ///
     /// # Errors
     /// [`SchemaError::DuplicateTable`] when a table or view of that name (in any letter case)
     /// exists.
-    pub fn add_table(&mut self, table: Table) -> Result<(), SchemaError> {
+    pub fn add_table(&mut self, mut table: Table) -> Result<(), SchemaError> {
         let key = table.name.to_ascii_lowercase();
         if self.tables.contains_key(&key) || self.views.contains_key(&key) {
             return Err(SchemaError::DuplicateTable { name: table.name });
         }
+        if let Some(indexes) = self.indexes.get(&key) {
+            table.unique_keys.extend(indexes.iter().cloned());
+        }
+        table.compute_tenant_keys(&self.tenant_column, self.unreadable_unique_index);
         self.tables.insert(key, table);
         Ok(())
     }
@@ -335,7 +427,11 @@ impl Schema {
 }
 
 /// The table a `CREATE TABLE` statement declares, or `None` for a temporary table.
-fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaError> {
+fn table_of(
+    statement: &Statement,
+    text: &str,
+    tenant_column: &str,
+) -> Result<Option<Table>, SchemaError> {
     match statement {
         Statement::CreateTable(create) => {
             if create.temporary {
@@ -387,6 +483,9 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
                 sqlparser::ast::TableConstraint::ForeignKey(fk) => Some(key(fk)),
                 _ => None,
             }));
+            let (unique_keys, key) = keys::table_keys(create, tenant_column);
+            // The marker is the migrator's only on a table it rebuilt WITHOUT ROWID.
+            let key = key.filter(|_| without_rowid);
             Ok(Some(Table {
                 name: last_name(&create.name),
                 columns,
@@ -394,6 +493,9 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
                 integer_primary_key,
                 replaces_on_conflict: false,
                 foreign_keys,
+                unique_keys,
+                key,
+                tenant_keys: false,
             }))
         }
         // A virtual table's columns live in its module arguments; it is global unless it has
@@ -405,6 +507,9 @@ fn table_of(statement: &Statement, text: &str) -> Result<Option<Table>, SchemaEr
             integer_primary_key: None,
             replaces_on_conflict: false,
             foreign_keys: Vec::new(),
+            unique_keys: Vec::new(),
+            key: None,
+            tenant_keys: false,
         })),
         _ => Ok(None),
     }

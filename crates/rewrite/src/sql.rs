@@ -57,6 +57,11 @@ pub(crate) fn token_at(src: &Source<'_>, pos: (u64, u64)) -> Result<usize, Refus
     })
 }
 
+/// `value` as an SQL string literal.
+pub(crate) fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// An identifier in double quotes, with inner quotes doubled.
 pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -116,7 +116,7 @@ impl Rewriter {
         let body_start = src.toks[parts.begin].end;
         let body_end = src.toks[parts.end].start;
         let body = &sql[body_start..body_end];
-        let plan = self.plan(body)?;
+        let plan = self.plan_with(body, false)?;
         if let Some(info) = plan.statements().iter().find(|s| {
             s.explain
                 || !matches!(

@@ -103,6 +103,7 @@ fn plan(
         src: &src,
         seg,
         in_view: true,
+        report_keys: false,
     };
     let model = analysis::analyze(&cx, &statement)?;
     let edits = emit::emit(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use quick_cache::sync::Cache;
 use rusqlite::hooks::AuthContext;
 use rusqlite::{CachedStatement, Params, Row, Statement};
-use tenantry_rewrite::{Plan, Rewriter, StatementInfo, TenantId};
+use tenantry_rewrite::{Plan, Policy, Rewriter, StatementInfo, TenantId};
 
 use crate::error::Error;
 use crate::guard::Guard;
@@ -238,6 +238,14 @@ impl SharedPlans {
     }
 }
 
+/// The rewriter's policy on a tenant connection: the default, and the keys an INSERT
+/// gives a tenant-first table's rows reported as `last_insert_rowid()` (see `key.rs`).
+fn policy() -> Policy {
+    let mut policy = Policy::default();
+    policy.report_keys = true;
+    policy
+}
+
 /// The rewriter for one version of the schema, and the rewrites it made.
 struct Scoping {
     version: i64,
@@ -251,7 +259,7 @@ impl Scoping {
         let schema = schema::require_migrated(schema::load(conn, column)?)?;
         Ok(Scoping {
             version,
-            rewriter: Rewriter::new(schema),
+            rewriter: Rewriter::with_policy(schema, policy()),
             plans: Cache::new(PLAN_CACHE_CAPACITY),
         })
     }
@@ -354,6 +362,7 @@ impl Connection {
             commits.fetch_add(1, Ordering::AcqRel);
             false
         }))?;
+        crate::key::register(&conn)?;
         let guard = Guard::new(scoping.rewriter.schema());
         let hook = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;

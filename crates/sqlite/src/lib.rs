@@ -10,6 +10,7 @@
 mod connection;
 mod error;
 mod guard;
+mod key;
 pub mod pool;
 pub mod schema;
 

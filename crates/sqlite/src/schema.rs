@@ -5,11 +5,12 @@ use tenantry_rewrite::Schema;
 
 use crate::error::Error;
 
-/// The statements that declare the database's tables, views and triggers.
+/// The statements that declare the database's tables, views, triggers and indexes (unique
+/// indexes tell whether a table's keys are per tenant).
 pub const SCHEMA_QUERY: &str = "SELECT sql FROM sqlite_master \
-     WHERE type IN ('table', 'view', 'trigger') AND sql IS NOT NULL";
+     WHERE type IN ('table', 'view', 'trigger', 'index') AND sql IS NOT NULL";
 
-/// Reads the tables, views and triggers of `conn` into a [`Schema`] whose tenant column is
+/// Reads the tables, views, triggers and unique indexes of `conn` into a [`Schema`] whose tenant column is
 /// `column`.
 ///
 /// # Errors

@@ -13,7 +13,7 @@ use tenantry_rewrite::Schema;
 pub fn schema_of(conn: &Connection) -> Schema {
     let ddl: Vec<String> = conn
         .prepare(
-            "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger') \
+            "SELECT sql FROM sqlite_master WHERE type IN ('table', 'view', 'trigger', 'index') \
              AND sql IS NOT NULL",
         )
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())

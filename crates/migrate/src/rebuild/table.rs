@@ -9,14 +9,12 @@ use serde::Serialize;
 use super::ddl::{self, Action, Constraint, Item, Moved, Reference, TableDdl};
 use crate::sql::ident;
 
-/// The primary key's constraint name that marks a legacy `INTEGER PRIMARY KEY` (the rowid):
-/// the column is now keyed per tenant and allocated per tenant by tenant connections.
-pub const ROWID_MARK: &str = "tenantry_rowid";
-/// As [`ROWID_MARK`], for a legacy `INTEGER PRIMARY KEY AUTOINCREMENT`.
-pub const AUTOINCREMENT_MARK: &str = "tenantry_autoincrement";
-/// The primary key's constraint name that marks a legacy rowid table with another primary
-/// key, now clustered by tenant: its legacy rowid values are gone.
-pub const CLUSTERED_MARK: &str = "tenantry_clustered";
+// The primary key's constraint names that tell tenant connections what became of the
+// legacy rowid; the rewriter reads them (`tenantry_rewrite::RowKey`).
+pub use tenantry_rewrite::{
+    AUTOINCREMENT_MARKER as AUTOINCREMENT_MARK, CLUSTERED_MARKER as CLUSTERED_MARK,
+    ROWID_MARKER as ROWID_MARK,
+};
 
 /// How a table's rows are keyed after the rebuild.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

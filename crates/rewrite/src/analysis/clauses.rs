@@ -151,6 +151,27 @@ pub(super) fn values_rows(
     Ok(InsertSource::Values { closes })
 }
 
+/// The bytes of item `index` of a VALUES row, its items found between the row's
+/// parentheses and counted against the parsed row.
+pub(super) fn row_item(
+    src: &Source<'_>,
+    end: usize,
+    row: &Parens<Vec<Expr>>,
+    index: usize,
+) -> Result<(usize, usize), Refusal> {
+    let start = row.opening_token.0.span.start;
+    let open = token_at(src, (start.line, start.column))?;
+    let items = src.list_items(open, end, &[]);
+    match (items.get(index), items.len() == row.content.len()) {
+        (Some(&(first, last)), true) => Ok((src.toks[first].start, src.toks[last].end)),
+        _ => Err(internal(format!(
+            "{} VALUES items found in the text, {} parsed",
+            items.len(),
+            row.content.len()
+        ))),
+    }
+}
+
 /// The end of the last item of an INSERT's SELECT list (`INSERT INTO t (cols) SELECT a, b
 /// ...`), where the tenant becomes the last column of every row. (A constant column changes
 /// neither DISTINCT, grouping, ordering nor the order rows are inserted in.)

@@ -134,7 +134,10 @@ fn rowid_result_name(expr: &Expr, scopes: &Scopes<'_>, tenant_column: &str) -> O
         return None;
     }
     let (table, replaced) = match scopes.resolve_rowid(qualifier.as_deref(), &word, tenant_column) {
-        Action::Keep | Action::Expose { table: None } => return None,
+        Action::Keep
+        | Action::Expose { table: None }
+        | Action::Gone { .. }
+        | Action::Unsure { .. } => return None,
         Action::Replace { table, .. } => (table, true),
         Action::Expose { table: Some(table) } => (table, false),
     };
@@ -145,9 +148,9 @@ fn rowid_result_name(expr: &Expr, scopes: &Scopes<'_>, tenant_column: &str) -> O
     if scopes.in_subquery() {
         return replaced.then(|| written.to_owned());
     }
-    match &table.integer_primary_key {
+    match table.rowid_column() {
         Some(_) if replaced => None,
-        Some(ipk) => Some(ipk.clone()),
+        Some(ipk) => Some(ipk.to_owned()),
         None => Some("rowid".to_owned()),
     }
 }

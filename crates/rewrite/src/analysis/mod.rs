@@ -12,7 +12,8 @@
 //!
 //! - [`model`]: the model's types, plain data.
 //! - [`target`]: the table an INSERT, UPDATE or DELETE writes, and the positions of the
-//!   clauses that scope it ([`clauses`]).
+//!   clauses that scope it ([`clauses`]); [`keys`]: where an INSERT allocates the key column
+//!   that replaced a legacy rowid.
 //! - [`walk`]: the visitor; [`scopes`]: CTEs and FROM clauses in scope; [`from`]: what each
 //!   table name in a FROM or after IN resolves to; [`columns`]: result columns and their
 //!   names; [`words`]: facts about the statement's text.
@@ -20,6 +21,7 @@
 mod clauses;
 mod columns;
 mod from;
+mod keys;
 mod model;
 mod scopes;
 mod target;
@@ -34,8 +36,8 @@ use crate::refusal::Refusal;
 
 pub use from::TABLE_FUNCTIONS;
 pub(crate) use model::{
-    Context, Filter, FilterPlace, InsertClauses, InsertSource, Model, RowidRead, TenantRead, Write,
-    WriteClauses,
+    Context, Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Model,
+    RowidRead, TenantRead, Write, WriteClauses,
 };
 pub use walk::FORBIDDEN_FUNCTIONS;
 use words::Words;

@@ -21,6 +21,9 @@ pub(crate) struct Context<'s, 'a> {
     pub seg: Range<usize>,
     /// This is a view's query, to be placed inside other statements.
     pub in_view: bool,
+    /// Wrap the keys an INSERT allocates in `tenantry_key(...)` ([`Policy::report_keys`]; a
+    /// trigger body never does).
+    pub report_keys: bool,
 }
 
 /// One statement, resolved: everything the emitters need, nothing they must work out.
@@ -76,8 +79,9 @@ pub(crate) struct TenantRead<'s> {
 
 /// A rowid a derived table exposes as a column.
 pub(crate) struct ExposedRowid {
-    /// `rowid`, `oid` or `_rowid_`: one no column of the table takes.
-    pub source: &'static str,
+    /// `rowid`, `oid` or `_rowid_`: one no column of the table takes; or the quoted key
+    /// column a tenant-first table keeps its legacy rowid in.
+    pub source: String,
     /// The names the statement reads it by (lower case).
     pub names: Vec<String>,
 }
@@ -175,6 +179,45 @@ pub(crate) struct InsertClauses {
     pub source: InsertSource,
     /// The tenant test of an upsert's `DO UPDATE`.
     pub upsert: Option<Filter>,
+    /// Where `, "tenant_id"` goes in an upsert's conflict target (`ON CONFLICT (sku)`), so
+    /// that it names the per-tenant key.
+    pub conflict_target: Option<usize>,
+    /// The key column allocated per tenant (a table the tenant-first migration keyed by a
+    /// legacy rowid).
+    pub key: Option<KeyAlloc>,
+}
+
+/// An INSERT into a table whose legacy rowid is a key column: where each row's key is
+/// allocated (one more than the largest the tenant holds, or its AUTOINCREMENT mark).
+pub(crate) struct KeyAlloc {
+    /// The key column's name.
+    pub column: String,
+    /// Its table's name.
+    pub table: String,
+    /// The legacy column was AUTOINCREMENT.
+    pub autoincrement: bool,
+    /// Wrap each row's key in `tenantry_key(...)`, so the connection sees it as
+    /// `last_insert_rowid()`.
+    pub report: bool,
+    pub place: KeyPlace,
+}
+
+/// Where an INSERT's key allocation goes.
+pub(crate) enum KeyPlace {
+    /// The column list omits the key: `, "<key>"` after byte `column_at` (after the tenant
+    /// column, if it goes there too; none for DEFAULT VALUES, which gets its own list), and
+    /// the key of the k-th row, the source's last column: before the `)` of each VALUES row
+    /// (`rows`), or in the wrapping SELECT or DEFAULT VALUES ([`InsertClauses::source`]).
+    Omitted {
+        column_at: Option<usize>,
+        rows: Option<Vec<usize>>,
+    },
+    /// A single VALUES row gives the key as the expression at these bytes: `coalesce(<it>,
+    /// <allocation>)`.
+    Item { start: usize, end: usize },
+    /// The source ([`InsertSource::Windowed`]) gives the key in column `index` (0-based)
+    /// of `count`: NULLs are allocated row by row as SQLite did.
+    Windowed { index: usize, count: usize },
 }
 
 /// Where the tenant value goes in an INSERT's rows.
@@ -189,6 +232,14 @@ pub(crate) enum InsertSource {
     SelectList { at: usize, before_window: bool },
     /// Any other source (bytes `start..end`) is wrapped in a SELECT that adds the column.
     Wrapped { start: usize, end: usize },
+    /// A source (bytes `start..end`) that gives an allocated key column: wrapped in SELECTs
+    /// that number its rows and allocate the NULL keys ([`KeyPlace::Windowed`]), adding the
+    /// tenant column unless the statement writes it itself (`add_tenant`).
+    Windowed {
+        start: usize,
+        end: usize,
+        add_tenant: bool,
+    },
 }
 
 impl Model<'_> {

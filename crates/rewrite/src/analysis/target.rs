@@ -13,15 +13,16 @@
 use std::ops::Range;
 
 use sqlparser::ast::{
-    AssignmentTarget, Delete, Expr, FromTable, Insert, ObjectName, OnConflictAction, OnInsert,
-    Query, SelectItem, SetExpr, SqliteOnConflict, Statement, TableFactor, TableObject, Update,
-    UpdateTableFromKind, Value,
+    AssignmentTarget, ConflictTarget, Delete, Expr, FromTable, Insert, ObjectName,
+    OnConflictAction, OnInsert, Query, SelectItem, SetExpr, SqliteOnConflict, Statement,
+    TableFactor, TableObject, Update, UpdateTableFromKind, Value,
 };
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
 use crate::analysis::clauses::{self, Tail, internal};
 use crate::analysis::columns::{self, Naming};
+use crate::analysis::keys;
 use crate::analysis::model::{
     Context, Filter, InsertClauses, InsertSource, Model, Write, WriteClauses,
 };
@@ -287,7 +288,8 @@ impl<'s> Target<'_, 's, '_> {
             )
             | None => None,
         };
-        if let Some(verb) = replaces {
+        // With per-tenant keys every conflict is with the tenant's own row.
+        if let (Some(verb), false) = (replaces, table.tenant_keys) {
             return Err(Refusal::Replace {
                 verb: verb.to_owned(),
                 table: table.name.clone(),
@@ -414,13 +416,19 @@ impl<'s> Target<'_, 's, '_> {
         let Some(table) = self.resolve(name, events)? else {
             return self.note_returning(&insert.returning);
         };
-        if insert.or.is_none() && !insert.replace_into && table.replaces_on_conflict {
+        // With per-tenant keys every conflict is with the tenant's own row.
+        let replace_allowed = table.tenant_keys;
+        if insert.or.is_none()
+            && !insert.replace_into
+            && table.replaces_on_conflict
+            && !replace_allowed
+        {
             return Err(Refusal::Replace {
                 verb: "INSERT (the table declares ON CONFLICT REPLACE)".to_owned(),
                 table: table.name.clone(),
             });
         }
-        if replaces {
+        if replaces && !replace_allowed {
             let starts_with_replace = matches!(
                 &insert.insert_token.0.token,
                 Token::Word(w) if w.keyword == Keyword::REPLACE
@@ -459,7 +467,8 @@ impl<'s> Target<'_, 's, '_> {
         }
 
         let mut column_list = None;
-        let source = match (&insert.source, explicit_tenant) {
+        let keyed = table.allocated_key().is_some();
+        let mut source = match (&insert.source, explicit_tenant) {
             // DEFAULT VALUES → ("tenant_id") VALUES ('A')
             (None, _) => clauses::default_values(src, end, after_target)?,
             (Some(query), Some(k)) => {
@@ -472,9 +481,12 @@ impl<'s> Target<'_, 's, '_> {
                 }
                 if let Some(rows) = plain_values(query) {
                     clauses::values_rows(src, rows)?
-                } else if let (SetExpr::Select(select), None) = (query.body.as_ref(), &insert.on) {
+                } else if let (SetExpr::Select(select), None, false) =
+                    (query.body.as_ref(), &insert.on, keyed)
+                {
                     // (With an upsert the wrapped form is kept: its `WHERE 1` settles
-                    // whether ON belongs to the SELECT or to the INSERT.)
+                    // whether ON belongs to the SELECT or to the INSERT. A keyed INSERT
+                    // numbers the source's rows, which needs the wrapped form too.)
                     clauses::select_list(src, end, select)?
                 } else {
                     clauses::wrapped_source(src, end, after_target)?
@@ -482,6 +494,23 @@ impl<'s> Target<'_, 's, '_> {
             }
         };
 
+        let key = keys::analyze(
+            self.cx,
+            table,
+            &keys::Shape {
+                insert,
+                name_end,
+                after_target,
+                values: insert.source.as_deref().and_then(plain_values),
+            },
+            &mut source,
+        )?;
+        let conflict_target = match &insert.on {
+            Some(OnInsert::OnConflict(conflict)) if table.tenant_keys => {
+                self.conflict_target(conflict.conflict_target.as_ref())?
+            }
+            _ => None,
+        };
         let upsert = match &insert.on {
             None => None,
             Some(OnInsert::OnConflict(conflict)) => match &conflict.action {
@@ -522,10 +551,36 @@ impl<'s> Target<'_, 's, '_> {
                 column_list,
                 source,
                 upsert,
+                conflict_target,
+                key,
             }),
             returning_stars,
         });
         Ok(())
+    }
+
+    /// Where the tenant column goes in an upsert's conflict target on a table with
+    /// per-tenant keys (after its last column), so that it names the per-tenant key; none
+    /// when the target already names the tenant column, or there is no column list.
+    fn conflict_target(&self, target: Option<&ConflictTarget>) -> Result<Option<usize>, Refusal> {
+        let tenant_column = self.cx.schema.tenant_column();
+        match target {
+            Some(ConflictTarget::Columns { columns, .. }) => {
+                if columns
+                    .iter()
+                    .any(|c| c.value.eq_ignore_ascii_case(tenant_column))
+                {
+                    return Ok(None);
+                }
+                let Some(last) = columns.last() else {
+                    return Ok(None);
+                };
+                let tok = token_at(self.cx.src, loc_of(last))?;
+                Ok(Some(self.cx.src.toks[tok].end))
+            }
+            // A named constraint is the table's own; SQLite has none of these.
+            Some(ConflictTarget::OnConstraint(_)) | None => Ok(None),
+        }
     }
 
     /// An explicit tenant column is accepted only with string literals, checked against the

@@ -18,10 +18,11 @@ use crate::analysis::columns::{self, Naming};
 use crate::analysis::model::{Context, ExposedRowid, Model, RowidRead, SelectShape};
 use crate::analysis::scopes::{self, Scopes};
 use crate::classify::{self, Factor, Shape};
+use crate::keys::RowKey;
 use crate::refusal::{Refusal, SourceForm};
 use crate::rowid::{Action, FromItem, ItemKind, ROWID_NAMES};
 use crate::source::SELECT_LIST_END;
-use crate::sql::{last_ident, loc_of, name_pos, token_at};
+use crate::sql::{last_ident, loc_of, name_pos, quote_ident, token_at};
 
 /// Functions refused anywhere in a statement.
 pub const FORBIDDEN_FUNCTIONS: &[&str] = &["load_extension", "fts3_tokenizer"];
@@ -117,9 +118,17 @@ impl<'s, 'a> Walk<'s, 'a> {
         let mut out = Vec::new();
         for (i, read) in self.model.reads.iter().enumerate() {
             let reads_rowid = unqualified || qualifiers.contains(&read.qualifier);
-            // The table's rowid by a name none of its columns takes.
-            let source = ROWID_NAMES.iter().find(|n| !read.table.has_column(n));
-            if let (false, true, Some(source)) = (read.table.without_rowid, reads_rowid, source) {
+            // The table's rowid by a name none of its columns takes, or the key column a
+            // tenant-first table keeps it in.
+            let source = match &read.table.key {
+                Some(RowKey::Column { name, .. }) => Some(quote_ident(name)),
+                Some(RowKey::Gone) => None,
+                None => ROWID_NAMES
+                    .iter()
+                    .find(|n| !read.table.has_column(n))
+                    .map(|n| (*n).to_owned()),
+            };
+            if let (true, true, Some(source)) = (read.table.had_rowid(), reads_rowid, source) {
                 let names: Vec<String> = self
                     .model
                     .words
@@ -150,8 +159,20 @@ impl<'s, 'a> Walk<'s, 'a> {
                 .resolve_rowid(q.as_deref(), &lower, self.cx.schema.tenant_column());
         let read = match action {
             Action::Keep => return Ok(()),
+            Action::Gone { table } => {
+                return Err(Refusal::RowidGone {
+                    name: word.value.clone(),
+                    table: table.name.clone(),
+                });
+            }
+            Action::Unsure { table } => {
+                return Err(Refusal::RowidUnsure {
+                    name: word.value.clone(),
+                    table: table.name.clone(),
+                });
+            }
             Action::Replace { table, qualifier } => {
-                let Some(key) = &table.integer_primary_key else {
+                let Some(key) = table.rowid_column() else {
                     return Err(Refusal::Internal {
                         detail: format!("{} has no INTEGER PRIMARY KEY", table.name),
                     });
@@ -159,7 +180,7 @@ impl<'s, 'a> Walk<'s, 'a> {
                 let i = self.tok(loc_of(word))?;
                 RowidRead::Replace {
                     span: self.cx.src.toks[i].start..self.cx.src.toks[i].end,
-                    key: key.clone(),
+                    key: key.to_owned(),
                     qualifier,
                 }
             }

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::policy::Policy;
-use crate::schema::Schema;
+use crate::policy::{Policy, TenantFilter};
+use crate::schema::{Schema, Table};
 use crate::source::Source;
 
 /// What the emitters write against.
@@ -18,9 +18,15 @@ pub(crate) struct Emit<'x, 'a> {
 }
 
 impl Emit<'_, '_> {
-    /// `+"tenant_id" = ` for `column` (quoted and qualified as needed), or without the `+`
-    /// (see [`crate::TenantFilter`]).
-    pub(super) fn tenant_test(&self, column: &str) -> String {
-        self.policy.tenant_filter.prefix(column)
+    /// `+"tenant_id" = ` for `column` (quoted and qualified as needed) of `table`, or
+    /// without the `+` (see [`crate::TenantFilter`]). A table with per-tenant keys is
+    /// clustered by tenant (every key leads with it): its test never has the `+`, so SQLite
+    /// can use those keys.
+    pub(super) fn tenant_test(&self, column: &str, table: &Table) -> String {
+        if table.tenant_keys {
+            TenantFilter::UseTenantIndex.prefix(column)
+        } else {
+            self.policy.tenant_filter.prefix(column)
+        }
     }
 }

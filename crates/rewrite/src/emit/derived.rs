@@ -22,7 +22,7 @@ pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
                 "(SELECT {} FROM main.{} WHERE {}",
                 every_column(read.table, cx),
                 quote_ident(&read.table.name),
-                cx.tenant_test(&quote_ident(cx.schema.tenant_column())),
+                cx.tenant_test(&quote_ident(cx.schema.tenant_column()), read.table),
             )),
             Piece::Tenant,
             text(")"),
@@ -46,7 +46,7 @@ pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
                 columns.join(", "),
                 quote_ident(&read.table.name),
                 read.index_clause,
-                cx.tenant_test(&quote_ident(cx.schema.tenant_column())),
+                cx.tenant_test(&quote_ident(cx.schema.tenant_column()), read.table),
             )),
             Piece::Tenant,
             text(format!(") AS {}", read.alias_text)),
@@ -82,10 +82,7 @@ fn needs_every_column(model: &Model<'_>, read: &TenantRead<'_>) -> bool {
 /// no column (`count(*)`) gets the first one.
 fn named_columns(model: &Model<'_>, table: &Table, cx: &Emit<'_, '_>) -> Vec<String> {
     let words = &model.words;
-    let ipk = table
-        .integer_primary_key
-        .as_deref()
-        .filter(|_| words.reads_rowid());
+    let ipk = table.rowid_column().filter(|_| words.reads_rowid());
     let mut columns: Vec<String> = visible_columns(table, cx.schema, cx.policy)
         .filter(|c| words.spells(&c.name) || ipk.is_some_and(|k| k.eq_ignore_ascii_case(&c.name)))
         .map(|c| quote_ident(&c.name))

@@ -3,7 +3,8 @@
 //! the model to read, the [`Emit`] context, and the list of edits to add to. None of them
 //! decides what a name means; the analysis did.
 //!
-//! - [`write`]: the write target's tenant test, tenant column and value, RETURNING `*`;
+//! - [`write`]: the write target's tenant test, tenant column and value, RETURNING `*`, an
+//!   upsert's conflict target; with [`keys`], the key column an INSERT allocates;
 //! - [`qualify`]: schema prefixes dropped before derived tables and added in views' queries;
 //! - [`rowid`]: rowid reads that become reads of the INTEGER PRIMARY KEY column;
 //! - [`derived`]: tenant tables in FROM and after IN become derived tables of the tenant's
@@ -16,6 +17,7 @@
 mod aliases;
 mod context;
 mod derived;
+mod keys;
 mod qualify;
 mod rowid;
 mod view_refs;
@@ -25,6 +27,7 @@ use crate::analysis::Model;
 use crate::template::{Edit, Edits};
 
 pub(crate) use context::Emit;
+pub use keys::{KEY_FUNCTION, SEQUENCE_TABLE};
 
 /// The edits that scope a statement, from its model. (Everything that can fail was checked
 /// by the analysis.)

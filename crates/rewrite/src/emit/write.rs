@@ -12,15 +12,18 @@
 //!   one-column VALUES.
 //! - RETURNING `*` lists the legacy columns, so it does not reveal the tenant column.
 
-use crate::analysis::{Filter, FilterPlace, InsertClauses, InsertSource, Write, WriteClauses};
+use crate::analysis::{
+    Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Write, WriteClauses,
+};
 use crate::emit::context::Emit;
+use crate::emit::keys;
 use crate::schema::Table;
 use crate::sql::{column_list, quote_ident};
 use crate::template::{Edits, Piece, text};
 
 pub(super) fn emit(write: &Write<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     match &write.clauses {
-        WriteClauses::Filter(filter) => emit_filter(filter, cx, edits),
+        WriteClauses::Filter(filter) => emit_filter(filter, write.table, cx, edits),
         WriteClauses::Insert(insert) => emit_insert(insert, write.table, cx, edits),
     }
     for star in &write.returning_stars {
@@ -30,13 +33,13 @@ pub(super) fn emit(write: &Write<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
 }
 
 /// `+qualifier."tenant_id" = <tenant>` where the analysis placed it.
-fn emit_filter(filter: &Filter, cx: &Emit<'_, '_>, edits: &mut Edits) {
+fn emit_filter(filter: &Filter, table: &Table, cx: &Emit<'_, '_>, edits: &mut Edits) {
     let column = format!(
         "{}.{}",
         filter.qualifier,
         quote_ident(cx.schema.tenant_column())
     );
-    let test = text(cx.tenant_test(&column));
+    let test = text(cx.tenant_test(&column, table));
     match filter.place {
         FilterPlace::Before { start, end } => {
             edits.insert(start, vec![test, Piece::Tenant, text(" AND (")]);
@@ -49,7 +52,9 @@ fn emit_filter(filter: &Filter, cx: &Emit<'_, '_>, edits: &mut Edits) {
 }
 
 fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: &mut Edits) {
-    let tenant_column = quote_ident(cx.schema.tenant_column());
+    let tenant_name = cx.schema.tenant_column();
+    let tenant_column = quote_ident(tenant_name);
+    let key = insert.key.as_ref();
     if let Some(at) = insert.column {
         edits.insert(at, vec![text(format!(", {tenant_column}"))]);
     }
@@ -57,22 +62,28 @@ fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: 
         let list: Vec<String> = table
             .columns
             .iter()
-            .filter(|c| !c.generated && !c.name.eq_ignore_ascii_case(cx.schema.tenant_column()))
+            .filter(|c| !c.generated && !c.name.eq_ignore_ascii_case(tenant_name))
             .map(|c| quote_ident(&c.name))
             .chain(std::iter::once(tenant_column.clone()))
             .collect();
         edits.insert(at, vec![text(format!(" ({})", list.join(", ")))]);
     }
+    // The key of every row of a source that omits it, after the tenant column.
+    let omitted = key.filter(|k| matches!(k.place, KeyPlace::Omitted { .. }));
     match &insert.source {
-        InsertSource::DefaultValues { span } => edits.replace(
-            span.start,
-            span.end,
-            vec![
-                text(format!("({tenant_column}) VALUES (")),
-                Piece::Tenant,
-                text(")"),
-            ],
-        ),
+        InsertSource::DefaultValues { span } => {
+            let mut pieces = vec![text(format!("({tenant_column}"))];
+            if let Some(key) = omitted {
+                pieces.push(text(format!(", {}", quote_ident(&key.column))));
+            }
+            pieces.extend([text(") VALUES ("), Piece::Tenant]);
+            if let Some(key) = omitted {
+                pieces.push(text(", "));
+                pieces.extend(keys::nth(key, tenant_name, 1));
+            }
+            pieces.push(text(")"));
+            edits.replace(span.start, span.end, pieces);
+        }
         InsertSource::Explicit => {}
         InsertSource::Values { closes } => {
             for &at in closes {
@@ -87,14 +98,59 @@ fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: 
             edits.insert(*at, pieces);
         }
         InsertSource::Wrapped { start, end } => {
-            edits.insert(
-                *start,
-                vec![text("SELECT *, "), Piece::Tenant, text(" FROM (")],
-            );
+            let mut pieces = vec![text("SELECT *, "), Piece::Tenant];
+            if let Some(key) = omitted {
+                pieces.push(text(", "));
+                pieces.extend(keys::numbered(key, tenant_name));
+            }
+            pieces.push(text(" FROM ("));
+            edits.insert(*start, pieces);
             edits.insert(*end, vec![text(") WHERE 1")]);
         }
+        InsertSource::Windowed {
+            start,
+            end,
+            add_tenant,
+        } => {
+            if let Some(key) = key
+                && let KeyPlace::Windowed { index, count } = key.place
+            {
+                let (before, after) = keys::windowed(key, tenant_name, index, count, *add_tenant);
+                edits.insert(*start, before);
+                edits.insert(*end, after);
+            }
+        }
+    }
+    if let Some(key) = key {
+        emit_key(key, tenant_name, edits);
+    }
+    if let Some(at) = insert.conflict_target {
+        edits.insert(at, vec![text(format!(", {tenant_column}"))]);
     }
     if let Some(upsert) = &insert.upsert {
-        emit_filter(upsert, cx, edits);
+        emit_filter(upsert, table, cx, edits);
+    }
+}
+
+/// The key column and the keys of the rows that omit it (after the tenant column and
+/// value, where those go at the same place), or `coalesce` around a given key.
+fn emit_key(key: &KeyAlloc, tenant_column: &str, edits: &mut Edits) {
+    match &key.place {
+        KeyPlace::Omitted { column_at, rows } => {
+            if let Some(at) = column_at {
+                edits.insert(*at, vec![text(format!(", {}", quote_ident(&key.column)))]);
+            }
+            for (k, &at) in rows.iter().flatten().enumerate() {
+                let mut pieces = vec![text(", ")];
+                pieces.extend(keys::nth(key, tenant_column, k + 1));
+                edits.insert(at, pieces);
+            }
+        }
+        KeyPlace::Item { start, end } => {
+            let (before, after) = keys::around_given(key, tenant_column);
+            edits.insert_first(*start, before);
+            edits.insert(*end, after);
+        }
+        KeyPlace::Windowed { .. } => {}
     }
 }

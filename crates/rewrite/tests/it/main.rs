@@ -2,9 +2,14 @@
 
 mod fuzz_regressions;
 mod golden;
+mod keys_schema;
 mod limits;
 mod prop;
 mod refusals;
 mod rowid;
 mod semantics;
 mod support;
+mod tenant_first;
+mod tenant_first_insert;
+mod tenant_first_keys;
+mod tenant_first_rowid;

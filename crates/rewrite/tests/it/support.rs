@@ -172,6 +172,18 @@ impl World {
         }
     }
 
+    /// A world of two databases built elsewhere (another schema), checked the same way.
+    pub fn from_parts(single: Connection, multi: Connection, rewriter: Rewriter) -> World {
+        let tenancy = Tenancy::read(&single, &multi, "A");
+        World {
+            single,
+            multi,
+            rewriter,
+            tenant: TenantId::new("A").expect("tenant"),
+            tenancy,
+        }
+    }
+
     pub fn rewrite(&self, sql: &str) -> Result<String, RewriteError> {
         self.rewriter
             .rewrite(sql, &self.tenant)

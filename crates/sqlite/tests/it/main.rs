@@ -2,4 +2,5 @@
 
 mod basics;
 mod concurrency;
+mod keys;
 mod port;

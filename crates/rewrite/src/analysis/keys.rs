@@ -1,0 +1,129 @@
+//! Where an INSERT into a tenant-first table allocates the key column that replaced its
+//! legacy rowid ([`crate::RowKey::Column`]): SQLite gave a row whose INTEGER PRIMARY KEY
+//! was omitted or NULL one more than the largest rowid (AUTOINCREMENT: than the largest
+//! ever); the rewrite does the same per tenant, in the statement's text.
+//!
+//! SQLite evaluates an INSERT's source before it writes when the source reads the target
+//! table (as the allocation does), so every row sees the same largest key: the k-th
+//! allocated row gets it plus k. Where the source gives the key and some rows may be NULL,
+//! a row's key is computed as SQLite's running maximum would have it.
+
+use sqlparser::ast::{Expr, Insert, ObjectName, SqliteOnConflict};
+
+use crate::analysis::clauses::{self, internal};
+use crate::analysis::model::{Context, InsertSource, KeyAlloc, KeyPlace};
+use crate::refusal::{Refusal, WriteForm};
+use crate::schema::Table;
+use crate::sql::last_ident;
+
+/// What the INSERT looks like, as `Target::insert` found it.
+pub(super) struct Shape<'x> {
+    pub insert: &'x Insert,
+    /// The last token of the target's name and of the column list (or the name).
+    pub name_end: usize,
+    pub after_target: usize,
+    /// The rows of a source that is nothing but VALUES.
+    pub values: Option<&'x [sqlparser::ast::Parens<Vec<Expr>>]>,
+}
+
+/// The key allocation of an INSERT into `table`, when its legacy rowid is a key column;
+/// `source` is changed where the allocation needs another form of it.
+pub(super) fn analyze(
+    cx: &Context<'_, '_>,
+    table: &Table,
+    shape: &Shape<'_>,
+    source: &mut InsertSource,
+) -> Result<Option<KeyAlloc>, Refusal> {
+    let Some((column, autoincrement)) = table.allocated_key() else {
+        return Ok(None);
+    };
+    let src = cx.src;
+    let end = cx.seg.end;
+    let tenant_column = cx.schema.tenant_column();
+    let insert = shape.insert;
+    // The key's position among the columns the source gives, and how many it gives.
+    let (position, count) = if insert.columns.is_empty() {
+        let listed: Vec<&str> = table
+            .columns
+            .iter()
+            .filter(|c| !c.generated && !c.name.eq_ignore_ascii_case(tenant_column))
+            .map(|c| c.name.as_str())
+            .collect();
+        let position = listed.iter().position(|c| c.eq_ignore_ascii_case(column));
+        (position, listed.len())
+    } else {
+        let position = insert.columns.iter().position(|c| names(c, column));
+        (position, insert.columns.len())
+    };
+    let place = match (position, &*source) {
+        // DEFAULT VALUES: the source's emitter writes the key.
+        (_, InsertSource::DefaultValues { .. }) => KeyPlace::Omitted {
+            column_at: None,
+            rows: None,
+        },
+        (None, _) => {
+            let (_, close) = clauses::column_list(src, end, shape.name_end)?;
+            let last = src
+                .prev_sig(close, shape.name_end)
+                .ok_or_else(|| internal("empty column list".to_owned()))?;
+            let rows = match (&*source, shape.values) {
+                (InsertSource::Values { closes }, _) => Some(closes.clone()),
+                (InsertSource::Explicit, Some(rows)) => match clauses::values_rows(src, rows)? {
+                    InsertSource::Values { closes } => Some(closes),
+                    _ => return Err(internal("VALUES rows not found".to_owned())),
+                },
+                (InsertSource::SelectList { .. }, _) => {
+                    return Err(internal("a keyed INSERT's SELECT is wrapped".to_owned()));
+                }
+                _ => None,
+            };
+            KeyPlace::Omitted {
+                column_at: Some(src.toks[last].end),
+                rows,
+            }
+        }
+        (Some(index), _) => match shape.values {
+            Some([row]) => {
+                let (start, end) = clauses::row_item(src, end, row, index)?;
+                KeyPlace::Item { start, end }
+            }
+            _ => {
+                let add_tenant = !matches!(source, InsertSource::Explicit);
+                let InsertSource::Wrapped { start, end: last } =
+                    clauses::wrapped_source(src, end, shape.after_target)?
+                else {
+                    return Err(internal("INSERT source not found".to_owned()));
+                };
+                *source = InsertSource::Windowed {
+                    start,
+                    end: last,
+                    add_tenant,
+                };
+                KeyPlace::Windowed { index, count }
+            }
+        },
+    };
+    // SQLite allocated each row's rowid as it wrote it: a row that OR IGNORE or an upsert
+    // then skipped left its rowid to the next row, which the rows' fixed offsets here do
+    // not. (AUTOINCREMENT keeps no such gap either way: SQLite burnt the key.)
+    let single_row =
+        matches!(source, InsertSource::DefaultValues { .. }) || matches!(shape.values, Some([_]));
+    let skips = insert.or == Some(SqliteOnConflict::Ignore) || insert.on.is_some();
+    if !autoincrement && skips && !single_row {
+        return Err(Refusal::WriteForm {
+            form: WriteForm::SkippingKeyedRows,
+        });
+    }
+    Ok(Some(KeyAlloc {
+        column: column.to_owned(),
+        table: table.name.clone(),
+        autoincrement,
+        report: cx.report_keys,
+        place,
+    }))
+}
+
+/// Whether a column-list entry names `column`.
+fn names(entry: &ObjectName, column: &str) -> bool {
+    last_ident(entry).is_some_and(|i| i.value.eq_ignore_ascii_case(column))
+}
