@@ -15,8 +15,13 @@
 //! them gives the cost of sharing per class (`shared ÷ own − 1`). The goal: every class
 //! within 10%. Both sides' results are compared before timing (a difference is printed).
 //!
-//! The backup singleton (`backup_settings`, `CHECK (id = 1)`) cannot be copied while keys
-//! are global: only the migrated store's row exists, and it is deleted with that store.
+//! `TENANTRY_BENCH_LAYOUT=column|tenant-first` (default `tenant-first`) picks the
+//! migration's layout. On `tenant-first` every tenant holds the same keys as the others
+//! (keys are per tenant; the copies are not renumbered), and its rows are stored together
+//! wherever its tables have a primary key. On `column` keys are global, so the copies'
+//! keys are interleaved (see above), and the backup singleton (`backup_settings`,
+//! `CHECK (id = 1)`) cannot be copied: only the migrated store's row exists, and it is
+//! deleted with that store.
 //!
 //! Run: `cargo bench --bench tenants` (the databases are built once, into
 //! `target/tenantry-bench/tenants/`, in about ten minutes on 2 cores: each copy checks
@@ -27,6 +32,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use tenantry_fixtures::{Interleave, Size, TenantCopy, copy_tenant, expected_tables};
+use tenantry_migrate::Layout;
 
 mod catalogue;
 mod fixture;
@@ -50,14 +56,34 @@ struct Databases {
     own: PathBuf,
 }
 
-fn databases() -> Databases {
+/// The layout `TENANTRY_BENCH_LAYOUT` names.
+fn layout() -> Layout {
+    match std::env::var("TENANTRY_BENCH_LAYOUT").as_deref() {
+        Err(_) | Ok("tenant-first") => Layout::TenantFirst,
+        Ok("column") => Layout::Column,
+        Ok(other) => {
+            panic!("TENANTRY_BENCH_LAYOUT={other:?}: expected `tenant-first` or `column`")
+        }
+    }
+}
+
+/// The layout's name in file names and the summary.
+fn layout_name(layout: Layout) -> &'static str {
+    match layout {
+        Layout::TenantFirst => "tenant-first",
+        Layout::Column => "column",
+    }
+}
+
+fn databases(layout: Layout) -> Databases {
     let dir = bench_dir("tenants");
-    let shared = dir.join(format!("pos-{TENANTS}-tenants.db"));
-    let own = dir.join(format!("pos-{MEASURED}-alone.db"));
+    let name = layout_name(layout);
+    let shared = dir.join(format!("pos-{TENANTS}-tenants-{name}.db"));
+    let own = dir.join(format!("pos-{MEASURED}-alone-{name}.db"));
     if !shared.exists() || !own.exists() {
         let started = Instant::now();
         let pristine = fixture::pristine(&dir, Size::Small);
-        build_shared(&pristine, &shared);
+        build_shared(&pristine, &shared, layout);
         build_own(&shared, &own);
         eprintln!(
             "built the {TENANTS}-tenant database and {MEASURED}'s own in {:.1} s",
@@ -70,20 +96,28 @@ fn databases() -> Databases {
 /// Migrates a copy of `pristine`, copies its store as `t0` … `t9` with interleaved keys,
 /// deletes the original store, and writes the result to `dest` (atomically: an
 /// interrupted build leaves nothing).
-fn build_shared(pristine: &Path, dest: &Path) {
+fn build_shared(pristine: &Path, dest: &Path, layout: Layout) {
     let partial = dest.with_extension("partial");
     let _ = std::fs::remove_file(&partial);
-    fixture::migrate_copy(pristine, &partial);
+    fixture::migrate_copy_as(pristine, &partial, layout);
     let conn = rusqlite::Connection::open(&partial).expect("open");
     let store = tenantry_migrate::DEFAULT_TENANT;
     for slot in 0..TENANTS {
         let mut copy = TenantCopy::pos(store, format!("t{slot}"));
         // The same rows for every tenant: no amount changed.
         copy.adjustments.clear();
-        copy.interleave = Some(Interleave {
-            stride: TENANTS,
-            slot,
-            base: KEY_BASE,
+        copy.interleave = Some(match layout {
+            // Keys per tenant: every tenant holds the same keys (v * 1 + 0 + 0 = v).
+            Layout::TenantFirst => Interleave {
+                stride: 1,
+                slot: 0,
+                base: 0,
+            },
+            Layout::Column => Interleave {
+                stride: TENANTS,
+                slot,
+                base: KEY_BASE,
+            },
         });
         copy_tenant(&conn, &copy).expect("copy the store as a tenant");
     }
@@ -186,7 +220,8 @@ fn cases(
 
 fn main() {
     let started = SystemTime::now();
-    let dbs = databases();
+    let layout = layout();
+    let dbs = databases(layout);
     let mut own = open(&dbs.own);
     let mut shared = open(&dbs.shared);
     let cases = cases(&dbs.own, &mut own, &mut shared);
@@ -197,8 +232,10 @@ fn main() {
         started,
         ("own", "shared"),
         &format!(
-            "per query class: {MEASURED} alone vs {MEASURED} among {TENANTS} tenants (interleaved), \
-             both through the tenant connection"
+            "per query class, layout {}: {MEASURED} alone vs {MEASURED} among {TENANTS} tenants \
+             (column: keys interleaved; tenant-first: the same keys), both through the tenant \
+             connection",
+            layout_name(layout)
         ),
     );
 }

@@ -377,3 +377,111 @@ fn rowids_of_tables_without_a_primary_key_are_kept_and_null_keys_keep_their_tabl
     let (_, _, message) = failure(conn.execute("INSERT INTO notes(body) VALUES ('z')", []));
     assert_eq!(message, "NOT NULL constraint failed: notes.tenant_id");
 }
+
+/// Through tenant connections, as the application writes: no tenant id, no key in the
+/// INSERTs that let SQLite choose one.
+#[test]
+fn through_tenant_connections_two_stores_create_the_same_keys_and_see_only_their_own() {
+    use tenantry_sqlite::Connection as TenantConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let open = |tenant: &str| {
+        let conn = TenantConnection::open(&db).unwrap();
+        conn.set_tenant(tenant).unwrap();
+        conn
+    };
+    let caps = open(DEFAULT);
+    let store2 = open("store-2");
+    let store3 = open("store-3");
+    // The legacy statements, as the application sends them.
+    let writes = [
+        "INSERT INTO users (username, password_hash, full_name, role) VALUES ('admin', 'x', 'Admin', 'admin')",
+        "INSERT INTO products (sku, name, price) VALUES ('BRK-001', 'Brake pads', 49.99)",
+        "INSERT INTO gift_cards (id, card_number, initial_balance_cents, balance_cents, issued_at) VALUES ('g-1', 'GC-100', 5000, 5000, 'now')",
+        "INSERT INTO work_orders (id, order_number, created_at) VALUES ('w-1', 'WO-1', 'now')",
+        "INSERT INTO backup_settings (id, updated_at) VALUES (1, 'now')",
+    ];
+    // The default tenant holds its own settings row already; the others create theirs.
+    let failure = |e: rusqlite::Error| match e {
+        rusqlite::Error::SqliteFailure(e, message) => (e.code, e.extended_code, message),
+        other => panic!("expected a constraint failure, got {other:?}"),
+    };
+    for sql in writes {
+        assert_eq!(store2.execute(sql, []).unwrap(), 1, "{sql}");
+        // A second time store-2 collides with its own row; store-3, alone with the value,
+        // inserts it, then collides with its own the same way.
+        let crowded = failure(store2.execute(sql, []).unwrap_err());
+        assert_eq!(store3.execute(sql, []).unwrap(), 1, "{sql}");
+        let again = failure(store3.execute(sql, []).unwrap_err());
+        assert_eq!(crowded, again, "{sql}");
+        assert_eq!(crowded.0, ErrorCode::ConstraintViolation, "{sql}");
+    }
+    // Each sees its own rows only: one admin, one BRK-001, one GC-100, one WO-1, one
+    // settings row; the default tenant's fixture rows are not among them.
+    for conn in [&store2, &store3] {
+        for (sql, want) in [
+            ("SELECT count(*) FROM users", 1),
+            ("SELECT count(*) FROM users WHERE username = 'admin'", 1),
+            ("SELECT count(*) FROM products WHERE sku = 'BRK-001'", 1),
+            (
+                "SELECT count(*) FROM gift_cards WHERE card_number = 'GC-100'",
+                1,
+            ),
+            ("SELECT count(*) FROM work_orders", 1),
+            ("SELECT count(*) FROM backup_settings WHERE id = 1", 1),
+        ] {
+            let n: i64 = conn.query_row(sql, [], |r| r.get(0)).unwrap();
+            assert_eq!(n, want, "{sql}");
+        }
+        // Its user got id 1, its first key, and last_insert_rowid said so.
+        let id: i64 = conn
+            .query_row("SELECT id FROM users", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(id, 1);
+    }
+    let caps_users: i64 = caps
+        .query_row(
+            "SELECT count(*) FROM users WHERE username = 'admin'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let fixture_users: i64 = caps
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert!(fixture_users > 1 && caps_users <= 1);
+    // A new user of the default tenant gets the next of its own keys (above its largest and
+    // its AUTOINCREMENT mark, which it kept from before the migration), and
+    // last_insert_rowid() names it.
+    let plain = Connection::open(&db).unwrap();
+    let largest: i64 = plain
+        .query_row(
+            "SELECT max(id) FROM users WHERE tenant_id = ?1",
+            [DEFAULT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mark: i64 = plain
+        .query_row(
+            "SELECT seq FROM _tenantry_sequence WHERE tenant_id = ?1 AND name = 'users'",
+            [DEFAULT],
+            |r| r.get(0),
+        )
+        .unwrap();
+    caps.execute(
+        "INSERT INTO users (username, password_hash, full_name) VALUES ('new-hire', 'x', 'New Hire')",
+        [],
+    )
+    .unwrap();
+    let id: i64 = caps
+        .query_row(
+            "SELECT id FROM users WHERE username = 'new-hire'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(id, largest.max(mark) + 1);
+    assert_eq!(caps.last_insert_rowid(), id);
+}
