@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed};
-use tenantry_migrate::{MigrateOptions, migrate};
+use tenantry_migrate::{Layout, MigrateOptions, migrate};
 use tenantry_sqlite::Connection;
 use tenantry_testkit::db::query;
 use tenantry_testkit::oracle::build::Setup;
@@ -47,9 +47,9 @@ struct Dbs {
     tenancy: Tenancy,
 }
 
-/// `single` with A's rows; `multi` with A's rows, migrated by the migrator, then B's and C's
-/// rows.
-fn build(w: &World) -> Dbs {
+/// `single` with A's rows; `multi` with A's rows, migrated by the migrator to `layout`,
+/// then B's and C's rows: on the tenant-first layout with exactly A's keys.
+fn build(w: &World, layout: Layout) -> Dbs {
     let dir = tempfile::tempdir().expect("temp dir");
     let single_path = dir.path().join("single.db");
     let multi_path = dir.path().join("multi.db");
@@ -70,14 +70,19 @@ fn build(w: &World) -> Dbs {
             .map(|t| t.name.clone())
             .collect(),
         backup: Some(dir.path().join("multi.backup")),
+        layout,
         ..MigrateOptions::default()
+    };
+    let keys_of = |tenant| match layout {
+        Layout::TenantFirst => 2,
+        Layout::Column => tenant,
     };
     migrate(&multi_path, &options, &mut |_| {}).expect("migrate");
     let raw = open(&multi_path);
     raw.execute_batch(&format!(
         "PRAGMA foreign_keys = ON; {}{}",
-        w.inserts(0, Some("tenant_id")),
-        w.inserts(1, Some("tenant_id"))
+        w.inserts_with_keys(0, Some("tenant_id"), keys_of(0)),
+        w.inserts_with_keys(1, Some("tenant_id"), keys_of(1))
     ))
     .expect("B's and C's rows");
     let tenancy = Tenancy::read(&single, &raw, A);
@@ -95,6 +100,8 @@ fn build(w: &World) -> Dbs {
 
 thread_local! {
     static COUNTS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    /// Statements whose outcome differs as the tenant-first layout says it may.
+    static KNOWN: Cell<u64> = const { Cell::new(0) };
     /// Refusals by kind (the `Refusal` variant, or the error's when it is not a refusal).
     static REFUSALS: RefCell<BTreeMap<String, u64>> = const { RefCell::new(BTreeMap::new()) };
 }
@@ -107,7 +114,7 @@ fn note_refusal(error: &tenantry_rewrite::RewriteError) {
 }
 
 /// Runs `s` on both sides in transactions rolled back, and checks the oracle's properties.
-fn check(dbs: &Dbs, s: &Stmt) -> Result<(), TestCaseError> {
+fn check(dbs: &Dbs, s: &Stmt, layout: Layout) -> Result<(), TestCaseError> {
     dbs.single.execute_batch("BEGIN").expect("begin single");
     dbs.a.execute_batch("BEGIN").expect("begin multi");
     let oracle = Oracle {
@@ -144,6 +151,14 @@ fn check(dbs: &Dbs, s: &Stmt) -> Result<(), TestCaseError> {
     if s.foreign_key {
         return Ok(());
     }
+    // The tenant-first layout's known difference (ARCHITECTURE.md): a rowid table's
+    // `id INT PRIMARY KEY` took NULL (SQLite's quirk); clustered by tenant, it does not.
+    let null_key = matches!(&v.got, Ok(run) if matches!(&run.outcome,
+        Err(message) if message.contains("NOT NULL constraint failed") && message.ends_with(".id")));
+    if layout == Layout::TenantFirst && null_key && v.expected.is_ok() {
+        KNOWN.with(|k| k.set(k.get() + 1));
+        return Ok(());
+    }
     let legacy = comparable(&v.expected, s.ordered).ok();
     prop_assert_eq!(&scoped, &legacy, "outcome differs: {}", s.sql);
     prop_assert_eq!(
@@ -178,11 +193,21 @@ fn config() -> Config {
 /// The property, with the share of refused statements reported and bounded.
 #[test]
 fn a_tenants_statements_match_its_single_tenant_database_and_touch_no_one_else() {
+    property(Layout::Column);
+}
+
+/// The same on the tenant-first layout, where B and C hold exactly A's keys.
+#[test]
+fn on_the_tenant_first_layout_too_where_the_neighbours_hold_the_same_keys() {
+    property(Layout::TenantFirst);
+}
+
+fn property(layout: Layout) {
     let mut runner = proptest::test_runner::TestRunner::new(config());
     let result = runner.run(&(world(), vec(vec(any::<u8>(), 12), 12)), |(w, picks)| {
-        let dbs = build(&w);
+        let dbs = build(&w, layout);
         for p in &picks {
-            check(&dbs, &statement(&w, p))?;
+            check(&dbs, &statement(&w, p), layout)?;
         }
         Ok(())
     });
@@ -194,8 +219,10 @@ fn a_tenants_statements_match_its_single_tenant_database_and_touch_no_one_else()
             .collect::<Vec<_>>()
             .join(", ")
     });
+    let known = KNOWN.with(Cell::get);
     eprintln!(
-        "oracle: {n} statements, {refused} refused ({:.2}%): {kinds}",
+        "oracle ({layout:?}): {n} statements, {refused} refused ({:.2}%): {kinds}; known \
+         differences (a NULL key a clustered table refuses): {known}",
         100.0 * refused as f64 / n.max(1) as f64
     );
     if let Err(e) = result {
@@ -221,7 +248,7 @@ fn the_oracle_sees_other_tenants_when_nothing_is_scoped() {
     let total = Cell::new(0);
     runner
         .run(&world(), |w| {
-            let dbs = build(&w);
+            let dbs = build(&w, Layout::Column);
             let sql = format!("SELECT * FROM {} ORDER BY id", w.tables[0].name);
             let single = query(&dbs.single, &sql, &[]).ok();
             let unscoped = dbs.a.unscoped(|c| query(c, &sql, &[]).ok());

@@ -190,6 +190,17 @@ impl World {
     /// INSERTs of one tenant's rows (`tenant` 0 = B, 1 = C, 2 = A); B's and C's values are
     /// A's moved far away, so any that leaks changes a result.
     pub fn inserts(&self, tenant: usize, with_column: Option<&str>) -> String {
+        self.inserts_with_keys(tenant, with_column, tenant)
+    }
+
+    /// [`World::inserts`] with the ids (and references) of tenant `keys_of`: B and C can hold
+    /// exactly A's keys where keys are per tenant.
+    pub fn inserts_with_keys(
+        &self,
+        tenant: usize,
+        with_column: Option<&str>,
+        keys_of: usize,
+    ) -> String {
         let mut out = String::new();
         for (t, tab) in self.tables.iter().enumerate() {
             if tab.global && tenant != 2 {
@@ -197,7 +208,7 @@ impl World {
             }
             for (r, row) in self.rows[t].iter().enumerate() {
                 let mut names = vec!["id".to_owned()];
-                let mut values = vec![Self::id(tenant, r).to_string()];
+                let mut values = vec![Self::id(keys_of, r).to_string()];
                 for (c, col) in tab.cols.iter().enumerate() {
                     names.push(col.name.clone());
                     let v = row.values[c] + tenant as i64 * 100 - 200;
@@ -211,7 +222,7 @@ impl World {
                     names.push("ref".into());
                     let parents = self.rows[p].len();
                     // A global parent's rows are everyone's (and have A's ids).
-                    let owner = if self.tables[p].global { 2 } else { tenant };
+                    let owner = if self.tables[p].global { 2 } else { keys_of };
                     values.push(if parents == 0 {
                         "NULL".into()
                     } else {
