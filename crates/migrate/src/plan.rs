@@ -131,7 +131,8 @@ pub enum Risk {
     },
     /// A rowid table with a primary key other than `INTEGER PRIMARY KEY`, rebuilt
     /// `WITHOUT ROWID` so that its rows are stored in tenant order: its rowid values are
-    /// gone, and tenant connections refuse statements that read them.
+    /// gone (tenant connections refuse statements that read them), and its key columns no
+    /// longer take NULL.
     RowidDropped {
         /// Table name.
         table: String,
@@ -181,7 +182,7 @@ impl std::fmt::Display for Risk {
             ),
             Risk::RowidDropped { table } => write!(
                 f,
-                "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid; read its primary key instead, or migrate with --layout column"
+                "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid (read its primary key instead); and its primary key no longer takes NULL, which SQLite's rowid tables accept by a long-standing quirk. Migrate with --layout column to keep both"
             ),
             Risk::GlobalUnique {
                 table,

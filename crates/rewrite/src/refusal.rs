@@ -118,6 +118,22 @@ pub enum Refusal {
         /// The table.
         table: String,
     },
+    /// REPLACE (or a table's ON CONFLICT REPLACE) on a tenant-first table whose deletes run
+    /// a foreign-key action by trigger (`ON DELETE SET NULL` / `SET DEFAULT` on a composite
+    /// key): SQLite does not fire triggers for the rows a REPLACE deletes, so the
+    /// referencing rows would keep a key that no longer exists.
+    #[error(
+        "{verb} on tenant table {table:?} would delete the conflicting row without the \
+         foreign-key action (ON DELETE SET NULL or SET DEFAULT) that a trigger runs for it on \
+         the tenant-first schema; write INSERT ... ON CONFLICT (key) DO UPDATE SET ... \
+         instead, or DELETE then INSERT"
+    )]
+    ReplaceSkipsAction {
+        /// The statement's verb as SQL.
+        verb: String,
+        /// The table.
+        table: String,
+    },
     /// An UPDATE (or upsert) that sets the tenant column.
     #[error("setting the tenant column {column:?} of {table:?} would move a row to another tenant")]
     TenantColumnWrite {
@@ -328,6 +344,7 @@ impl Refusal {
             Refusal::TableFunction { .. } => "TableFunction",
             Refusal::Function { .. } => "Function",
             Refusal::Replace { .. } => "Replace",
+            Refusal::ReplaceSkipsAction { .. } => "ReplaceSkipsAction",
             Refusal::TenantColumnWrite { .. } => "TenantColumnWrite",
             Refusal::ForeignTenant { .. } => "ForeignTenant",
             Refusal::UncheckedTenantValue { .. } => "UncheckedTenantValue",

@@ -13,6 +13,10 @@ use crate::objects::{self, Trigger, View};
 use crate::source::{self, Source};
 use crate::tenant::is_plain_column_name;
 
+/// The name prefix of the triggers the tenant-first migration creates to run a foreign
+/// key's `SET NULL` / `SET DEFAULT` action within a tenant.
+pub const FK_ACTION_TRIGGER_PREFIX: &str = "tenantry_fk_";
+
 /// One column of a table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Column {
@@ -391,6 +395,20 @@ impl Schema {
     /// All triggers of the main schema.
     pub fn triggers(&self) -> &[Trigger] {
         &self.triggers
+    }
+
+    /// Whether a delete of `table`'s rows runs a foreign-key action by a trigger the
+    /// tenant-first migration made (`tenantry_fk_…`, scoped, on DELETE): SQLite fires no
+    /// trigger for the rows a REPLACE deletes.
+    pub fn deletes_run_actions_by_trigger(&self, table: &str) -> bool {
+        self.triggers.iter().any(|t| {
+            t.scoped
+                && t.event == objects::TriggerEvent::Delete
+                && t.table.eq_ignore_ascii_case(table)
+                && t.name
+                    .to_ascii_lowercase()
+                    .starts_with(FK_ACTION_TRIGGER_PREFIX)
+        })
     }
 
     /// The triggers on `table` that `event` fires and whose body is not scoped.

@@ -23,8 +23,8 @@ use crate::inspect::{Catalog, TableInfo};
 use crate::sql::{self, ident};
 
 /// The table that keeps each tenant's AUTOINCREMENT high-water mark, as `sqlite_sequence`
-/// keeps it for a rowid table. Tenant connections read it scoped like any tenant table.
-pub const SEQUENCE_TABLE: &str = "_tenantry_sequence";
+/// keeps it for a rowid table (the rewriter's name: its INSERTs read it).
+pub use tenantry_rewrite::SEQUENCE_TABLE;
 
 /// The name a table is built under before it replaces the old one.
 const NEW_NAME: &str = "_tenantry_new";

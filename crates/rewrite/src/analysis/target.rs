@@ -295,6 +295,14 @@ impl<'s> Target<'_, 's, '_> {
                 table: table.name.clone(),
             });
         }
+        if let Some(verb) = replaces
+            && self.cx.schema.deletes_run_actions_by_trigger(&table.name)
+        {
+            return Err(Refusal::ReplaceSkipsAction {
+                verb: verb.to_owned(),
+                table: table.name.clone(),
+            });
+        }
         let targets: Vec<&AssignmentTarget> =
             update.assignments.iter().map(|a| &a.target).collect();
         self.refuse_tenant_assignment(&targets, table)?;
@@ -416,32 +424,36 @@ impl<'s> Target<'_, 's, '_> {
         let Some(table) = self.resolve(name, events)? else {
             return self.note_returning(&insert.returning);
         };
-        // With per-tenant keys every conflict is with the tenant's own row.
-        let replace_allowed = table.tenant_keys;
-        if insert.or.is_none()
-            && !insert.replace_into
-            && table.replaces_on_conflict
-            && !replace_allowed
-        {
-            return Err(Refusal::Replace {
-                verb: "INSERT (the table declares ON CONFLICT REPLACE)".to_owned(),
-                table: table.name.clone(),
-            });
-        }
-        if replaces && !replace_allowed {
+        let verb = if replaces {
             let starts_with_replace = matches!(
                 &insert.insert_token.0.token,
                 Token::Word(w) if w.keyword == Keyword::REPLACE
             );
-            let verb = if insert.replace_into || starts_with_replace {
+            Some(if insert.replace_into || starts_with_replace {
                 "REPLACE"
             } else {
                 "INSERT OR REPLACE"
-            };
-            return Err(Refusal::Replace {
-                verb: verb.to_owned(),
-                table: table.name.clone(),
-            });
+            })
+        } else if insert.or.is_none() && table.replaces_on_conflict {
+            Some("INSERT (the table declares ON CONFLICT REPLACE)")
+        } else {
+            None
+        };
+        if let Some(verb) = verb {
+            // With per-tenant keys every conflict is with the tenant's own row; but the rows
+            // a REPLACE deletes fire no trigger, so not where a trigger runs a key's action.
+            if !table.tenant_keys {
+                return Err(Refusal::Replace {
+                    verb: verb.to_owned(),
+                    table: table.name.clone(),
+                });
+            }
+            if self.cx.schema.deletes_run_actions_by_trigger(&table.name) {
+                return Err(Refusal::ReplaceSkipsAction {
+                    verb: verb.to_owned(),
+                    table: table.name.clone(),
+                });
+            }
         }
         let column = self.cx.schema.tenant_column();
         let src = self.cx.src;
