@@ -34,11 +34,60 @@ const SETUP: Setup<'static> = Setup {
     triggers: LEGACY_TRIGGERS,
 };
 
-/// Its migration.
+/// Its migration with the column layout.
 const MIGRATION: Migration<'static> = Migration::AddColumn {
     tables: TENANT_TABLES,
     default: TENANT,
 };
+
+/// Whether `TENANTRY_FUZZ_LAYOUT=tenant-first` asks for the tenant-first layout (keys per
+/// tenant, tables rebuilt) instead of the column layout.
+fn tenant_first() -> bool {
+    match std::env::var("TENANTRY_FUZZ_LAYOUT").as_deref() {
+        Err(_) | Ok("column") => false,
+        Ok("tenant-first") => true,
+        Ok(other) => panic!("TENANTRY_FUZZ_LAYOUT={other:?}: expected `column` or `tenant-first`"),
+    }
+}
+
+/// The legacy schema as `tenantry migrate --layout tenant-first` leaves it (tables rebuilt,
+/// indexes tenant-first, views), read back as one batch of SQL. The triggers are left out:
+/// the test kit creates them after the rows, scoped for this schema as the migrator does
+/// (the grammar's triggers need none of the triggers the rebuild adds).
+fn tenant_first_ddl() -> String {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("legacy.db");
+    let conn = Connection::open(&path).expect("open");
+    conn.execute_batch(LEGACY_TABLES).expect("legacy schema");
+    for trigger in LEGACY_TRIGGERS {
+        conn.execute_batch(trigger).expect("legacy trigger");
+    }
+    let global: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
+        .expect("tables");
+    drop(conn);
+    let options = tenantry_migrate::MigrateOptions {
+        default_tenant: TENANT.to_owned(),
+        layout: tenantry_migrate::Layout::TenantFirst,
+        exclude: global
+            .into_iter()
+            .filter(|t| !TENANT_TABLES.contains(&t.as_str()))
+            .collect(),
+        backup: Some(dir.path().join("legacy.backup")),
+        ..tenantry_migrate::MigrateOptions::default()
+    };
+    tenantry_migrate::migrate(&path, &options, &mut |_| {}).expect("tenant-first migration");
+    let conn = Connection::open(&path).expect("open migrated");
+    let objects: Vec<String> = conn
+        .prepare(
+            "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND type <> 'trigger' \
+             AND name <> '_tenantry_migrations' ORDER BY rowid",
+        )
+        .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
+        .expect("migrated schema");
+    objects.join(";\n") + ";"
+}
 
 /// Tenant A's rows, and the global rows.
 const ROWS_A: &str = "
@@ -172,9 +221,16 @@ impl Harness {
     /// Builds the databases and the rewriter.
     pub fn new() -> Harness {
         let legacy = SETUP.legacy(open(), &[]);
+        let ddl;
+        let migration = if tenant_first() {
+            ddl = tenant_first_ddl();
+            Migration::Declared(&ddl)
+        } else {
+            MIGRATION
+        };
         let first = SETUP.migrated(
             open(),
-            MIGRATION,
+            migration,
             &[
                 Rows::Migrated(ROWS_A),
                 Rows::Migrated(&b_rows("LEAK", "777")),
@@ -182,7 +238,7 @@ impl Harness {
         );
         let second = SETUP.migrated(
             open(),
-            MIGRATION,
+            migration,
             &[
                 Rows::Migrated(ROWS_A),
                 Rows::Migrated(&format!("{}{ROWS_B_EXTRA}", b_rows("KAEL", "666"))),

@@ -149,7 +149,9 @@ fn emit_key(key: &KeyAlloc, tenant_column: &str, edits: &mut Edits) {
         KeyPlace::Item { start, end } => {
             let (before, after) = keys::around_given(key, tenant_column);
             edits.insert_first(*start, before);
-            edits.insert(*end, after);
+            // Right after the given key, before the tenant value when the key is the row's
+            // last item (both go at its end).
+            edits.insert_first(*end, after);
         }
         KeyPlace::Windowed { .. } => {}
     }

@@ -32,6 +32,18 @@ fn an_omitted_key_is_the_tenants_largest_plus_one() {
     ]);
 }
 
+/// A given key as the row's last item: its `coalesce(…)` closes before the tenant value
+/// that goes at the same place (found by the fuzz replay on the tenant-first schema, where
+/// `INSERT … (id) VALUES (10)` became `coalesce(10, 'A', …)`).
+#[test]
+fn a_given_key_last_in_the_row_keeps_its_value() {
+    check_all(&[
+        "INSERT INTO vehicles (customer_id, plate, id) VALUES ('c1', 'last', 41)",
+        "INSERT INTO vehicles (customer_id, plate, id) VALUES ('c2', 'last null', NULL)",
+        "INSERT OR REPLACE INTO vehicles (customer_id, plate, id) VALUES ('c2', 'replaced', 41)",
+    ]);
+}
+
 #[test]
 fn autoincrement_never_reuses_a_deleted_key() {
     // users: A holds 1..3 and once held 4 (its mark); B holds 9 and its mark is 12.
