@@ -23,6 +23,9 @@
 //! `CHECK (id = 1)`) cannot be copied: only the migrated store's row exists, and it is
 //! deleted with that store.
 //!
+//! `TENANTRY_BENCH_PER_STATEMENT=1` times each statement alone instead (both sides in
+//! turn, median of 31 rounds): which statements make a class's cost.
+//!
 //! Run: `cargo bench --bench tenants` (the databases are built once, into
 //! `target/tenantry-bench/tenants/`, in about ten minutes on 2 cores: each copy checks
 //! every foreign key of the database; later runs take about three minutes). Criterion's
@@ -218,6 +221,46 @@ fn cases(
     out
 }
 
+/// `TENANTRY_BENCH_PER_STATEMENT=1`: each statement alone, both sides alternately, the
+/// median of 31 rounds of as many runs as fit in 20 ms (a diagnostic beside criterion's
+/// classes: which statements make a class's cost).
+fn per_statement(
+    own: &mut tenantry_sqlite::Connection,
+    shared: &mut tenantry_sqlite::Connection,
+    cases: &[Case],
+) {
+    use catalogue::iteration;
+    let time = |conn: &mut tenantry_sqlite::Connection, case: &Case| {
+        let writes = !case.query.class.is_read_only();
+        let mut runs = 0u32;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(20) {
+            iteration(conn, &[case], writes);
+            runs += 1;
+        }
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(runs)
+    };
+    eprintln!(
+        "{:<32} {:>12} {:>12} {:>9}",
+        "statement", "own µs", "shared µs", "cost"
+    );
+    for case in cases {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..31 {
+            a.push(time(own, case));
+            b.push(time(shared, case));
+        }
+        a.sort_by(f64::total_cmp);
+        b.sort_by(f64::total_cmp);
+        let (a, b) = (a[15], b[15]);
+        eprintln!(
+            "{:<32} {a:>12.1} {b:>12.1} {:>+8.1}%",
+            case.query.name,
+            100.0 * (b / a - 1.0)
+        );
+    }
+}
+
 fn main() {
     let started = SystemTime::now();
     let layout = layout();
@@ -225,6 +268,10 @@ fn main() {
     let mut own = open(&dbs.own);
     let mut shared = open(&dbs.shared);
     let cases = cases(&dbs.own, &mut own, &mut shared);
+    if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() == Ok("1") {
+        per_statement(&mut own, &mut shared, &cases);
+        return;
+    }
     let by_class = by_class(&cases);
     per_class(("own", &mut own), ("shared", &mut shared), &by_class);
     class_summary(
