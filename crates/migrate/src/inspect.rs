@@ -78,6 +78,18 @@ pub struct TableInfo {
 }
 
 impl TableInfo {
+    /// The primary key's columns, in key order (empty when the table declares none).
+    pub fn primary_key(&self) -> Vec<String> {
+        let mut pk: Vec<(u32, &str)> = self
+            .columns
+            .iter()
+            .filter(|c| c.pk > 0)
+            .map(|c| (c.pk, c.name.as_str()))
+            .collect();
+        pk.sort();
+        pk.into_iter().map(|(_, name)| name.to_owned()).collect()
+    }
+
     /// The column named `name`, compared as SQLite compares identifiers (ASCII case-insensitive).
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
         self.columns

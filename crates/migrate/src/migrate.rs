@@ -508,36 +508,19 @@ fn rebuild_tables(
     let catalog = inspect::read_catalog(conn)?;
     timer.start(Step::Rebuild);
     rebuild::drop_views_and_triggers(conn, &catalog)?;
-    for (i, table) in plan.rebuild.iter().enumerate() {
-        timer.emit(Progress::Table {
-            step: Step::Rebuild,
-            table: &table.name,
-            done: i,
-            total: plan.rebuild.len(),
-        });
-        inject!(options, Step::Rebuild, i);
+    each_table(plan, options, timer, Step::Rebuild, |table| {
         rebuild::rebuild(
             conn,
             table,
             &plan.column,
             tenant.as_str(),
             rows_before.get(&table.name).copied(),
-        )?;
-    }
-    inject!(options, Step::Rebuild, plan.rebuild.len());
-
+        )
+    })?;
     timer.start(Step::CreateIndex);
-    for (i, table) in plan.rebuild.iter().enumerate() {
-        timer.emit(Progress::Table {
-            step: Step::CreateIndex,
-            table: &table.name,
-            done: i,
-            total: plan.rebuild.len(),
-        });
-        inject!(options, Step::CreateIndex, i);
-        rebuild::create_indexes(conn, table)?;
-    }
-    inject!(options, Step::CreateIndex, plan.rebuild.len());
+    each_table(plan, options, timer, Step::CreateIndex, |table| {
+        rebuild::create_indexes(conn, table)
+    })?;
 
     timer.start(Step::ScopeTriggers);
     for view in &catalog.views {
@@ -558,5 +541,28 @@ fn rebuild_tables(
     }
     triggers::create(conn, &plan.added_triggers)?;
     inject!(options, Step::ScopeTriggers, 0);
+    Ok(())
+}
+
+/// Runs `f` on every table the rebuild plans, in order, as `step`: a progress event and a
+/// point of failure injection before each table, and one after the last.
+fn each_table(
+    plan: &Plan,
+    options: &MigrateOptions,
+    timer: &mut Timer<'_>,
+    step: Step,
+    mut f: impl FnMut(&rebuild::TableRebuild) -> Result<()>,
+) -> Result<()> {
+    for (i, table) in plan.rebuild.iter().enumerate() {
+        timer.emit(Progress::Table {
+            step,
+            table: &table.name,
+            done: i,
+            total: plan.rebuild.len(),
+        });
+        inject!(options, step, i);
+        f(table)?;
+    }
+    inject!(options, step, plan.rebuild.len());
     Ok(())
 }

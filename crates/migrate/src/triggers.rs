@@ -234,14 +234,7 @@ pub(crate) fn plan_fk_guards(
             let parent_cols: Vec<String> = if cols.iter().all(|(_, to)| to.is_some()) {
                 cols.iter().filter_map(|(_, to)| to.clone()).collect()
             } else {
-                let mut pk: Vec<(u32, String)> = parent
-                    .columns
-                    .iter()
-                    .filter(|c| c.pk > 0)
-                    .map(|c| (c.pk, c.name.clone()))
-                    .collect();
-                pk.sort();
-                pk.into_iter().map(|(_, name)| name).collect()
+                parent.primary_key()
             };
             if parent_cols.len() != cols.len() {
                 // A key SQLite itself cannot use; nothing to guard.

@@ -66,7 +66,7 @@ pub(crate) fn plan(
     column: &str,
 ) -> Result<Vec<TableRebuild>> {
     let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
-    let primary_key = |t: &str| catalog.table(t).map(primary_key_of);
+    let primary_key = |t: &str| catalog.table(t).map(TableInfo::primary_key);
     let cx = Context {
         column,
         is_scoped: &is_scoped,
@@ -86,7 +86,7 @@ pub(crate) fn plan(
                 |r| r.get(0),
             )
             .map_err(err)?;
-        let key = primary_key_of(info);
+        let key = info.primary_key();
         let nullable_key = !info.without_rowid && !key.is_empty() && holds_null(conn, name, &key)?;
         let unreadable = |reason: String| Error::Unsupported {
             table: name.to_owned(),
@@ -121,18 +121,6 @@ pub(crate) fn plan(
         });
     }
     Ok(out)
-}
-
-/// A table's primary-key columns in key order (empty for none).
-fn primary_key_of(info: &TableInfo) -> Vec<String> {
-    let mut pk: Vec<(u32, String)> = info
-        .columns
-        .iter()
-        .filter(|c| c.pk > 0)
-        .map(|c| (c.pk, c.name.clone()))
-        .collect();
-    pk.sort();
-    pk.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Whether any row has NULL in a column of `key` (SQLite allows it in a rowid table's
