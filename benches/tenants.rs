@@ -23,6 +23,8 @@
 //! `CHECK (id = 1)`) cannot be copied: only the migrated store's row exists, and it is
 //! deleted with that store.
 //!
+//! `TENANTRY_BENCH_SETTLE=N` first commits every INSERT of the catalogue `N` times on both
+//! sides, on copies of the databases (see `settle`).
 //! `TENANTRY_BENCH_PER_STATEMENT=1` times each statement alone instead (both sides in
 //! turn, median of 31 rounds): which statements make a class's cost.
 //!
@@ -34,7 +36,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use tenantry_fixtures::{Interleave, Size, TenantCopy, copy_tenant, expected_tables};
+use tenantry_fixtures::{Interleave, QueryClass, Size, TenantCopy, copy_tenant, expected_tables};
 use tenantry_migrate::Layout;
 
 mod catalogue;
@@ -221,6 +223,39 @@ fn cases(
     out
 }
 
+/// `TENANTRY_BENCH_SETTLE=N`: each INSERT of the catalogue committed `N` times on both
+/// sides before anything is measured (a run that breaks a unique key fails on both sides
+/// and changes nothing), so the measured tenant's pages have the room a live database's
+/// have: a `VACUUM`ed page is full, and a clustered table's insert inside the tree splits
+/// it on every rolled-back iteration (the worst case, measured without this).
+fn settle(sides: &[&tenantry_sqlite::Connection], cases: &[Case], runs: usize) {
+    for conn in sides {
+        for case in cases.iter().filter(|c| c.query.class == QueryClass::Insert) {
+            let run = || {
+                conn.execute(
+                    case.query.sql,
+                    rusqlite::params_from_iter(case.params.iter()),
+                )
+            };
+            // Only an INSERT that can run twice: one whose row takes a unique key would
+            // fail every measured run after being committed once.
+            conn.execute_batch("BEGIN").expect("BEGIN");
+            let twice = run().is_ok() && run().is_ok();
+            conn.execute_batch("ROLLBACK").expect("ROLLBACK");
+            if !twice {
+                eprintln!(
+                    "settle: {} left out (a second run breaks a key)",
+                    case.query.name
+                );
+                continue;
+            }
+            for _ in 0..runs {
+                run().expect("a settling insert");
+            }
+        }
+    }
+}
+
 /// `TENANTRY_BENCH_PER_STATEMENT=1`: each statement alone, both sides alternately, the
 /// median of 31 rounds of as many runs as fit in 20 ms (a diagnostic beside criterion's
 /// classes: which statements make a class's cost).
@@ -264,10 +299,27 @@ fn per_statement(
 fn main() {
     let started = SystemTime::now();
     let layout = layout();
-    let dbs = databases(layout);
+    let mut dbs = databases(layout);
+    let settle_runs = std::env::var("TENANTRY_BENCH_SETTLE").ok().map(|runs| {
+        runs.parse::<usize>()
+            .expect("TENANTRY_BENCH_SETTLE=N: a number of runs")
+    });
+    // Settling writes: on copies, so the built databases stay as they are.
+    let _copies = settle_runs.map(|_| {
+        let dir = tempfile::tempdir_in(bench_dir("tenants")).expect("temporary directory");
+        for path in [&mut dbs.own, &mut dbs.shared] {
+            let copy = dir.path().join(path.file_name().expect("a file name"));
+            std::fs::copy(&*path, &copy).expect("copy the database");
+            *path = copy;
+        }
+        dir
+    });
     let mut own = open(&dbs.own);
     let mut shared = open(&dbs.shared);
     let cases = cases(&dbs.own, &mut own, &mut shared);
+    if let Some(runs) = settle_runs {
+        settle(&[&own, &shared], &cases, runs);
+    }
     if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() == Ok("1") {
         per_statement(&mut own, &mut shared, &cases);
         return;
