@@ -5,9 +5,11 @@
 //! preflight (refusing missing, non-SQLite, corrupt, read-only and busy files), a [`Plan`]
 //! (which tables get the column, which stay global, which views, triggers and unique
 //! constraints are risks), row counts, `quick_check` and `foreign_key_check`, an online
-//! backup that is checked before anything changes, `ALTER TABLE … ADD COLUMN` and an index
-//! per table, planner statistics for the new indexes, a record in `_tenantry_migrations`,
-//! and a [`Verification`] before `COMMIT`. Any failure rolls the transaction back, so the
+//! backup that is checked before anything changes, then the change itself — with
+//! [`Layout::Column`], `ALTER TABLE … ADD COLUMN` and an index per table with planner
+//! statistics; with [`Layout::TenantFirst`], each table rebuilt with its keys per tenant
+//! (see [`Keying`]) — a record in `_tenantry_migrations`, and a [`Verification`] before
+//! `COMMIT`. Any failure rolls the transaction back, so the
 //! database is as it was. [`verify`] re-runs the checks later; [`rollback`] restores the
 //! recorded backup.
 //!

@@ -35,9 +35,11 @@ macro_rules! inject {
 /// 2. plan: which tables to scope, which stay global, and the risks;
 /// 3. count the rows of every table; `quick_check` and `foreign_key_check`;
 /// 4. back up with SQLite's online backup, and check the copy;
-/// 5. add the column and its index to each scoped table, write planner statistics, scope
-///    the bodies of triggers on tenant tables to the firing row's tenant, and write a
-///    record in `_tenantry_migrations`;
+/// 5. add the column and its index to each scoped table and write planner statistics
+///    (layout `column`), or rebuild each tenant-first (layout `tenant-first`: rows copied
+///    and compared row by row, indexes led by the tenant column); scope the bodies of
+///    triggers on tenant tables to the firing row's tenant, and write a record in
+///    `_tenantry_migrations`;
 /// 6. verify, then `COMMIT`.
 ///
 /// A database whose tables all have the column already is left untouched

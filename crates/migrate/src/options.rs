@@ -11,6 +11,29 @@ pub const DEFAULT_COLUMN: &str = "tenant_id";
 pub const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(3);
 
 /// What the migration makes of each tenant table.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tenantry_migrate::{Layout, MigrateOptions, migrate};
+///
+/// let dir = tempfile::tempdir()?;
+/// let db = dir.path().join("shop.db");
+/// rusqlite::Connection::open(&db)?.execute_batch(
+///     "CREATE TABLE products(id INTEGER PRIMARY KEY, sku TEXT UNIQUE);
+///      INSERT INTO products VALUES (1, 'BRK-001');",
+/// )?;
+/// let options = MigrateOptions { layout: Layout::TenantFirst, ..Default::default() };
+/// migrate(&db, &options, &mut |_| {})?;
+///
+/// // Another store holds the same id and SKU beside the first one's.
+/// let conn = rusqlite::Connection::open(&db)?;
+/// conn.execute("INSERT INTO products(id, sku, tenant_id) VALUES (1, 'BRK-001', 'store-2')", [])?;
+/// let n: i64 = conn.query_row("SELECT count(*) FROM products WHERE sku = 'BRK-001'", [], |r| r.get(0))?;
+/// assert_eq!(n, 2);
+/// // An INSERT that names no tenant fails: the column has no default.
+/// assert!(conn.execute("INSERT INTO products(id, sku) VALUES (2, 'X')", []).is_err());
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layout {
