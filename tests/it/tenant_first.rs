@@ -660,3 +660,21 @@ fn upserts_or_ignore_and_replace_on_every_pos_key_behave_as_on_one_tenant() {
         refused.len()
     );
 }
+
+/// `tenantry rollback` restores a tenant-first migration as it restores the column layout's:
+/// the database is the one from before, schema and rows.
+#[test]
+fn rollback_restores_the_database_from_before_the_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let before = snapshot(&db);
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    assert_ne!(snapshot(&db), before);
+    tenantry_migrate::rollback(
+        &db,
+        &tenantry_migrate::RollbackOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(snapshot(&db), before);
+}
