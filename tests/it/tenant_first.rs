@@ -678,3 +678,112 @@ fn rollback_restores_the_database_from_before_the_rebuild() {
     .unwrap();
     assert_eq!(snapshot(&db), before);
 }
+
+/// Schemas a red-team review of the rebuild found (each fixed): a comment before a moved
+/// constraint, a global table referencing a tenant table, a CHECK or a trigger reading the
+/// rowid of a table that becomes WITHOUT ROWID, ON UPDATE CASCADE through a tenant
+/// connection, a REPLACE in a trigger where a delete runs a key's action, a text key.
+#[test]
+fn awkward_schemas_rebuild_or_are_refused_before_anything_changes() {
+    use tenantry_migrate::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let case = |name: &str, sql: &str| crate::support::db_from_sql(dir.path(), name, sql);
+
+    // A comment between a column and its UNIQUE: the next column stays a column.
+    let db = case(
+        "comment.db",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY,\n  a TEXT -- the code\n     UNIQUE,\n  b TEXT);\nINSERT INTO t VALUES(1,'x','y');",
+    );
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let b: String = Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT b FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(b, "y");
+
+    // Refusals (exit 2, nothing changed): each names what to do.
+    for (name, sql, options, words) in [
+        (
+            "global.db",
+            "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE g(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id)); INSERT INTO p VALUES(1); INSERT INTO g VALUES(1,1);",
+            MigrateOptions {
+                exclude: vec!["g".into()],
+                ..tenant_first()
+            },
+            "references tenant table \"p\"",
+        ),
+        (
+            "check.db",
+            "CREATE TABLE t(k TEXT PRIMARY KEY, name TEXT CHECK (rowid > 0)); INSERT INTO t VALUES('x','a');",
+            tenant_first(),
+            "its CREATE TABLE reads its rowid",
+        ),
+        (
+            "trigger.db",
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT); CREATE TABLE log(id INTEGER PRIMARY KEY, r INTEGER); CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO log(r) VALUES(NEW.rowid); END;",
+            tenant_first(),
+            "trigger \"t_ins\" reads its rowid",
+        ),
+    ] {
+        let db = case(name, sql);
+        let before = snapshot(&db);
+        let error = migrate(&db, &options, &mut |_| {}).expect_err(name);
+        assert!(
+            error.is_bad_input() && matches!(error, Error::Unsupported { .. }),
+            "{name}: {error}"
+        );
+        assert!(
+            error.to_string().contains(words) && error.to_string().contains("--layout column"),
+            "{name}: {error}"
+        );
+        assert_eq!(snapshot(&db), before, "{name}");
+    }
+
+    // ON UPDATE CASCADE reaches the tenant's rows through its connection, as before.
+    let db = case(
+        "cascade.db",
+        "CREATE TABLE p(a TEXT PRIMARY KEY, n TEXT); CREATE TABLE c(id INTEGER PRIMARY KEY, pa TEXT REFERENCES p ON UPDATE CASCADE); INSERT INTO p VALUES('k','n'); INSERT INTO c VALUES(1,'k');",
+    );
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    a.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    a.execute("UPDATE p SET a = 'z' WHERE a = 'k'", []).unwrap();
+    let pa: String = a.query_row("SELECT pa FROM c", [], |r| r.get(0)).unwrap();
+    assert_eq!(pa, "z");
+
+    // A trigger whose REPLACE would skip an emulated SET NULL is left unscoped (a risk),
+    // and the statements that fire it are refused.
+    let db = case(
+        "replace.db",
+        "CREATE TABLE p(id INTEGER PRIMARY KEY, n TEXT); CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id) ON DELETE SET NULL); CREATE TABLE x(id INTEGER PRIMARY KEY, pid INTEGER); CREATE TRIGGER x_ins AFTER INSERT ON x BEGIN INSERT OR REPLACE INTO p VALUES(NEW.pid,'t'); END; INSERT INTO p VALUES(1,'a'); INSERT INTO c VALUES(1,1);",
+    );
+    let report = migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    assert!(
+        report
+            .plan
+            .risks
+            .iter()
+            .any(|r| r.to_string().contains("x_ins")),
+        "{:?}",
+        report.plan.risks
+    );
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    assert!(a.execute("INSERT INTO x(pid) VALUES(1)", []).is_err());
+
+    // A key is an integer, as a rowid was: text is refused, so the next allocation works.
+    let db = case(
+        "text-key.db",
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, n TEXT); INSERT INTO t VALUES(1,'a');",
+    );
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    assert!(a.execute("INSERT INTO t VALUES('abc','x')", []).is_err());
+    assert!(a.execute("INSERT INTO t VALUES(2.5,'y')", []).is_err());
+    a.execute("INSERT INTO t VALUES('7','text seven')", [])
+        .unwrap();
+    a.execute("INSERT INTO t(n) VALUES('z')", []).unwrap();
+    assert_eq!(a.last_insert_rowid(), 8);
+}

@@ -354,7 +354,14 @@ pub fn build(
         .iter()
         .map(|r| (r.name.as_str(), r.create.as_str()))
         .collect();
-    let after = triggers::rewriter_after(conn, &scoped_names, column, &replaced)?;
+    // The triggers the rebuild adds are part of the schema the other triggers are scoped
+    // against (a REPLACE in a trigger body must see that a delete runs a key's action).
+    let added_triggers: Vec<ScopedTrigger> = rebuild
+        .iter()
+        .flat_map(|r| crate::rebuild::added_triggers(r, catalog, column))
+        .collect();
+    let added_sql: Vec<&str> = added_triggers.iter().map(|t| t.sql.as_str()).collect();
+    let after = triggers::rewriter_after(conn, &scoped_names, column, &replaced, &added_sql)?;
     for view in &catalog.views {
         let tables = mentioned_tables(&view.sql, scoped_names.iter().copied());
         if tables.is_empty() {
@@ -391,10 +398,6 @@ pub fn build(
     } else {
         triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?
     };
-    let added_triggers: Vec<ScopedTrigger> = rebuild
-        .iter()
-        .flat_map(|r| crate::rebuild::added_triggers(r, catalog, column))
-        .collect();
     for r in &rebuild {
         if r.keying == Keying::Clustered {
             risks.push(Risk::RowidDropped {

@@ -120,6 +120,7 @@ pub(crate) fn rewriter_after(
     scoped: &[&str],
     column: &str,
     replaced: &[(&str, &str)],
+    added: &[&str],
 ) -> Result<RewriterAfter> {
     let mut stmt = conn
         .prepare(
@@ -142,6 +143,7 @@ pub(crate) fn rewriter_after(
                 .find(|(r, _)| r.eq_ignore_ascii_case(name))
                 .map_or(sql.as_str(), |(_, new)| *new)
         })
+        .chain(added.iter().copied())
         .collect();
     let build = || -> std::result::Result<Schema, tenantry_rewrite::SchemaError> {
         let before = Schema::from_objects(&ddl, column)?;
@@ -156,6 +158,16 @@ pub(crate) fn rewriter_after(
         }
         for view in before.views() {
             after.add_view(view.clone())?;
+        }
+        // The rebuild's foreign-key action triggers (marked): a trigger body's REPLACE on
+        // their table must be refused, since SQLite would not run them for it.
+        for trigger in before.triggers().iter().filter(|t| {
+            t.scoped
+                && t.name
+                    .to_ascii_lowercase()
+                    .starts_with(tenantry_rewrite::FK_ACTION_TRIGGER_PREFIX)
+        }) {
+            after.add_trigger(trigger.clone());
         }
         Ok(after)
     };

@@ -71,7 +71,7 @@ pub use policy::{Policy, TenantFilter};
 pub use pragma::ALLOWED_PRAGMAS;
 pub use refusal::{Refusal, SourceForm, TriggerForm, ViewForm, WriteForm};
 pub use rewriter::{MAX_SQL_LEN, Rewriter, split_statements};
-pub use schema::{Column, ForeignKey, Schema, Table};
+pub use schema::{Column, FK_ACTION_TRIGGER_PREFIX, ForeignKey, Schema, Table};
 pub use statement::{Access, StatementInfo, StatementKind, TableUse};
 pub use tenant::{
     InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, check_tenant_id, is_plain_column_name,

@@ -13,7 +13,10 @@ pub(crate) enum Action {
     SetNull,
     /// `SET DEFAULT`.
     SetDefault,
-    /// `CASCADE`, `RESTRICT` or `NO ACTION`: kept as written.
+    /// `ON UPDATE CASCADE`: the composite key would write the child's tenant column too,
+    /// which tenant connections may not, so a trigger runs it.
+    Cascade,
+    /// `ON DELETE CASCADE`, `RESTRICT` or `NO ACTION`: kept as written.
     Kept,
 }
 
@@ -353,7 +356,13 @@ fn reference(c: &mut Cursor<'_>) -> Result<Reference, String> {
                     c.expect("DEFAULT")?;
                     Action::SetDefault
                 }
-            } else if c.eat("CASCADE") || c.eat("RESTRICT") {
+            } else if c.eat("CASCADE") {
+                if delete {
+                    Action::Kept
+                } else {
+                    Action::Cascade
+                }
+            } else if c.eat("RESTRICT") {
                 Action::Kept
             } else {
                 c.expect("NO")?;
@@ -562,12 +571,13 @@ mod tests {
             (r.parent.as_str(), r.parent_cols.as_deref()),
             ("parent", Some(&["x".to_owned()][..]))
         );
+        // ON UPDATE CASCADE is run by a trigger on a composite key (it would write the tenant).
         assert_eq!(
             (r.on_delete, r.on_update),
-            (Some(Action::SetNull), Some(Action::Kept))
+            (Some(Action::SetNull), Some(Action::Cascade))
         );
         let kept: Vec<&str> = r.kept.iter().map(|k| &sql[k.clone()]).collect();
-        assert_eq!(kept, ["ON UPDATE CASCADE", "DEFERRABLE INITIALLY DEFERRED"]);
+        assert_eq!(kept, ["DEFERRABLE INITIALLY DEFERRED"]);
         let Item::Column(g) = &t.items[3] else {
             panic!()
         };

@@ -72,6 +72,22 @@ pub(crate) fn plan(
         is_scoped: &is_scoped,
         primary_key: &primary_key,
     };
+    // A global table cannot keep a foreign key to a tenant table: the parent's key is per
+    // tenant after the rebuild, so the reference would name no unique row.
+    for table in catalog.tables.iter().filter(|t| !is_scoped(&t.name)) {
+        if let Some(fk) = table.foreign_keys.iter().find(|fk| is_scoped(&fk.parent)) {
+            return Err(Error::Unsupported {
+                table: table.name.clone(),
+                reason: format!(
+                    "it stays global but its foreign key ({}) references tenant table {:?}, \
+                     whose key becomes per tenant in the tenant-first layout; scope it (do not \
+                     --exclude it) or migrate with --layout column",
+                    fk.columns.join(", "),
+                    fk.parent
+                ),
+            });
+        }
+    }
     let mut out = Vec::new();
     for &name in scoped {
         let info = catalog.table(name).ok_or_else(|| Error::UnknownTable {
@@ -98,6 +114,9 @@ pub(crate) fn plan(
         let create_new = table::tenant_first(&text, NEW_NAME, nullable_key, &cx)
             .map_err(unreadable)?
             .sql;
+        if matches!(new.keying, Keying::Rowid { .. } | Keying::Clustered) {
+            refuse_rowid_readers(name, &text, info, catalog)?;
+        }
         let key = match &new.keying {
             Keying::RowidKept => Vec::new(),
             Keying::Rowid { column, .. } => vec![column.clone()],
@@ -121,6 +140,46 @@ pub(crate) fn plan(
         });
     }
     Ok(out)
+}
+
+/// Refuses a table that becomes `WITHOUT ROWID` while its own text (a CHECK, a generated
+/// column) or a trigger on it (`NEW.rowid`, `OLD.rowid`) reads its rowid: the schema SQLite
+/// would then have no column of that name, and every write of the table would fail.
+fn refuse_rowid_readers(name: &str, text: &str, info: &TableInfo, catalog: &Catalog) -> Result<()> {
+    let is_rowid = |t: &lex::Tok| {
+        matches!(&t.kind, lex::Kind::Word { value, quoted: false }
+            if ["rowid", "oid", "_rowid_"].iter().any(|r| r.eq_ignore_ascii_case(value))
+                && info.column(value).is_none())
+    };
+    let refuse = |what: String| Error::Unsupported {
+        table: name.to_owned(),
+        reason: format!(
+            "{what} reads its rowid, which the tenant-first layout replaces (the table becomes \
+             WITHOUT ROWID, keyed by tenant); read its primary key there instead, or migrate \
+             with --layout column"
+        ),
+    };
+    let unreadable = |e: String| Error::Unsupported {
+        table: name.to_owned(),
+        reason: format!("its SQL could not be read ({e})"),
+    };
+    if lex::tokens(text).map_err(unreadable)?.iter().any(is_rowid) {
+        return Err(refuse("its CREATE TABLE".to_owned()));
+    }
+    for trigger in catalog
+        .triggers
+        .iter()
+        .filter(|t| t.on.eq_ignore_ascii_case(name))
+    {
+        let toks = lex::tokens(&trigger.sql).map_err(unreadable)?;
+        let reads = toks
+            .windows(3)
+            .any(|w| (w[0].is_kw("NEW") || w[0].is_kw("OLD")) && w[1].is('.') && is_rowid(&w[2]));
+        if reads {
+            return Err(refuse(format!("trigger {:?}", trigger.name)));
+        }
+    }
+    Ok(())
 }
 
 /// Whether any row has NULL in a column of `key` (SQLite allows it in a rowid table's
@@ -359,11 +418,12 @@ pub(crate) fn added_triggers(
     let mut out = Vec::new();
     for (k, a) in t.actions.iter().enumerate() {
         let child = catalog.table(&t.name);
-        let value = |action: Action, col: &str| match action {
+        let value = |action: Action, col: &str, parent_col: &str| match action {
             Action::SetDefault => child
                 .and_then(|c| c.column(col))
                 .and_then(|c| c.default.clone())
                 .map_or_else(|| "NULL".to_owned(), |d| format!("({d})")),
+            Action::Cascade => format!("NEW.{}", ident(parent_col)),
             Action::SetNull | Action::Kept => "NULL".to_owned(),
         };
         let matches = std::iter::once(format!("{tenant} = OLD.{tenant}"))
@@ -380,7 +440,8 @@ pub(crate) fn added_triggers(
             let sets = a
                 .child_cols
                 .iter()
-                .map(|c| format!("{} = {}", ident(c), value(action, c)))
+                .zip(&a.parent_cols)
+                .map(|(c, p)| format!("{} = {}", ident(c), value(action, c, p)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let (on, when) = if event == "delete" {
@@ -398,7 +459,11 @@ pub(crate) fn added_triggers(
                     format!(" WHEN {changed}"),
                 )
             };
-            let name = format!("tenantry_fk_{}_{k}_{event}", t.name);
+            let name = format!(
+                "{}{}_{k}_{event}",
+                tenantry_rewrite::FK_ACTION_TRIGGER_PREFIX,
+                t.name
+            );
             out.push(crate::triggers::ScopedTrigger {
                 sql: format!(
                     "CREATE TRIGGER {} AFTER {on} ON {}{when}\nBEGIN\n{SCOPED_TRIGGER_MARK}\n    UPDATE {} SET {sets} WHERE {matches};\nEND",

@@ -173,6 +173,11 @@ pub(crate) fn tenant_first(
         }
     }
 
+    // A rowid takes integers only ("datatype mismatch" otherwise); the key column that
+    // replaces it must too, or an allocation (largest key + 1) could meet a text key.
+    if let Keying::Rowid { column, .. } = &keying {
+        constraints.push(format!("CHECK (typeof({}) = 'integer')", ident(column)));
+    }
     let decl = if ddl.strict { "TEXT" } else { "VARCHAR(255)" };
     let mut out = format!("CREATE TABLE {} (", ident(name));
     let mut first = true;
@@ -353,6 +358,7 @@ fn cut(sql: &str, raw: Range<usize>, last: usize, cuts: &[Range<usize>]) -> Stri
     cuts.sort_by_key(|c| c.start);
     for c in cuts {
         out.push_str(&sql[at..c.start]);
+        end_line_comment(&mut out);
         at = c.end;
     }
     out.push_str(&sql[at..last]);
@@ -364,7 +370,17 @@ fn cut(sql: &str, raw: Range<usize>, last: usize, cuts: &[Range<usize>]) -> Stri
         let trimmed = out.trim_end().len();
         out.truncate(trimmed);
     }
+    end_line_comment(&mut out);
     out
+}
+
+/// Ends `text` with a newline when its last line may hold a `--` comment, so that what is
+/// written after it is not swallowed by the comment (a newline too many is harmless).
+fn end_line_comment(text: &mut String) {
+    let last_line = text.rsplit('\n').next().unwrap_or("");
+    if last_line.contains("--") {
+        text.push('\n');
+    }
 }
 
 #[cfg(test)]
@@ -390,7 +406,7 @@ mod tests {
         let t = tenant_first(sql, "_new", false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.sql,
-            "CREATE TABLE \"_new\" (\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\")\n) WITHOUT ROWID"
+            "CREATE TABLE \"_new\" (\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         assert_eq!(
             t.keying,
@@ -422,18 +438,27 @@ mod tests {
         let t = tenant_first(sql, "_new", false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.sql,
-            "CREATE TABLE \"_new\" (id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    \"tenant_id\" TEXT NOT NULL,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE ON UPDATE CASCADE\n) WITHOUT ROWID, STRICT"
+            "CREATE TABLE \"_new\" (id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    \"tenant_id\" TEXT NOT NULL,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE\n) WITHOUT ROWID, STRICT"
         );
         assert_eq!(t.keying, Keying::Clustered);
         assert_eq!(
             t.actions,
-            [EmulatedAction {
-                child_cols: vec!["customer_id".into()],
-                parent: "customers".into(),
-                parent_cols: vec!["id".into()],
-                on_delete: Some(Action::SetNull),
-                on_update: None,
-            }]
+            [
+                EmulatedAction {
+                    child_cols: vec!["customer_id".into()],
+                    parent: "customers".into(),
+                    parent_cols: vec!["id".into()],
+                    on_delete: Some(Action::SetNull),
+                    on_update: None,
+                },
+                EmulatedAction {
+                    child_cols: vec!["id".into()],
+                    parent: "orders".into(),
+                    parent_cols: vec!["id".into()],
+                    on_delete: None,
+                    on_update: Some(Action::Cascade),
+                }
+            ]
         );
     }
 
