@@ -772,6 +772,22 @@ fn awkward_schemas_rebuild_or_are_refused_before_anything_changes() {
     a.set_tenant(DEFAULT).unwrap();
     assert!(a.execute("INSERT INTO x(pid) VALUES(1)", []).is_err());
 
+    // An emulated ON DELETE SET NULL matches as SQLite matches a key: with the parent
+    // key's collation (a NOCASE parent key, a child value in other case).
+    let db = case(
+        "collate.db",
+        "CREATE TABLE p(code TEXT COLLATE NOCASE PRIMARY KEY, n TEXT); CREATE TABLE c(id INTEGER PRIMARY KEY, pcode TEXT REFERENCES p(code) ON DELETE SET NULL); INSERT INTO p VALUES('abc','a'); INSERT INTO c VALUES(1,'ABC');",
+    );
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    a.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    a.execute("DELETE FROM p WHERE code = 'abc'", []).unwrap();
+    let pcode: Option<String> = a
+        .query_row("SELECT pcode FROM c", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pcode, None);
+
     // A key is an integer, as a rowid was: text is refused, so the next allocation works.
     let db = case(
         "text-key.db",

@@ -358,7 +358,7 @@ pub fn build(
     // against (a REPLACE in a trigger body must see that a delete runs a key's action).
     let added_triggers: Vec<ScopedTrigger> = rebuild
         .iter()
-        .flat_map(|r| crate::rebuild::added_triggers(r, catalog, column))
+        .flat_map(|r| crate::rebuild::added_triggers(r, &rebuild, catalog, column))
         .collect();
     let added_sql: Vec<&str> = added_triggers.iter().map(|t| t.sql.as_str()).collect();
     let after = triggers::rewriter_after(conn, &scoped_names, column, &replaced, &added_sql)?;

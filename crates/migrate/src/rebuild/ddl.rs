@@ -61,6 +61,8 @@ pub(crate) struct ColumnDef {
     pub decl_type: String,
     /// The constraints the rebuild may move, each with the range it covers.
     pub moved: Vec<(Range<usize>, Moved)>,
+    /// Its `COLLATE`, when declared.
+    pub collation: Option<String>,
 }
 
 /// A table constraint.
@@ -222,11 +224,23 @@ fn item(sql: &str, toks: &[Tok]) -> Result<Item, String> {
             moved.push((start..c.end_of_last(), m));
         }
     }
+    let mut depth = 0usize;
+    let mut collation = None;
+    for (i, t) in toks.iter().enumerate() {
+        if t.is('(') {
+            depth += 1;
+        } else if t.is(')') {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 && t.is_kw("COLLATE") {
+            collation = toks.get(i + 1).and_then(Tok::name).map(str::to_owned);
+        }
+    }
     Ok(Item::Column(ColumnDef {
         span,
         name,
         decl_type,
         moved,
+        collation,
     }))
 }
 

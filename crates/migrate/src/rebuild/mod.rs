@@ -52,6 +52,9 @@ pub(crate) struct TableRebuild {
     pub indexes: Vec<String>,
     /// Foreign-key actions run by triggers.
     actions: Vec<EmulatedAction>,
+    /// Its columns' declared collations (SQLite matches a foreign key with the parent
+    /// key's).
+    collations: Vec<(String, String)>,
 }
 
 /// Plans the rebuild of `scoped`: reads each table's text and indexes, and whether a
@@ -137,6 +140,19 @@ pub(crate) fn plan(
             key,
             indexes: indexes(conn, info, column)?,
             actions: new.actions,
+            collations: ddl::read(&text)
+                .map(|d| {
+                    d.items
+                        .iter()
+                        .filter_map(|i| match i {
+                            ddl::Item::Column(c) => {
+                                c.collation.clone().map(|k| (c.name.clone(), k))
+                            }
+                            ddl::Item::Constraint { .. } => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
     Ok(out)
@@ -411,6 +427,7 @@ pub(crate) fn create_indexes(conn: &Connection, t: &TableRebuild) -> Result<()> 
 /// composite key (`SET NULL`, `SET DEFAULT`), and the AUTOINCREMENT high-water marks.
 pub(crate) fn added_triggers(
     t: &TableRebuild,
+    all: &[TableRebuild],
     catalog: &Catalog,
     column: &str,
 ) -> Vec<crate::triggers::ScopedTrigger> {
@@ -426,12 +443,19 @@ pub(crate) fn added_triggers(
             Action::Cascade => format!("NEW.{}", ident(parent_col)),
             Action::SetNull | Action::Kept => "NULL".to_owned(),
         };
+        // Matched as SQLite matches a foreign key: with the parent key's collation.
+        let collation = |p: &str| {
+            all.iter()
+                .find(|r| r.name.eq_ignore_ascii_case(&a.parent))
+                .and_then(|r| r.collations.iter().find(|(c, _)| c.eq_ignore_ascii_case(p)))
+                .map_or(String::new(), |(_, k)| format!(" COLLATE {}", ident(k)))
+        };
         let matches = std::iter::once(format!("{tenant} = OLD.{tenant}"))
             .chain(
                 a.child_cols
                     .iter()
                     .zip(&a.parent_cols)
-                    .map(|(c, p)| format!("{} = OLD.{}", ident(c), ident(p))),
+                    .map(|(c, p)| format!("{} = OLD.{}{}", ident(c), ident(p), collation(p))),
             )
             .collect::<Vec<_>>()
             .join(" AND ");
