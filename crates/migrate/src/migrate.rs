@@ -454,17 +454,14 @@ fn add_columns(
 ) -> Result<()> {
     timer.start(Step::AddColumn);
     let to_alter: Vec<_> = plan.scoped.iter().filter(|t| t.add_column).collect();
-    for (i, table) in to_alter.iter().enumerate() {
-        timer.emit(Progress::Table {
-            step: Step::AddColumn,
-            table: &table.name,
-            done: i,
-            total: to_alter.len(),
-        });
-        inject!(options, Step::AddColumn, i);
-        apply::add_column(conn, plan, table)?;
-    }
-    inject!(options, Step::AddColumn, to_alter.len());
+    each_table(
+        &to_alter,
+        |t| &t.name,
+        options,
+        timer,
+        Step::AddColumn,
+        |table| apply::add_column(conn, plan, table),
+    )?;
 
     timer.start(Step::CreateIndex);
     let to_index: Vec<_> = plan
@@ -472,17 +469,14 @@ fn add_columns(
         .iter()
         .filter_map(|t| t.create_index.as_deref().map(|i| (t, i)))
         .collect();
-    for (i, (table, index)) in to_index.iter().enumerate() {
-        timer.emit(Progress::Table {
-            step: Step::CreateIndex,
-            table: &table.name,
-            done: i,
-            total: to_index.len(),
-        });
-        inject!(options, Step::CreateIndex, i);
-        apply::create_index(conn, plan, table, index)?;
-    }
-    inject!(options, Step::CreateIndex, to_index.len());
+    each_table(
+        &to_index,
+        |(t, _)| &t.name,
+        options,
+        timer,
+        Step::CreateIndex,
+        |(table, index)| apply::create_index(conn, plan, table, index),
+    )?;
 
     timer.start(Step::Statistics);
     apply::write_statistics(conn, &to_index)?;
@@ -510,19 +504,31 @@ fn rebuild_tables(
     let catalog = inspect::read_catalog(conn)?;
     timer.start(Step::Rebuild);
     rebuild::drop_views_and_triggers(conn, &catalog)?;
-    each_table(plan, options, timer, Step::Rebuild, |table| {
-        rebuild::rebuild(
-            conn,
-            table,
-            &plan.column,
-            tenant.as_str(),
-            rows_before.get(&table.name).copied(),
-        )
-    })?;
+    each_table(
+        &plan.rebuild,
+        |t| &t.name,
+        options,
+        timer,
+        Step::Rebuild,
+        |table| {
+            rebuild::rebuild(
+                conn,
+                table,
+                &plan.column,
+                tenant.as_str(),
+                rows_before.get(&table.name).copied(),
+            )
+        },
+    )?;
     timer.start(Step::CreateIndex);
-    each_table(plan, options, timer, Step::CreateIndex, |table| {
-        rebuild::create_indexes(conn, table)
-    })?;
+    each_table(
+        &plan.rebuild,
+        |t| &t.name,
+        options,
+        timer,
+        Step::CreateIndex,
+        |table| rebuild::create_indexes(conn, table),
+    )?;
 
     timer.start(Step::ScopeTriggers);
     for view in &catalog.views {
@@ -546,25 +552,27 @@ fn rebuild_tables(
     Ok(())
 }
 
-/// Runs `f` on every table the rebuild plans, in order, as `step`: a progress event and a
-/// point of failure injection before each table, and one after the last.
-fn each_table(
-    plan: &Plan,
+/// Runs `f` on each of `tables` in order as `step`, one table's work at a time: a progress
+/// event (the table named by `name`) and a point of failure injection before each, and one
+/// after the last.
+fn each_table<T>(
+    tables: &[T],
+    name: impl Fn(&T) -> &str,
     options: &MigrateOptions,
     timer: &mut Timer<'_>,
     step: Step,
-    mut f: impl FnMut(&rebuild::TableRebuild) -> Result<()>,
+    mut f: impl FnMut(&T) -> Result<()>,
 ) -> Result<()> {
-    for (i, table) in plan.rebuild.iter().enumerate() {
+    for (i, table) in tables.iter().enumerate() {
         timer.emit(Progress::Table {
             step,
-            table: &table.name,
+            table: name(table),
             done: i,
-            total: plan.rebuild.len(),
+            total: tables.len(),
         });
         inject!(options, step, i);
         f(table)?;
     }
-    inject!(options, step, plan.rebuild.len());
+    inject!(options, step, tables.len());
     Ok(())
 }

@@ -113,10 +113,7 @@ pub(crate) fn plan(
                 "its CREATE TABLE text could not be read to rebuild it ({reason}); pass --layout column to add the column without a rebuild"
             ),
         };
-        let new = table::tenant_first(&text, name, nullable_key, &cx).map_err(unreadable)?;
-        let create_new = table::tenant_first(&text, NEW_NAME, nullable_key, &cx)
-            .map_err(unreadable)?
-            .sql;
+        let new = table::tenant_first(&text, nullable_key, &cx).map_err(unreadable)?;
         if matches!(new.keying, Keying::Rowid { .. } | Keying::Clustered) {
             refuse_rowid_readers(name, &text, info, catalog)?;
         }
@@ -127,8 +124,8 @@ pub(crate) fn plan(
         };
         out.push(TableRebuild {
             name: info.name.clone(),
-            create: new.sql,
-            create_new,
+            create: new.create(name),
+            create_new: new.create(NEW_NAME),
             keying: new.keying,
             copied: info
                 .columns
@@ -140,19 +137,7 @@ pub(crate) fn plan(
             key,
             indexes: indexes(conn, info, column)?,
             actions: new.actions,
-            collations: ddl::read(&text)
-                .map(|d| {
-                    d.items
-                        .iter()
-                        .filter_map(|i| match i {
-                            ddl::Item::Column(c) => {
-                                c.collation.clone().map(|k| (c.name.clone(), k))
-                            }
-                            ddl::Item::Constraint { .. } => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+            collations: new.collations,
         });
     }
     Ok(out)

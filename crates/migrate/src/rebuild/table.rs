@@ -59,23 +59,30 @@ pub(crate) struct Context<'a> {
     pub primary_key: &'a dyn Fn(&str) -> Option<Vec<String>>,
 }
 
-/// The new table: its `CREATE TABLE` text (named `name`), how it is keyed, and the
-/// actions emulated by triggers.
+/// The new table: its definition (the `CREATE TABLE` text from the column list on), how
+/// it is keyed, the actions emulated by triggers, and its columns' declared collations.
 #[derive(Clone, Debug)]
 pub(crate) struct NewTable {
-    pub sql: String,
+    definition: String,
     pub keying: Keying,
     pub actions: Vec<EmulatedAction>,
+    pub collations: Vec<(String, String)>,
 }
 
-/// Writes the tenant-first `CREATE TABLE` of `sql` under the name `name`. `nullable_key`:
-/// the legacy primary key's columns hold NULL, so the table stays a rowid table.
+impl NewTable {
+    /// Its `CREATE TABLE` under the name `name`.
+    pub fn create(&self, name: &str) -> String {
+        format!("CREATE TABLE {} ({}", ident(name), self.definition)
+    }
+}
+
+/// Writes the tenant-first form of the `CREATE TABLE` in `sql`. `nullable_key`: the legacy
+/// primary key's columns hold NULL, so the table stays a rowid table.
 ///
 /// # Errors
 /// A message when the text cannot be read.
 pub(crate) fn tenant_first(
     sql: &str,
-    name: &str,
     nullable_key: bool,
     cx: &Context<'_>,
 ) -> Result<NewTable, String> {
@@ -179,7 +186,7 @@ pub(crate) fn tenant_first(
         constraints.push(format!("CHECK (typeof({}) = 'integer')", ident(column)));
     }
     let decl = if ddl.strict { "TEXT" } else { "VARCHAR(255)" };
-    let mut out = format!("CREATE TABLE {} (", ident(name));
+    let mut out = String::new();
     let mut first = true;
     for part in columns {
         out.push_str(if first { "" } else { "," });
@@ -206,10 +213,19 @@ pub(crate) fn tenant_first(
         (false, true) => out.push_str(" STRICT"),
         (false, false) => {}
     }
+    let collations = ddl
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Column(c) => c.collation.clone().map(|k| (c.name.clone(), k)),
+            Item::Constraint { .. } => None,
+        })
+        .collect();
     Ok(NewTable {
-        sql: out,
+        definition: out,
         keying,
         actions,
+        collations,
     })
 }
 
@@ -403,9 +419,9 @@ mod tests {
         let sql = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    username TEXT NOT NULL UNIQUE COLLATE NOCASE,\n    email TEXT UNIQUE,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier'))\n)";
         let scoped = |_: &str| true;
         let pk = |_: &str| None;
-        let t = tenant_first(sql, "_new", false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
-            t.sql,
+            t.create("_new"),
             "CREATE TABLE \"_new\" (\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         assert_eq!(
@@ -417,7 +433,7 @@ mod tests {
         );
         // SQLite reads it, and the key is per tenant.
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch(&t.sql).unwrap();
+        conn.execute_batch(&t.create("_new")).unwrap();
         conn.execute_batch(
             "INSERT INTO _new(id, username, role, tenant_id) VALUES (1, 'admin', 'admin', 'a'), (1, 'ADMIN', 'admin', 'b')",
         )
@@ -435,9 +451,9 @@ mod tests {
         let sql = "CREATE TABLE \"order lines\" (id TEXT PRIMARY KEY, customer_id TEXT REFERENCES customers ON DELETE SET NULL, g TEXT REFERENCES globals(k) ON DELETE CASCADE, CONSTRAINT fk2 FOREIGN KEY (id) REFERENCES orders(id) ON DELETE CASCADE ON UPDATE CASCADE) STRICT";
         let scoped = |t: &str| t != "globals";
         let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
-        let t = tenant_first(sql, "_new", false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
-            t.sql,
+            t.create("_new"),
             "CREATE TABLE \"_new\" (id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    \"tenant_id\" TEXT NOT NULL,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE\n) WITHOUT ROWID, STRICT"
         );
         assert_eq!(t.keying, Keying::Clustered);
@@ -467,27 +483,27 @@ mod tests {
         let sql = "CREATE TABLE f (a INT NOT NULL, b TEXT, tenant_id VARCHAR(255) NOT NULL DEFAULT 'x', CONSTRAINT pk PRIMARY KEY (a, b DESC) ON CONFLICT REPLACE, UNIQUE (b)) WITHOUT ROWID";
         let scoped = |_: &str| true;
         let pk = |_: &str| None;
-        let t = tenant_first(sql, "f2", false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
-            t.sql,
+            t.create("f2"),
             "CREATE TABLE \"f2\" (a INT NOT NULL, b TEXT,\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
         );
         assert_eq!(t.keying, Keying::WithoutRowid);
         // A primary key holding NULLs keeps its rowid table.
         let t = tenant_first(
             "CREATE TABLE n (k TEXT PRIMARY KEY)",
-            "n2",
             true,
             &cx(&scoped, &pk),
         )
         .unwrap();
         assert_eq!(t.keying, Keying::RowidKept);
         assert!(
-            t.sql.ends_with("PRIMARY KEY (\"tenant_id\", \"k\")\n)"),
+            t.create("n2")
+                .ends_with("PRIMARY KEY (\"tenant_id\", \"k\")\n)"),
             "{}",
-            t.sql
+            t.create("n2")
         );
-        let t = tenant_first("CREATE TABLE n (k TEXT)", "n2", false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first("CREATE TABLE n (k TEXT)", false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(t.keying, Keying::RowidKept);
     }
 }

@@ -3,28 +3,7 @@
 
 use tenantry_rewrite::{RowKey, Schema};
 
-/// The contract of issue 12: tables as the tenant-first migration leaves them.
-pub const TENANT_FIRST: &str = r#"
-CREATE TABLE "users" (
-    id              INTEGER,
-    username        TEXT NOT NULL COLLATE NOCASE,
-    email           TEXT,
-    note            TEXT,
-    "tenant_id" VARCHAR(255) NOT NULL,
-    CONSTRAINT "tenantry_autoincrement" PRIMARY KEY ("tenant_id", "id"),
-    UNIQUE ("tenant_id", "username"),
-    UNIQUE ("tenant_id", "email")
-) WITHOUT ROWID;
-CREATE TABLE "customers" (id TEXT, name TEXT, "tenant_id" VARCHAR(255) NOT NULL,
-    CONSTRAINT "tenantry_clustered" PRIMARY KEY ("tenant_id", "id")) WITHOUT ROWID;
-CREATE TABLE "vehicles" (id INTEGER, customer_id TEXT NOT NULL, "tenant_id" VARCHAR(255) NOT NULL,
-    CONSTRAINT "tenantry_rowid" PRIMARY KEY ("tenant_id", "id"),
-    FOREIGN KEY ("tenant_id", "customer_id") REFERENCES "customers" ("tenant_id", "id") ON DELETE CASCADE) WITHOUT ROWID;
-CREATE TABLE "price_levels" (code TEXT, name TEXT, "tenant_id" VARCHAR(255) NOT NULL, PRIMARY KEY ("tenant_id", "code")) WITHOUT ROWID;
-CREATE TABLE "notes" (body TEXT, "tenant_id" VARCHAR(255) NOT NULL);
-CREATE UNIQUE INDEX "u_notes_body" ON "notes" ("tenant_id", lower(body));
-CREATE TABLE "_tenantry_sequence" (name TEXT NOT NULL, seq INTEGER NOT NULL, "tenant_id" VARCHAR(255) NOT NULL, PRIMARY KEY ("tenant_id", "name")) WITHOUT ROWID;
-"#;
+use crate::tenant_first::TENANT_FIRST;
 
 fn schema(sql: &str) -> Schema {
     match Schema::from_sql(sql, "tenant_id") {
