@@ -10,7 +10,16 @@ use crate::refusal::Refusal;
 use crate::source::{Lex, Source};
 
 /// Pragmas a tenant-scoped connection may run. Each sets or reads a property of the
-/// connection or the file, and none can read, move or count any table's rows.
+/// connection or the file, or does work on the file that changes no row and returns no
+/// row's data, and none can read, move or count any table's rows:
+/// - connection settings (`foreign_keys` … `wal_autocheckpoint`, `automatic_index`,
+///   `analysis_limit`);
+/// - `wal_checkpoint`: copies committed pages from the WAL into the database file (it
+///   returns frame counts, not rows);
+/// - `optimize`: refreshes the planner's statistics where SQLite judges them stale (the
+///   statistics are the planner's, which no tenant statement may read: `sqlite_stat1` is
+///   refused);
+/// - `shrink_memory`: frees this connection's cache.
 pub const ALLOWED_PRAGMAS: &[&str] = &[
     "foreign_keys",
     "busy_timeout",
@@ -23,6 +32,11 @@ pub const ALLOWED_PRAGMAS: &[&str] = &[
     "recursive_triggers",
     "query_only",
     "wal_autocheckpoint",
+    "automatic_index",
+    "analysis_limit",
+    "wal_checkpoint",
+    "optimize",
+    "shrink_memory",
 ];
 
 /// Checks a PRAGMA statement (the segment starts with the PRAGMA keyword).

@@ -136,6 +136,13 @@ impl Guard {
             !(scoped_trigger || cte)
         });
         let allowed = match ctx.action {
+            // `PRAGMA optimize`'s ANALYZE creates the statistics table on first use; no
+            // statement can (SQLite reserves `sqlite_` names).
+            AuthAction::CreateTable { table_name, .. }
+                if table_name.to_ascii_lowercase().starts_with("sqlite_stat") =>
+            {
+                true
+            }
             // Schema changes: creating an object, ...
             AuthAction::CreateIndex { .. }
             | AuthAction::CreateTable { .. }
@@ -161,9 +168,13 @@ impl Guard {
             // ... or changing one; and reaching another database.
             AuthAction::AlterTable { .. }
             | AuthAction::Reindex { .. }
-            | AuthAction::Analyze { .. }
             | AuthAction::Attach { .. }
             | AuthAction::Detach { .. } => false,
+            // `PRAGMA optimize` (allowed) runs ANALYZE where statistics are stale; it
+            // changes no row, and what it writes no tenant statement may read. An ANALYZE
+            // statement itself never gets here: the rewriter refuses it, and no view or
+            // trigger can hold one.
+            AuthAction::Analyze { .. } => true,
             AuthAction::Pragma {
                 pragma_name,
                 pragma_value,
