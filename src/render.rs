@@ -35,6 +35,7 @@ pub fn migrate_report(report: &Report) -> String {
     for t in &plan.scoped {
         let keyed;
         let action = match (&t.keying, t.add_column, &t.create_index) {
+            _ if t.virtual_table => "virtual: scoped as is",
             (Some(keying), _, _) => {
                 keyed = rebuild_text(keying);
                 keyed.as_str()
@@ -51,6 +52,9 @@ pub fn migrate_report(report: &Report) -> String {
         }
         if t.strict {
             notes.push("STRICT");
+        }
+        if t.own_column && !t.virtual_table {
+            notes.push("own tenant column");
         }
         let _ = writeln!(
             out,

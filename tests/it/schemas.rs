@@ -200,9 +200,72 @@ fn an_incompatible_existing_tenant_column_is_refused() {
     );
     let before = snapshot(&db);
     let error = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
-    assert!(error.to_string().contains("allows NULL"), "{error}");
-    assert!(error.to_string().contains("--column"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("allows NULL and 1 rows hold NULL"),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains(r#"UPDATE "a" SET "tenant_id" = '<tenant>' WHERE "tenant_id" IS NULL"#),
+        "{error}"
+    );
     assert_eq!(snapshot(&db), before);
+}
+
+/// A tenant column the application added itself, nullable but with no NULL row: layout
+/// `column` cannot make it NOT NULL in place and says so; `tenant-first` rebuilds the table
+/// with it NOT NULL, where it stood, keeping each row's tenant.
+#[test]
+fn an_own_nullable_tenant_column_without_nulls_is_adopted_by_the_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_from_sql(
+        dir.path(),
+        "own.db",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, tenant_id TEXT, name TEXT);
+         INSERT INTO a VALUES (1, 'caps-automotive', 'x'), (2, 'store-2', 'y');",
+    );
+    let before = snapshot(&db);
+    let error = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(
+        error.to_string().contains("--layout tenant-first"),
+        "{error}"
+    );
+    assert_eq!(snapshot(&db), before);
+    let options = MigrateOptions {
+        layout: tenantry_migrate::Layout::TenantFirst,
+        ..MigrateOptions::default()
+    };
+    migrate(&db, &options, &mut |_| {}).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let columns: Vec<(String, bool)> = conn
+        .prepare("SELECT name, \"notnull\" FROM pragma_table_info('a') ORDER BY cid")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        columns,
+        [
+            ("id".to_owned(), true),
+            ("tenant_id".to_owned(), true),
+            ("name".to_owned(), false)
+        ]
+    );
+    let rows: Vec<(i64, String)> = conn
+        .prepare("SELECT id, tenant_id FROM a ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [(1, "caps-automotive".to_owned()), (2, "store-2".to_owned())]
+    );
 }
 
 #[test]
@@ -439,4 +502,70 @@ fn foreign_keys_between_tenant_tables_cannot_reach_another_tenant() {
     let again = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
     assert!(again.plan.fk_guards.is_empty());
     assert_eq!(again.outcome, Outcome::AlreadyMigrated);
+}
+
+/// A virtual table that declares the tenant column itself (FTS5, `UNINDEXED`) is scoped as
+/// it is: no column, no index (SQLite can add neither), its rows' tenants checked like any
+/// table's. One without the column is refused until it is declared global.
+#[test]
+fn a_virtual_table_with_its_own_tenant_column_is_scoped_and_one_without_is_declared_global() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT, tenant_id TEXT NOT NULL);
+         CREATE VIRTUAL TABLE search USING fts5(product_id UNINDEXED, body, tenant_id UNINDEXED);
+         CREATE VIRTUAL TABLE docs USING fts5(body);
+         INSERT INTO products VALUES (1, 'brake pad', 'caps-automotive');
+         INSERT INTO search VALUES (1, 'brake pad', 'caps-automotive');
+         INSERT INTO docs VALUES ('manual');";
+    for layout in [
+        tenantry_migrate::Layout::Column,
+        tenantry_migrate::Layout::TenantFirst,
+    ] {
+        let db = db_from_sql(dir.path(), &format!("{layout:?}.db"), sql);
+        let before = snapshot(&db);
+        let options = MigrateOptions {
+            layout,
+            ..MigrateOptions::default()
+        };
+        let error = migrate(&db, &options, &mut |_| {}).unwrap_err();
+        assert!(error.is_bad_input(), "{error}");
+        let text = error.to_string();
+        assert!(
+            text.contains("\"docs\"") && text.contains("--exclude docs"),
+            "{text}"
+        );
+        assert_eq!(snapshot(&db), before);
+
+        let options = MigrateOptions {
+            exclude: vec!["docs".into()],
+            ..options
+        };
+        let report = migrate(&db, &options, &mut |_| {}).unwrap();
+        let plan = &report.plan;
+        let search = plan.scoped.iter().find(|t| t.name == "search").unwrap();
+        assert!(search.virtual_table && search.own_column && !search.add_column);
+        assert!(search.create_index.is_none() && search.keying.is_none());
+        assert_eq!(search.rows, Some(1));
+        assert!(
+            plan.global
+                .iter()
+                .any(|g| g.name == "docs" && g.reason == GlobalReason::Excluded)
+        );
+        assert!(plan.global.iter().any(|g| g.name == "search_content"
+            && matches!(&g.reason, GlobalReason::ShadowOf(v) if v == "search")));
+        let verification = verify(&db, &VerifyOptions::default()).unwrap().verification;
+        assert!(verification.passed(), "{verification:?}");
+        // The virtual table is the application's own, as it was.
+        let conn = Connection::open(&db).unwrap();
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE name = 'search'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            sql,
+            "CREATE VIRTUAL TABLE search USING fts5(product_id UNINDEXED, body, tenant_id UNINDEXED)"
+        );
+    }
 }

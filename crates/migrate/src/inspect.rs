@@ -163,7 +163,14 @@ pub fn read_catalog(conn: &Connection) -> Result<Catalog> {
             _ => TableKind::Ordinary,
         };
         let (columns, indexes, foreign_keys) = if kind == TableKind::Virtual {
-            (Vec::new(), Vec::new(), Vec::new())
+            // A virtual table's columns come from its module; a module this SQLite does
+            // not have ("no such module") leaves them unknown, and the plan refuses the
+            // table unless it is declared global.
+            let columns = read_columns(conn, &name).unwrap_or_else(|e| {
+                tracing::warn!(table = %name, error = %e, "the virtual table's columns cannot be read");
+                Vec::new()
+            });
+            (columns, Vec::new(), Vec::new())
         } else {
             (
                 read_columns(conn, &name).map_err(err(Some(&name)))?,

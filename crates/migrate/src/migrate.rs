@@ -178,7 +178,12 @@ fn run_locked(
             extra: exp.extra.clone(),
         });
     }
-    let half_done = plan.scoped.iter().any(|t| t.is_complete());
+    // A scoped virtual table is always complete (it declares its own column): not a sign
+    // of an earlier run.
+    let half_done = plan
+        .scoped
+        .iter()
+        .any(|t| t.is_complete() && !t.virtual_table);
     if plan.is_complete() && !options.dry_run {
         conn.execute_batch("ROLLBACK")
             .map_err(Error::sqlite(Step::Plan, None))?;
@@ -198,7 +203,14 @@ fn run_locked(
     let countable: Vec<String> = catalog
         .tables
         .iter()
-        .filter(|t| t.kind != TableKind::Virtual)
+        // A virtual table whose module is missing cannot be read; a scoped one can.
+        .filter(|t| {
+            t.kind != TableKind::Virtual
+                || plan
+                    .scoped
+                    .iter()
+                    .any(|s| s.virtual_table && s.name == t.name)
+        })
         .map(|t| t.name.clone())
         .collect();
     for (i, name) in countable.iter().enumerate() {
@@ -415,6 +427,12 @@ fn change(
             default_tenant: tenant.to_string(),
             backup: Some(backup_path.to_owned()),
             scoped_tables: plan.scoped.iter().map(|t| t.name.clone()).collect(),
+            own_column_tables: plan
+                .scoped
+                .iter()
+                .filter(|t| t.own_column)
+                .map(|t| t.name.clone())
+                .collect(),
             global_tables: plan.global.iter().map(|t| t.name.clone()).collect(),
             fk_violations_before: verification.foreign_key_violations_before.clone(),
             layout: plan.layout,

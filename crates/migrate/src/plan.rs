@@ -81,6 +81,13 @@ pub struct ScopedTable {
     /// Layout `tenant-first`: how the rebuilt table is keyed; `None` when it is tenant-first
     /// already, or the layout is `column`.
     pub keying: Option<Keying>,
+    /// A virtual table (FTS, R*Tree) that declares the tenant column itself: scoped as it
+    /// is, since SQLite can neither index nor rebuild it (its module searches it).
+    pub virtual_table: bool,
+    /// The tenant column was the application's own before the first migration (it was
+    /// there, and no earlier migration added it): legacy statements read it, so tenant
+    /// connections show it.
+    pub own_column: bool,
 }
 
 impl ScopedTable {
@@ -312,12 +319,30 @@ pub fn build(
             continue;
         }
         if table.kind == TableKind::Virtual {
-            return Err(Error::Unsupported {
-                table: name.clone(),
-                reason: "it is a virtual table, and SQLite cannot add a column to one. If it holds no tenant's data, pass --exclude; otherwise rebuild it with a tenant column first".into(),
-            });
+            scoped.push(plan_virtual(table, column)?);
+            continue;
         }
-        scoped.push(plan_table(table, column)?);
+        scoped.push(plan_table(conn, table, column, options.layout)?);
+    }
+    let earlier = crate::record::last(conn)?;
+    for table in &mut scoped {
+        // A column an earlier migration added is tenantry's; one it found was the
+        // application's, as is a column found now on a table no migration scoped.
+        table.own_column = table.virtual_table
+            || match &earlier {
+                Some(record) => {
+                    record
+                        .own_column_tables
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(&table.name))
+                        || (!table.add_column
+                            && !record
+                                .scoped_tables
+                                .iter()
+                                .any(|t| t.eq_ignore_ascii_case(&table.name)))
+                }
+                None => !table.add_column,
+            };
     }
 
     let tenant_first = options.layout == Layout::TenantFirst;
@@ -327,9 +352,9 @@ pub fn build(
             .iter()
             .copied()
             .filter(|name| {
-                catalog
-                    .table(name)
-                    .is_some_and(|info| !is_tenant_first(info, column, &names))
+                catalog.table(name).is_some_and(|info| {
+                    info.kind == TableKind::Ordinary && !is_tenant_first(info, column, &names)
+                })
             })
             .collect();
         let rebuild = crate::rebuild::plan(conn, catalog, &to_rebuild, column)?;
@@ -552,27 +577,88 @@ pub(crate) fn tenant_first_gaps(info: &TableInfo, column: &str, scoped: &[&str])
     gaps
 }
 
-fn plan_table(table: &TableInfo, column: &str) -> Result<ScopedTable> {
+/// A virtual table is scoped when it declares the tenant column itself; otherwise it is
+/// global only when declared so (`--exclude`).
+fn plan_virtual(table: &TableInfo, column: &str) -> Result<ScopedTable> {
+    let has_column = table.column(column).is_some_and(|c| c.hidden == 0);
+    if !has_column {
+        let known = if table.columns.is_empty() {
+            "its columns cannot be read (is its module loaded?)".to_owned()
+        } else {
+            format!("it has no column {column:?}")
+        };
+        return Err(Error::Unsupported {
+            table: table.name.clone(),
+            reason: format!(
+                "it is a virtual table and {known}; SQLite cannot add a column to one. If it holds no tenant's data, declare it global with --exclude {name}; otherwise create it again with a {column} column (FTS5: `{column} UNINDEXED`) holding each row's tenant",
+                name = table.name
+            ),
+        });
+    }
+    Ok(ScopedTable {
+        name: table.name.clone(),
+        add_column: false,
+        create_index: None,
+        index: String::new(),
+        without_rowid: false,
+        strict: false,
+        rows: None,
+        keying: None,
+        virtual_table: true,
+        own_column: true,
+    })
+}
+
+fn plan_table(
+    conn: &Connection,
+    table: &TableInfo,
+    column: &str,
+    layout: Layout,
+) -> Result<ScopedTable> {
     let name = &table.name;
     let add_column = match table.column(column) {
         None => true,
         Some(existing) => {
             let decl = existing.decl_type.to_ascii_uppercase();
             let texty = ["CHAR", "CLOB", "TEXT"].iter().any(|k| decl.contains(k));
+            let nulls = if existing.not_null {
+                0
+            } else {
+                count_nulls(conn, name, &existing.name)?
+            };
+            let rebuild = format!(
+                "SQLite cannot change a column in place: rebuild the table with `{} VARCHAR(255) NOT NULL`, or choose another column name with --column",
+                existing.name
+            );
             let problem = if existing.hidden != 0 {
-                Some("it is a generated or hidden column")
-            } else if !existing.not_null {
-                Some("it allows NULL")
+                Some(("it is a generated or hidden column".to_owned(), rebuild))
+            } else if nulls > 0 {
+                Some((
+                    format!("it allows NULL and {nulls} rows hold NULL"),
+                    format!(
+                        "Give those rows their tenant first, for example UPDATE {t} SET {c} = '<tenant>' WHERE {c} IS NULL, and run again",
+                        t = sql::ident(name),
+                        c = sql::ident(&existing.name)
+                    ),
+                ))
+            } else if !existing.not_null && layout == Layout::Column {
+                Some((
+                    "it allows NULL (no row holds NULL), and layout column cannot change a column in place".to_owned(),
+                    "Run with --layout tenant-first, which rebuilds the table with the column NOT NULL".to_owned(),
+                ))
             } else if !texty {
-                Some("its declared type does not have TEXT affinity")
+                Some((
+                    "its declared type does not have TEXT affinity".to_owned(),
+                    rebuild,
+                ))
             } else {
                 None
             };
-            if let Some(problem) = problem {
+            if let Some((problem, advice)) = problem {
                 return Err(Error::Unsupported {
                     table: name.clone(),
                     reason: format!(
-                        "it already has a column {:?} ({} {}), but {problem}. SQLite cannot change a column in place: rebuild the table with `{} VARCHAR(255) NOT NULL`, or choose another column name with --column",
+                        "it already has a column {:?} ({} {}), but {problem}. {advice}",
                         existing.name,
                         existing.decl_type,
                         if existing.not_null {
@@ -580,7 +666,6 @@ fn plan_table(table: &TableInfo, column: &str) -> Result<ScopedTable> {
                         } else {
                             "NULL"
                         },
-                        existing.name
                     ),
                 });
             }
@@ -610,7 +695,23 @@ fn plan_table(table: &TableInfo, column: &str) -> Result<ScopedTable> {
         strict: table.strict,
         rows: None,
         keying: None,
+        virtual_table: false,
+        own_column: false,
     })
+}
+
+/// Rows of `table` whose `column` is NULL.
+fn count_nulls(conn: &Connection, table: &str, column: &str) -> Result<u64> {
+    conn.query_row(
+        &format!(
+            "SELECT count(*) FROM {} WHERE {} IS NULL",
+            sql::ident(table),
+            sql::ident(column)
+        ),
+        [],
+        |r| r.get(0),
+    )
+    .map_err(Error::sqlite(Step::Plan, Some(table)))
 }
 
 fn check_index_names(catalog: &Catalog, scoped: &[ScopedTable]) -> Result<()> {

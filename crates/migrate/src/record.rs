@@ -36,6 +36,11 @@ pub struct Record {
     /// `column`).
     #[serde(default = "column_layout")]
     pub layout: crate::Layout,
+    /// The scoped tables whose tenant column was the application's own (it declared it
+    /// before any migration): tenant connections show it to legacy statements. Records of
+    /// earlier releases have none.
+    #[serde(default)]
+    pub own_column_tables: Vec<String>,
 }
 
 fn column_layout() -> crate::Layout {

@@ -146,8 +146,13 @@ pub(crate) fn run(
             ));
             continue;
         };
+        // A virtual table's module stores its columns untyped and cannot be indexed; its
+        // rows are checked below like any table's.
+        let virtual_table = info.kind == crate::inspect::TableKind::Virtual;
         let decl = col.decl_type.to_ascii_uppercase();
-        if !col.not_null || !["CHAR", "CLOB", "TEXT"].iter().any(|k| decl.contains(k)) {
+        if !virtual_table
+            && (!col.not_null || !["CHAR", "CLOB", "TEXT"].iter().any(|k| decl.contains(k)))
+        {
             problems.push(problem(
                 Check::Column,
                 name,
@@ -165,14 +170,14 @@ pub(crate) fn run(
                     .and_then(|c| c.as_deref())
                     .is_some_and(|c| c.eq_ignore_ascii_case(column))
         });
-        if !indexed {
+        if !indexed && !virtual_table {
             problems.push(problem(
                 Check::Index,
                 name,
                 format!("no index leads with {column:?}"),
             ));
         }
-        if expected.layout == crate::Layout::TenantFirst {
+        if expected.layout == crate::Layout::TenantFirst && !virtual_table {
             let scoped: Vec<&str> = expected.scoped.iter().map(String::as_str).collect();
             for gap in crate::plan::tenant_first_gaps(info, column, &scoped) {
                 problems.push(problem(Check::TenantFirst, name, gap));
@@ -238,8 +243,16 @@ pub(crate) fn run(
                     Check::UnregisteredTenant,
                     name,
                     format!(
-                        "{rows} rows have tenant id {id:?}, which is not in {}.{}",
-                        registry.table, registry.column
+                        "{rows} rows have tenant id {id:?}, which is not in {}.{}; register it (INSERT INTO {} ({}) VALUES ({})) or give the rows a registered tenant (UPDATE {} SET {} = '<tenant>' WHERE {} = {})",
+                        registry.table,
+                        registry.column,
+                        sql::ident(&registry.table),
+                        sql::ident(&registry.column),
+                        sql::literal(&id),
+                        sql::ident(name),
+                        sql::ident(column),
+                        sql::ident(column),
+                        sql::literal(&id),
                     ),
                 ));
             }

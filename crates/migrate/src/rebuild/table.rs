@@ -89,6 +89,12 @@ pub(crate) fn tenant_first(
     let ddl = ddl::read(sql)?;
     let tenant = ident(cx.column);
     let keying = keying(&ddl, nullable_key);
+    let decl = if ddl.strict { "TEXT" } else { "VARCHAR(255)" };
+    let mut declared = false;
+    let last_column = ddl.items.iter().rev().find_map(|item| match item {
+        Item::Column(col) => Some(&col.name),
+        Item::Constraint { .. } => None,
+    });
     let mut columns: Vec<String> = Vec::new();
     let mut constraints: Vec<String> = Vec::new();
     let mut actions = Vec::new();
@@ -96,8 +102,19 @@ pub(crate) fn tenant_first(
     for (item, raw) in ddl.items.iter().zip(&ddl.raws) {
         match item {
             Item::Column(col) => {
+                if col.name.eq_ignore_ascii_case(cx.column) && last_column != Some(&col.name) {
+                    // A tenant column the application declared among its columns: declared
+                    // anew where it stands, so `*` keeps its order. (Last, as an earlier
+                    // release adds it, it is declared anew below, as on a fresh table.)
+                    columns.push(format!(
+                        "{}{tenant} {decl} NOT NULL{}",
+                        &sql[raw.start..col.span.start],
+                        &sql[col.span.end..raw.end]
+                    ));
+                    declared = true;
+                    continue;
+                }
                 if col.name.eq_ignore_ascii_case(cx.column) {
-                    // A tenant column left by an earlier release: declared anew below.
                     continue;
                 }
                 let mut cuts: Vec<Range<usize>> = Vec::new();
@@ -185,7 +202,6 @@ pub(crate) fn tenant_first(
     if let Keying::Rowid { column, .. } = &keying {
         constraints.push(format!("CHECK (typeof({}) = 'integer')", ident(column)));
     }
-    let decl = if ddl.strict { "TEXT" } else { "VARCHAR(255)" };
     let mut out = String::new();
     let mut first = true;
     for part in columns {
@@ -198,7 +214,9 @@ pub(crate) fn tenant_first(
         out.push_str(text);
         first = false;
     };
-    push(&format!("{tenant} {decl} NOT NULL"));
+    if !declared {
+        push(&format!("{tenant} {decl} NOT NULL"));
+    }
     for c in &constraints {
         push(c);
     }
@@ -487,6 +505,14 @@ mod tests {
         assert_eq!(
             t.create("f2"),
             "CREATE TABLE \"f2\" (a INT NOT NULL, b TEXT,\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
+        );
+        // The application's own column keeps its place (a `*` keeps its order), NOT NULL
+        // and without its default.
+        let own = "CREATE TABLE v (id INTEGER PRIMARY KEY, tenant_id TEXT DEFAULT 'default', -- the store\n name TEXT)";
+        let v = tenant_first(own, false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(
+            v.create("v"),
+            "CREATE TABLE \"v\" (id INTEGER, \"tenant_id\" VARCHAR(255) NOT NULL, -- the store\n name TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         assert_eq!(t.keying, Keying::WithoutRowid);
         // A primary key holding NULLs keeps its rowid table.
