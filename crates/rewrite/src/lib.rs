@@ -45,6 +45,7 @@ mod error;
 mod keys;
 mod lexcheck;
 mod objects;
+mod own_tenant;
 mod parse;
 mod plan;
 mod policy;
@@ -62,7 +63,7 @@ mod trigger;
 mod views;
 
 pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
-pub use emit::{KEY_FUNCTION, SEQUENCE_TABLE};
+pub use emit::{KEY_FUNCTION, SEQUENCE_TABLE, TENANT_FUNCTION};
 pub use error::{RewriteError, SchemaError};
 pub use keys::{AUTOINCREMENT_MARKER, CLUSTERED_MARKER, ROWID_MARKER, RowKey, UniqueKey};
 pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};

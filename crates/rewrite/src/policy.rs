@@ -26,6 +26,16 @@ pub struct Policy {
     /// (SQLite does not set it for a WITHOUT ROWID table). Off by default: plain rewrites
     /// stay plain SQL. Never in a trigger body.
     pub report_keys: bool,
+    /// Let a statement give the tenant column a value known only when it runs — a bound
+    /// parameter or any expression in an INSERT's VALUES row or SELECT list, or the
+    /// operand of `tenant_id = <value>` among the top-level AND terms of an UPDATE's or
+    /// DELETE's WHERE — and wrap that value in `tenantry_tenant(<value>, 'A', '<table>',
+    /// '<column>')` ([`crate::TENANT_FUNCTION`]), which a connection that registers it
+    /// makes return the value when it is the tenant and fail the statement otherwise. Off
+    /// by default: plain rewrites refuse such values
+    /// ([`crate::Refusal::UncheckedTenantValue`]). Never in a trigger body, where only the
+    /// firing row's tenant column may be given.
+    pub check_tenant_values: bool,
 }
 
 /// How a scoped statement tests the tenant column.
@@ -83,6 +93,7 @@ impl Default for Policy {
             read_only_tables: vec!["tenants".to_owned()],
             tenant_filter: TenantFilter::default(),
             report_keys: false,
+            check_tenant_values: false,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use sqlparser::tokenizer::TokenWithSpan;
 
-use crate::analysis::{self, Context};
+use crate::analysis::{self, Context, TenantValues};
 use crate::classify::{self, Leading};
 use crate::emit::{self, Emit};
 use crate::error::RewriteError;
@@ -120,12 +120,24 @@ impl Rewriter {
     /// As [`Rewriter::rewrite`], except the explicit-tenant check, which
     /// [`Plan::render`] makes.
     pub fn plan(&self, sql: &str) -> Result<Plan, RewriteError> {
-        self.plan_with(sql, self.policy.report_keys)
+        let tenant_values = if self.policy.check_tenant_values {
+            TenantValues::Checked
+        } else {
+            TenantValues::Literal
+        };
+        self.plan_with(
+            sql,
+            Options {
+                report_keys: self.policy.report_keys,
+                tenant_values,
+            },
+        )
     }
 
-    /// As [`Rewriter::plan`]; `report_keys` as [`Policy::report_keys`] (a trigger body's
-    /// plan never reports keys: only the caller's statement sets `last_insert_rowid()`).
-    pub(crate) fn plan_with(&self, sql: &str, report_keys: bool) -> Result<Plan, RewriteError> {
+    /// As [`Rewriter::plan`], with `options` in place of the policy's (a trigger body's
+    /// plan never reports keys: only the caller's statement sets `last_insert_rowid()`; and
+    /// it takes only the firing row's tenant as a tenant value).
+    pub(crate) fn plan_with(&self, sql: &str, options: Options) -> Result<Plan, RewriteError> {
         if sql.len() > MAX_SQL_LEN {
             return Err(RewriteError::Refused {
                 index: 1,
@@ -158,7 +170,7 @@ impl Rewriter {
             let index = n + 1;
             let text = src.text(seg.clone());
             let (info, seg_edits, seg_checks) = self
-                .plan_statement_guarded(&src, seg.clone(), parser_tokens.take(seg), report_keys)
+                .plan_statement_guarded(&src, seg.clone(), parser_tokens.take(seg), options)
                 .map_err(|e| match e {
                     StatementError::Refused(reason) => RewriteError::Refused {
                         index,
@@ -191,16 +203,16 @@ impl Rewriter {
         src: &Source<'_>,
         seg: Range<usize>,
         tokens: Vec<TokenWithSpan>,
-        report_keys: bool,
+        options: Options,
     ) -> Result<Planned, StatementError> {
         if seg.len() <= SMALL_STATEMENT_TOKENS {
-            return self.plan_statement(src, seg, tokens, report_keys);
+            return self.plan_statement(src, seg, tokens, options);
         }
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
                 .name("tenantry-rewrite".to_owned())
                 .stack_size(LARGE_STATEMENT_STACK)
-                .spawn_scoped(scope, || self.plan_statement(src, seg, tokens, report_keys));
+                .spawn_scoped(scope, || self.plan_statement(src, seg, tokens, options));
             let too_complex = |detail: &str| {
                 StatementError::Refused(Refusal::TooComplex {
                     detail: detail.to_owned(),
@@ -222,7 +234,7 @@ impl Rewriter {
         src: &Source<'_>,
         seg: Range<usize>,
         tokens: Vec<TokenWithSpan>,
-        report_keys: bool,
+        options: Options,
     ) -> Result<Planned, StatementError> {
         let explain = match classify::leading(src, seg.clone())? {
             Leading::Pragma => {
@@ -257,7 +269,8 @@ impl Rewriter {
             src,
             seg,
             in_view: false,
-            report_keys,
+            report_keys: options.report_keys,
+            tenant_values: options.tenant_values,
         };
         let model = analysis::analyze(&cx, &statement)?;
         let mut edits = emit::emit(
@@ -311,6 +324,16 @@ pub fn split_statements(sql: &str) -> Result<Vec<&str>, RewriteError> {
             sql[src.toks[first].start..src.toks[last].end].trim()
         })
         .collect())
+}
+
+/// How a string is planned, where it differs between a caller's statements and a
+/// trigger's body.
+#[derive(Clone, Copy)]
+pub(crate) struct Options {
+    /// As [`Policy::report_keys`].
+    pub report_keys: bool,
+    /// Which tenant values a statement may give itself.
+    pub tenant_values: TenantValues,
 }
 
 enum StatementError {

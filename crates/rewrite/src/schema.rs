@@ -1,7 +1,7 @@
 //! What the rewriter knows about the database: its tables, their columns in order, and which
 //! tables are tenant-scoped (they have the tenant column) and which are global.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlparser::ast::{ColumnOption, SqliteTableOption, Statement};
 use sqlparser::dialect::SQLiteDialect;
@@ -172,6 +172,9 @@ pub struct Schema {
     indexes: HashMap<String, Vec<UniqueKey>>,
     /// A `CREATE UNIQUE INDEX` could not be read: no table has per-tenant keys.
     unreadable_unique_index: bool,
+    /// Tables (lower case) whose tenant column the application declared itself (see
+    /// `crate::own_tenant`).
+    pub(crate) own_tenant_columns: HashSet<String>,
 }
 
 impl Schema {
@@ -192,6 +195,7 @@ impl Schema {
             triggers: Vec::new(),
             indexes: HashMap::new(),
             unreadable_unique_index: false,
+            own_tenant_columns: HashSet::new(),
         })
     }
 

@@ -67,15 +67,15 @@ pub(crate) fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The columns a statement sees of `table`: all but the tenant column unless the policy
-/// exposes it.
+/// The columns a statement sees of `table`: all but the tenant column, unless the policy
+/// exposes it or the column is the application's own ([`Schema::has_own_tenant_column`]).
 pub(crate) fn visible_columns<'t>(
     table: &'t Table,
     schema: &Schema,
     policy: &Policy,
 ) -> impl Iterator<Item = &'t Column> {
     let tenant = schema.tenant_column().to_owned();
-    let expose = policy.expose_tenant_column;
+    let expose = policy.expose_tenant_column || schema.has_own_tenant_column(&table.name);
     table
         .columns
         .iter()

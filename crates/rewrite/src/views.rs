@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::analysis::{self, Context};
+use crate::analysis::{self, Context, TenantValues};
 use crate::classify::{self, Body, Shape};
 use crate::emit::{self, Emit};
 use crate::objects::View;
@@ -104,6 +104,7 @@ fn plan(
         seg,
         in_view: true,
         report_keys: false,
+        tenant_values: TenantValues::Literal,
     };
     let model = analysis::analyze(&cx, &statement)?;
     let edits = emit::emit(

@@ -16,6 +16,7 @@ use tenantry_rewrite::{Plan, Policy, Rewriter, StatementInfo, TenantId};
 use crate::error::Error;
 use crate::guard::Guard;
 use crate::schema;
+use crate::tenant_value::Mismatches;
 
 /// How many distinct statements' rewrites a connection keeps.
 const PLAN_CACHE_CAPACITY: usize = 4096;
@@ -206,6 +207,8 @@ fn data_version(conn: &rusqlite::Connection) -> u32 {
 #[derive(Clone, Default)]
 pub struct SharedPlans {
     slot: Arc<Mutex<Option<Arc<Scoping>>>>,
+    /// Tables whose tenant column the application declared itself.
+    own_tenant_columns: Arc<[String]>,
 }
 
 impl std::fmt::Debug for SharedPlans {
@@ -215,6 +218,42 @@ impl std::fmt::Debug for SharedPlans {
 }
 
 impl SharedPlans {
+    /// The same, with `tables` declared as tables whose tenant column the application
+    /// declared itself before migration ([`tenantry_rewrite::Schema::set_own_tenant_column`]):
+    /// statements see that column as any other (`SELECT *` returns it, as before
+    /// migration). Give it before the first connection uses these plans.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.db");
+    /// # rusqlite::Connection::open(&path)?.execute_batch(
+    /// #     "CREATE TABLE vendors (id INTEGER PRIMARY KEY, name TEXT, tenant_id TEXT NOT NULL);
+    /// #      INSERT INTO vendors VALUES (1, 'Acme', 'store-1'), (2, 'Bolt', 'store-2');",
+    /// # )?;
+    /// use tenantry_sqlite::{Connection, SharedPlans};
+    /// let plans = SharedPlans::default().with_own_tenant_columns(["vendors"]);
+    /// let conn = Connection::wrap_shared(rusqlite::Connection::open(&path)?, "tenant_id", plans)?;
+    /// conn.set_tenant("store-1")?;
+    /// let row: (i64, String, String) = conn.query_row(
+    ///     "SELECT * FROM vendors WHERE tenant_id = ?1",
+    ///     ["store-1"],
+    ///     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    /// )?;
+    /// assert_eq!(row, (1, "Acme".to_owned(), "store-1".to_owned()));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_own_tenant_columns<I, S>(self, tables: I) -> SharedPlans
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        SharedPlans {
+            slot: Arc::default(),
+            own_tenant_columns: tables.into_iter().map(Into::into).collect(),
+        }
+    }
+
     /// The scoping for schema `version`: the shared one when it matches, else a fresh one
     /// read from `conn` and published for the others.
     fn for_version(
@@ -232,17 +271,19 @@ impl SharedPlans {
         {
             return Ok(Arc::clone(scoping));
         }
-        let fresh = Arc::new(Scoping::load(conn, column)?);
+        let fresh = Arc::new(Scoping::load(conn, column, &self.own_tenant_columns)?);
         *slot = Some(Arc::clone(&fresh));
         Ok(fresh)
     }
 }
 
-/// The rewriter's policy on a tenant connection: the default, and the keys an INSERT
-/// gives a tenant-first table's rows reported as `last_insert_rowid()` (see `key.rs`).
+/// The rewriter's policy on a tenant connection: the default, the keys an INSERT gives a
+/// tenant-first table's rows reported as `last_insert_rowid()` (see `key.rs`), and the
+/// tenant values a statement gives itself checked when it runs (see `tenant_value.rs`).
 fn policy() -> Policy {
     let mut policy = Policy::default();
     policy.report_keys = true;
+    policy.check_tenant_values = true;
     policy
 }
 
@@ -254,9 +295,16 @@ struct Scoping {
 }
 
 impl Scoping {
-    fn load(conn: &rusqlite::Connection, column: &str) -> rusqlite::Result<Scoping> {
+    fn load(
+        conn: &rusqlite::Connection,
+        column: &str,
+        own_tenant_columns: &[String],
+    ) -> rusqlite::Result<Scoping> {
         let version = schema::version(conn)?;
-        let schema = schema::require_migrated(schema::load(conn, column)?)?;
+        let mut schema = schema::require_migrated(schema::load(conn, column)?)?;
+        for table in own_tenant_columns {
+            schema.set_own_tenant_column(table);
+        }
         Ok(Scoping {
             version,
             rewriter: Rewriter::with_policy(schema, policy()),
@@ -303,6 +351,8 @@ pub struct Connection {
     tenant: RefCell<Option<TenantId>>,
     watch: SchemaWatch,
     memo: RefCell<RenderMemo>,
+    /// The last tenant mismatch `tenantry_tenant` raised, read back as a typed error.
+    mismatches: Arc<Mismatches>,
 }
 
 impl Connection {
@@ -363,6 +413,8 @@ impl Connection {
             false
         }))?;
         crate::key::register(&conn)?;
+        let mismatches = Arc::new(Mismatches::default());
+        crate::tenant_value::register(&conn, Arc::clone(&mismatches))?;
         let guard = Guard::new(scoping.rewriter.schema());
         let hook = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
@@ -377,6 +429,7 @@ impl Connection {
             tenant: RefCell::new(None),
             watch,
             memo: RefCell::default(),
+            mismatches,
         })
     }
 
@@ -582,7 +635,8 @@ impl Connection {
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
         let scoped = self.scoped(sql)?;
         let _entered = scoped.span.enter();
-        self.inner.execute(&scoped.sql, params)
+        self.mismatches
+            .typed(self.inner.execute(&scoped.sql, params))
     }
 
     /// `rusqlite::Connection::execute_batch`, scoped. If any statement is refused, none runs.
@@ -592,7 +646,7 @@ impl Connection {
     pub fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
         let scoped = self.scoped(sql)?;
         let _entered = scoped.span.enter();
-        self.inner.execute_batch(&scoped.sql)
+        self.mismatches.typed(self.inner.execute_batch(&scoped.sql))
     }
 
     /// `rusqlite::Connection::prepare`, scoped.
@@ -628,7 +682,8 @@ impl Connection {
     {
         let scoped = self.scoped(sql)?;
         let _entered = scoped.span.enter();
-        self.inner.query_row(&scoped.sql, params, f)
+        self.mismatches
+            .typed(self.inner.query_row(&scoped.sql, params, f))
     }
 
     /// `rusqlite::Connection::transaction`: BEGIN now; statements through the transaction

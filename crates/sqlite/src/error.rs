@@ -32,6 +32,23 @@ pub enum Error {
     /// The schema could not be read into the rewriter.
     #[error("cannot read the database's schema: {0}")]
     Schema(#[from] SchemaError),
+    /// A statement gave (or compared with) the tenant column a value that is not the
+    /// connection's tenant; the statement failed and changed nothing. Returned as this by
+    /// [`Connection::execute`](crate::Connection::execute), `execute_batch` and
+    /// `query_row`; a statement from `prepare` reports SQLite's error with the same message.
+    #[error(
+        "{table:?}.{column:?} was given {given}, which is not this connection's tenant {tenant:?}; the statement changed nothing"
+    )]
+    TenantMismatch {
+        /// The table whose tenant column it is.
+        table: String,
+        /// The tenant column.
+        column: String,
+        /// The value given, as SQL would write it (`'store-2'`, `NULL`, `7`).
+        given: String,
+        /// The connection's tenant.
+        tenant: String,
+    },
 }
 
 impl Error {

@@ -13,6 +13,7 @@ mod guard;
 mod key;
 pub mod pool;
 pub mod schema;
+mod tenant_value;
 
 pub use connection::{
     AuditEvent, Connection, DEFAULT_TENANT_COLUMN, Savepoint, SharedPlans, Transaction,

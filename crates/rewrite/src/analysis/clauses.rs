@@ -180,22 +180,9 @@ pub(super) fn select_list(
     end: usize,
     select: &Select,
 ) -> Result<InsertSource, Refusal> {
-    let start = select.select_token.0.span.start;
-    let mut after = token_at(src, (start.line, start.column))?;
-    while let Some(next) = src.next_sig(after, end) {
-        if src.is_kw(next, Keyword::DISTINCT) || src.is_kw(next, Keyword::ALL) {
-            after = next;
-        } else {
-            break;
-        }
-    }
-    let ranges = src.list_items(after, end, SELECT_LIST_END);
-    let (Some(&(_, last)), true) = (ranges.last(), ranges.len() == select.projection.len()) else {
-        return Err(internal(format!(
-            "{} result columns found in the text, {} parsed",
-            ranges.len(),
-            select.projection.len()
-        )));
+    let ranges = select_items(src, end, select)?;
+    let Some(&(_, last)) = ranges.last() else {
+        return Err(internal("empty SELECT list".to_owned()));
     };
     // Before a WINDOW clause (a FROM-less SELECT), `sqlparser` would read `'A' WINDOW` as
     // a value with the alias WINDOW: the value is named, so the output parses again.
@@ -206,6 +193,33 @@ pub(super) fn select_list(
         at: src.toks[last].end,
         before_window,
     })
+}
+
+/// The first and last tokens of each item of a SELECT's result-column list, counted
+/// against the parsed list.
+pub(super) fn select_items(
+    src: &Source<'_>,
+    end: usize,
+    select: &Select,
+) -> Result<Vec<(usize, usize)>, Refusal> {
+    let start = select.select_token.0.span.start;
+    let mut after = token_at(src, (start.line, start.column))?;
+    while let Some(next) = src.next_sig(after, end) {
+        if src.is_kw(next, Keyword::DISTINCT) || src.is_kw(next, Keyword::ALL) {
+            after = next;
+        } else {
+            break;
+        }
+    }
+    let ranges = src.list_items(after, end, SELECT_LIST_END);
+    if ranges.is_empty() || ranges.len() != select.projection.len() {
+        return Err(internal(format!(
+            "{} result columns found in the text, {} parsed",
+            ranges.len(),
+            select.projection.len()
+        )));
+    }
+    Ok(ranges)
 }
 
 /// The bytes of an INSERT's source (after token `after`, up to ON CONFLICT or RETURNING),

@@ -43,10 +43,12 @@ pub(super) fn analyze(
     let insert = shape.insert;
     // The key's position among the columns the source gives, and how many it gives.
     let (position, count) = if insert.columns.is_empty() {
+        // The application's own tenant column is given by position, as before migration.
+        let own = cx.schema.has_own_tenant_column(&table.name);
         let listed: Vec<&str> = table
             .columns
             .iter()
-            .filter(|c| !c.generated && !c.name.eq_ignore_ascii_case(tenant_column))
+            .filter(|c| !c.generated && (own || !c.name.eq_ignore_ascii_case(tenant_column)))
             .map(|c| c.name.as_str())
             .collect();
         let position = listed.iter().position(|c| c.eq_ignore_ascii_case(column));

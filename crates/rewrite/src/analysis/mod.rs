@@ -25,6 +25,7 @@ mod keys;
 mod model;
 mod scopes;
 mod target;
+mod values;
 mod walk;
 mod words;
 
@@ -37,7 +38,7 @@ use crate::refusal::Refusal;
 pub use from::TABLE_FUNCTIONS;
 pub(crate) use model::{
     Context, Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Model,
-    RowidRead, TenantRead, Write, WriteClauses,
+    RowidRead, TenantRead, TenantValues, Write, WriteClauses,
 };
 pub use walk::FORBIDDEN_FUNCTIONS;
 use words::Words;

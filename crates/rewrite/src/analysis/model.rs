@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use crate::objects::TriggerEvent;
 use crate::plan::TenantCheck;
 use crate::policy::Policy;
 use crate::schema::{Schema, Table};
@@ -24,6 +25,22 @@ pub(crate) struct Context<'s, 'a> {
     /// Wrap the keys an INSERT allocates in `tenantry_key(...)` ([`Policy::report_keys`]; a
     /// trigger body never does).
     pub report_keys: bool,
+    /// Which tenant values the statement may give the tenant column itself.
+    pub tenant_values: TenantValues,
+}
+
+/// Which values a statement may give the tenant column itself (in an INSERT, or compared
+/// with it in an UPDATE's or DELETE's WHERE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TenantValues {
+    /// String literals only, checked when the plan is rendered (plain rewrites).
+    Literal,
+    /// Any value, checked when the statement runs ([`Policy::check_tenant_values`]).
+    Checked,
+    /// In the body (or WHEN) of a trigger fired by this event: only the firing row's
+    /// tenant column, `NEW."tenant_id"` (INSERT, UPDATE) or `OLD."tenant_id"` (UPDATE,
+    /// DELETE), which is the scoping value by construction.
+    FiringRow(TriggerEvent),
 }
 
 /// One statement, resolved: everything the emitters need, nothing they must work out.
@@ -36,6 +53,8 @@ pub(crate) struct Model<'s> {
     pub write: Option<Write<'s>>,
     /// Tenant values an INSERT writes explicitly, checked when the tenant is known.
     pub checks: Vec<TenantCheck>,
+    /// Tenant values checked when the statement runs ([`TenantValues::Checked`]).
+    pub checked: Vec<CheckedValue>,
     /// Tenant tables read in a FROM or JOIN: each becomes a derived table.
     pub reads: Vec<TenantRead<'s>>,
     /// Tenant tables read by `x IN t`.
@@ -56,6 +75,15 @@ pub(crate) struct Model<'s> {
     pub columns: Vec<ResultColumn>,
     /// Facts about the statement's words.
     pub words: Words,
+}
+
+/// A value a statement gives the tenant column of `table` (or compares with it), wrapped
+/// in `tenantry_tenant(...)` so the statement fails when it is not the tenant.
+pub(crate) struct CheckedValue {
+    /// The table whose tenant column it is.
+    pub table: String,
+    /// The bytes of the value's expression.
+    pub span: Range<usize>,
 }
 
 /// A tenant table in a FROM, to be replaced by its derived table.
@@ -250,6 +278,7 @@ impl Model<'_> {
             ctes: Vec::new(),
             write: None,
             checks: Vec::new(),
+            checked: Vec::new(),
             reads: Vec::new(),
             in_tables: Vec::new(),
             views: Vec::new(),

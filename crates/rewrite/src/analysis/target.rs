@@ -4,8 +4,9 @@
 //! cannot be replaced by a derived table, so it is scoped in place:
 //!
 //! - UPDATE and DELETE: the tenant test before the statement's own condition;
-//! - INSERT: the tenant column and value; an explicit tenant value must be a string literal,
-//!   checked against the tenant when the plan is rendered;
+//! - INSERT: the tenant column and value; an explicit tenant value is checked as
+//!   [`crate::analysis::values`] says (a string literal when the plan is rendered, any
+//!   other value when the statement runs, or refused);
 //! - an upsert's `DO UPDATE`: the tenant test, so a conflict with another tenant's row
 //!   changes nothing. REPLACE is refused: it deletes the conflicting row, whoever owns it;
 //! - RETURNING `*`: the legacy columns, so it does not reveal the tenant column.
@@ -15,7 +16,7 @@ use std::ops::Range;
 use sqlparser::ast::{
     AssignmentTarget, ConflictTarget, Delete, Expr, FromTable, Insert, ObjectName,
     OnConflictAction, OnInsert, Query, SelectItem, SetExpr, SqliteOnConflict, Statement,
-    TableFactor, TableObject, Update, UpdateTableFromKind, Value,
+    TableFactor, TableObject, Update, UpdateTableFromKind,
 };
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
@@ -26,9 +27,9 @@ use crate::analysis::keys;
 use crate::analysis::model::{
     Context, Filter, InsertClauses, InsertSource, Model, Write, WriteClauses,
 };
+use crate::analysis::values;
 use crate::classify::{self, Body, Shape};
 use crate::objects::TriggerEvent;
-use crate::plan::TenantCheck;
 use crate::refusal::{Refusal, SourceForm, WriteForm};
 use crate::schema::Table;
 use crate::sql::{ident_parts, last_ident, loc_of, name_pos, token_at};
@@ -62,6 +63,8 @@ struct Filtered<'t> {
     alias: Option<&'t sqlparser::ast::TableAlias>,
     /// The UPDATE or DELETE keyword.
     keyword: &'t sqlparser::ast::helpers::attached_token::AttachedToken,
+    /// The statement's own WHERE condition.
+    selection: Option<&'t Expr>,
     has_where: bool,
     tail: Tail,
 }
@@ -312,6 +315,7 @@ impl<'s> Target<'_, 's, '_> {
                 name,
                 alias: alias.as_ref(),
                 keyword: &update.update_token,
+                selection: update.selection.as_ref(),
                 has_where: update.selection.is_some(),
                 tail: Tail {
                     returning: update.returning.is_some(),
@@ -323,7 +327,8 @@ impl<'s> Target<'_, 's, '_> {
         )
     }
 
-    /// An UPDATE's or DELETE's target, a tenant table: its tenant test, its RETURNING.
+    /// An UPDATE's or DELETE's target, a tenant table: its tenant test, the tenant values
+    /// its WHERE compares with the tenant column, its RETURNING.
     fn scope_filtered(
         &mut self,
         table: &'s Table,
@@ -331,6 +336,15 @@ impl<'s> Target<'_, 's, '_> {
         returning: &Option<Vec<SelectItem>>,
     ) -> Result<(), Refusal> {
         let filter = self.filter(target)?;
+        if let Some(selection) = target.selection {
+            let qualifier = match target.alias {
+                Some(alias) => alias.name.value.clone(),
+                None => last_ident(target.name)
+                    .map(|i| i.value.clone())
+                    .unwrap_or_default(),
+            };
+            values::filter(self.cx, self.model, selection, table, &qualifier)?;
+        }
         let returning_stars = self.returning(returning)?;
         self.model.write = Some(Write {
             table,
@@ -380,6 +394,7 @@ impl<'s> Target<'_, 's, '_> {
                 name,
                 alias: alias.as_ref(),
                 keyword: &delete.delete_token,
+                selection: delete.selection.as_ref(),
                 has_where: delete.selection.is_some(),
                 tail: Tail {
                     returning: delete.returning.is_some(),
@@ -462,10 +477,26 @@ impl<'s> Target<'_, 's, '_> {
 
         // Where the column list (or the source) begins.
         let mut after_target = name_end;
-        let explicit_tenant = insert
-            .columns
-            .iter()
-            .position(|c| last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(column)));
+        let explicit_tenant = if insert.columns.is_empty() {
+            // Without a column list, the application's own tenant column is given by
+            // position, as before migration.
+            self.cx
+                .schema
+                .has_own_tenant_column(&table.name)
+                .then(|| {
+                    table
+                        .columns
+                        .iter()
+                        .filter(|c| !c.generated)
+                        .position(|c| c.name.eq_ignore_ascii_case(column))
+                })
+                .flatten()
+        } else {
+            insert
+                .columns
+                .iter()
+                .position(|c| last_ident(c).is_some_and(|i| i.value.eq_ignore_ascii_case(column)))
+        };
         let mut column_at = None;
         if !insert.columns.is_empty() {
             let (open, close) = clauses::column_list(src, end, name_end)?;
@@ -484,7 +515,7 @@ impl<'s> Target<'_, 's, '_> {
             // DEFAULT VALUES → ("tenant_id") VALUES ('A')
             (None, _) => clauses::default_values(src, end, after_target)?,
             (Some(query), Some(k)) => {
-                self.explicit_tenant(query, k, table)?;
+                values::insert(self.cx, self.model, query, plain_values(query), k, table)?;
                 InsertSource::Explicit
             }
             (Some(query), None) => {
@@ -595,35 +626,6 @@ impl<'s> Target<'_, 's, '_> {
         }
     }
 
-    /// An explicit tenant column is accepted only with string literals, checked against the
-    /// current tenant when the SQL is rendered.
-    fn explicit_tenant(&mut self, query: &Query, k: usize, table: &Table) -> Result<(), Refusal> {
-        let unchecked = || Refusal::UncheckedTenantValue {
-            table: table.name.clone(),
-            column: self.cx.schema.tenant_column().to_owned(),
-        };
-        let Some(rows) = plain_values(query) else {
-            return Err(unchecked());
-        };
-        for row in rows {
-            let literal = match row.content.get(k) {
-                Some(Expr::Value(v)) => match &v.value {
-                    Value::SingleQuotedString(s) => Some(s),
-                    _ => None,
-                },
-                _ => None,
-            };
-            let Some(value) = literal else {
-                return Err(unchecked());
-            };
-            self.model.checks.push(TenantCheck {
-                table: table.name.clone(),
-                value: value.clone(),
-            });
-        }
-        Ok(())
-    }
-
     /// The token of a table name's last part.
     fn name_end(&self, name: &ObjectName) -> Result<usize, Refusal> {
         let last = last_ident(name)
@@ -633,7 +635,7 @@ impl<'s> Target<'_, 's, '_> {
 }
 
 /// The rows of a source that is nothing but `VALUES (...), (...)`.
-fn plain_values(query: &Query) -> Option<&[sqlparser::ast::Parens<Vec<Expr>>]> {
+pub(super) fn plain_values(query: &Query) -> Option<&[sqlparser::ast::Parens<Vec<Expr>>]> {
     let plain = query.with.is_none()
         && query.order_by.is_none()
         && query.limit_clause.is_none()

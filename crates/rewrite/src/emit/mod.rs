@@ -5,6 +5,7 @@
 //!
 //! - [`write`]: the write target's tenant test, tenant column and value, RETURNING `*`, an
 //!   upsert's conflict target; with [`keys`], the key column an INSERT allocates;
+//! - [`checked`]: tenant values the statement gives itself, checked when it runs;
 //! - [`qualify`]: schema prefixes dropped before derived tables and added in views' queries;
 //! - [`rowid`]: rowid reads that become reads of the INTEGER PRIMARY KEY column;
 //! - [`derived`]: tenant tables in FROM and after IN become derived tables of the tenant's
@@ -15,6 +16,7 @@
 //!   at every other edit).
 
 mod aliases;
+mod checked;
 mod context;
 mod derived;
 mod keys;
@@ -26,6 +28,7 @@ mod write;
 use crate::analysis::Model;
 use crate::template::{Edit, Edits};
 
+pub use checked::TENANT_FUNCTION;
 pub(crate) use context::Emit;
 pub use keys::{KEY_FUNCTION, SEQUENCE_TABLE};
 
@@ -36,6 +39,7 @@ pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     if let Some(target) = &model.write {
         write::emit(target, cx, &mut edits);
     }
+    checked::emit(model, cx, &mut edits);
     qualify::emit(model, &mut edits);
     rowid::emit(model, &mut edits);
     derived::emit(model, cx, &mut edits);

@@ -563,20 +563,34 @@ fn triggers_that_cannot_be_scoped_safely_are_refused() {
              FROM (SELECT 'B' AS tenant_id, NEW.id AS id) AS NEW WHERE log.id > 0; END",
             "NEW or OLD",
         ),
+        // A WHEN that reads tables is scoped as the body is, so what cannot be scoped in
+        // it is refused as in the body.
         (
-            "CREATE TRIGGER t AFTER INSERT ON customers WHEN NEW.name IN blocked \
-             BEGIN UPDATE customers SET tier = 'blocked' WHERE id = NEW.id; END",
-            "WHEN",
+            "CREATE TRIGGER t AFTER INSERT ON customers WHEN EXISTS (SELECT 1 FROM nowhere) \
+             BEGIN DELETE FROM log; END",
+            "nowhere",
         ),
         (
-            "CREATE TRIGGER t AFTER INSERT ON customers WHEN EXISTS (SELECT 1 FROM log) \
-             BEGIN DELETE FROM log; END",
-            "WHEN",
+            "CREATE TRIGGER t AFTER INSERT ON customers \
+             WHEN EXISTS (SELECT 1 FROM log AS old WHERE old.id = 1) BEGIN DELETE FROM log; END",
+            "NEW or OLD",
         ),
     ] {
         let err = rewriter.scope_trigger(trigger).expect_err(trigger);
         assert!(err.to_string().contains(why), "{trigger}: {err}");
     }
+    let scoped = rewriter
+        .scope_trigger(
+            "CREATE TRIGGER t AFTER INSERT ON customers WHEN NEW.name IN blocked \
+             BEGIN UPDATE customers SET tier = 'blocked' WHERE id = NEW.id; END",
+        )
+        .expect("a WHEN that reads a table is scoped");
+    assert!(
+        scoped.contains(
+            r#"WHEN NEW.name IN (SELECT "name" FROM main."blocked" WHERE +"tenant_id" = NEW."tenant_id") BEGIN"#
+        ),
+        "{scoped}"
+    );
     // A CASE ... END at the end of a body statement does not end the trigger.
     let scoped = rewriter
         .scope_trigger(

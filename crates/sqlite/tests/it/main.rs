@@ -5,3 +5,4 @@ mod concurrency;
 mod keys;
 mod port;
 mod pragmas;
+mod tenant_values;
