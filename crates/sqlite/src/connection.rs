@@ -302,8 +302,13 @@ impl Scoping {
     ) -> rusqlite::Result<Scoping> {
         let version = schema::version(conn)?;
         let mut schema = schema::require_migrated(schema::load(conn, column)?)?;
-        for table in own_tenant_columns {
-            schema.set_own_tenant_column(table);
+        // Declared by the caller, and recorded by the migration that found them.
+        for table in own_tenant_columns
+            .iter()
+            .cloned()
+            .chain(schema::own_tenant_columns(conn)?)
+        {
+            schema.set_own_tenant_column(&table);
         }
         Ok(Scoping {
             version,

@@ -42,3 +42,24 @@ pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("PRAGMA schema_version")?
         .query_row([], |row| row.get(0))
 }
+
+/// The tables whose tenant column the application declared itself, as the last migration
+/// recorded them (`own_column_tables` in `_tenantry_migrations`; none before that record
+/// existed, or on a database migrated by hand).
+pub(crate) fn own_tenant_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let recorded: bool = conn
+        .prepare_cached(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' \
+             AND name = '_tenantry_migrations'",
+        )?
+        .query_row([], |row| row.get(0))?;
+    if !recorded {
+        return Ok(Vec::new());
+    }
+    conn.prepare_cached(
+        "SELECT value FROM json_each((SELECT details FROM _tenantry_migrations \
+         ORDER BY id DESC LIMIT 1), '$.own_column_tables') WHERE type = 'text'",
+    )?
+    .query_map([], |row| row.get(0))?
+    .collect()
+}
