@@ -13,3 +13,5 @@ mod tenant_first;
 mod tenant_first_insert;
 mod tenant_first_keys;
 mod tenant_first_rowid;
+mod unreadable;
+mod virtual_tables;
