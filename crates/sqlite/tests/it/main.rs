@@ -4,3 +4,4 @@ mod basics;
 mod concurrency;
 mod keys;
 mod port;
+mod virtual_tables;
