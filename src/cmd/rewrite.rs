@@ -39,6 +39,12 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
             schema.tenant_column()
         );
     }
+    for object in schema.unreadable() {
+        eprintln!(
+            "warning: {} {:?} could not be read ({}); statements that may touch it are refused",
+            object.kind, object.name, object.reason
+        );
+    }
     let rewriter = Rewriter::new(schema);
     match rewriter.rewrite(&sql, &tenant) {
         Ok(rewritten) if rewritten.statements().is_empty() => bad_input(

@@ -60,7 +60,9 @@ mod statement;
 mod template;
 mod tenant;
 mod trigger;
+mod unreadable;
 mod views;
+mod vtab;
 
 pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
 pub use emit::{KEY_FUNCTION, SEQUENCE_TABLE, TENANT_FUNCTION};
@@ -70,10 +72,12 @@ pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
 pub use plan::{Plan, Rewritten};
 pub use policy::{Policy, TenantFilter};
 pub use pragma::ALLOWED_PRAGMAS;
-pub use refusal::{Refusal, SourceForm, TriggerForm, ViewForm, WriteForm};
+pub use refusal::{Refusal, SourceForm, TriggerForm, ViewForm, VirtualForm, WriteForm};
 pub use rewriter::{MAX_SQL_LEN, Rewriter, split_statements};
 pub use schema::{Column, FK_ACTION_TRIGGER_PREFIX, ForeignKey, Schema, Table};
 pub use statement::{Access, StatementInfo, StatementKind, TableUse};
 pub use tenant::{
     InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, check_tenant_id, is_plain_column_name,
 };
+pub use unreadable::{ObjectKind, Unreadable};
+pub use vtab::Module;

@@ -7,6 +7,7 @@ use std::ops::Range;
 use sqlparser::keywords::Keyword;
 
 use crate::source::{Lex, Source};
+use crate::unreadable::ObjectKind;
 
 /// The comment `tenantry migrate` puts at the start of a trigger body it scoped (see
 /// [`crate::Rewriter::scope_trigger`]). A trigger whose body starts with it reads and writes
@@ -131,6 +132,69 @@ fn header(src: &Source<'_>, sig: &[usize], kind: Keyword) -> Option<(bool, usize
         at += 3;
     }
     Some((temporary, at))
+}
+
+/// What the first words of a `CREATE` statement say: enough to name an object whose text
+/// cannot be read further.
+pub(crate) struct Header {
+    pub kind: ObjectKind,
+    pub name: String,
+    /// `TEMP`, or the `temp` schema.
+    pub temporary: bool,
+    /// A trigger's table (the name after its first `ON`).
+    pub table: Option<String>,
+}
+
+/// The header of a `CREATE [TEMP] TABLE | VIEW | TRIGGER` or `CREATE VIRTUAL TABLE`
+/// statement; `None` for anything else, or when no name follows.
+pub(crate) fn header_of(src: &Source<'_>, seg: Range<usize>) -> Option<Header> {
+    let sig = sig(src, seg);
+    let in_temp = |at: usize| {
+        sig.get(at + 1)
+            .is_some_and(|&i| src.toks[i].lex == Lex::Period)
+            && src
+                .word(sig[at])
+                .is_some_and(|w| w.eq_ignore_ascii_case("temp"))
+    };
+    if src.is_kw(*sig.get(1)?, Keyword::VIRTUAL) {
+        if !src.is_kw(sig[0], Keyword::CREATE) || !src.is_kw(*sig.get(2)?, Keyword::TABLE) {
+            return None;
+        }
+        let if_not_exists = sig.get(3..6).is_some_and(|w| {
+            src.is_kw(w[0], Keyword::IF)
+                && src.is_kw(w[1], Keyword::NOT)
+                && src.is_kw(w[2], Keyword::EXISTS)
+        });
+        let at = if if_not_exists { 6 } else { 3 };
+        let (name, _) = object_name(src, &sig, at)?;
+        return Some(Header {
+            kind: ObjectKind::VirtualTable,
+            name,
+            temporary: in_temp(at),
+            table: None,
+        });
+    }
+    let kinds = [
+        (Keyword::TABLE, ObjectKind::Table),
+        (Keyword::VIEW, ObjectKind::View),
+        (Keyword::TRIGGER, ObjectKind::Trigger),
+    ];
+    let (kind, (temporary, at)) = kinds
+        .iter()
+        .find_map(|&(kw, kind)| header(src, &sig, kw).map(|h| (kind, h)))?;
+    let (name, after) = object_name(src, &sig, at)?;
+    let table = (kind == ObjectKind::Trigger)
+        .then(|| {
+            let on = (after..sig.len()).find(|&k| src.is_kw(sig[k], Keyword::ON))?;
+            object_name(src, &sig, on + 1).map(|(table, _)| table)
+        })
+        .flatten();
+    Some(Header {
+        kind,
+        name,
+        temporary: temporary || in_temp(at),
+        table,
+    })
 }
 
 /// The view a `CREATE VIEW` statement declares, `Ok(None)` when `seg` is not one or the

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::unreadable::ObjectKind;
+
 /// The reason a parsed statement was refused.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -302,6 +304,41 @@ pub enum Refusal {
         /// What is wrong with it.
         form: TriggerForm,
     },
+    /// The statement names (or, for a trigger, could fire) a schema object whose text the
+    /// rewriter could not read, so what it touches cannot be known.
+    #[error(
+        "{kind} {name:?} could not be read ({reason}), so a statement that may touch it \
+         cannot be scoped; declare it in a form the rewriter reads (plain CREATE syntax; a \
+         virtual table of fts3, fts4, fts5 or rtree), fix or drop it, or run the statement \
+         administratively (unscoped)"
+    )]
+    UnreadableObject {
+        /// The object's name.
+        name: String,
+        /// What it is.
+        kind: ObjectKind,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// A read or write of a virtual table's shadow table, which holds every tenant's data.
+    #[error(
+        "{name:?} is a shadow table of virtual table {table:?} and holds every tenant's data; \
+         read and write {table:?} instead"
+    )]
+    ShadowTable {
+        /// The shadow table.
+        name: String,
+        /// The virtual table whose data it holds.
+        table: String,
+    },
+    /// A use of a tenant virtual table the rewriter does not scope.
+    #[error("{form} on virtual table {table:?} is not supported on a tenant-scoped connection")]
+    VirtualTable {
+        /// The virtual table.
+        table: String,
+        /// Which use.
+        form: VirtualForm,
+    },
     /// The statement is too large or too deeply nested to analyse safely.
     #[error("the statement is too complex to analyse safely: {detail}")]
     TooComplex {
@@ -362,6 +399,9 @@ impl Refusal {
             Refusal::PragmaWithoutName => "PragmaWithoutName",
             Refusal::ViewQuery { .. } => "ViewQuery",
             Refusal::Trigger { .. } => "Trigger",
+            Refusal::UnreadableObject { .. } => "UnreadableObject",
+            Refusal::ShadowTable { .. } => "ShadowTable",
+            Refusal::VirtualTable { .. } => "VirtualTable",
             Refusal::TooComplex { .. } => "TooComplex",
             Refusal::Internal { .. } => "Internal",
         }
@@ -491,6 +531,46 @@ impl fmt::Display for SourceForm {
             }
             SourceForm::Join { operator } => f.write_str(operator),
             SourceForm::Expression { text } => write!(f, "table expression {text}"),
+        }
+    }
+}
+
+/// A use of a tenant virtual table the rewriter does not scope.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VirtualForm {
+    /// An INSERT that names a command column (`INSERT INTO t(t) VALUES ('rebuild')`, FTS5's
+    /// `rank`): the command works on every tenant's rows.
+    Command {
+        /// The column named.
+        column: String,
+    },
+    /// An INSERT without a column list: the tenant column's value would come by position.
+    InsertWithoutColumns,
+    /// The table on the nullable side of an outer join: its tenant test in the WHERE would
+    /// drop the rows the join adds.
+    OuterJoin,
+    /// The table in the FROM of an UPDATE.
+    UpdateFrom,
+}
+
+impl fmt::Display for VirtualForm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VirtualForm::Command { column } => write!(
+                f,
+                "an INSERT naming the command column {column:?} (a command such as 'rebuild' or \
+                 'optimize' works on every tenant's rows; run it administratively)"
+            ),
+            VirtualForm::InsertWithoutColumns => f.write_str(
+                "an INSERT without a column list (name the columns, the tenant column may be \
+                 left out)",
+            ),
+            VirtualForm::OuterJoin => f.write_str(
+                "a read on the nullable side of an outer join (join it with JOIN, or read it \
+                 in a subquery)",
+            ),
+            VirtualForm::UpdateFrom => f.write_str("a read in UPDATE ... FROM"),
         }
     }
 }

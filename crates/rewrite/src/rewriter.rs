@@ -18,7 +18,7 @@ use crate::policy::Policy;
 use crate::refusal::Refusal;
 use crate::schema::Schema;
 use crate::source::{Source, snippet};
-use crate::sql::column_list;
+use crate::sql::{column_list, quote_ident};
 use crate::statement::{StatementInfo, StatementKind};
 use crate::template::{Edit, Template};
 use crate::tenant::TenantId;
@@ -85,10 +85,18 @@ impl Rewriter {
             .tables()
             .filter(|t| t.has_column(schema.tenant_column()))
             .map(|t| {
-                (
-                    t.name.to_ascii_lowercase(),
-                    column_list(t, &schema, &policy),
-                )
+                // A virtual table's columns are all the application's own, its tenant
+                // column too (`Table::shows_tenant_column`).
+                let list = if t.shows_tenant_column() {
+                    t.columns
+                        .iter()
+                        .map(|c| quote_ident(&c.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                } else {
+                    column_list(t, &schema, &policy)
+                };
+                (t.name.to_ascii_lowercase(), list)
             })
             .collect();
         let views = views::plan_all(&schema, &policy, &derived);

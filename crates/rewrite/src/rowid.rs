@@ -35,7 +35,8 @@ pub(crate) struct FromItem<'s> {
 pub(crate) enum ItemKind<'s> {
     /// A schema table read by name: a tenant table becomes a derived table.
     Read(&'s Table),
-    /// The target of INSERT, UPDATE or DELETE: the real table, scoped by a predicate.
+    /// The target of INSERT, UPDATE or DELETE, or a virtual table read in place: the real
+    /// table, scoped by a predicate.
     Target(Option<&'s Table>),
     /// A subquery, CTE or view: no rowid; its column names (lower case), `None` when they
     /// are not known (`*`).

@@ -9,9 +9,11 @@ use sqlparser::parser::Parser;
 
 use crate::error::SchemaError;
 use crate::keys::{self, RowKey, UniqueKey};
-use crate::objects::{self, Trigger, View};
+use crate::objects::{self, Header, Trigger, View};
 use crate::source::{self, Source};
 use crate::tenant::is_plain_column_name;
+use crate::unreadable::{ObjectKind, Unreadable};
+use crate::vtab::{self, Module};
 
 /// The name prefix of the triggers the tenant-first migration creates to run a foreign
 /// key's `SET NULL` / `SET DEFAULT` action within a tenant.
@@ -62,6 +64,9 @@ pub struct Table {
     /// tenant column, and every key of [`Table::unique_keys`] includes it, so every conflict
     /// is with the tenant's own row. Kept by [`Schema`] as tables and indexes are added.
     pub tenant_keys: bool,
+    /// The module of a virtual table (its columns read from its module arguments); `None`
+    /// for an ordinary table.
+    pub module: Option<Module>,
 }
 
 /// A foreign key of a table, as far as the rewriter cares: the table it references and
@@ -100,7 +105,23 @@ impl Table {
             unique_keys: Vec::new(),
             key: None,
             tenant_keys: false,
+            module: None,
         }
+    }
+
+    /// Whether a statement's `*` over the table shows its tenant column: a virtual table's
+    /// columns are all the application's own (its tenant column included, which it declared
+    /// and reads itself), so all of them stay visible.
+    ///
+    /// ```
+    /// use tenantry_rewrite::{Module, Table};
+    /// let mut t = Table::new("psi", ["body", "tenant_id"]);
+    /// assert!(!t.shows_tenant_column());
+    /// t.module = Some(Module::Fts5);
+    /// assert!(t.shows_tenant_column());
+    /// ```
+    pub fn shows_tenant_column(&self) -> bool {
+        self.module.is_some()
     }
 
     /// Whether the table has a column of this name (ASCII case-insensitive, as SQLite).
@@ -175,6 +196,8 @@ pub struct Schema {
     /// Tables (lower case) whose tenant column the application declared itself (see
     /// `crate::own_tenant`).
     pub(crate) own_tenant_columns: HashSet<String>,
+    /// Objects whose text could not be read; statements that may touch them are refused.
+    unreadable: Vec<Unreadable>,
 }
 
 impl Schema {
@@ -196,6 +219,7 @@ impl Schema {
             indexes: HashMap::new(),
             unreadable_unique_index: false,
             own_tenant_columns: HashSet::new(),
+            unreadable: Vec::new(),
         })
     }
 
@@ -215,9 +239,16 @@ impl Schema {
     /// assert!(!schema.is_scoped("g"));
     /// ```
     ///
+    /// An object whose text cannot be read (a virtual table of an unknown module, a table
+    /// the parser does not understand, `CREATE TABLE ... AS SELECT`, a trigger without a
+    /// body) does not fail the schema: it is recorded ([`Schema::unreadable`]) and the
+    /// statements that may touch it are refused.
+    ///
     /// # Errors
-    /// [`SchemaError`] when a `CREATE TABLE` cannot be parsed, declares no columns
-    /// (`CREATE TABLE ... AS SELECT`), or repeats a table.
+    /// [`SchemaError::InvalidColumnName`]; [`SchemaError::DuplicateTable`] when a table or
+    /// view is declared twice (SQLite cannot store that); [`SchemaError::Parse`] when the
+    /// text cannot be tokenized, or a statement that cannot be read does not even name an
+    /// object.
     pub fn from_sql(sql: &str, tenant_column: &str) -> Result<Self, SchemaError> {
         let mut schema = Schema::new(tenant_column)?;
         schema.read(sql, false)?;
@@ -242,8 +273,8 @@ impl Schema {
     /// ```
     ///
     /// # Errors
-    /// As [`Schema::from_sql`], and [`SchemaError::Parse`] when a text does not read as
-    /// exactly one statement.
+    /// As [`Schema::from_sql`]. A text that does not read as exactly one statement is an
+    /// unreadable object when its first statement names one, an error otherwise.
     pub fn from_objects<I, S>(objects: I, tenant_column: &str) -> Result<Self, SchemaError>
     where
         I: IntoIterator<Item = S>,
@@ -257,7 +288,7 @@ impl Schema {
     }
 
     /// Adds the tables, views and triggers `sql` declares; with `one`, `sql` must be exactly
-    /// one statement.
+    /// one statement. An object that cannot be read is recorded as unreadable.
     fn read(&mut self, sql: &str, one: bool) -> Result<(), SchemaError> {
         let (src, mut parser_tokens) = Source::new(sql).map_err(|message| SchemaError::Parse {
             statement: source::snippet(sql),
@@ -265,77 +296,191 @@ impl Schema {
         })?;
         let statements = objects::statements(&src);
         if one && statements.len() != 1 {
-            return Err(SchemaError::Parse {
-                statement: source::snippet(sql),
-                message: format!(
-                    "the text reads as {} statements where SQLite stores one",
-                    statements.len()
-                ),
-            });
+            let message = format!(
+                "the text reads as {} statements where SQLite stores one",
+                statements.len()
+            );
+            return match statements
+                .first()
+                .and_then(|s| objects::header_of(&src, s.clone()))
+            {
+                Some(header) => self.add_unreadable_object(header, message),
+                None => Err(SchemaError::Parse {
+                    statement: source::snippet(sql),
+                    message,
+                }),
+            };
         }
         for segment in statements {
-            let unreadable = |message: String| SchemaError::Parse {
-                statement: source::snippet(src.text(segment.clone())),
-                message,
-            };
-            if let Some(view) = objects::view_of(&src, segment.clone()).map_err(unreadable)? {
-                self.add_view(view)?;
-                continue;
-            }
-            if let Some(parts) = objects::trigger_of(&src, segment.clone()).map_err(unreadable)? {
-                if !parts.temporary {
-                    self.triggers.push(parts.trigger);
-                }
-                continue;
-            }
-            let words = src.leading_words(segment.clone(), 4);
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let is_table = matches!(
-                words.as_slice(),
-                ["CREATE", "TABLE", ..] | ["CREATE", "VIRTUAL", "TABLE", ..]
-            );
-            let is_unique_index = matches!(words.as_slice(), ["CREATE", "UNIQUE", "INDEX", ..]);
-            if !is_table && !is_unique_index {
-                continue;
-            }
-            let text = src.text(segment.clone());
-            let parsed = match Parser::new(&SQLiteDialect {})
-                .with_tokens_with_locations(keys::without_constraint_conflicts(
-                    parser_tokens.take(segment.clone()),
-                ))
-                .parse_statements()
-            {
-                Ok(parsed) => parsed,
-                // An index the parser cannot read is not a reason to refuse the schema;
-                // it only means no table's keys can be shown to be per tenant.
-                Err(_) if is_unique_index => {
-                    self.unreadable_unique_index = true;
-                    for table in self.tables.values_mut() {
-                        table.tenant_keys = false;
+            let tokens = parser_tokens.take(segment.clone());
+            match self.read_object(&src, segment.clone(), tokens) {
+                Ok(()) => {}
+                Err(ObjectError::Schema(e)) => return Err(e),
+                Err(ObjectError::Unreadable(message)) => {
+                    match objects::header_of(&src, segment.clone()) {
+                        Some(header) => self.add_unreadable_object(header, message)?,
+                        None => {
+                            return Err(SchemaError::Parse {
+                                statement: source::snippet(src.text(segment)),
+                                message,
+                            });
+                        }
                     }
-                    continue;
-                }
-                Err(e) => {
-                    return Err(SchemaError::Parse {
-                        statement: source::snippet(text),
-                        message: e.to_string(),
-                    });
-                }
-            };
-            let replaces_on_conflict =
-                src.has_words(segment.clone(), &["ON", "CONFLICT", "REPLACE"]);
-            for statement in parsed {
-                if let Statement::CreateIndex(index) = &statement {
-                    if let Some((table, key)) = keys::index_key(index) {
-                        self.add_unique_index(&table, key);
-                    }
-                } else if let Some(mut table) = table_of(&statement, text, &self.tenant_column)? {
-                    table.replaces_on_conflict = replaces_on_conflict;
-                    self.add_table(table)?;
                 }
             }
         }
         Ok(())
+    }
+
+    /// Adds the object the statement `segment` declares, if it is one the rewriter keeps.
+    fn read_object(
+        &mut self,
+        src: &Source<'_>,
+        segment: std::ops::Range<usize>,
+        tokens: Vec<sqlparser::tokenizer::TokenWithSpan>,
+    ) -> Result<(), ObjectError> {
+        if let Some(view) =
+            objects::view_of(src, segment.clone()).map_err(ObjectError::Unreadable)?
+        {
+            return Ok(self.add_view(view)?);
+        }
+        if let Some(parts) =
+            objects::trigger_of(src, segment.clone()).map_err(ObjectError::Unreadable)?
+        {
+            if !parts.temporary {
+                self.triggers.push(parts.trigger);
+            }
+            return Ok(());
+        }
+        let words = src.leading_words(segment.clone(), 4);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        if let ["CREATE", "VIRTUAL", "TABLE", ..] = words.as_slice() {
+            // Read by its module's rules: `sqlparser` cannot read FTS5's `UNINDEXED`.
+            let table =
+                vtab::read(src, segment, &self.tenant_column).map_err(ObjectError::Unreadable)?;
+            if let Some(table) = table {
+                self.add_table(table)?;
+            }
+            return Ok(());
+        }
+        let is_table = matches!(words.as_slice(), ["CREATE", "TABLE", ..]);
+        let is_unique_index = matches!(words.as_slice(), ["CREATE", "UNIQUE", "INDEX", ..]);
+        if !is_table && !is_unique_index {
+            return Ok(());
+        }
+        let text = src.text(segment.clone());
+        let parsed = match Parser::new(&SQLiteDialect {})
+            .with_tokens_with_locations(keys::without_constraint_conflicts(tokens))
+            .parse_statements()
+        {
+            Ok(parsed) => parsed,
+            // An index the parser cannot read is not a reason to refuse the schema;
+            // it only means no table's keys can be shown to be per tenant.
+            Err(_) if is_unique_index => {
+                self.unreadable_unique_index = true;
+                for table in self.tables.values_mut() {
+                    table.tenant_keys = false;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(ObjectError::Unreadable(e.to_string())),
+        };
+        let replaces_on_conflict = src.has_words(segment, &["ON", "CONFLICT", "REPLACE"]);
+        for statement in parsed {
+            if let Statement::CreateIndex(index) = &statement {
+                if let Some((table, key)) = keys::index_key(index) {
+                    self.add_unique_index(&table, key);
+                }
+            } else if let Some(mut table) = table_of(&statement, text, &self.tenant_column)
+                .map_err(|e| match e {
+                    SchemaError::Parse { message, .. } => ObjectError::Unreadable(message),
+                    other => ObjectError::Schema(other),
+                })?
+            {
+                table.replaces_on_conflict = replaces_on_conflict;
+                self.add_table(table)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records an object that could not be read (a temporary one is not part of the main
+    /// schema, and is skipped).
+    fn add_unreadable_object(&mut self, header: Header, reason: String) -> Result<(), SchemaError> {
+        if header.temporary {
+            return Ok(());
+        }
+        self.add_unreadable(Unreadable {
+            name: header.name,
+            kind: header.kind,
+            reason,
+            table: header.table,
+        })
+    }
+
+    /// Records an object whose text could not be read: statements that name it (and writes
+    /// that could fire an unreadable trigger) are refused.
+    ///
+    /// # Errors
+    /// [`SchemaError::DuplicateTable`] when an unreadable table or view takes the name of a
+    /// table or view.
+    pub fn add_unreadable(&mut self, object: Unreadable) -> Result<(), SchemaError> {
+        if object.kind != ObjectKind::Trigger && self.name_taken(&object.name) {
+            return Err(SchemaError::DuplicateTable { name: object.name });
+        }
+        self.unreadable.push(object);
+        Ok(())
+    }
+
+    /// The objects whose text could not be read.
+    pub fn unreadable(&self) -> &[Unreadable] {
+        &self.unreadable
+    }
+
+    /// Whether a table, view or unreadable table or view takes `name` (any letter case).
+    fn name_taken(&self, name: &str) -> bool {
+        let key = name.to_ascii_lowercase();
+        self.tables.contains_key(&key)
+            || self.views.contains_key(&key)
+            || self
+                .unreadable
+                .iter()
+                .any(|u| u.kind != ObjectKind::Trigger && u.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The virtual table whose data `name` holds, when `name` is a shadow table
+    /// (`<table>_<suffix>` for one of its module's suffixes, or any `<table>_…` of an
+    /// unreadable virtual table, whose module's suffixes are unknown).
+    ///
+    /// ```
+    /// use tenantry_rewrite::Schema;
+    /// let schema = Schema::from_sql(
+    ///     "CREATE VIRTUAL TABLE psi USING fts5(body, tenant_id UNINDEXED);",
+    ///     "tenant_id",
+    /// )?;
+    /// assert_eq!(schema.shadow_owner("PSI_data"), Some("psi"));
+    /// assert_eq!(schema.shadow_owner("psi_other"), None);
+    /// # Ok::<(), tenantry_rewrite::SchemaError>(())
+    /// ```
+    pub fn shadow_owner(&self, name: &str) -> Option<&str> {
+        let lower = name.to_ascii_lowercase();
+        for (i, _) in lower.match_indices('_') {
+            let (owner, suffix) = (&lower[..i], &lower[i + 1..]);
+            if let Some(table) = self.tables.get(owner)
+                && let Some(module) = table.module
+                && module.shadow_suffixes().contains(&suffix)
+            {
+                return Some(&table.name);
+            }
+            if let Some(object) = self
+                .unreadable
+                .iter()
+                .find(|u| u.kind == ObjectKind::VirtualTable && u.name.eq_ignore_ascii_case(owner))
+            {
+                return Some(&object.name);
+            }
+        }
+        None
     }
 
     /// Adds a unique index on `table` (which may be added before or after it): the table's
@@ -356,7 +501,7 @@ impl Schema {
     /// exists.
     pub fn add_table(&mut self, mut table: Table) -> Result<(), SchemaError> {
         let key = table.name.to_ascii_lowercase();
-        if self.tables.contains_key(&key) || self.views.contains_key(&key) {
+        if self.name_taken(&table.name) {
             return Err(SchemaError::DuplicateTable { name: table.name });
         }
         if let Some(indexes) = self.indexes.get(&key) {
@@ -374,7 +519,7 @@ impl Schema {
     /// [`SchemaError::DuplicateTable`] when a table or view of that name exists.
     pub fn add_view(&mut self, view: View) -> Result<(), SchemaError> {
         let key = view.name.to_ascii_lowercase();
-        if self.tables.contains_key(&key) || self.views.contains_key(&key) {
+        if self.name_taken(&view.name) {
             return Err(SchemaError::DuplicateTable { name: view.name });
         }
         self.views.insert(key, view);
@@ -518,21 +663,9 @@ fn table_of(
                 unique_keys,
                 key,
                 tenant_keys: false,
+                module: None,
             }))
         }
-        // A virtual table's columns live in its module arguments; it is global unless it has
-        // the tenant column, which the migrator never gives it.
-        Statement::CreateVirtualTable { name, .. } => Ok(Some(Table {
-            name: last_name(name),
-            columns: Vec::new(),
-            without_rowid: false,
-            integer_primary_key: None,
-            replaces_on_conflict: false,
-            foreign_keys: Vec::new(),
-            unique_keys: Vec::new(),
-            key: None,
-            tenant_keys: false,
-        })),
         _ => Ok(None),
     }
 }
@@ -586,4 +719,18 @@ fn last_name(name: &sqlparser::ast::ObjectName) -> String {
         .and_then(|part| part.as_ident())
         .map(|i| i.value.clone())
         .unwrap_or_default()
+}
+
+/// Why one object of the schema was not added.
+enum ObjectError {
+    /// Its text cannot be read: it is recorded as unreadable.
+    Unreadable(String),
+    /// The schema as a whole is wrong (a name declared twice).
+    Schema(SchemaError),
+}
+
+impl From<SchemaError> for ObjectError {
+    fn from(e: SchemaError) -> Self {
+        ObjectError::Schema(e)
+    }
 }

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
-use tenantry_rewrite::{ALLOWED_PRAGMAS, FORBIDDEN_FUNCTIONS, Schema, TABLE_FUNCTIONS};
+use tenantry_rewrite::{ALLOWED_PRAGMAS, FORBIDDEN_FUNCTIONS, ObjectKind, Schema, TABLE_FUNCTIONS};
 
 /// What the authorizer knows; shared with the connection, which updates it.
 #[derive(Default)]
@@ -41,7 +41,8 @@ const MAX_CTE_NAMES: usize = 4096;
 /// The schema facts the guard decides by, all names in lower case.
 #[derive(Default)]
 struct Known {
-    /// Tenant tables.
+    /// Tenant tables, the shadow tables of tenant virtual tables, and the tables the rewriter
+    /// could not read.
     tables: HashSet<String>,
     /// The tenant column.
     column: String,
@@ -78,12 +79,36 @@ impl Guard {
     }
 
     /// Takes the tenant tables and scoped triggers of a (re)loaded schema.
+    ///
+    /// Guarded like tenant tables: the shadow tables of a tenant virtual table (they hold
+    /// every tenant's index data) and the tables the rewriter could not read (whose rows may
+    /// be any tenant's). A view or an unscoped trigger cannot reach them. A statement's own
+    /// access cannot be told from the module's: SQLite asks about the statements FTS and
+    /// R*Tree prepare on their shadow tables (while the caller's statement is prepared, in
+    /// `xConnect`, and while it steps) with no accessor, as for the caller's statement, so
+    /// those are allowed; the rewriter refuses a statement that names a shadow table
+    /// (`Refusal::ShadowTable`).
     pub fn learn(&self, schema: &Schema) {
         let column = schema.tenant_column().to_ascii_lowercase();
+        let shadow = |t: &tenantry_rewrite::Table| {
+            schema.shadow_owner(&t.name).is_some_and(|owner| {
+                schema.is_scoped(owner)
+                    || schema
+                        .unreadable()
+                        .iter()
+                        .any(|u| u.name.eq_ignore_ascii_case(owner))
+            })
+        };
+        let unreadable_tables = schema
+            .unreadable()
+            .iter()
+            .filter(|u| matches!(u.kind, ObjectKind::Table | ObjectKind::VirtualTable))
+            .map(|u| u.name.to_ascii_lowercase());
         let tables = schema
             .tables()
-            .filter(|t| t.has_column(&column))
+            .filter(|t| t.has_column(&column) || shadow(t))
             .map(|t| t.name.to_ascii_lowercase())
+            .chain(unreadable_tables)
             .collect();
         let scoped_triggers = schema
             .triggers()
@@ -324,6 +349,42 @@ mod tests {
             column_name: "tenant_id",
         };
         assert_eq!(answer(&g, move_row, Some("safe")), Authorization::Deny);
+    }
+
+    #[test]
+    fn shadow_tables_and_unreadable_tables_are_kept_from_views_and_unscoped_triggers() {
+        let schema = Schema::from_objects(
+            [
+                "CREATE VIRTUAL TABLE psi USING fts5(body, tenant_id UNINDEXED)",
+                "CREATE TABLE 'psi_content'(id INTEGER PRIMARY KEY, c0, c1)",
+                "CREATE VIRTUAL TABLE ext USING nosuchmodule(a)",
+                "CREATE VIRTUAL TABLE plain USING fts5(body)",
+                "CREATE TABLE 'plain_content'(id INTEGER PRIMARY KEY, c0)",
+            ],
+            "tenant_id",
+        )
+        .expect("schema");
+        let g = Guard::new(&schema);
+        let denied = [
+            (read("psi_content", "c0"), Some("a_view")),
+            (read("ext", "a"), Some("a_trigger")),
+            (read("psi", "body"), Some("a_view")),
+        ];
+        expect(&g, Authorization::Deny, &denied);
+        // FTS's own statements on its shadow tables come with no accessor, like the
+        // caller's: allowed (the rewriter refuses a statement naming a shadow table).
+        let allowed = [
+            (read("psi_content", "c0"), None),
+            (
+                AuthAction::Insert {
+                    table_name: "psi_content",
+                },
+                None,
+            ),
+            // A global virtual table's shadow tables stay global.
+            (read("plain_content", "c0"), Some("a_view")),
+        ];
+        expect(&g, Authorization::Allow, &allowed);
     }
 
     #[test]

@@ -4,13 +4,13 @@
 //! allowlist, or refused. Tenant tables and views are recorded in the model with the bytes
 //! their replacement covers.
 
-use sqlparser::ast::{Ident, ObjectName, TableFactor, TableIndexDirective};
+use sqlparser::ast::{Ident, ObjectName, TableAlias, TableFactor, TableIndexDirective};
 use sqlparser::keywords::Keyword;
 
-use crate::analysis::model::{InTable, TenantRead, ViewUse};
+use crate::analysis::model::{InTable, TenantRead, ViewUse, VirtualRead};
 use crate::analysis::walk::Walk;
 use crate::objects::View;
-use crate::refusal::{Refusal, SourceForm};
+use crate::refusal::{Refusal, SourceForm, VirtualForm};
 use crate::schema::Table;
 use crate::sql::{ident_parts, last_ident, loc_of, name_pos};
 use crate::statement::{Access, TableUse};
@@ -99,6 +99,9 @@ impl<'s> Walk<'s, '_> {
         }
         let table = match self.resolve(name, &parts, pos)? {
             Resolved::Plain => return Ok(()),
+            Resolved::Scoped(table) if table.module.is_some() => {
+                return self.virtual_read(table, name, alias.as_ref(), &parts, pos);
+            }
             Resolved::Scoped(table) => table,
             Resolved::View(view) => {
                 if !index_directives.is_empty() {
@@ -174,6 +177,46 @@ impl<'s> Walk<'s, '_> {
             index_clause,
             alias_text: alias_text.to_owned(),
             rowid: None,
+        });
+        Ok(())
+    }
+
+    /// A tenant virtual table in a FROM: read in place, its tenant test recorded for the
+    /// WHERE of the SELECT whose FROM holds it (see `analysis/vtab.rs`).
+    fn virtual_read(
+        &mut self,
+        table: &'s Table,
+        name: &ObjectName,
+        alias: Option<&TableAlias>,
+        parts: &[String],
+        pos: (u64, u64),
+    ) -> Result<(), Refusal> {
+        let refuse = |form| Refusal::VirtualTable {
+            table: table.name.clone(),
+            form,
+        };
+        let Some(select) = self.scopes.current_select() else {
+            return Err(refuse(VirtualForm::UpdateFrom));
+        };
+        if self.nullable.contains(&pos) {
+            return Err(refuse(VirtualForm::OuterJoin));
+        }
+        let Some(&place) = self.virtual_places.get(&select) else {
+            return Err(Refusal::Internal {
+                detail: format!("no WHERE place for the SELECT reading {name}"),
+            });
+        };
+        let qualifier_tok = match alias {
+            Some(a) => self.tok(loc_of(&a.name))?,
+            None => self.name_tokens(name, pos)?.1,
+        };
+        let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
+        self.qualify_in_view(parts, pos)?;
+        self.model.virtual_reads.push(VirtualRead {
+            select,
+            table,
+            qualifier,
+            place,
         });
         Ok(())
     }

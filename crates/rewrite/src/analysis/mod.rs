@@ -14,6 +14,9 @@
 //! - [`target`]: the table an INSERT, UPDATE or DELETE writes, and the positions of the
 //!   clauses that scope it ([`clauses`]); [`keys`]: where an INSERT allocates the key column
 //!   that replaced a legacy rowid.
+//! - [`unreadable`]: statements that may touch an unreadable object or a shadow table,
+//!   refused first; [`vtab`]: tenant virtual tables, read in place (their SELECT's tenant
+//!   test, outer joins) and the INSERTs they refuse.
 //! - [`walk`]: the visitor; [`scopes`]: CTEs and FROM clauses in scope; [`from`]: what each
 //!   table name in a FROM or after IN resolves to; [`columns`]: result columns and their
 //!   names; [`words`]: facts about the statement's text.
@@ -25,7 +28,9 @@ mod keys;
 mod model;
 mod scopes;
 mod target;
+mod unreadable;
 mod values;
+mod vtab;
 mod walk;
 mod words;
 
@@ -38,7 +43,7 @@ use crate::refusal::Refusal;
 pub use from::TABLE_FUNCTIONS;
 pub(crate) use model::{
     Context, Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Model,
-    RowidRead, TenantRead, TenantValues, Write, WriteClauses,
+    RowidRead, TenantRead, TenantValues, VirtualRead, Write, WriteClauses,
 };
 pub use walk::FORBIDDEN_FUNCTIONS;
 use words::Words;
@@ -53,6 +58,8 @@ pub(crate) fn analyze<'s>(
     statement: &Statement,
 ) -> Result<Model<'s>, Refusal> {
     let mut model = Model::new(Words::of(cx.src, cx.seg.clone()));
+    unreadable::check(cx, statement, &model.words)?;
+    vtab::check_insert(cx, statement)?;
     let targets = target::analyze(cx, statement, &mut model)?;
     let mut walk = walk::Walk::new(cx.clone(), targets, model);
     if let ControlFlow::Break(refusal) = statement.visit(&mut walk) {

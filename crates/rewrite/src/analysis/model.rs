@@ -59,6 +59,8 @@ pub(crate) struct Model<'s> {
     pub reads: Vec<TenantRead<'s>>,
     /// Tenant tables read by `x IN t`.
     pub in_tables: Vec<InTable<'s>>,
+    /// Tenant virtual tables read in a FROM: scoped in place by their SELECT's WHERE.
+    pub virtual_reads: Vec<VirtualRead<'s>>,
     /// Views read in a FROM or by `x IN v`, in the order met.
     pub views: Vec<ViewUse>,
     /// Rowid reads through a tenant table, and what the lookup decided for each.
@@ -103,6 +105,18 @@ pub(crate) struct TenantRead<'s> {
     /// The rowid it must expose: by which of its names no column takes, and under which
     /// names the statement reads it.
     pub rowid: Option<ExposedRowid>,
+}
+
+/// A tenant virtual table in a FROM, read in place: its tenant test goes into the WHERE of
+/// the SELECT whose FROM holds it (see `analysis/vtab.rs`).
+pub(crate) struct VirtualRead<'s> {
+    /// The SELECT whose FROM holds it (index into [`Model::selects`]).
+    pub select: usize,
+    pub table: &'s Table,
+    /// Its alias or name, as written: what qualifies its tenant column.
+    pub qualifier: String,
+    /// Where its SELECT's tenant tests go.
+    pub place: FilterPlace,
 }
 
 /// A rowid a derived table exposes as a column.
@@ -191,6 +205,7 @@ pub(crate) struct Filter {
 }
 
 /// Where a tenant test goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FilterPlace {
     /// Before an existing condition (bytes `start..end`), which gets parentheses.
     Before { start: usize, end: usize },
@@ -281,6 +296,7 @@ impl Model<'_> {
             checked: Vec::new(),
             reads: Vec::new(),
             in_tables: Vec::new(),
+            virtual_reads: Vec::new(),
             views: Vec::new(),
             rowid_reads: Vec::new(),
             schema_prefixes: Vec::new(),

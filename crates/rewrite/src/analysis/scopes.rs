@@ -161,7 +161,12 @@ impl<'s> Scopes<'s> {
                 } else if let Some(columns) = (parts.len() == 1).then(|| self.cte(last)).flatten() {
                     ItemKind::Query(columns)
                 } else if let Some(table) = schema.table(last) {
-                    ItemKind::Read(table)
+                    // A virtual table is read in place: the real table, with its own rowid.
+                    if table.module.is_some() {
+                        ItemKind::Target(Some(table))
+                    } else {
+                        ItemKind::Read(table)
+                    }
                 } else if let Some(view) = schema.view(last) {
                     let columns = &view.columns;
                     ItemKind::Query(

@@ -15,8 +15,9 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 
 use crate::analysis::columns::{self, Naming};
-use crate::analysis::model::{Context, ExposedRowid, Model, RowidRead, SelectShape};
+use crate::analysis::model::{Context, ExposedRowid, FilterPlace, Model, RowidRead, SelectShape};
 use crate::analysis::scopes::{self, Scopes};
+use crate::analysis::vtab;
 use crate::classify::{self, Factor, Shape};
 use crate::keys::RowKey;
 use crate::refusal::{Refusal, SourceForm};
@@ -46,6 +47,11 @@ pub(crate) struct Walk<'s, 'a> {
     pub(super) targets: Vec<(u64, u64)>,
     pub(super) coverage: Coverage,
     pub(super) model: Model<'s>,
+    /// Per SELECT whose FROM holds a tenant virtual table: where its tenant tests go.
+    pub(super) virtual_places: HashMap<usize, FilterPlace>,
+    /// Where the table names on the nullable side of an outer join start (in the SELECTs
+    /// that hold a tenant virtual table).
+    pub(super) nullable: Vec<(u64, u64)>,
 }
 
 impl<'s, 'a> Walk<'s, 'a> {
@@ -61,6 +67,8 @@ impl<'s, 'a> Walk<'s, 'a> {
             targets,
             coverage,
             model,
+            virtual_places: HashMap::new(),
+            nullable: Vec::new(),
         }
     }
 
@@ -388,6 +396,20 @@ impl Walk<'_, '_> {
             self.scopes
                 .items_of(self.cx.schema, self.model.words.reads_rowid(), &select.from);
         let index = self.model.selects.len();
+        let tenant = self.cx.schema.tenant_column();
+        let reads_virtual = from.iter().any(|item| {
+            matches!(item.kind, ItemKind::Target(Some(t)) if t.module.is_some() && t.has_column(tenant))
+        });
+        if reads_virtual {
+            let Some(&(_, last)) = ranges.last() else {
+                return Err(Refusal::Internal {
+                    detail: "result columns not found".to_owned(),
+                });
+            };
+            let place = vtab::where_place(src, self.cx.seg.end, last, select.selection.is_some())?;
+            self.virtual_places.insert(index, place);
+            self.nullable.extend(vtab::nullable(&select.from));
+        }
         self.scopes.enter_select(index, from);
         let naming = Naming::Select {
             scopes: &self.scopes,

@@ -10,6 +10,8 @@
 //! - [`rowid`]: rowid reads that become reads of the INTEGER PRIMARY KEY column;
 //! - [`derived`]: tenant tables in FROM and after IN become derived tables of the tenant's
 //!   rows;
+//! - [`vtab`]: tenant virtual tables, read in place, get their tenant test in their
+//!   SELECT's WHERE;
 //! - [`view_refs`]: views become placeholders for their scoped query (filled by
 //!   `crate::views`);
 //! - [`aliases`]: result columns whose text changed keep their legacy name (last: it looks
@@ -23,6 +25,7 @@ mod keys;
 mod qualify;
 mod rowid;
 mod view_refs;
+mod vtab;
 mod write;
 
 use crate::analysis::Model;
@@ -43,6 +46,7 @@ pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     qualify::emit(model, &mut edits);
     rowid::emit(model, &mut edits);
     derived::emit(model, cx, &mut edits);
+    vtab::emit(model, cx, &mut edits);
     view_refs::emit(model, &mut edits);
     aliases::emit(model, cx.src, &mut edits);
     edits.list

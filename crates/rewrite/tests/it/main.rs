@@ -15,3 +15,5 @@ mod tenant_first_keys;
 mod tenant_first_rowid;
 mod tenant_values;
 mod trigger_when;
+mod unreadable;
+mod virtual_tables;

@@ -6,3 +6,4 @@ mod keys;
 mod port;
 mod pragmas;
 mod tenant_values;
+mod virtual_tables;

@@ -45,8 +45,8 @@ impl Tenancy {
     pub fn read(single: &Connection, multi: &Connection, tenant: &str) -> Tenancy {
         let names = strings(
             single,
-            // A virtual table's shadow tables hold every tenant's rows in the module's own
-            // format; the virtual table itself is compared.
+            // A virtual table's shadow tables hold every tenant's data: its rows are read
+            // through the virtual table itself.
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' \
              AND name NOT IN (SELECT name FROM pragma_table_list WHERE type = 'shadow') \
              ORDER BY rowid",
