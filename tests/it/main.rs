@@ -8,6 +8,10 @@ mod support;
 mod cli;
 /// A failure injected at every step leaves the database logically identical.
 mod faults;
+/// The application our requirements come from, in its own shape: half-migrated, an FTS5
+/// search table with a tenant column, triggers with `WHEN (SELECT …)`, tenant values passed
+/// as parameters; it migrates, opens, and each store sees and changes only its own rows.
+mod half_migrated;
 /// Isolation on the POS fixture with three tenants: the catalogue and attacks as tenant A
 /// leave B's and C's rows byte for byte as they were and read nothing of them.
 mod isolation;

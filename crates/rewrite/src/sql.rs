@@ -68,14 +68,17 @@ pub(crate) fn quote_ident(name: &str) -> String {
 }
 
 /// The columns a statement sees of `table`: all but the tenant column, unless the policy
-/// exposes it or the column is the application's own ([`Schema::has_own_tenant_column`]).
+/// exposes it or the column is the application's own ([`Schema::has_own_tenant_column`];
+/// a virtual table's always is, [`Table::shows_tenant_column`]).
 pub(crate) fn visible_columns<'t>(
     table: &'t Table,
     schema: &Schema,
     policy: &Policy,
 ) -> impl Iterator<Item = &'t Column> {
     let tenant = schema.tenant_column().to_owned();
-    let expose = policy.expose_tenant_column || schema.has_own_tenant_column(&table.name);
+    let expose = policy.expose_tenant_column
+        || table.shows_tenant_column()
+        || schema.has_own_tenant_column(&table.name);
     table
         .columns
         .iter()
