@@ -137,7 +137,9 @@ pub enum Refusal {
         table: String,
     },
     /// An UPDATE (or upsert) that sets the tenant column.
-    #[error("setting the tenant column {column:?} of {table:?} would move a row to another tenant")]
+    #[error(
+        "setting the tenant column {column:?} of {table:?} would move a row to another tenant; a row keeps its tenant, so drop the assignment (in an upsert, the tenant of the row it inserts is checked already)"
+    )]
     TenantColumnWrite {
         /// The table.
         table: String,
