@@ -65,6 +65,18 @@ pub(super) fn filter_place(
             "WHERE clause not where the parser put it".to_owned(),
         ));
     }
+    place(src, from, where_tok, stop)
+}
+
+/// The tenant test's place in a clause that starts after token `from` and ends before token
+/// `stop`, with its WHERE keyword at `where_tok` (checked against the parser by the
+/// caller): before the WHERE's condition, or as a new WHERE after the clause's last token.
+pub(super) fn place(
+    src: &Source<'_>,
+    from: usize,
+    where_tok: Option<usize>,
+    stop: usize,
+) -> Result<FilterPlace, Refusal> {
     let last = src
         .prev_sig(stop, from)
         .ok_or_else(|| internal("empty statement tail".to_owned()))?;

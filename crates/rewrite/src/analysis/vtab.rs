@@ -12,7 +12,7 @@
 use sqlparser::ast::{Insert, JoinOperator, Statement, TableObject, TableWithJoins};
 use sqlparser::keywords::Keyword;
 
-use crate::analysis::clauses::internal;
+use crate::analysis::clauses::{self, internal};
 use crate::analysis::model::{Context, FilterPlace};
 use crate::classify::{self, Body, Factor, Shape};
 use crate::refusal::{Refusal, VirtualForm};
@@ -191,21 +191,5 @@ pub(super) fn where_place(
             "WHERE of a SELECT reading a virtual table not where the parser put it".to_owned(),
         ));
     }
-    let last = src
-        .prev_sig(stop, after)
-        .ok_or_else(|| internal("empty FROM clause".to_owned()))?;
-    match where_tok {
-        Some(w) => {
-            let first = src
-                .next_sig(w, stop)
-                .ok_or_else(|| internal("empty WHERE".to_owned()))?;
-            Ok(FilterPlace::Before {
-                start: src.toks[first].start,
-                end: src.toks[last].end,
-            })
-        }
-        None => Ok(FilterPlace::After {
-            at: src.toks[last].end,
-        }),
-    }
+    clauses::place(src, after, where_tok, stop)
 }

@@ -209,7 +209,7 @@ UPDATE orders AS o SET total = (SELECT sum(qty) FROM (SELECT "order_id", "qty" F
 -- SET tenant_id is refused
 -- sql:
 UPDATE customers SET tenant_id = 'B' WHERE id = 1
--- refused: statement 1 (UPDATE customers SET tenant_id = 'B' WHERE id = 1) refused: setting the tenant column "tenant_id" of "customers" would move a row to another tenant
+-- refused: statement 1 (UPDATE customers SET tenant_id = 'B' WHERE id = 1) refused: setting the tenant column "tenant_id" of "customers" would move a row to another tenant; a row keeps its tenant, so drop the assignment (in an upsert, the tenant of the row it inserts is checked already)
 
 -- DELETE with a subquery and RETURNING
 -- sql:
