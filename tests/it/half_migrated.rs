@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{Errors, on_the_oracle};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use tenantry_migrate::{Layout, MigrateOptions, VerifyOptions, migrate, verify};
 use tenantry_testkit::oracle::tenancy::Tenancy;
-use tenantry_testkit::oracle::{Oracle, Scoped, comparable};
 
 const SCHEMA: &str = include_str!("../../fixtures/half-migrated/schema.sql");
 const ROWS: &str = include_str!("../../fixtures/half-migrated/rows.sql");
@@ -354,30 +354,8 @@ fn the_triggers_do_for_each_tenant_what_they_did_before() {
         "INSERT INTO products (sku, name, price) VALUES ('BRK-001', 'Duplicate', 1)",
     ];
     for sql in statements {
-        single.execute_batch("BEGIN").unwrap();
-        caps.execute_batch("BEGIN").unwrap();
-        let v = Oracle {
-            single: &single,
-            scoped: Scoped::Connection(&caps),
-            tenancy: &tenancy,
-        }
-        .run(sql, &[]);
-        single.execute_batch("ROLLBACK").unwrap();
-        caps.execute_batch("ROLLBACK").unwrap();
-        assert_eq!(
-            v.others_before, v.others_after,
-            "another store's rows changed: {sql}"
-        );
-        let run = v.got.unwrap_or_else(|e| panic!("refused: {sql}: {e}"));
-        let outcome = |o: &Result<_, String>| comparable(o, false);
-        assert_eq!(
-            outcome(&run.outcome),
-            outcome(&v.expected),
-            "outcome: {sql}"
-        );
-        for ((table, got), (_, want)) in v.scoped_after.iter().zip(&v.single_after) {
-            assert_eq!(got, want, "table {table} after: {sql}");
-        }
+        on_the_oracle(&single, &caps, &tenancy, sql, Errors::Alike)
+            .unwrap_or_else(|e| panic!("refused: {sql}: {e}"));
     }
 }
 

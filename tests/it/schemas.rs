@@ -239,32 +239,24 @@ fn an_own_nullable_tenant_column_without_nulls_is_adopted_by_the_rebuild() {
         ..MigrateOptions::default()
     };
     migrate(&db, &options, &mut |_| {}).unwrap();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let columns: Vec<(String, bool)> = conn
-        .prepare("SELECT name, \"notnull\" FROM pragma_table_info('a') ORDER BY cid")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    use rusqlite::types::Value::{Integer, Text};
+    let conn = Connection::open(&db).unwrap();
+    let rows = |sql: &str| tenantry_testkit::db::query(&conn, sql, &[]).unwrap().rows;
+    let text = |s: &str| Text(s.to_owned());
     assert_eq!(
-        columns,
+        rows("SELECT name, \"notnull\" FROM pragma_table_info('a') ORDER BY cid"),
         [
-            ("id".to_owned(), true),
-            ("tenant_id".to_owned(), true),
-            ("name".to_owned(), false)
+            [text("id"), Integer(1)],
+            [text("tenant_id"), Integer(1)],
+            [text("name"), Integer(0)]
         ]
     );
-    let rows: Vec<(i64, String)> = conn
-        .prepare("SELECT id, tenant_id FROM a ORDER BY id")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
     assert_eq!(
-        rows,
-        [(1, "caps-automotive".to_owned()), (2, "store-2".to_owned())]
+        rows("SELECT id, tenant_id FROM a ORDER BY id"),
+        [
+            [Integer(1), text("caps-automotive")],
+            [Integer(2), text("store-2")]
+        ]
     );
 }
 

@@ -165,3 +165,64 @@ pub fn tenantry_stdin(args: &[&str], input: &str) -> Output {
 pub fn render_value(v: ValueRef<'_>) -> String {
     render(v)
 }
+
+/// How a scoped failure is compared with the legacy one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Errors {
+    /// By message.
+    Alike,
+    /// Both failed: tenant-first constraint errors name the tenant column, and SQLite may
+    /// report another key first.
+    BothFail,
+}
+
+/// Runs `sql` on the tenant oracle (`single`, the legacy database; `scoped`, a tenant
+/// connection to the migrated one) inside a transaction rolled back on both sides, and
+/// checks it: the other tenants' rows did not change; unless refused (returned), it had the
+/// legacy outcome (see [`Errors`]) and left the tenant's rows as the legacy database's.
+pub fn on_the_oracle(
+    single: &Connection,
+    scoped: &tenantry_sqlite::Connection,
+    tenancy: &tenantry_testkit::oracle::tenancy::Tenancy,
+    sql: &str,
+    errors: Errors,
+) -> Result<(), tenantry_rewrite::RewriteError> {
+    use tenantry_testkit::oracle::{Oracle, Scoped, comparable};
+
+    single.execute_batch("BEGIN").unwrap();
+    scoped.execute_batch("BEGIN").unwrap();
+    let v = Oracle {
+        single,
+        scoped: Scoped::Connection(scoped),
+        tenancy,
+    }
+    .run(sql, &[]);
+    single.execute_batch("ROLLBACK").unwrap();
+    scoped.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        v.others_before, v.others_after,
+        "another tenant's rows changed: {sql}"
+    );
+    let run = v.got?;
+    let outcome = |o: &Result<_, String>| {
+        comparable(o, false).map_err(|e| {
+            if errors == Errors::Alike {
+                e
+            } else {
+                String::new()
+            }
+        })
+    };
+    assert_eq!(
+        outcome(&run.outcome),
+        outcome(&v.expected),
+        "outcome differs: {sql}"
+    );
+    for ((table, got), (_, want)) in v.scoped_after.iter().zip(&v.single_after) {
+        assert_eq!(
+            got, want,
+            "table {table}: the tenant's rows differ after: {sql}"
+        );
+    }
+    Ok(())
+}
