@@ -251,6 +251,7 @@ impl Rewriter {
                     explain: false,
                     tables: Vec::new(),
                     ctes: Vec::new(),
+                    assigns_tenant: false,
                 };
                 return Ok((info, Vec::new(), Vec::new()));
             }
@@ -300,6 +301,7 @@ impl Rewriter {
             explain,
             tables,
             ctes,
+            assigns_tenant: model.assigns_tenant,
         };
         Ok((info, edits, model.checks))
     }

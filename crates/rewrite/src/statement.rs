@@ -65,4 +65,8 @@ pub struct StatementInfo {
     /// The names of the CTEs it declares, its views' included (lower case). SQLite names a
     /// CTE as the accessor of what the CTE reads, as it names a view.
     pub ctes: Vec<String>,
+    /// An upsert's `DO UPDATE` sets the tenant column to a value checked when it runs (to
+    /// the tenant's own, on the tenant's own row): the tenant connection's guard lets this
+    /// statement write the column, and no other.
+    pub assigns_tenant: bool,
 }

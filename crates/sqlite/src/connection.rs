@@ -569,6 +569,11 @@ impl Connection {
             }
         };
         let infos = rendered.plan.statements();
+        // The caller prepares this text next; only a checked upsert may set the tenant
+        // column (SQLite asks the authorizer again when it re-prepares the statement after
+        // a schema change, when this may say otherwise: the statement then fails, closed).
+        self.guard
+            .allow_tenant_assignment(infos.iter().any(|s| s.assigns_tenant));
         // The span's fields cost allocations: build them only when someone listens.
         let span = if let Some(started) = started {
             let kinds: Vec<&str> = infos.iter().map(|s| s.kind.as_str()).collect();

@@ -32,6 +32,10 @@ pub(crate) struct Guard {
     /// CTE as the accessor of the tables its query reads, as it names a view; the rewriter
     /// scoped those queries like any other.
     ctes: RwLock<HashSet<String>>,
+    /// The statement being prepared is an upsert whose `DO UPDATE` sets the tenant column
+    /// to a value checked when it runs (`StatementInfo::assigns_tenant`): the statement
+    /// itself (no view, no trigger) may write the column.
+    tenant_assignment: AtomicBool,
 }
 
 /// More CTE names than any application writes; past it the set starts again (a CTE then
@@ -59,6 +63,7 @@ impl Guard {
             scoped: AtomicBool::new(true),
             known: RwLock::default(),
             ctes: RwLock::default(),
+            tenant_assignment: AtomicBool::new(false),
         });
         guard.learn(schema);
         guard
@@ -76,6 +81,12 @@ impl Guard {
             }
             known.extend(names.map(str::to_owned));
         }
+    }
+
+    /// Whether the statement the connection is about to prepare may write the tenant column
+    /// itself (see [`Guard::tenant_assignment`]); set for every statement it prepares.
+    pub fn allow_tenant_assignment(&self, allowed: bool) {
+        self.tenant_assignment.store(allowed, Ordering::Release);
     }
 
     /// Takes the tenant tables and scoped triggers of a (re)loaded schema.
@@ -218,7 +229,10 @@ impl Guard {
                 column_name,
             } => {
                 let tenant_column = column_name.eq_ignore_ascii_case(column);
-                !(tenant_table(table_name) && (tenant_column || unscoped_accessor))
+                // A checked upsert writes the tenant's own value on the tenant's own row.
+                let checked =
+                    ctx.accessor.is_none() && self.tenant_assignment.load(Ordering::Acquire);
+                !(tenant_table(table_name) && ((tenant_column && !checked) || unscoped_accessor))
             }
             AuthAction::Read { table_name, .. }
             | AuthAction::Insert { table_name }
@@ -349,6 +363,13 @@ mod tests {
             column_name: "tenant_id",
         };
         assert_eq!(answer(&g, move_row, Some("safe")), Authorization::Deny);
+        // A checked upsert may set it, itself only, and only while it is being prepared.
+        g.allow_tenant_assignment(true);
+        assert_eq!(answer(&g, move_row, None), Authorization::Allow);
+        assert_eq!(answer(&g, move_row, Some("safe")), Authorization::Deny);
+        assert_eq!(answer(&g, move_row, Some("raw")), Authorization::Deny);
+        g.allow_tenant_assignment(false);
+        assert_eq!(answer(&g, move_row, None), Authorization::Deny);
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub(crate) struct Model<'s> {
     pub checks: Vec<TenantCheck>,
     /// Tenant values checked when the statement runs ([`TenantValues::Checked`]).
     pub checked: Vec<CheckedValue>,
+    /// An upsert's `DO UPDATE` assigns the tenant column a value in [`Model::checked`].
+    pub assigns_tenant: bool,
     /// Tenant tables read in a FROM or JOIN: each becomes a derived table.
     pub reads: Vec<TenantRead<'s>>,
     /// Tenant tables read by `x IN t`.
@@ -294,6 +296,7 @@ impl Model<'_> {
             write: None,
             checks: Vec::new(),
             checked: Vec::new(),
+            assigns_tenant: false,
             reads: Vec::new(),
             in_tables: Vec::new(),
             virtual_reads: Vec::new(),

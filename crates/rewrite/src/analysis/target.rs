@@ -25,7 +25,7 @@ use crate::analysis::clauses::{self, Tail, internal};
 use crate::analysis::columns::{self, Naming};
 use crate::analysis::keys;
 use crate::analysis::model::{
-    Context, Filter, InsertClauses, InsertSource, Model, Write, WriteClauses,
+    Context, Filter, InsertClauses, InsertSource, Model, TenantValues, Write, WriteClauses,
 };
 use crate::analysis::values;
 use crate::classify::{self, Body, Shape};
@@ -215,6 +215,33 @@ impl<'s> Target<'_, 's, '_> {
             }
         }
         Ok(())
+    }
+
+    /// An upsert's `DO UPDATE` assignments: on a tenant connection the tenant column may be
+    /// given a value checked when it runs (`tenant_id = excluded.tenant_id`: the row it
+    /// updates is the tenant's, so the value must be the tenant); otherwise, and for any
+    /// other form, setting it is refused.
+    fn upsert_assignments(
+        &mut self,
+        assignments: &[sqlparser::ast::Assignment],
+        table: &Table,
+    ) -> Result<(), Refusal> {
+        let column = self.cx.schema.tenant_column();
+        let mut others = Vec::new();
+        for assignment in assignments {
+            let is_tenant = match &assignment.target {
+                AssignmentTarget::ColumnName(n) => {
+                    last_ident(n).is_some_and(|c| c.value.eq_ignore_ascii_case(column))
+                }
+                AssignmentTarget::Tuple(_) => false,
+            };
+            if is_tenant && self.cx.tenant_values == TenantValues::Checked {
+                values::assignment(self.cx, &mut self.model, &assignment.value, table)?;
+            } else {
+                others.push(&assignment.target);
+            }
+        }
+        self.refuse_tenant_assignment(&others, table)
     }
 
     /// RETURNING's result columns, recorded for aliasing (their names are their text).
@@ -559,9 +586,7 @@ impl<'s> Target<'_, 's, '_> {
             Some(OnInsert::OnConflict(conflict)) => match &conflict.action {
                 OnConflictAction::DoNothing => None,
                 OnConflictAction::DoUpdate(update) => {
-                    let targets: Vec<&AssignmentTarget> =
-                        update.assignments.iter().map(|a| &a.target).collect();
-                    self.refuse_tenant_assignment(&targets, table)?;
+                    self.upsert_assignments(&update.assignments, table)?;
                     let do_tok = clauses::do_update(src, end, after_target + 1)?;
                     let tail = Tail {
                         returning: insert.returning.is_some(),

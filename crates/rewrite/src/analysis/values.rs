@@ -129,6 +129,38 @@ pub(super) fn filter(
     Ok(())
 }
 
+/// The value an upsert's `DO UPDATE` assigns the tenant column (tenant connections only):
+/// a string literal checked when the plan is rendered, as in a VALUES row; one value,
+/// parameter or column name (`excluded.tenant_id`) checked when the statement runs; any
+/// other expression refused.
+pub(super) fn assignment(
+    cx: &Context<'_, '_>,
+    model: &mut Model<'_>,
+    value: &Expr,
+    table: &Table,
+) -> Result<(), Refusal> {
+    if let Some(literal) = string_literal(value) {
+        model.checks.push(TenantCheck {
+            table: table.name.clone(),
+            value: literal.to_owned(),
+        });
+        model.assigns_tenant = true;
+        return Ok(());
+    }
+    let Some((start, end)) = operand(cx, value)? else {
+        return Err(Refusal::TenantColumnWrite {
+            table: table.name.clone(),
+            column: cx.schema.tenant_column().to_owned(),
+        });
+    };
+    model.checked.push(CheckedValue {
+        table: table.name.clone(),
+        span: start..end,
+    });
+    model.assigns_tenant = true;
+    Ok(())
+}
+
 /// A value given for the tenant column, other than a string literal in a VALUES row:
 /// checked when the statement runs (its bytes from `span`), the firing row's tenant in a
 /// trigger, or refused.

@@ -162,12 +162,15 @@ fn forms_that_cannot_be_checked_are_refused() {
             "{sql}"
         );
     }
-    // Writing the column in an UPDATE or an upsert's DO UPDATE stays refused: the guard
-    // denies any write of it, and the row's tenant cannot change anyway.
+    // Writing the column in an UPDATE stays refused (the guard denies any write of it, and
+    // a row's tenant cannot change), and in an upsert's DO UPDATE unless the value is one
+    // that can be checked.
     for sql in [
         "UPDATE vendors SET tenant_id = ? WHERE id = 1",
         "INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, ?3) \
-         ON CONFLICT (name) DO UPDATE SET tenant_id = excluded.tenant_id",
+         ON CONFLICT (name) DO UPDATE SET tenant_id = upper(excluded.tenant_id)",
+        "INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (name) DO UPDATE SET (name, tenant_id) = (excluded.name, 'A')",
     ] {
         assert!(
             matches!(refusal(&r, sql), Refusal::TenantColumnWrite { .. }),
@@ -202,4 +205,40 @@ fn an_own_tenant_column_is_visible_and_given_by_position() {
              RETURNING \"id\", \"name\", \"tenant_id\""
         )
     );
+}
+
+#[test]
+fn an_upserts_tenant_assignment_is_checked() {
+    let r = rewriter(true);
+    assert_eq!(
+        rewrite(
+            &r,
+            "INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET tenant_id = excluded.tenant_id"
+        )
+        .expect("checked"),
+        format!(
+            "INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, tenantry_tenant(?3, {CHECK})) \
+             ON CONFLICT (name) DO UPDATE SET tenant_id = tenantry_tenant(excluded.tenant_id, {CHECK}) \
+             WHERE +vendors.\"tenant_id\" = 'A'"
+        )
+    );
+    let plan = r
+        .plan("INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET tenant_id = ?3")
+        .expect("plan");
+    assert!(plan.statements()[0].assigns_tenant);
+    assert!(
+        !r.plan("INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, ?3)")
+            .expect("plan")
+            .statements()[0]
+            .assigns_tenant
+    );
+    // A literal is checked when the plan is rendered, as in VALUES.
+    assert!(matches!(
+        refusal(
+            &r,
+            "INSERT INTO vendors (id, name) VALUES (1, 'x') ON CONFLICT (name) DO UPDATE SET tenant_id = 'B'"
+        ),
+        Refusal::ForeignTenant { .. }
+    ));
 }

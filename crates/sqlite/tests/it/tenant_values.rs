@@ -206,3 +206,48 @@ fn select_star_on_a_table_with_its_own_tenant_column_returns_what_it_did() {
     assert_eq!(before.1.len(), 2);
     assert_eq!(after, before);
 }
+
+/// An upsert that sets the tenant column from what it inserts (`tenant_id =
+/// excluded.tenant_id`, common in code that passes its tenant) runs: the value is checked
+/// when it runs, on the tenant's own row. Another value fails and changes nothing; a plain
+/// UPDATE of the column stays refused.
+#[test]
+fn an_upsert_may_set_the_tenant_column_to_the_checked_tenant() {
+    let (_dir, _path, conn) = open();
+    let upsert = "INSERT INTO vendors (id, name, note, tenant_id) VALUES (?1, ?2, ?3, ?4) \
+                  ON CONFLICT (id) DO UPDATE SET note = excluded.note, tenant_id = excluded.tenant_id";
+    conn.execute(upsert, (1, "Acme", "updated", "a"))
+        .expect("the tenant's own value on its own row");
+    conn.execute(upsert, (4, "Dyn", "new", "a"))
+        .expect("an insert through the upsert");
+    let before = all_rows(&conn);
+    assert_eq!(
+        before[0],
+        (1, "Acme".into(), Some("updated".into()), "a".into())
+    );
+    assert_eq!(before[3], (4, "Dyn".into(), Some("new".into()), "a".into()));
+    let err = conn
+        .execute(upsert, (1, "Acme", "moved", "b"))
+        .expect_err("another tenant's value");
+    assert_mismatch(&err, "'b'");
+    // The value set, given separately: checked too.
+    let err = conn
+        .execute(
+            "INSERT INTO vendors (id, name, tenant_id) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (id) DO UPDATE SET tenant_id = ?4",
+            (1, "Acme", "a", "b"),
+        )
+        .expect_err("another tenant's value in the SET");
+    assert_mismatch(&err, "'b'");
+    // Another tenant's row (id 2, Bolt, of b) is never the one updated.
+    let changed = conn
+        .execute(upsert, (2, "Bolt 2", "taken", "a"))
+        .expect("id 2 is b's: the insert collides, the update finds no row of a");
+    assert_eq!(changed, 0);
+    assert_eq!(all_rows(&conn), before);
+    let err = conn
+        .execute("UPDATE vendors SET tenant_id = ?1 WHERE id = 1", ["a"])
+        .expect_err("a plain UPDATE of the column");
+    assert!(matches!(Error::of(&err), Some(Error::Rewrite(_))), "{err}");
+    assert_eq!(all_rows(&conn), before);
+}
