@@ -236,7 +236,7 @@ impl<'s> Target<'_, 's, '_> {
                 AssignmentTarget::Tuple(_) => false,
             };
             if is_tenant && self.cx.tenant_values == TenantValues::Checked {
-                values::assignment(self.cx, &mut self.model, &assignment.value, table)?;
+                values::assignment(self.cx, self.model, &assignment.value, table)?;
             } else {
                 others.push(&assignment.target);
             }
