@@ -116,7 +116,7 @@ fn first_word(sql: &str) -> String {
 /// work) or after (tenant A's connection).
 enum State {
     Before(rusqlite::Connection),
-    After(tenantry_sqlite::Connection),
+    After(Box<tenantry_sqlite::Connection>),
     Moving,
 }
 
@@ -212,7 +212,7 @@ impl Tenant {
             let conn = tenantry_sqlite::Connection::open(&self.path)
                 .expect("opening the migrated database");
             conn.set_tenant(A).expect("tenant A");
-            self.state = State::After(conn);
+            self.state = State::After(Box::new(conn));
             self.migrate_pending = false;
         }
         match &self.state {
