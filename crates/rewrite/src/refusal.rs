@@ -161,7 +161,8 @@ pub enum Refusal {
     #[error(
         "INSERT into {table:?} names the tenant column {column:?} with a value that cannot be \
          checked before it runs; leave the column out (the rewriter fills it) or give the \
-         current tenant as a string literal"
+         current tenant as a string literal (a tenant connection also takes a parameter or an \
+         expression in VALUES or a plain SELECT, checked when the statement runs)"
     )]
     UncheckedTenantValue {
         /// The table.
