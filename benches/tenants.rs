@@ -61,17 +61,6 @@ struct Databases {
     own: PathBuf,
 }
 
-/// The layout `TENANTRY_BENCH_LAYOUT` names.
-fn layout() -> Layout {
-    match std::env::var("TENANTRY_BENCH_LAYOUT").as_deref() {
-        Err(_) | Ok("tenant-first") => Layout::TenantFirst,
-        Ok("column") => Layout::Column,
-        Ok(other) => {
-            panic!("TENANTRY_BENCH_LAYOUT={other:?}: expected `tenant-first` or `column`")
-        }
-    }
-}
-
 /// The layout's name in file names and the summary.
 fn layout_name(layout: Layout) -> &'static str {
     match layout {
@@ -298,7 +287,7 @@ fn per_statement(
 
 fn main() {
     let started = SystemTime::now();
-    let layout = layout();
+    let layout = fixture::layout_from_env(Layout::TenantFirst);
     let mut dbs = databases(layout);
     let settle_runs = std::env::var("TENANTRY_BENCH_SETTLE").ok().map(|runs| {
         runs.parse::<usize>()

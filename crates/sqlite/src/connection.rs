@@ -8,18 +8,15 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use quick_cache::sync::Cache;
 use rusqlite::hooks::AuthContext;
 use rusqlite::{CachedStatement, Params, Row, Statement};
-use tenantry_rewrite::{Plan, Policy, Rewriter, StatementInfo, TenantId};
+use tenantry_rewrite::{Plan, StatementInfo, TenantId};
 
 use crate::error::Error;
 use crate::guard::Guard;
 use crate::schema;
+use crate::scoping::{self, Scoping};
 use crate::tenant_value::Mismatches;
-
-/// How many distinct statements' rewrites a connection keeps.
-const PLAN_CACHE_CAPACITY: usize = 4096;
 
 /// How many statements' renderings for the current tenant a connection keeps (the fast path
 /// in front of the shared plan cache; cleared when full).
@@ -202,11 +199,15 @@ fn data_version(conn: &rusqlite::Connection) -> u32 {
     }
 }
 
+/// A scoping, and the schema version it was taken at.
+type Taken = (i64, Arc<Scoping>);
+
 /// Rewrites shared between connections to one database: the rewriter for the current
 /// schema and its plan cache. Cheap to clone (one `Arc`).
 #[derive(Clone, Default)]
 pub struct SharedPlans {
-    slot: Arc<Mutex<Option<Arc<Scoping>>>>,
+    /// The schema version it was read at, and the scoping.
+    slot: Arc<Mutex<Option<Taken>>>,
     /// Tables whose tenant column the application declared itself.
     own_tenant_columns: Arc<[String]>,
 }
@@ -266,55 +267,14 @@ impl SharedPlans {
             .slot
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(scoping) = slot.as_ref()
-            && scoping.version == version
+        if let Some((read_at, scoping)) = slot.as_ref()
+            && *read_at == version
         {
             return Ok(Arc::clone(scoping));
         }
-        let fresh = Arc::new(Scoping::load(conn, column, &self.own_tenant_columns)?);
-        *slot = Some(Arc::clone(&fresh));
+        let fresh = scoping::for_schema(conn, column, &self.own_tenant_columns)?;
+        *slot = Some((version, Arc::clone(&fresh)));
         Ok(fresh)
-    }
-}
-
-/// The rewriter's policy on a tenant connection: the default, the keys an INSERT gives a
-/// tenant-first table's rows reported as `last_insert_rowid()` (see `key.rs`), and the
-/// tenant values a statement gives itself checked when it runs (see `tenant_value.rs`).
-fn policy() -> Policy {
-    let mut policy = Policy::default();
-    policy.report_keys = true;
-    policy.check_tenant_values = true;
-    policy
-}
-
-/// The rewriter for one version of the schema, and the rewrites it made.
-struct Scoping {
-    version: i64,
-    rewriter: Rewriter,
-    plans: Cache<String, Arc<Plan>>,
-}
-
-impl Scoping {
-    fn load(
-        conn: &rusqlite::Connection,
-        column: &str,
-        own_tenant_columns: &[String],
-    ) -> rusqlite::Result<Scoping> {
-        let version = schema::version(conn)?;
-        let mut schema = schema::require_migrated(schema::load(conn, column)?)?;
-        // Declared by the caller, and recorded by the migration that found them.
-        for table in own_tenant_columns
-            .iter()
-            .cloned()
-            .chain(schema::own_tenant_columns(conn)?)
-        {
-            schema.set_own_tenant_column(&table);
-        }
-        Ok(Scoping {
-            version,
-            rewriter: Rewriter::with_policy(schema, policy()),
-            plans: Cache::new(PLAN_CACHE_CAPACITY),
-        })
     }
 }
 
@@ -352,6 +312,8 @@ pub struct Connection {
     guard: Arc<Guard>,
     column: String,
     scoping: RefCell<Arc<Scoping>>,
+    /// The schema version the scoping was taken at.
+    version: std::cell::Cell<i64>,
     shared: SharedPlans,
     tenant: RefCell<Option<TenantId>>,
     watch: SchemaWatch,
@@ -410,7 +372,8 @@ impl Connection {
             true,
         )?;
         let watch = SchemaWatch::default();
-        let scoping = shared.for_version(&conn, column, schema::version(&conn)?)?;
+        let version = schema::version(&conn)?;
+        let scoping = shared.for_version(&conn, column, version)?;
         watch.looked(&conn);
         let commits = Arc::clone(&watch.own_commits);
         conn.commit_hook(Some(move || {
@@ -430,6 +393,7 @@ impl Connection {
             guard,
             column: column.to_owned(),
             scoping: RefCell::new(scoping),
+            version: std::cell::Cell::new(version),
             shared,
             tenant: RefCell::new(None),
             watch,
@@ -625,7 +589,7 @@ impl Connection {
         }
         let version = schema::version(&self.inner)?;
         self.watch.looked(&self.inner);
-        if self.scoping.borrow().version == version {
+        if self.version.get() == version {
             return Ok(Arc::clone(&self.scoping.borrow()));
         }
         tracing::debug!(version, "schema changed; reloading");
@@ -634,6 +598,7 @@ impl Connection {
             .for_version(&self.inner, &self.column, version)?;
         self.guard.learn(fresh.rewriter.schema());
         *self.scoping.borrow_mut() = Arc::clone(&fresh);
+        self.version.set(version);
         self.memo.borrow_mut().clear();
         Ok(fresh)
     }

@@ -13,6 +13,7 @@ mod guard;
 mod key;
 pub mod pool;
 pub mod schema;
+mod scoping;
 mod tenant_value;
 
 pub use connection::{

@@ -16,12 +16,20 @@ pub const SCHEMA_QUERY: &str = "SELECT sql FROM sqlite_master \
 /// # Errors
 /// SQLite's error, or [`Error::Schema`] when a table cannot be read.
 pub fn load(conn: &Connection, column: &str) -> rusqlite::Result<Schema> {
-    let mut statement = conn.prepare(SCHEMA_QUERY)?;
-    let objects = statement
+    parse(&objects(conn)?, column)
+}
+
+/// The text of every object [`SCHEMA_QUERY`] lists, in SQLite's order.
+pub(crate) fn objects(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(SCHEMA_QUERY)?
         .query_map([], |row| row.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// The schema `objects` declare, tenant column `column`.
+pub(crate) fn parse(objects: &[String], column: &str) -> rusqlite::Result<Schema> {
     // One object at a time: joined, a comment at the end of one could swallow the next.
-    Ok(Schema::from_objects(&objects, column).map_err(Error::from)?)
+    Ok(Schema::from_objects(objects, column).map_err(Error::from)?)
 }
 
 /// `schema`, unless no table has the tenant column (the database was never migrated).

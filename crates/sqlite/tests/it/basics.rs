@@ -444,6 +444,11 @@ fn savepoints_are_scoped_and_roll_back_when_dropped() {
 fn a_pools_connections_share_their_rewrites() {
     use tenantry_sqlite::pool::{Manager, Pool};
     let db = db();
+    // A schema of its own: the process shares a schema's plans with every connection to a
+    // database of the same schema (`same_schema.rs`), other tests' included.
+    rusqlite::Connection::open(&db.path)
+        .and_then(|c| c.execute_batch("CREATE TABLE pool_sharing_test (x)"))
+        .expect("own schema");
     let pool = Pool::new(Manager::new(&db.path), 2).expect("pool");
     let first = pool.get().expect("first");
     let second = pool.get().expect("second");

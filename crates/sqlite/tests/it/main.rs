@@ -5,5 +5,6 @@ mod concurrency;
 mod keys;
 mod port;
 mod pragmas;
+mod same_schema;
 mod tenant_values;
 mod virtual_tables;
