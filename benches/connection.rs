@@ -45,6 +45,10 @@
 //! tenant connection (the difference is the connection's own work, and its plans without
 //! bound values). Skip it with `TENANTRY_BENCH_PER_STATEMENT=0`.
 //!
+//! `TENANTRY_BENCH_UNCACHED=1` adds part 1 again with the statements not cached, as most
+//! legacy code runs them: `prepare` for each read, `execute` for each write (groups
+//! `plain-uncached/<class>` and `scoped-uncached/<class>`).
+//!
 //! Run: `cargo bench --bench connection` (about 14 minutes on 2 cores; the first run also
 //! generates the typical fixture, once, into `target/tenantry-bench/connection/`; every run
 //! migrates a fresh copy). Longer throughput runs:
@@ -535,6 +539,20 @@ fn main() {
             ("plain", "scoped"),
             "per query class: plain rusqlite (pre-migration) vs tenant connection (migrated)",
         );
+        if std::env::var("TENANTRY_BENCH_UNCACHED").as_deref() == Ok("1") {
+            catalogue::per_class_with(
+                ("plain-uncached", &mut plain),
+                ("scoped-uncached", &mut scoped),
+                &by_class,
+                catalogue::Caching::Uncached,
+            );
+            class_summary(
+                &by_class,
+                started,
+                ("plain-uncached", "scoped-uncached"),
+                "per query class, statements not cached (prepare for each read, execute for each write)",
+            );
+        }
         if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() != Ok("0") {
             per_statement(&fx, &cases, &mut plain, &mut scoped);
         }

@@ -27,6 +27,10 @@ pub struct Case {
 /// What both connections offer the bench: a cached statement, and a transaction rolled back.
 pub trait Side {
     fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>>;
+    /// `prepare`: a statement prepared for this call only.
+    fn fresh(&self, sql: &str) -> rusqlite::Result<rusqlite::Statement<'_>>;
+    /// `execute`, as legacy code calls it.
+    fn execute_now(&self, sql: &str, params: &[Value]) -> rusqlite::Result<usize>;
     /// `BEGIN DEFERRED`, `f`, `ROLLBACK`.
     fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T;
 }
@@ -34,6 +38,14 @@ pub trait Side {
 impl Side for rusqlite::Connection {
     fn cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
         self.prepare_cached(sql)
+    }
+
+    fn fresh(&self, sql: &str) -> rusqlite::Result<rusqlite::Statement<'_>> {
+        self.prepare(sql)
+    }
+
+    fn execute_now(&self, sql: &str, params: &[Value]) -> rusqlite::Result<usize> {
+        self.execute(sql, params_from_iter(params.iter()))
     }
 
     fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
@@ -49,6 +61,14 @@ impl Side for tenantry_sqlite::Connection {
         self.prepare_cached(sql)
     }
 
+    fn fresh(&self, sql: &str) -> rusqlite::Result<rusqlite::Statement<'_>> {
+        self.prepare(sql)
+    }
+
+    fn execute_now(&self, sql: &str, params: &[Value]) -> rusqlite::Result<usize> {
+        self.execute(sql, params_from_iter(params.iter()))
+    }
+
     fn rolled_back<T>(&mut self, f: impl FnOnce(&Self) -> T) -> T {
         let tx = self.transaction().expect("BEGIN");
         let out = f(&tx);
@@ -59,7 +79,7 @@ impl Side for tenantry_sqlite::Connection {
 
 /// Runs one statement: a read reads every column of every row (the number of rows is
 /// returned), a write returns the rows changed.
-pub fn run_case(stmt: &mut CachedStatement<'_>, case: &Case) -> rusqlite::Result<usize> {
+pub fn run_case(stmt: &mut rusqlite::Statement<'_>, case: &Case) -> rusqlite::Result<usize> {
     let params = params_from_iter(case.params.iter());
     if case.query.class.is_read_only() {
         let columns = stmt.column_count();
@@ -77,13 +97,43 @@ pub fn run_case(stmt: &mut CachedStatement<'_>, case: &Case) -> rusqlite::Result
     }
 }
 
-/// One iteration of a class: every statement once (writes inside a transaction rolled back).
-pub fn iteration<S: Side>(conn: &mut S, cases: &[&Case], writes: bool) -> usize {
+/// How the statements of an iteration are prepared.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    /// `prepare_cached` (a warm statement cache, as an application that caches has).
+    Cached,
+    /// As most legacy code does: `prepare` for each read, `execute` for each write.
+    #[allow(
+        dead_code,
+        reason = "the tenants bench measures cached statements only"
+    )]
+    Uncached,
+}
+
+/// One iteration of a class: every statement once, prepared as `caching` says (writes
+/// inside a transaction rolled back).
+pub fn iteration_with<S: Side>(
+    conn: &mut S,
+    cases: &[&Case],
+    writes: bool,
+    caching: Caching,
+) -> usize {
     let body = |conn: &S| {
         let mut total = 0;
         for case in cases {
-            let mut stmt = conn.cached(case.query.sql).expect("prepare_cached");
-            total += run_case(&mut stmt, case).expect("run");
+            total += match caching {
+                Caching::Cached => {
+                    let mut stmt = conn.cached(case.query.sql).expect("prepare_cached");
+                    run_case(&mut stmt, case).expect("run")
+                }
+                Caching::Uncached if case.query.class.is_read_only() => {
+                    let mut stmt = conn.fresh(case.query.sql).expect("prepare");
+                    run_case(&mut stmt, case).expect("run")
+                }
+                Caching::Uncached => conn
+                    .execute_now(case.query.sql, &case.params)
+                    .expect("execute"),
+            };
         }
         total
     };
@@ -145,17 +195,31 @@ pub fn per_class<A: Side, B: Side>(
     (label_b, b): (&str, &mut B),
     by_class: &ByClass<'_>,
 ) {
+    per_class_with((label_a, a), (label_b, b), by_class, Caching::Cached);
+}
+
+/// [`per_class`], the statements prepared as `caching` says.
+pub fn per_class_with<A: Side, B: Side>(
+    (label_a, a): (&str, &mut A),
+    (label_b, b): (&str, &mut B),
+    by_class: &ByClass<'_>,
+    caching: Caching,
+) {
     let mut c = Criterion::default()
         .output_directory(&criterion_dir())
         .configure_from_args();
     for (class, (writes, cases)) in by_class {
         let mut group = c.benchmark_group(label_a);
         configure(&mut group);
-        group.bench_function(*class, |bench| bench.iter(|| iteration(a, cases, *writes)));
+        group.bench_function(*class, |bench| {
+            bench.iter(|| iteration_with(a, cases, *writes, caching));
+        });
         group.finish();
         let mut group = c.benchmark_group(label_b);
         configure(&mut group);
-        group.bench_function(*class, |bench| bench.iter(|| iteration(b, cases, *writes)));
+        group.bench_function(*class, |bench| {
+            bench.iter(|| iteration_with(b, cases, *writes, caching));
+        });
         group.finish();
     }
     c.final_summary();

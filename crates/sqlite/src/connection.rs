@@ -47,6 +47,8 @@ type AuditHook = Box<dyn Fn(&AuditEvent<'_>) + Send>;
 struct Scoped {
     sql: Arc<str>,
     span: tracing::Span,
+    /// The text is one statement: it may be run from the statement cache.
+    single: bool,
 }
 
 /// One statement rendered for one tenant under one schema: what the connection reuses while
@@ -566,6 +568,7 @@ impl Connection {
         Ok(Scoped {
             sql: Arc::clone(&rendered.sql),
             span,
+            single: infos.len() == 1,
         })
     }
 
@@ -605,13 +608,23 @@ impl Connection {
 
     /// `rusqlite::Connection::execute`, scoped.
     ///
+    /// One statement runs from the connection's statement cache: legacy code that calls
+    /// `execute` with the same SQL again does not prepare its (longer) scoped text again.
+    /// Several statements go to rusqlite's `execute`, which refuses them as it always did.
+    ///
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
         let scoped = self.scoped(sql)?;
         let _entered = scoped.span.enter();
-        self.mismatches
-            .typed(self.inner.execute(&scoped.sql, params))
+        let result = if scoped.single {
+            self.inner
+                .prepare_cached(&scoped.sql)
+                .and_then(|mut stmt| stmt.execute(params))
+        } else {
+            self.inner.execute(&scoped.sql, params)
+        };
+        self.mismatches.typed(result)
     }
 
     /// `rusqlite::Connection::execute_batch`, scoped. If any statement is refused, none runs.
@@ -646,7 +659,8 @@ impl Connection {
         self.inner.prepare_cached(&scoped.sql)
     }
 
-    /// `rusqlite::Connection::query_row`, scoped.
+    /// `rusqlite::Connection::query_row`, scoped (one statement runs from the statement
+    /// cache, as with [`Connection::execute`]).
     ///
     /// # Errors
     /// SQLite's errors, or a refusal.
@@ -657,8 +671,15 @@ impl Connection {
     {
         let scoped = self.scoped(sql)?;
         let _entered = scoped.span.enter();
-        self.mismatches
-            .typed(self.inner.query_row(&scoped.sql, params, f))
+        // From the statement cache, as `execute`.
+        let result = if scoped.single {
+            self.inner
+                .prepare_cached(&scoped.sql)
+                .and_then(|mut stmt| stmt.query_row(params, f))
+        } else {
+            self.inner.query_row(&scoped.sql, params, f)
+        };
+        self.mismatches.typed(result)
     }
 
     /// `rusqlite::Connection::transaction`: BEGIN now; statements through the transaction

@@ -466,3 +466,43 @@ fn a_pools_connections_share_their_rewrites() {
     assert_eq!(n, 1, "the shared plan is rendered for b, not a");
     assert_eq!(second.cached_plans(), 1);
 }
+
+/// `execute` and `query_row` run one statement from the statement cache (legacy code calls
+/// them again and again with the same SQL): each call still runs for the current tenant,
+/// and several statements are refused as rusqlite refuses them.
+#[test]
+fn execute_and_query_row_reuse_statements_for_the_current_tenant_only() {
+    let db = db();
+    let conn = Connection::open(&db.path).expect("open");
+    let insert = "INSERT INTO customers (name) VALUES (?1)";
+    let count = "SELECT count(*) FROM customers WHERE name = ?1";
+    for (tenant, name) in [("a", "Eve"), ("b", "Eve"), ("a", "Eve"), ("c", "Fay")] {
+        conn.set_tenant(tenant).expect("tenant");
+        assert_eq!(conn.execute(insert, [name]).expect("insert"), 1);
+    }
+    let seen = |tenant: &str, name: &str| -> i64 {
+        conn.set_tenant(tenant).expect("tenant");
+        conn.query_row(count, [name], |r| r.get(0)).expect("count")
+    };
+    assert_eq!(seen("a", "Eve"), 2);
+    assert_eq!(seen("b", "Eve"), 1);
+    assert_eq!(seen("c", "Eve"), 0);
+    assert_eq!(seen("c", "Fay"), 1);
+    let tenants: Vec<String> = all_rows(&db).into_iter().map(|r| r.2).collect();
+    assert_eq!(tenants, ["a", "a", "b", "c", "a", "b", "a", "c"]);
+    // Two statements: rusqlite's error, and nothing runs.
+    let raw = rusqlite::Connection::open(&db.path).expect("raw");
+    let two = "UPDATE customers SET name = 'x'; UPDATE customers SET name = 'y'";
+    let expected = raw
+        .execute(two, [])
+        .expect_err("rusqlite refuses two statements");
+    let got = conn
+        .execute(two, [])
+        .expect_err("so does the tenant connection");
+    assert_eq!(
+        std::mem::discriminant(&got),
+        std::mem::discriminant(&expected),
+        "{got} / {expected}"
+    );
+    assert_eq!(all_rows(&db).len(), 8);
+}
