@@ -16,7 +16,7 @@ use crate::analysis::clauses::{self, internal};
 use crate::analysis::model::{Context, FilterPlace};
 use crate::classify::{self, Body, Factor, Shape};
 use crate::refusal::{Refusal, VirtualForm};
-use crate::source::{Lex, Source};
+use crate::source::{Lex, SELECT_LIST_END, Source};
 use crate::sql::{last_ident, name_pos};
 
 /// Refuses an INSERT into a tenant virtual table that names a command column or no
@@ -153,17 +153,11 @@ pub(super) fn where_place(
     after: usize,
     has_where: bool,
 ) -> Result<FilterPlace, Refusal> {
-    let stops = [
-        Keyword::GROUP,
-        Keyword::HAVING,
-        Keyword::WINDOW,
-        Keyword::ORDER,
-        Keyword::LIMIT,
-        Keyword::UNION,
-        Keyword::INTERSECT,
-        Keyword::EXCEPT,
-        Keyword::RETURNING,
-    ];
+    // What ends a select list, but FROM and WHERE (being scanned) and ON (a join's, unless
+    // ON CONFLICT: checked below).
+    let stops = SELECT_LIST_END
+        .iter()
+        .filter(|k| !matches!(k, Keyword::FROM | Keyword::WHERE | Keyword::ON));
     let mut where_tok = None;
     let mut stop = end;
     for (j, depth) in src.depth_walk(after + 1, end) {
@@ -178,7 +172,7 @@ pub(super) fn where_place(
             && src
                 .next_sig(j, end)
                 .is_some_and(|n| src.is_kw(n, Keyword::CONFLICT));
-        if on_conflict || stops.iter().any(|&k| src.is_kw(j, k)) {
+        if on_conflict || stops.clone().any(|&k| src.is_kw(j, k)) {
             stop = j;
             break;
         }
