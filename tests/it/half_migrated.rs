@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Errors, on_the_oracle};
+use crate::support::{Errors, on_the_oracle, snapshot};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use tenantry_migrate::{Layout, MigrateOptions, VerifyOptions, migrate, verify};
@@ -115,26 +115,6 @@ fn copy_store(path: &Path, tenant: &str) {
                 .unwrap_or_else(|e| panic!("{write}: {e}"));
         }
     }
-}
-
-/// Every row of every table, every tenant, as text (shadow tables aside).
-fn everything(path: &Path) -> String {
-    let conn = Connection::open(path).expect("open");
-    let tables: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type IN ('table', 'virtual') \
-             AND name NOT LIKE 'sqlite%' ORDER BY name",
-        )
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .expect("tables");
-    let mut out = String::new();
-    for table in tables {
-        let rows = tenantry_testkit::db::query(&conn, &format!("SELECT * FROM \"{table}\""), &[])
-            .expect("rows")
-            .sorted();
-        out.push_str(&format!("{table}: {:?}\n", rows.rows));
-    }
-    out
 }
 
 #[test]
@@ -268,7 +248,7 @@ fn a_bound_tenant_value_is_checked_when_the_statement_runs() {
     let insert = "INSERT INTO vendors (name, phone, tenant_id) VALUES (?, ?, ?)";
     caps.execute(insert, ("Lights Inc", "555-0103", CAPS))
         .expect("the connection's own tenant");
-    let before = everything(&path);
+    let before = snapshot(&path);
     for (given, sql) in [
         (Value::Text(STORE_2.into()), insert),
         (Value::Null, insert),
@@ -291,7 +271,7 @@ fn a_bound_tenant_value_is_checked_when_the_statement_runs() {
             "{sql} with {given:?}: {error} ({typed:?})"
         );
         assert_eq!(
-            everything(&path),
+            snapshot(&path),
             before,
             "{sql} with {given:?} changed a row"
         );
@@ -304,7 +284,7 @@ fn a_bound_tenant_value_is_checked_when_the_statement_runs() {
         )
         .expect_err("the second row's tenant");
     assert!(tenantry_sqlite::Error::of(&error).is_some(), "{error}");
-    assert_eq!(everything(&path), before);
+    assert_eq!(snapshot(&path), before);
 }
 
 /// The application's triggers, for one store among three that hold the same keys (and a

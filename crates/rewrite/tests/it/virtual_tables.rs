@@ -21,16 +21,6 @@ CREATE VIRTUAL TABLE notes USING fts4(product_id, body, tenant_id, notindexed=pr
 CREATE VIRTUAL TABLE places USING rtree(id, minx, maxx, +tenant_id);
 ";
 
-/// The same, migrated: `products` has the tenant column; the virtual tables had it.
-const MIGRATED: &str = "
-CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, tenant_id TEXT NOT NULL);
-CREATE VIRTUAL TABLE product_search_index USING fts5(product_id UNINDEXED, searchable_text, \
-    category UNINDEXED, tenant_id UNINDEXED);
-CREATE VIRTUAL TABLE notes USING fts4(product_id, body, tenant_id, notindexed=product_id, \
-    tokenize=porter);
-CREATE VIRTUAL TABLE places USING rtree(id, minx, maxx, +tenant_id);
-";
-
 /// Tenant A's rows (rowids given, so both databases number them alike).
 const A_ROWS: &str = "
 INSERT INTO products (id, name) VALUES (1, 'red widget'), (2, 'blue gadget'), (3, 'red gadget'),
@@ -64,12 +54,21 @@ fn world() -> World {
         triggers: &[],
     };
     let single = setup.legacy(open(), &[A_ROWS]);
-    let a_rows = A_ROWS.replace("INSERT INTO products (id, name) VALUES (1, 'red widget'), (2, 'blue gadget'), (3, 'red gadget'),\n  (4, 'green thing');",
-        "INSERT INTO products (id, name, tenant_id) VALUES (1, 'red widget', 'A'), (2, 'blue gadget', 'A'), (3, 'red gadget', 'A'), (4, 'green thing', 'A');");
+    // Migrated as the migrator does: `products` gets the tenant column; the virtual tables
+    // had it.
     let multi = setup.migrated(
         open(),
-        Migration::Declared(MIGRATED),
-        &[Rows::Migrated(&a_rows), Rows::Migrated(OTHER_ROWS)],
+        Migration::AddColumn {
+            tables: &["products"],
+            default: "A",
+        },
+        &[
+            Rows::Legacy {
+                tenant: "A",
+                sql: A_ROWS,
+            },
+            Rows::Migrated(OTHER_ROWS),
+        ],
     );
     let rewriter = Rewriter::new(schema_of(&multi));
     World::from_parts(single, multi, rewriter)

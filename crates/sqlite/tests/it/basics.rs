@@ -5,6 +5,8 @@ use rusqlite::OptionalExtension;
 use tenantry_rewrite::{Refusal, RewriteError};
 use tenantry_sqlite::{Connection, Error, TenantId};
 
+use crate::support::{self, Db, column};
+
 const SCHEMA: &str = "
 CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
                         tenant_id TEXT NOT NULL DEFAULT 'caps-automotive');
@@ -15,18 +17,8 @@ INSERT INTO customers (id, name, tenant_id) VALUES
 INSERT INTO settings VALUES ('currency', 'USD');
 ";
 
-struct Db {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-}
-
 fn db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("app.db");
-    rusqlite::Connection::open(&path)
-        .and_then(|c| c.execute_batch(SCHEMA))
-        .expect("schema");
-    Db { _dir: dir, path }
+    support::db(SCHEMA)
 }
 
 /// Every row of every tenant, straight from SQLite.
@@ -42,12 +34,7 @@ fn all_rows(db: &Db) -> Vec<(i64, String, String)> {
 }
 
 fn names(conn: &Connection) -> Vec<String> {
-    conn.prepare("SELECT name FROM customers ORDER BY id")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows")
+    column(conn, "SELECT name FROM customers ORDER BY id")
 }
 
 #[test]

@@ -1,5 +1,8 @@
 //! Integration tests of the tenant connection.
 
+/// Shared helpers: temporary databases, reading a column.
+mod support;
+
 mod basics;
 mod concurrency;
 mod keys;

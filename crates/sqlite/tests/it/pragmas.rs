@@ -4,6 +4,8 @@
 use tenantry_rewrite::Refusal;
 use tenantry_sqlite::{Connection, Error};
 
+use crate::support::{Db, column, db};
+
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, tenant_id TEXT NOT NULL);
@@ -11,15 +13,11 @@ CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
 INSERT INTO customers VALUES (1, 'Ada', 'a'), (2, 'Bo', 'b');
 ";
 
-fn open() -> (tempfile::TempDir, Connection) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("app.db");
-    rusqlite::Connection::open(&path)
-        .and_then(|c| c.execute_batch(SCHEMA))
-        .expect("schema");
-    let conn = Connection::open(&path).expect("open");
+fn open() -> (Db, Connection) {
+    let db = db(SCHEMA);
+    let conn = Connection::open(&db.path).expect("open");
     conn.set_tenant("a").expect("tenant");
-    (dir, conn)
+    (db, conn)
 }
 
 #[test]
@@ -43,10 +41,7 @@ fn pragmas_that_touch_no_row_run_on_a_tenant_connection() {
     }
     conn.execute_batch("PRAGMA optimize(0x10002)")
         .expect("optimize with a mask");
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM customers ORDER BY id")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .expect("read after");
+    let names: Vec<String> = column(&conn, "SELECT name FROM customers ORDER BY id");
     assert_eq!(names, ["Ada", "Cy"]);
 }
 

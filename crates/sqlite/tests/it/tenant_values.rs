@@ -6,6 +6,8 @@
 use rusqlite::named_params;
 use tenantry_sqlite::{Connection, Error, SharedPlans};
 
+use crate::support::{Db, db};
+
 /// The application's own schema: it declared the tenant column itself.
 const SCHEMA: &str = "
 CREATE TABLE vendors (id INTEGER PRIMARY KEY, name TEXT UNIQUE, note TEXT,
@@ -13,21 +15,17 @@ CREATE TABLE vendors (id INTEGER PRIMARY KEY, name TEXT UNIQUE, note TEXT,
 INSERT INTO vendors VALUES (1, 'Acme', 'first', 'a'), (2, 'Bolt', 'second', 'b'),
     (3, 'Cog', 'third', 'a');";
 
-fn open() -> (tempfile::TempDir, std::path::PathBuf, Connection) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("app.db");
-    rusqlite::Connection::open(&path)
-        .and_then(|c| c.execute_batch(SCHEMA))
-        .expect("schema");
+fn open() -> (Db, Connection) {
+    let db = db(SCHEMA);
     let plans = SharedPlans::default().with_own_tenant_columns(["vendors"]);
     let conn = Connection::wrap_shared(
-        rusqlite::Connection::open(&path).expect("open"),
+        rusqlite::Connection::open(&db.path).expect("open"),
         "tenant_id",
         plans,
     )
     .expect("wrap");
     conn.set_tenant("a").expect("tenant");
-    (dir, path, conn)
+    (db, conn)
 }
 
 /// Every row, every tenant, in rowid order.
@@ -65,7 +63,7 @@ fn assert_mismatch(err: &rusqlite::Error, given: &str) {
 
 #[test]
 fn a_bound_tenant_that_is_the_connections_inserts_with_parameters_as_written() {
-    let (_dir, _path, conn) = open();
+    let (_db, conn) = open();
     conn.execute(
         "INSERT INTO vendors (id, name, tenant_id, note) VALUES (?, ?, ?, ?)",
         rusqlite::params![10, "Dyn", "a", "plain"],
@@ -93,7 +91,7 @@ fn a_bound_tenant_that_is_the_connections_inserts_with_parameters_as_written() {
 
 #[test]
 fn a_bound_tenant_of_another_tenant_or_null_fails_and_changes_nothing() {
-    let (_dir, _path, conn) = open();
+    let (_db, conn) = open();
     let before = all_rows(&conn);
     let insert = |sql: &str, tenant: Option<&str>| {
         conn.execute(sql, rusqlite::params!["Zed", tenant, "n"])
@@ -132,7 +130,7 @@ fn a_bound_tenant_of_another_tenant_or_null_fails_and_changes_nothing() {
 
 #[test]
 fn an_update_or_delete_that_names_the_tenant_checks_it() {
-    let (_dir, _path, conn) = open();
+    let (_db, conn) = open();
     assert_eq!(
         conn.execute(
             "UPDATE vendors SET note = ? WHERE id = ? AND tenant_id = ?",
@@ -181,7 +179,7 @@ fn an_update_or_delete_that_names_the_tenant_checks_it() {
 
 #[test]
 fn select_star_on_a_table_with_its_own_tenant_column_returns_what_it_did() {
-    let (_dir, path, conn) = open();
+    let (db, conn) = open();
     let sql = "SELECT * FROM vendors WHERE tenant_id = ? ORDER BY id";
     let read = |stmt: &mut rusqlite::Statement<'_>| -> (Vec<String>, Vec<Vec<String>>) {
         let names = stmt.column_names().map(str::to_owned).collect();
@@ -199,7 +197,7 @@ fn select_star_on_a_table_with_its_own_tenant_column_returns_what_it_did() {
             .expect("rows");
         (names, rows)
     };
-    let legacy = rusqlite::Connection::open(&path).expect("open");
+    let legacy = rusqlite::Connection::open(&db.path).expect("open");
     let before = read(&mut legacy.prepare(sql).expect("legacy"));
     let after = read(&mut conn.prepare(sql).expect("scoped"));
     assert_eq!(before.0, ["id", "name", "note", "tenant_id"]);
@@ -213,7 +211,7 @@ fn select_star_on_a_table_with_its_own_tenant_column_returns_what_it_did() {
 /// UPDATE of the column stays refused.
 #[test]
 fn an_upsert_may_set_the_tenant_column_to_the_checked_tenant() {
-    let (_dir, _path, conn) = open();
+    let (_db, conn) = open();
     let upsert = "INSERT INTO vendors (id, name, note, tenant_id) VALUES (?1, ?2, ?3, ?4) \
                   ON CONFLICT (id) DO UPDATE SET note = excluded.note, tenant_id = excluded.tenant_id";
     conn.execute(upsert, (1, "Acme", "updated", "a"))

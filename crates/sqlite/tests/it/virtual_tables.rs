@@ -7,6 +7,8 @@
 use tenantry_rewrite::{ObjectKind, Refusal, RewriteError, VirtualForm};
 use tenantry_sqlite::{Connection, Error};
 
+use crate::support::{self, Db, column};
+
 /// Migrated with plain SQL: every table has a `tenant_id TEXT NOT NULL` column.
 const SCHEMA: &str = "
 CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, tenant_id TEXT NOT NULL);
@@ -18,43 +20,23 @@ INSERT INTO product_search_index VALUES (1, 'red widget shiny', 'tools', 'a'),
     (2, 'blue gadget', 'toys', 'a'), (3, 'red lamp', 'home', 'b'), (4, 'red widget', 'tools', 'b');
 ";
 
-struct Db {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-}
-
 /// The database, with `x USING nosuchmodule(a, tenant_id)` written into the schema table
 /// (SQLite creates a virtual table only when its module is registered; it reads the schema
 /// without it, and fails only when the table is used).
 fn db() -> Db {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("app.db");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.execute_batch(SCHEMA).expect("schema");
-    conn.execute_batch(
-        "PRAGMA writable_schema = ON;
+    support::db(&format!(
+        "{SCHEMA}
+         PRAGMA writable_schema = ON;
          INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'x',
            'x', 0, 'CREATE VIRTUAL TABLE x USING nosuchmodule(a, tenant_id)');
-         PRAGMA writable_schema = OFF;",
-    )
-    .expect("unknown module");
-    drop(conn);
-    Db { _dir: dir, path }
+         PRAGMA writable_schema = OFF;"
+    ))
 }
 
 fn open(db: &Db, tenant: &str) -> Connection {
     let conn = Connection::open(&db.path).expect("a database with an unreadable table opens");
     conn.set_tenant(tenant).expect("tenant");
     conn
-}
-
-fn strings(conn: &Connection, sql: &str) -> Vec<String> {
-    conn.prepare(sql)
-        .expect(sql)
-        .query_map([], |r| r.get(0))
-        .expect(sql)
-        .collect::<rusqlite::Result<_>>()
-        .expect(sql)
 }
 
 fn refusal(conn: &Connection, sql: &str) -> Refusal {
@@ -73,7 +55,7 @@ fn the_unreadable_table_is_refused_and_the_rest_is_served() {
     let db = db();
     let conn = open(&db, "a");
     assert_eq!(
-        strings(&conn, "SELECT name FROM products ORDER BY id"),
+        column::<String>(&conn, "SELECT name FROM products ORDER BY id"),
         ["red widget", "blue gadget"]
     );
     for sql in [
@@ -106,12 +88,15 @@ fn searches_joined_to_a_tenant_table_return_only_the_tenants_rows() {
     let search = "SELECT p.name || ':' || highlight(product_search_index, 1, '[', ']') \
                   FROM products p JOIN product_search_index s ON s.product_id = p.id \
                   WHERE product_search_index MATCH 'red' ORDER BY rank";
-    assert_eq!(strings(&a, search), ["red widget:[red] widget shiny"]);
-    let mut got = strings(&b, search);
+    assert_eq!(
+        column::<String>(&a, search),
+        ["red widget:[red] widget shiny"]
+    );
+    let mut got = column::<String>(&b, search);
     got.sort();
     assert_eq!(got, ["red lamp:[red] lamp", "red widget:[red] widget"]);
     assert_eq!(
-        strings(&a, "SELECT tenant_id FROM product_search_index"),
+        column::<String>(&a, "SELECT tenant_id FROM product_search_index"),
         ["a", "a"]
     );
     let count = "SELECT count(*) FROM product_search_index WHERE product_search_index MATCH 'red'";
@@ -131,7 +116,7 @@ fn writes_reach_only_the_tenants_rows() {
     .expect("insert");
     let hits = "SELECT product_id FROM product_search_index WHERE product_search_index MATCH 'red' \
                 ORDER BY product_id";
-    assert_eq!(strings_i(&a, hits), [1, 5]);
+    assert_eq!(column::<i64>(&a, hits), [1, 5]);
     let deleted = a
         .execute(
             "DELETE FROM product_search_index WHERE product_search_index MATCH 'red'",
@@ -140,8 +125,8 @@ fn writes_reach_only_the_tenants_rows() {
         .expect("delete");
     assert_eq!(deleted, 2);
     let b = open(&db, "b");
-    assert_eq!(strings_i(&b, hits), [3, 4]);
-    assert!(strings_i(&a, hits).is_empty());
+    assert_eq!(column::<i64>(&b, hits), [3, 4]);
+    assert!(column::<i64>(&a, hits).is_empty());
     assert!(matches!(
         refusal(
             &a,
@@ -161,13 +146,4 @@ fn writes_reach_only_the_tenants_rows() {
             "{sql}"
         );
     }
-}
-
-fn strings_i(conn: &Connection, sql: &str) -> Vec<i64> {
-    conn.prepare(sql)
-        .expect(sql)
-        .query_map([], |r| r.get(0))
-        .expect(sql)
-        .collect::<rusqlite::Result<_>>()
-        .expect(sql)
 }
