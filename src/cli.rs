@@ -65,9 +65,11 @@ pub enum Command {
     /// tenant's; the others are global):
     ///
     /// - every tenant table in a FROM or JOIN (in subqueries, CTEs and UPDATE ... FROM too)
-    ///   becomes a derived table holding only the tenant's rows and the table's
-    ///   pre-migration columns, so joins keep their meaning and `*` never shows the tenant
-    ///   column;
+    ///   reads only the tenant's rows: the tenant test goes into its SELECT's WHERE where
+    ///   nothing can tell the difference, otherwise the table becomes a derived table
+    ///   holding only the tenant's rows and the table's pre-migration columns (under a `*`,
+    ///   a NATURAL join, an outer join's nullable side, a rowid read), so joins keep their
+    ///   meaning and `*` never shows the tenant column;
     ///
     /// - UPDATE and DELETE get the tenant predicate ANDed to their WHERE;
     ///
@@ -142,7 +144,10 @@ Examples:
 const REWRITE_EXAMPLES: &str = "\
 Examples:
   tenantry rewrite --db app.db --tenant store-2 'SELECT name FROM customers WHERE id = ?1'
-      SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" WHERE +\"tenant_id\" = 'store-2') AS customers WHERE id = ?1
+      SELECT name FROM customers WHERE +customers.\"tenant_id\" = 'store-2' AND (id = ?1)
+
+  tenantry rewrite --db app.db --tenant store-2 'SELECT * FROM customers WHERE id = ?1'
+      SELECT * FROM (SELECT \"id\", \"name\" FROM main.\"customers\" WHERE +\"tenant_id\" = 'store-2') AS customers WHERE id = ?1
 
   echo 'DELETE FROM orders WHERE id = 1' | tenantry rewrite --schema schema.sql --tenant store-2
       DELETE FROM orders WHERE +orders.\"tenant_id\" = 'store-2' AND (id = 1)

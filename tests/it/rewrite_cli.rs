@@ -494,6 +494,7 @@ fn help_explains_the_rewrite_and_its_examples_are_true() {
     assert_eq!(code, 0, "{err}");
     for needle in [
         "derived table",
+        "its SELECT's WHERE",
         "only the tenant's rows",
         "UPDATE and DELETE",
         "INSERT gets the tenant column",
@@ -523,12 +524,16 @@ fn help_explains_the_rewrite_and_its_examples_are_true() {
             .join(" ")
     };
     assert_eq!(
-        example("tenantry rewrite --db app.db --tenant store-2 'SELECT"),
+        example("tenantry rewrite --db app.db --tenant store-2 'SELECT name"),
         rewrite_ok(
             &schema,
             "store-2",
             "SELECT name FROM customers WHERE id = ?1"
         )
+    );
+    assert_eq!(
+        example("tenantry rewrite --db app.db --tenant store-2 'SELECT *"),
+        rewrite_ok(&schema, "store-2", "SELECT * FROM customers WHERE id = ?1")
     );
     assert_eq!(
         example("echo 'DELETE FROM orders WHERE id = 1'"),

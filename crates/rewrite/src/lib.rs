@@ -7,9 +7,10 @@
 //!
 //! How it scopes:
 //! - every tenant table in a FROM or JOIN — in subqueries, CTEs, compound selects, UPDATE
-//!   ... FROM, INSERT ... SELECT — becomes a derived table holding only the tenant's rows and
-//!   the table's pre-migration columns, so joins of every kind keep their meaning and `*`
-//!   never shows the tenant column;
+//!   ... FROM, INSERT ... SELECT — reads only the tenant's rows: by a tenant test in its
+//!   SELECT's WHERE where nothing in the SELECT can tell the difference, otherwise as a
+//!   derived table holding only the tenant's rows and the table's pre-migration columns; so
+//!   joins of every kind keep their meaning and `*` never shows the tenant column;
 //! - UPDATE and DELETE targets get `WHERE +t."tenant_id" = 'A' AND (original WHERE)`;
 //! - INSERT gets the tenant column and value; upserts cannot touch another tenant's row;
 //!   REPLACE is refused.

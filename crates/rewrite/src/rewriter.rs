@@ -53,7 +53,14 @@ type Planned = (StatementInfo, Vec<Edit>, Vec<TenantCheck>);
 /// let out = rewriter.rewrite("SELECT name FROM customers WHERE id = ?1", &tenant)?;
 /// assert_eq!(
 ///     out.sql(),
-///     "SELECT name FROM (SELECT \"id\", \"name\" FROM main.\"customers\" \
+///     "SELECT name FROM customers WHERE +customers.\"tenant_id\" = 'store-2' AND (id = ?1)"
+/// );
+///
+/// // A `*` would show the tenant column: the table becomes a derived table.
+/// let out = rewriter.rewrite("SELECT * FROM customers WHERE id = ?1", &tenant)?;
+/// assert_eq!(
+///     out.sql(),
+///     "SELECT * FROM (SELECT \"id\", \"name\" FROM main.\"customers\" \
 ///      WHERE +\"tenant_id\" = 'store-2') AS customers WHERE id = ?1"
 /// );
 ///

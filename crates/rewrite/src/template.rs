@@ -24,7 +24,8 @@ pub(crate) struct Edit {
     pub end: usize,
     pub pieces: Vec<Piece>,
     /// Among insertions at the same place, lower goes first (a column alias must stay next
-    /// to its expression, before anything that closes an enclosing construct).
+    /// to its expression, and a SELECT's tenant test next to its FROM or WHERE, before
+    /// anything that closes an enclosing construct).
     pub rank: u8,
 }
 

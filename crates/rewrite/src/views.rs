@@ -3,7 +3,7 @@
 //!
 //! SQLite reads a view as the subquery of its definition, so `FROM v AS x` and
 //! `FROM (<v's query>) AS x` have the same columns, names and rows. With the query scoped
-//! like any statement (each tenant table a derived table of the tenant's rows), the view
+//! like any statement (each tenant table reading only the tenant's rows), the view
 //! shows a tenant exactly what it showed on a database holding only that tenant's rows.
 //!
 //! A view's query is planned on its own, with the views it reads left as placeholders; the

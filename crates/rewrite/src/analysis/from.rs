@@ -7,7 +7,7 @@
 use sqlparser::ast::{Ident, ObjectName, TableAlias, TableFactor, TableIndexDirective};
 use sqlparser::keywords::Keyword;
 
-use crate::analysis::model::{InTable, TenantRead, ViewUse, VirtualRead};
+use crate::analysis::model::{InPlaceRead, InTable, TenantRead, ViewUse};
 use crate::analysis::walk::Walk;
 use crate::objects::View;
 use crate::refusal::{Refusal, SourceForm, VirtualForm};
@@ -177,6 +177,8 @@ impl<'s> Walk<'s, '_> {
             index_clause,
             alias_text: alias_text.to_owned(),
             rowid: None,
+            nullable: self.nullable.contains(&pos),
+            main_prefix: (self.cx.in_view && parts.len() == 1).then_some(src.toks[first].start),
         });
         Ok(())
     }
@@ -201,7 +203,7 @@ impl<'s> Walk<'s, '_> {
         if self.nullable.contains(&pos) {
             return Err(refuse(VirtualForm::OuterJoin));
         }
-        let Some(&place) = self.virtual_places.get(&select) else {
+        let Some(place) = self.from_facts.get(&select).and_then(|f| f.place) else {
             return Err(Refusal::Internal {
                 detail: format!("no WHERE place for the SELECT reading {name}"),
             });
@@ -212,7 +214,7 @@ impl<'s> Walk<'s, '_> {
         };
         let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
         self.qualify_in_view(parts, pos)?;
-        self.model.virtual_reads.push(VirtualRead {
+        self.model.in_place.push(InPlaceRead {
             select,
             table,
             qualifier,

@@ -24,6 +24,7 @@
 mod clauses;
 mod columns;
 mod from;
+mod in_place;
 mod keys;
 mod model;
 mod scopes;
@@ -42,8 +43,8 @@ use crate::refusal::Refusal;
 
 pub use from::TABLE_FUNCTIONS;
 pub(crate) use model::{
-    Context, Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Model,
-    RowidRead, TenantRead, TenantValues, VirtualRead, Write, WriteClauses,
+    Context, Filter, FilterPlace, InPlaceRead, InsertClauses, InsertSource, KeyAlloc, KeyPlace,
+    Model, RowidRead, TenantRead, TenantValues, Write, WriteClauses,
 };
 pub use walk::FORBIDDEN_FUNCTIONS;
 use words::Words;

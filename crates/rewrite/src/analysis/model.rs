@@ -57,12 +57,13 @@ pub(crate) struct Model<'s> {
     pub checked: Vec<CheckedValue>,
     /// An upsert's `DO UPDATE` assigns the tenant column a value in [`Model::checked`].
     pub assigns_tenant: bool,
-    /// Tenant tables read in a FROM or JOIN: each becomes a derived table.
+    /// Tenant tables read in a FROM or JOIN that become derived tables.
     pub reads: Vec<TenantRead<'s>>,
     /// Tenant tables read by `x IN t`.
     pub in_tables: Vec<InTable<'s>>,
-    /// Tenant virtual tables read in a FROM: scoped in place by their SELECT's WHERE.
-    pub virtual_reads: Vec<VirtualRead<'s>>,
+    /// Tenant tables (and every tenant virtual table) read in a FROM and scoped in place,
+    /// by a tenant test in their SELECT's WHERE.
+    pub in_place: Vec<InPlaceRead<'s>>,
     /// Views read in a FROM or by `x IN v`, in the order met.
     pub views: Vec<ViewUse>,
     /// Rowid reads through a tenant table, and what the lookup decided for each.
@@ -90,7 +91,8 @@ pub(crate) struct CheckedValue {
     pub span: Range<usize>,
 }
 
-/// A tenant table in a FROM, to be replaced by its derived table.
+/// A tenant table in a FROM: replaced by its derived table, unless the walk's end finds
+/// it can be scoped in place (see `analysis/in_place.rs`).
 pub(crate) struct TenantRead<'s> {
     /// The SELECT whose FROM holds it (index into [`Model::selects`]; none for UPDATE ...
     /// FROM).
@@ -107,11 +109,16 @@ pub(crate) struct TenantRead<'s> {
     /// The rowid it must expose: by which of its names no column takes, and under which
     /// names the statement reads it.
     pub rowid: Option<ExposedRowid>,
+    /// It is on the nullable side of an outer join.
+    pub nullable: bool,
+    /// In a view's query, where `main.` goes before its bare name if it is read in place
+    /// (the caller's CTEs must not capture it).
+    pub main_prefix: Option<usize>,
 }
 
-/// A tenant virtual table in a FROM, read in place: its tenant test goes into the WHERE of
-/// the SELECT whose FROM holds it (see `analysis/vtab.rs`).
-pub(crate) struct VirtualRead<'s> {
+/// A tenant table in a FROM, read in place: its tenant test goes into the WHERE of the
+/// SELECT whose FROM holds it (see `analysis/in_place.rs`).
+pub(crate) struct InPlaceRead<'s> {
     /// The SELECT whose FROM holds it (index into [`Model::selects`]).
     pub select: usize,
     pub table: &'s Table,
@@ -299,7 +306,7 @@ impl Model<'_> {
             assigns_tenant: false,
             reads: Vec::new(),
             in_tables: Vec::new(),
-            virtual_reads: Vec::new(),
+            in_place: Vec::new(),
             views: Vec::new(),
             rowid_reads: Vec::new(),
             schema_prefixes: Vec::new(),

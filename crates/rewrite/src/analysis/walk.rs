@@ -15,9 +15,9 @@ use sqlparser::ast::{
 use sqlparser::keywords::Keyword;
 
 use crate::analysis::columns::{self, Naming};
-use crate::analysis::model::{Context, ExposedRowid, FilterPlace, Model, RowidRead, SelectShape};
+use crate::analysis::in_place::{self, FromFacts};
+use crate::analysis::model::{Context, ExposedRowid, InPlaceRead, Model, RowidRead, SelectShape};
 use crate::analysis::scopes::{self, Scopes};
-use crate::analysis::vtab;
 use crate::classify::{self, Factor, Shape};
 use crate::keys::RowKey;
 use crate::refusal::{Refusal, SourceForm};
@@ -47,10 +47,10 @@ pub(crate) struct Walk<'s, 'a> {
     pub(super) targets: Vec<(u64, u64)>,
     pub(super) coverage: Coverage,
     pub(super) model: Model<'s>,
-    /// Per SELECT whose FROM holds a tenant virtual table: where its tenant tests go.
-    pub(super) virtual_places: HashMap<usize, FilterPlace>,
+    /// Per SELECT whose FROM holds a tenant table: where its tenant tests go in place.
+    pub(super) from_facts: HashMap<usize, FromFacts>,
     /// Where the table names on the nullable side of an outer join start (in the SELECTs
-    /// that hold a tenant virtual table).
+    /// that hold a tenant table).
     pub(super) nullable: Vec<(u64, u64)>,
 }
 
@@ -67,7 +67,7 @@ impl<'s, 'a> Walk<'s, 'a> {
             targets,
             coverage,
             model,
-            virtual_places: HashMap::new(),
+            from_facts: HashMap::new(),
             nullable: Vec::new(),
         }
     }
@@ -106,7 +106,33 @@ impl<'s, 'a> Walk<'s, 'a> {
             }
             self.model.reads[index].rowid = Some(rowid);
         }
+        self.choose_in_place();
         Ok(self.model)
+    }
+
+    /// Moves the tenant reads that can be scoped in place out of the derived tables (see
+    /// `analysis/in_place.rs`).
+    fn choose_in_place(&mut self) {
+        let reads = std::mem::take(&mut self.model.reads);
+        for read in reads {
+            let facts = read.select.and_then(|i| self.from_facts.get(&i));
+            let place =
+                in_place::place_of(&read, facts, &self.model, self.cx.schema, self.cx.policy);
+            match (place, read.select) {
+                (Some(place), Some(select)) => {
+                    if let Some(at) = read.main_prefix {
+                        self.model.main_prefixes.push(at);
+                    }
+                    self.model.in_place.push(InPlaceRead {
+                        select,
+                        table: read.table,
+                        qualifier: read.alias_text,
+                        place,
+                    });
+                }
+                _ => self.model.reads.push(read),
+            }
+        }
     }
 
     /// The derived tables that must expose their rowid, and by which names: those a rowid
@@ -397,18 +423,36 @@ impl Walk<'_, '_> {
                 .items_of(self.cx.schema, self.model.words.reads_rowid(), &select.from);
         let index = self.model.selects.len();
         let tenant = self.cx.schema.tenant_column();
-        let reads_virtual = from.iter().any(|item| {
-            matches!(item.kind, ItemKind::Target(Some(t)) if t.module.is_some() && t.has_column(tenant))
-        });
-        if reads_virtual {
-            let Some(&(_, last)) = ranges.last() else {
-                return Err(Refusal::Internal {
+        let mut reads_tenant = false;
+        let mut reads_virtual = false;
+        for item in &from {
+            match item.kind {
+                ItemKind::Target(Some(t)) if t.module.is_some() && t.has_column(tenant) => {
+                    reads_virtual = true;
+                }
+                ItemKind::Read(t) if t.has_column(tenant) => reads_tenant = true,
+                ItemKind::Read(_) | ItemKind::Target(_) | ItemKind::Query(_) | ItemKind::Opaque => {
+                }
+            }
+        }
+        if reads_tenant || reads_virtual {
+            let place = match ranges.last() {
+                Some(&(_, last)) => {
+                    in_place::where_place(src, self.cx.seg.end, last, select.selection.is_some())
+                }
+                None => Err(Refusal::Internal {
                     detail: "result columns not found".to_owned(),
-                });
+                }),
             };
-            let place = vtab::where_place(src, self.cx.seg.end, last, select.selection.is_some())?;
-            self.virtual_places.insert(index, place);
-            self.nullable.extend(vtab::nullable(&select.from));
+            // A virtual table has no other way to be scoped; a table falls back to its
+            // derived table.
+            let place = match place {
+                Ok(place) => Some(place),
+                Err(refusal) if reads_virtual => return Err(refusal),
+                Err(_) => None,
+            };
+            self.from_facts.insert(index, FromFacts::new(place, &from));
+            self.nullable.extend(in_place::nullable(&select.from));
         }
         self.scopes.enter_select(index, from);
         let naming = Naming::Select {

@@ -8,10 +8,10 @@
 //! - [`checked`]: tenant values the statement gives itself, checked when it runs;
 //! - [`qualify`]: schema prefixes dropped before derived tables and added in views' queries;
 //! - [`rowid`]: rowid reads that become reads of the INTEGER PRIMARY KEY column;
-//! - [`derived`]: tenant tables in FROM and after IN become derived tables of the tenant's
-//!   rows;
-//! - [`vtab`]: tenant virtual tables, read in place, get their tenant test in their
-//!   SELECT's WHERE;
+//! - [`derived`]: the other tenant tables in FROM, and those after IN, become derived
+//!   tables of the tenant's rows;
+//! - [`in_place`]: tenant tables read in place (and tenant virtual tables) get their tenant
+//!   test in their SELECT's WHERE;
 //! - [`view_refs`]: views become placeholders for their scoped query (filled by
 //!   `crate::views`);
 //! - [`aliases`]: result columns whose text changed keep their legacy name (last: it looks
@@ -21,11 +21,11 @@ mod aliases;
 mod checked;
 mod context;
 mod derived;
+mod in_place;
 mod keys;
 mod qualify;
 mod rowid;
 mod view_refs;
-mod vtab;
 mod write;
 
 use crate::analysis::Model;
@@ -46,7 +46,7 @@ pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     qualify::emit(model, &mut edits);
     rowid::emit(model, &mut edits);
     derived::emit(model, cx, &mut edits);
-    vtab::emit(model, cx, &mut edits);
+    in_place::emit(model, cx, &mut edits);
     view_refs::emit(model, &mut edits);
     aliases::emit(model, cx.src, &mut edits);
     edits.list

@@ -11,31 +11,31 @@ SELECT * FROM (SELECT "id", "name", "email", "tier", "city" FROM main."customers
 -- sql:
 SELECT C.Name FROM [Customers] AS C WHERE c.city = :city
 -- rewritten:
-SELECT C.Name FROM (SELECT "name", "city" FROM main."customers" WHERE +"tenant_id" = 'A') AS C WHERE c.city = :city
+SELECT C.Name FROM [Customers] AS C WHERE +C."tenant_id" = 'A' AND (c.city = :city)
 
 -- main-qualified table
 -- sql:
 SELECT id FROM main.customers
 -- rewritten:
-SELECT id FROM (SELECT "id" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers
+SELECT id FROM main.customers WHERE +customers."tenant_id" = 'A'
 
 -- OR keeps its precedence: the predicate lives inside the derived table
 -- sql:
 SELECT id FROM orders WHERE status = 'open' OR total > 10
 -- rewritten:
-SELECT id FROM (SELECT "id", "total", "status" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders WHERE status = 'open' OR total > 10
+SELECT id FROM orders WHERE +orders."tenant_id" = 'A' AND (status = 'open' OR total > 10)
 
 -- comma join: every table scoped
 -- sql:
 SELECT c.name, o.total FROM customers c, orders o WHERE o.customer_id = c.id
 -- rewritten:
-SELECT c.name, o.total FROM (SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS c, (SELECT "id", "customer_id", "total" FROM main."orders" WHERE +"tenant_id" = 'A') AS o WHERE o.customer_id = c.id
+SELECT c.name, o.total FROM customers c, orders o WHERE +c."tenant_id" = 'A' AND +o."tenant_id" = 'A' AND (o.customer_id = c.id)
 
 -- LEFT JOIN: the right side is filtered before the join, so unmatched rows keep their NULLs
 -- sql:
 SELECT c.name, o.id FROM customers c LEFT JOIN orders o ON o.customer_id = c.id
 -- rewritten:
-SELECT c.name, o.id FROM (SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS c LEFT JOIN (SELECT "id", "customer_id" FROM main."orders" WHERE +"tenant_id" = 'A') AS o ON o.customer_id = c.id
+SELECT c.name, o.id FROM customers c LEFT JOIN (SELECT "id", "customer_id" FROM main."orders" WHERE +"tenant_id" = 'A') AS o ON o.customer_id = c.id WHERE +c."tenant_id" = 'A'
 
 -- RIGHT and FULL joins
 -- sql:
@@ -52,36 +52,36 @@ SELECT * FROM (SELECT "id", "name", "email", "tier", "city" FROM main."customers
 -- sql:
 SELECT * FROM (SELECT id AS order_id FROM orders) o JOIN items USING (order_id)
 -- rewritten:
-SELECT * FROM (SELECT id AS order_id FROM (SELECT "id" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders) o JOIN (SELECT "order_id", "sku", "qty" FROM main."items" WHERE +"tenant_id" = 'A') AS items USING (order_id)
+SELECT * FROM (SELECT id AS order_id FROM orders WHERE +orders."tenant_id" = 'A') o JOIN (SELECT "order_id", "sku", "qty" FROM main."items" WHERE +"tenant_id" = 'A') AS items USING (order_id)
 
 -- self join
 -- sql:
 SELECT a.name, b.name FROM customers a JOIN customers b ON a.city = b.city AND a.id < b.id
 -- rewritten:
-SELECT a.name, b.name FROM (SELECT "id", "name", "city" FROM main."customers" WHERE +"tenant_id" = 'A') AS a JOIN (SELECT "id", "name", "city" FROM main."customers" WHERE +"tenant_id" = 'A') AS b ON a.city = b.city AND a.id < b.id
+SELECT a.name, b.name FROM customers a JOIN customers b ON a.city = b.city AND a.id < b.id WHERE +a."tenant_id" = 'A' AND +b."tenant_id" = 'A'
 
 -- subqueries in WHERE, select list, HAVING, ORDER BY, CASE and function arguments; changed
 -- result columns keep their legacy names through an alias
 -- sql:
 SELECT name, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
 -- rewritten:
-SELECT name, (SELECT count(*) FROM (SELECT "id", "customer_id" FROM main."orders" WHERE +"tenant_id" = 'A') AS o WHERE o.customer_id = c.id) AS "(SELECT count(*) FROM orders o WHERE o.customer_id = c.id)" FROM (SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS c WHERE EXISTS (SELECT 1 FROM (SELECT "id", "customer_id" FROM main."orders" WHERE +"tenant_id" = 'A') AS o WHERE o.customer_id = c.id)
+SELECT name, (SELECT count(*) FROM orders o WHERE +o."tenant_id" = 'A' AND (o.customer_id = c.id)) AS "(SELECT count(*) FROM orders o WHERE o.customer_id = c.id)" FROM customers c WHERE +c."tenant_id" = 'A' AND (EXISTS (SELECT 1 FROM orders o WHERE +o."tenant_id" = 'A' AND (o.customer_id = c.id)))
 
 -- sql:
 SELECT city, count(*) FROM customers GROUP BY city HAVING count(*) > (SELECT count(*) FROM orders WHERE status = 'paid') ORDER BY (SELECT max(total) FROM orders)
 -- rewritten:
-SELECT city, count(*) FROM (SELECT "city" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers GROUP BY city HAVING count(*) > (SELECT count(*) FROM (SELECT "total", "status" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders WHERE status = 'paid') ORDER BY (SELECT max(total) FROM (SELECT "total", "status" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders)
+SELECT city, count(*) FROM customers WHERE +customers."tenant_id" = 'A' GROUP BY city HAVING count(*) > (SELECT count(*) FROM orders WHERE +orders."tenant_id" = 'A' AND (status = 'paid')) ORDER BY (SELECT max(total) FROM orders WHERE +orders."tenant_id" = 'A')
 
 -- sql:
 SELECT CASE WHEN id IN (SELECT customer_id FROM orders) THEN 'buyer' END, coalesce((SELECT max(total) FROM orders), 0) FROM customers
 -- rewritten:
-SELECT CASE WHEN id IN (SELECT customer_id FROM (SELECT "id", "customer_id", "total" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders) THEN 'buyer' END AS "CASE WHEN id IN (SELECT customer_id FROM orders) THEN 'buyer' END", coalesce((SELECT max(total) FROM (SELECT "id", "customer_id", "total" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders), 0) AS "coalesce((SELECT max(total) FROM orders), 0)" FROM (SELECT "id" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers
+SELECT CASE WHEN id IN (SELECT customer_id FROM orders WHERE +orders."tenant_id" = 'A') THEN 'buyer' END AS "CASE WHEN id IN (SELECT customer_id FROM orders) THEN 'buyer' END", coalesce((SELECT max(total) FROM orders WHERE +orders."tenant_id" = 'A'), 0) AS "coalesce((SELECT max(total) FROM orders), 0)" FROM customers WHERE +customers."tenant_id" = 'A'
 
 -- SELECT without FROM around an EXISTS
 -- sql:
 SELECT EXISTS (SELECT 1 FROM orders WHERE total > 50)
 -- rewritten:
-SELECT EXISTS (SELECT 1 FROM (SELECT "total" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders WHERE total > 50) AS "EXISTS (SELECT 1 FROM orders WHERE total > 50)"
+SELECT EXISTS (SELECT 1 FROM orders WHERE +orders."tenant_id" = 'A' AND (total > 50)) AS "EXISTS (SELECT 1 FROM orders WHERE total > 50)"
 
 -- CTE: the CTE gets no predicate, the table inside it does
 -- sql:
@@ -99,19 +99,19 @@ WITH orders AS (SELECT * FROM (SELECT "id", "customer_id", "total", "status", "p
 -- sql:
 WITH RECURSIVE chain(id, depth) AS (SELECT id, 0 FROM customers WHERE name = 'Alice' UNION ALL SELECT o.id, depth + 1 FROM orders o JOIN chain ON o.customer_id = chain.id WHERE depth < 3) SELECT * FROM chain
 -- rewritten:
-WITH RECURSIVE chain(id, depth) AS (SELECT id, 0 FROM (SELECT "id", "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers WHERE name = 'Alice' UNION ALL SELECT o.id, depth + 1 FROM (SELECT "id", "customer_id" FROM main."orders" WHERE +"tenant_id" = 'A') AS o JOIN chain ON o.customer_id = chain.id WHERE depth < 3) SELECT * FROM chain
+WITH RECURSIVE chain(id, depth) AS (SELECT id, 0 FROM customers WHERE +customers."tenant_id" = 'A' AND (name = 'Alice') UNION ALL SELECT o.id, depth + 1 FROM orders o JOIN chain ON o.customer_id = chain.id WHERE +o."tenant_id" = 'A' AND (depth < 3)) SELECT * FROM chain
 
 -- compound select with ORDER BY and LIMIT
 -- sql:
 SELECT name AS n FROM customers UNION SELECT sku FROM items ORDER BY n LIMIT 4
 -- rewritten:
-SELECT name AS n FROM (SELECT "name" FROM main."customers" WHERE +"tenant_id" = 'A') AS customers UNION SELECT sku FROM (SELECT "sku" FROM main."items" WHERE +"tenant_id" = 'A') AS items ORDER BY n LIMIT 4
+SELECT name AS n FROM customers WHERE +customers."tenant_id" = 'A' UNION SELECT sku FROM items WHERE +items."tenant_id" = 'A' ORDER BY n LIMIT 4
 
 -- window function
 -- sql:
 SELECT id, sum(total) OVER (PARTITION BY status ORDER BY id) FROM orders
 -- rewritten:
-SELECT id, sum(total) OVER (PARTITION BY status ORDER BY id) FROM (SELECT "id", "total", "status" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders
+SELECT id, sum(total) OVER (PARTITION BY status ORDER BY id) FROM orders WHERE +orders."tenant_id" = 'A'
 
 -- table-valued functions and global tables pass unchanged
 -- sql:
@@ -123,7 +123,7 @@ SELECT j.value, settings.value FROM json_each(?1) AS j JOIN settings ON settings
 -- sql:
 SELECT count( * ), 0x1F FROM orders
 -- rewritten:
-SELECT count( * ), 0x1F FROM (SELECT "id" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders
+SELECT count( * ), 0x1F FROM orders WHERE +orders."tenant_id" = 'A'
 
 -- rowid read through the scope: exposed by the derived table, named as before
 -- sql:
@@ -141,7 +141,7 @@ INSERT INTO customers ("id", "name", "email", "tier", "city", "tenant_id") VALUE
 -- sql:
 INSERT INTO orders (customer_id, total) VALUES (?, ?), (?, (SELECT max(total) FROM orders))
 -- rewritten:
-INSERT INTO orders (customer_id, total, "tenant_id") VALUES (?, ?, 'A'), (?, (SELECT max(total) FROM (SELECT "customer_id", "total" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders), 'A')
+INSERT INTO orders (customer_id, total, "tenant_id") VALUES (?, ?, 'A'), (?, (SELECT max(total) FROM orders WHERE +orders."tenant_id" = 'A'), 'A')
 
 -- DEFAULT VALUES
 -- sql:
@@ -153,7 +153,7 @@ INSERT INTO orders ("tenant_id") VALUES ('A')
 -- sql:
 INSERT INTO items (order_id, sku, qty) SELECT id, 'NEW', 1 FROM orders WHERE status = 'open'
 -- rewritten:
-INSERT INTO items (order_id, sku, qty, "tenant_id") SELECT id, 'NEW', 1, 'A' FROM (SELECT "id", "status" FROM main."orders" WHERE +"tenant_id" = 'A') AS orders WHERE status = 'open'
+INSERT INTO items (order_id, sku, qty, "tenant_id") SELECT id, 'NEW', 1, 'A' FROM orders WHERE +orders."tenant_id" = 'A' AND (status = 'open')
 
 -- a generated column is not inserted
 -- sql:
@@ -204,7 +204,7 @@ UPDATE orders SET status = 'x' WHERE +orders."tenant_id" = 'A' -- everything
 -- sql:
 UPDATE orders AS o SET total = (SELECT sum(qty) FROM items WHERE items.order_id = o.id) FROM customers c WHERE c.id = o.customer_id RETURNING *
 -- rewritten:
-UPDATE orders AS o SET total = (SELECT sum(qty) FROM (SELECT "order_id", "qty" FROM main."items" WHERE +"tenant_id" = 'A') AS items WHERE items.order_id = o.id) FROM (SELECT "id" FROM main."customers" WHERE +"tenant_id" = 'A') AS c WHERE +o."tenant_id" = 'A' AND (c.id = o.customer_id) RETURNING "id", "customer_id", "total", "status", "placed"
+UPDATE orders AS o SET total = (SELECT sum(qty) FROM items WHERE +items."tenant_id" = 'A' AND (items.order_id = o.id)) FROM (SELECT "id" FROM main."customers" WHERE +"tenant_id" = 'A') AS c WHERE +o."tenant_id" = 'A' AND (c.id = o.customer_id) RETURNING "id", "customer_id", "total", "status", "placed"
 
 -- SET tenant_id is refused
 -- sql:
@@ -215,7 +215,7 @@ UPDATE customers SET tenant_id = 'B' WHERE id = 1
 -- sql:
 DELETE FROM orders WHERE id IN (SELECT order_id FROM items WHERE sku = ?) RETURNING id
 -- rewritten:
-DELETE FROM orders WHERE +orders."tenant_id" = 'A' AND (id IN (SELECT order_id FROM (SELECT "order_id", "sku" FROM main."items" WHERE +"tenant_id" = 'A') AS items WHERE sku = ?)) RETURNING id
+DELETE FROM orders WHERE +orders."tenant_id" = 'A' AND (id IN (SELECT order_id FROM items WHERE +items."tenant_id" = 'A' AND (sku = ?))) RETURNING id
 
 -- several statements: each rewritten
 -- sql:

@@ -81,8 +81,12 @@ fn the_tenant_test_on_per_tenant_keys_has_no_plus() {
     );
     assert_eq!(
         rewrite(&w, "SELECT body FROM notes").as_deref(),
+        Ok("SELECT body FROM notes WHERE +notes.\"tenant_id\" = 'A'"),
+    );
+    assert_eq!(
+        rewrite(&w, "SELECT * FROM notes").as_deref(),
         Ok(
-            "SELECT body FROM (SELECT \"body\" FROM main.\"notes\" WHERE +\"tenant_id\" = 'A') \
+            "SELECT * FROM (SELECT \"body\" FROM main.\"notes\" WHERE +\"tenant_id\" = 'A') \
             AS notes"
         ),
     );

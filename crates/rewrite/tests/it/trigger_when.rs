@@ -121,9 +121,9 @@ fn the_scoped_text_of_the_applications_triggers() {
     let fk = rewriter.scope_trigger(FK).expect("scope the FK trigger");
     assert!(
         fk.contains(
-            "WHEN NEW.parent_id IS NOT NULL AND (SELECT id FROM (SELECT \"id\", \"parent_id\" FROM \
-             main.\"products\" WHERE +\"tenant_id\" = NEW.\"tenant_id\") AS products WHERE id = \
-             NEW.parent_id) IS NULL BEGIN\n"
+            "WHEN NEW.parent_id IS NOT NULL AND (SELECT id FROM products WHERE \
+             +products.\"tenant_id\" = NEW.\"tenant_id\" AND (id = NEW.parent_id)) IS NULL \
+             BEGIN\n"
         ),
         "{fk}"
     );

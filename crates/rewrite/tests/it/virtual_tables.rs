@@ -286,7 +286,8 @@ fn the_tenant_test_goes_into_the_select_that_reads_the_table() {
         .expect("rewrite");
     assert!(
         out.contains(
-            "WHERE +s.\"tenant_id\" = 'A' AND (product_search_index MATCH ?) ORDER BY rank"
+            "WHERE +s.\"tenant_id\" = 'A' AND +p.\"tenant_id\" = 'A' \
+             AND (product_search_index MATCH ?) ORDER BY rank"
         ),
         "{out}"
     );

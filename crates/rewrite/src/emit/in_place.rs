@@ -1,26 +1,26 @@
-//! Tenant virtual tables read in place: the tenant test of each goes into the WHERE of the
-//! SELECT whose FROM holds it, before the SELECT's own condition (which gets parentheses),
-//! or in a new WHERE after its FROM clause:
+//! Tenant tables read in place (see `analysis/in_place.rs`): the tenant test of each goes
+//! into the WHERE of the SELECT whose FROM holds it, before the SELECT's own condition
+//! (which gets parentheses), or in a new WHERE after its FROM clause:
 //!
 //! `FROM psi WHERE psi MATCH ?` → `FROM psi WHERE +psi."tenant_id" = 'A' AND (psi MATCH ?)`
 //!
-//! The tenant test comes first, as on a write target. Several virtual tables of one FROM
-//! share the insertion.
+//! The tenant test comes first, as on a write target. Several tables of one FROM share the
+//! insertion.
 
-use crate::analysis::{FilterPlace, Model, VirtualRead};
+use crate::analysis::{FilterPlace, InPlaceRead, Model};
 use crate::emit::context::Emit;
 use crate::sql::quote_ident;
 use crate::template::{Edits, Piece, text};
 
 pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     let mut done: Vec<usize> = Vec::new();
-    for read in &model.virtual_reads {
+    for read in &model.in_place {
         if done.contains(&read.select) {
             continue;
         }
         done.push(read.select);
-        let group: Vec<&VirtualRead<'_>> = model
-            .virtual_reads
+        let group: Vec<&InPlaceRead<'_>> = model
+            .in_place
             .iter()
             .filter(|r| r.select == read.select)
             .collect();
@@ -37,12 +37,13 @@ pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
             FilterPlace::Before { start, end } => {
                 tests.push(text(" AND ("));
                 edits.insert(start, tests);
-                edits.insert(end, vec![text(")")]);
+                // Inside whatever else ends there (an INSERT's wrapped source, say).
+                edits.insert_first(end, vec![text(")")]);
             }
             FilterPlace::After { at } => {
                 let mut pieces = vec![text(" WHERE ")];
                 pieces.extend(tests);
-                edits.insert(at, pieces);
+                edits.insert_first(at, pieces);
             }
         }
     }
