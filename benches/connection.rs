@@ -12,7 +12,9 @@
 //! parameters (drawn once per statement with `tenantry_fixtures::sample_params` from the
 //! pre-migration copy), WAL mode and `PRAGMA foreign_keys = ON` (so `delete_work_order`
 //! cascades to its lines, as the application's schema intends), and read every column of
-//! every row a query returns.
+//! every row a query returns. Plain gets the settings the tenant connection turns on (the
+//! query planner stability guarantee, a 512-statement cache: `typical::open_plain`), so
+//! the difference is the isolation's alone.
 //!
 //! Every catalogue statement is measured. Any statement the tenant connection refused would
 //! be left out (printed at start-up, with the error, marked UNEXPECTED).
@@ -58,213 +60,25 @@
 //! (`TENANTRY_BENCH_CACHE_SWITCH=0` keeps one tenant). Criterion's filter arguments apply to part 1
 //! (`cargo bench --bench connection -- join`).
 
-use std::path::{Path, PathBuf};
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
-use tenantry_fixtures::{QueryClass, Size};
+use tenantry_fixtures::QueryClass;
 use tenantry_sqlite::pool::{Manager, Pool};
 
 mod catalogue;
 mod fixture;
+mod load;
 mod support;
-use catalogue::{Case, Side, by_class, class_summary, outcome, per_class, run_case};
-use support::{bench_dir, human};
-
-/// The tenant the migration gives every existing row.
-const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
+mod typical;
+use catalogue::{Case, Side, by_class, class_summary, per_class, run_case};
+use load::{PlainPool, env_or, median, thread_counts, timed_run};
+use support::human;
+use typical::{Pair, TENANT, open_plain};
 
 /// Connections in each side's pool (the throughput part).
 const POOL_SIZE: u32 = 8;
-
-/// Catalogue statements the tenant connection is known to refuse, and why (none today: the
-/// view is read as its scoped query and the migrator scopes the inventory trigger).
-const KNOWN_REFUSED: &[(&str, &str)] = &[];
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
-
-/// The two databases: the pre-migration typical fixture, and a migrated copy of it.
-struct Fixtures {
-    plain: PathBuf,
-    migrated: PathBuf,
-}
-
-/// Generates the typical fixture once, under `target/tenantry-bench/connection/`, and
-/// migrates a fresh copy of it on every run (so the copy is always what the current
-/// migrator makes); both are in WAL mode.
-fn fixtures() -> Fixtures {
-    let dir = bench_dir("connection");
-    let size = Size::Typical;
-    let plain = fixture::pristine(&dir, size);
-    let migrated = dir.join(format!("pos-{size}-migrated.db"));
-    // Idempotent; also for fixtures cached by an earlier version of this bench.
-    set_wal(&plain);
-    let migrated_partial = dir.join(format!("pos-{size}-migrated.db.partial"));
-    for f in [&migrated, &migrated_partial] {
-        let _ = std::fs::remove_file(f);
-        for suffix in ["-wal", "-shm"] {
-            let mut side = f.as_os_str().to_owned();
-            side.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(side));
-        }
-    }
-    let started = Instant::now();
-    fixture::migrate_copy(&plain, &migrated_partial);
-    set_wal(&migrated_partial);
-    std::fs::rename(&migrated_partial, &migrated).expect("move fixture into place");
-    eprintln!(
-        "migrated a copy of the {size} fixture in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Fixtures { plain, migrated }
-}
-
-/// Switches the database at `path` to WAL (a property of the file).
-fn set_wal(path: &Path) {
-    let conn = rusqlite::Connection::open(path).expect("open fixture");
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .expect("journal_mode");
-    assert!(mode.eq_ignore_ascii_case("wal"), "journal mode {mode}");
-}
-
-fn open_plain(path: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(path).expect("open plain");
-    conn.busy_timeout(Duration::from_secs(5))
-        .expect("busy timeout");
-    conn
-}
-
-/// The per-class connections: plain on the pre-migration copy, scoped on the migrated one,
-/// both with foreign keys on.
-fn open_pair(fx: &Fixtures) -> (rusqlite::Connection, tenantry_sqlite::Connection) {
-    let plain = open_plain(&fx.plain);
-    plain
-        .execute_batch("PRAGMA foreign_keys = ON")
-        .expect("foreign keys");
-    let scoped = tenantry_sqlite::Connection::open(&fx.migrated).expect("open scoped");
-    scoped
-        .busy_timeout(Duration::from_secs(5))
-        .expect("busy timeout");
-    scoped.set_tenant(TENANT).expect("set tenant");
-    scoped
-        .execute_batch("PRAGMA foreign_keys = ON")
-        .expect("foreign keys (allowlisted pragma)");
-    (plain, scoped)
-}
-
-/// The catalogue's statements both sides run, with their parameters. Each is run once on
-/// both sides (writes rolled back) and the results compared; what the tenant connection
-/// refuses is left out (see the module documentation).
-fn cases(plain: &mut rusqlite::Connection, scoped: &mut tenantry_sqlite::Connection) -> Vec<Case> {
-    let mut out = Vec::new();
-    for query in tenantry_fixtures::catalogue() {
-        let params = tenantry_fixtures::sample_params(plain, query).expect("sample parameters");
-        let case = Case { query, params };
-        let expected = plain
-            .rolled_back(|c| outcome(c, &case))
-            .unwrap_or_else(|e| panic!("{} fails on plain rusqlite: {e}", query.name));
-        match scoped.rolled_back(|c| outcome(c, &case)) {
-            Err(error) => {
-                match KNOWN_REFUSED.iter().find(|(name, _)| *name == query.name) {
-                    Some((_, why)) => eprintln!(
-                        "left out: {} ({why}); the tenant connection says: {error}",
-                        query.name
-                    ),
-                    None => eprintln!(
-                        "left out, UNEXPECTED: {} is refused by the tenant connection: {error}",
-                        query.name
-                    ),
-                }
-                continue;
-            }
-            Ok(got) if got != expected => eprintln!(
-                "warning: {} returns different results on the two sides ({} vs {} values)",
-                query.name,
-                expected.len(),
-                got.len()
-            ),
-            Ok(_) => {}
-        }
-        if KNOWN_REFUSED.iter().any(|(name, _)| *name == query.name) {
-            eprintln!(
-                "note: {} is accepted by the tenant connection now; included (update KNOWN_REFUSED)",
-                query.name
-            );
-        }
-        out.push(case);
-    }
-    out
-}
-
-/// Runs `ops` operations of the mix on `threads` threads, each operation through `op`;
-/// returns operations per second (thread start-up not timed).
-fn timed_run(threads: usize, ops: usize, op: &(dyn Fn(usize) + Sync)) -> f64 {
-    let next = AtomicUsize::new(0);
-    let barrier = Barrier::new(threads + 1);
-    let elapsed = std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                barrier.wait();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= ops {
-                        break;
-                    }
-                    op(i);
-                }
-            });
-        }
-        barrier.wait();
-        let started = Instant::now();
-        // The scope joins every thread before returning; time that.
-        started
-    });
-    let elapsed = elapsed.elapsed();
-    ops as f64 / elapsed.as_secs_f64()
-}
-
-/// A pool of plain rusqlite connections: a channel holding the idle ones.
-struct PlainPool {
-    idle: Mutex<mpsc::Receiver<rusqlite::Connection>>,
-    give_back: mpsc::SyncSender<rusqlite::Connection>,
-}
-
-impl PlainPool {
-    fn new(path: &Path, size: u32) -> PlainPool {
-        let (give_back, idle) = mpsc::sync_channel(size as usize);
-        for _ in 0..size {
-            let conn = open_plain(path);
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .expect("journal_mode");
-            assert!(mode.eq_ignore_ascii_case("wal"));
-            give_back.send(conn).expect("fill pool");
-        }
-        PlainPool {
-            idle: Mutex::new(idle),
-            give_back,
-        }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> T) -> T {
-        let conn = self
-            .idle
-            .lock()
-            .expect("pool lock")
-            .recv()
-            .expect("a connection");
-        let out = f(&conn);
-        self.give_back.send(conn).expect("give back");
-        out
-    }
-}
 
 fn plain_op(pool: &PlainPool, case: &Case) {
     pool.with(|conn| {
@@ -280,27 +94,7 @@ fn scoped_op(pool: &Pool, case: &Case) {
     std::hint::black_box(run_case(&mut stmt, case).expect("run"));
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
-/// `TENANTRY_BENCH_THREADS`, or 1, 8, 32 and 128.
-fn thread_counts() -> Vec<usize> {
-    std::env::var("TENANTRY_BENCH_THREADS")
-        .unwrap_or_else(|_| "1,8,32,128".into())
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .filter(|&n| n > 0)
-        .collect()
-}
-
-fn throughput(fx: &Fixtures, mix: &[&Case]) {
+fn throughput(fx: &Pair, mix: &[&Case]) {
     let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000);
     let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
     let thread_counts = thread_counts();
@@ -349,7 +143,7 @@ fn throughput(fx: &Fixtures, mix: &[&Case]) {
 /// statement itself comes from rusqlite's cache (nothing is prepared or run). With lock
 /// contention, operations per second would fall as threads are added; on 2 cores, the
 /// most they can do is rise towards twice the one-thread figure.
-fn plan_cache(fx: &Fixtures, mix: &[&Case]) {
+fn plan_cache(fx: &Pair, mix: &[&Case]) {
     const TENANTS: [&str; 4] = ["caps-automotive", "store-2", "store-3", "store-4"];
     let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000) * 10;
     let rounds: usize = env_or::<usize>("TENANTRY_BENCH_ROUNDS", 3).max(1);
@@ -466,7 +260,7 @@ fn quick_median_ns<S: Side>(conn: &mut S, sql: &str, case: &Case) -> Quick {
 /// connection. `sqlite` = rewritten − plain, `connection` = scoped − rewritten (the
 /// connection's own work: plan cache, rendering, schema-version check, span, guard).
 fn per_statement(
-    fx: &Fixtures,
+    fx: &Pair,
     cases: &[Case],
     plain: &mut rusqlite::Connection,
     scoped: &mut tenantry_sqlite::Connection,
@@ -525,9 +319,9 @@ fn per_statement(
 fn main() {
     let started = SystemTime::now();
     let mode = std::env::var("TENANTRY_BENCH_THROUGHPUT").unwrap_or_default();
-    let fx = fixtures();
-    let (mut plain, mut scoped) = open_pair(&fx);
-    let cases = cases(&mut plain, &mut scoped);
+    let fx = typical::pair("connection", tenantry_migrate::Layout::default());
+    let (mut plain, mut scoped) = typical::open_pair(&fx.plain, &fx.migrated, TENANT);
+    let cases = typical::cases(&mut plain, &mut scoped);
 
     let by_class = by_class(&cases);
 

@@ -180,6 +180,7 @@ pub fn by_class(cases: &[Case]) -> ByClass<'_> {
     by_class
 }
 
+#[allow(dead_code, reason = "the cost bench times without criterion")]
 fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     group
         .sample_size(50)
@@ -190,6 +191,7 @@ fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::W
 /// Criterion groups `<a's label>/<class>` and `<b's label>/<class>` (criterion's filter
 /// arguments apply): one iteration runs every statement of the class once, on each side in
 /// turn.
+#[allow(dead_code, reason = "the cost bench times without criterion")]
 pub fn per_class<A: Side, B: Side>(
     (label_a, a): (&str, &mut A),
     (label_b, b): (&str, &mut B),
@@ -199,6 +201,7 @@ pub fn per_class<A: Side, B: Side>(
 }
 
 /// [`per_class`], the statements prepared as `caching` says.
+#[allow(dead_code, reason = "the cost bench times without criterion")]
 pub fn per_class_with<A: Side, B: Side>(
     (label_a, a): (&str, &mut A),
     (label_b, b): (&str, &mut B),
@@ -227,6 +230,7 @@ pub fn per_class_with<A: Side, B: Side>(
 
 /// Prints the medians of [`per_class`]'s groups side by side, with b's overhead over a
 /// and the verdict against the requirement (10%) and the goal (3%).
+#[allow(dead_code, reason = "the cost bench times without criterion")]
 pub fn class_summary(
     by_class: &ByClass<'_>,
     since: SystemTime,

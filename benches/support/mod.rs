@@ -18,12 +18,14 @@ pub fn bench_dir(name: &str) -> PathBuf {
 }
 
 /// Where criterion writes its estimates.
+#[allow(dead_code, reason = "the cost bench times without criterion")]
 pub fn criterion_dir() -> PathBuf {
     target_dir().join("criterion")
 }
 
 /// Criterion's median estimate for `group/function`, in nanoseconds, when it was measured
 /// by this run (not left by an earlier one).
+#[allow(dead_code, reason = "the cost bench times without criterion")]
 pub fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
     // Criterion's folder for a benchmark id turns its `/` into `_`.
     let path = criterion_dir()

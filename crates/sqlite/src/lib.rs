@@ -17,7 +17,8 @@ mod scoping;
 mod tenant_value;
 
 pub use connection::{
-    AuditEvent, Connection, DEFAULT_TENANT_COLUMN, Savepoint, SharedPlans, Transaction,
+    AuditEvent, Connection, DEFAULT_TENANT_COLUMN, STATEMENT_CACHE_CAPACITY, Savepoint,
+    SharedPlans, Transaction,
 };
 pub use error::Error;
 pub use tenantry_rewrite::TenantId;
