@@ -68,6 +68,37 @@ const POOL_SIZE: u32 = 8;
 /// The point lookup of scenario 5.
 const LOOKUP: &str = "SELECT username FROM users WHERE id = ?1";
 
+/// A scenario measured per query class.
+struct Scenario {
+    name: &'static str,
+    caching: Caching,
+    /// The largest ratio that meets the goal; none for a line that only informs.
+    goal: Option<f64>,
+}
+
+const CACHED: Scenario = Scenario {
+    name: "1. cached",
+    caching: Caching::Cached,
+    goal: Some(1.10),
+};
+const NOT_CACHED: Scenario = Scenario {
+    name: "2. not cached",
+    caching: Caching::Uncached,
+    goal: Some(1.10),
+};
+const AMONG_TEN: Scenario = Scenario {
+    name: "3. 1 of 10 tenants",
+    caching: Caching::Cached,
+    goal: Some(1.10),
+};
+/// What QPSG and the larger statement cache give plain rusqlite (no tenant involved):
+/// plain with rusqlite's defaults against plain with the tenant connection's settings.
+const SETTINGS: Scenario = Scenario {
+    name: "settings: defaults ÷ tuned",
+    caching: Caching::Cached,
+    goal: None,
+};
+
 /// One line of the table.
 struct Line {
     scenario: String,
@@ -112,16 +143,14 @@ fn compare(rounds: usize, mut plain: impl FnMut(), mut tenant: impl FnMut()) -> 
 }
 
 /// One line per query class: an iteration of the class on each connection, prepared as
-/// `caching` says.
+/// the scenario says.
 fn per_class<A: catalogue::Side, B: catalogue::Side>(
-    scenario: &str,
-    plain: &mut A,
-    tenant: &mut B,
+    scenario: &Scenario,
+    (plain, tenant): (&mut A, &mut B),
     by_class: &ByClass<'_>,
-    caching: Caching,
-    goal: Option<f64>,
     rounds: usize,
 ) -> Vec<Line> {
+    let caching = scenario.caching;
     let mut lines = Vec::new();
     for class in QueryClass::ALL.map(QueryClass::as_str) {
         let Some((writes, cases)) = by_class.get(class) else {
@@ -137,16 +166,17 @@ fn per_class<A: catalogue::Side, B: catalogue::Side>(
             },
         );
         eprintln!(
-            "{scenario:<28} {class:<13} {:>11} {:>11}",
+            "{:<28} {class:<13} {:>11} {:>11}",
+            scenario.name,
             human(p),
             human(t)
         );
         lines.push(Line {
-            scenario: scenario.to_owned(),
+            scenario: scenario.name.to_owned(),
             what: format!("{class} ({})", cases.len()),
             plain_ns: p,
             tenant_ns: t,
-            goal,
+            goal: scenario.goal,
         });
     }
     lines
@@ -158,37 +188,21 @@ fn single_tenant(layout: Layout, rounds: usize) -> Vec<Line> {
     let (mut plain, mut tenant) = open_pair(&pair.plain, &pair.migrated, TENANT);
     let cases = typical::cases(&mut plain, &mut tenant);
     let by_class = by_class(&cases);
-    let mut lines = per_class(
-        "1. cached",
-        &mut plain,
-        &mut tenant,
-        &by_class,
-        Caching::Cached,
-        Some(1.10),
-        rounds,
-    );
+    let mut lines = per_class(&CACHED, (&mut plain, &mut tenant), &by_class, rounds);
     lines.extend(per_class(
-        "2. not cached",
-        &mut plain,
-        &mut tenant,
+        &NOT_CACHED,
+        (&mut plain, &mut tenant),
         &by_class,
-        Caching::Uncached,
-        Some(1.10),
         rounds,
     ));
-    // What QPSG and the larger statement cache give plain rusqlite (no tenant involved):
-    // plain with rusqlite's defaults ÷ plain with the tenant connection's settings.
     let mut defaults = rusqlite::Connection::open(&pair.plain).expect("open plain");
     defaults
         .execute_batch("PRAGMA foreign_keys = ON")
         .expect("foreign keys");
     lines.extend(per_class(
-        "settings: defaults ÷ tuned",
-        &mut plain,
-        &mut defaults,
+        &SETTINGS,
+        (&mut plain, &mut defaults),
         &by_class,
-        Caching::Cached,
-        None,
         rounds,
     ));
     drop((plain, tenant, defaults));
@@ -204,15 +218,7 @@ fn ten_tenants(rounds: usize) -> Vec<Line> {
     let (mut plain, mut tenant) = open_pair(&alone, &dbs.shared, tenancy::MEASURED);
     let cases = typical::cases(&mut plain, &mut tenant);
     let by_class = by_class(&cases);
-    let mut lines = per_class(
-        "3. 1 of 10 tenants",
-        &mut plain,
-        &mut tenant,
-        &by_class,
-        Caching::Cached,
-        Some(1.10),
-        rounds,
-    );
+    let mut lines = per_class(&AMONG_TEN, (&mut plain, &mut tenant), &by_class, rounds);
     drop((plain, tenant));
     let mix: Vec<&Case> = cases
         .iter()
