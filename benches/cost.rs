@@ -20,9 +20,10 @@
 //!    `t3`'s rows (both `ANALYZE`d). Cached.
 //! 4. **throughput**: the point lookups and joins round-robin, each operation one request
 //!    (take a connection from a pool of 8, set the tenant, run one statement, give it
-//!    back), at 1, 8, 32 and 128 threads; the tenant connection on the ten-tenant database
-//!    with the tenant changing on every request (`t0` … `t9`), plain rusqlite on the
-//!    one-tenant file of scenario 3. Median of 3 rounds, sides alternating.
+//!    back), at 1, 8, 32 and 128 threads: the tenant connection on the ten-tenant database
+//!    with the tenant changing on every request (`t0` … `t9`, parameters from `t3`'s rows,
+//!    which every tenant holds), plain rusqlite on the pre-migration typical file (about as
+//!    many rows; parameters from its rows). Median of 3 rounds, sides alternating.
 //! 5. **open**: open a connection, (set the tenant,) run one point lookup, close: plain on
 //!    the pre-migration typical file; the tenant connection on its migrated copy, with the
 //!    schema's rewriter kept by the process (every open after the first), and — a line of
@@ -42,7 +43,8 @@
 //! fifteen minutes more). `TENANTRY_BENCH_LAYOUT=tenant-first` migrates scenarios 1, 2 and
 //! 5 tenant-first (default: the migrator's default, `column`); `TENANTRY_BENCH_ROUNDS`,
 //! `TENANTRY_BENCH_OPS` (operations per throughput run, default 10,000) and
-//! `TENANTRY_BENCH_THREADS` change the effort. The table goes to standard output, progress
+//! `TENANTRY_BENCH_THREADS` change the effort; `TENANTRY_BENCH_SCENARIOS=1,2` runs only those
+//! (`settings` names the settings' line). The table goes to standard output, progress
 //! to standard error.
 
 use std::time::Instant;
@@ -110,6 +112,16 @@ struct Line {
     goal: Option<f64>,
 }
 
+/// Whether the scenario named `name` (its leading number, or `settings`) is to run:
+/// `TENANTRY_BENCH_SCENARIOS`, or every one.
+fn wanted(name: &str) -> bool {
+    let Ok(list) = std::env::var("TENANTRY_BENCH_SCENARIOS") else {
+        return true;
+    };
+    let key = name.split(['.', ':']).next().unwrap_or(name);
+    list.split(',').any(|s| s.trim() == key)
+}
+
 /// Times `plain` and `tenant` alternately: `rounds` rounds, each a batch of as many runs
 /// as fill about 20 ms (at least one) on each side, the side that goes first alternating.
 /// Returns the median time per run of each, in nanoseconds.
@@ -151,6 +163,9 @@ fn per_class<A: catalogue::Side, B: catalogue::Side>(
     rounds: usize,
 ) -> Vec<Line> {
     let caching = scenario.caching;
+    if !wanted(scenario.name) {
+        return Vec::new();
+    }
     let mut lines = Vec::new();
     for class in QueryClass::ALL.map(QueryClass::as_str) {
         let Some((writes, cases)) = by_class.get(class) else {
@@ -182,8 +197,9 @@ fn per_class<A: catalogue::Side, B: catalogue::Side>(
     lines
 }
 
-/// Scenarios 1 and 2, and the settings' line: the typical fixture right after migration.
-fn single_tenant(layout: Layout, rounds: usize) -> Vec<Line> {
+/// Scenarios 1, 2, 5 and 6, and the settings' line: the typical fixture right after
+/// migration. Also returns the fixture pair and the cases sampled from it.
+fn single_tenant(layout: Layout, rounds: usize) -> (Vec<Line>, typical::Pair, Vec<Case>) {
     let pair = typical::pair("cost", layout);
     let (mut plain, mut tenant) = open_pair(&pair.plain, &pair.migrated, TENANT);
     let cases = typical::cases(&mut plain, &mut tenant);
@@ -208,11 +224,23 @@ fn single_tenant(layout: Layout, rounds: usize) -> Vec<Line> {
     drop((plain, tenant, defaults));
     lines.extend(open(&pair, rounds));
     lines.extend(rewrite(&pair, &cases, rounds));
-    lines
+    (lines, pair, cases)
 }
 
-/// Scenario 3 and 4: the ten-tenant database against the one-tenant file.
-fn ten_tenants(rounds: usize) -> Vec<Line> {
+/// The statements of the throughput mix: point lookups and joins.
+fn mix(cases: &[Case]) -> Vec<&Case> {
+    cases
+        .iter()
+        .filter(|c| matches!(c.query.class, QueryClass::PointLookup | QueryClass::Join))
+        .collect()
+}
+
+/// Scenario 3, the ten-tenant database against the one-tenant file, and 4, against the
+/// typical file (`plain`, with `plain_cases` sampled from it).
+fn ten_tenants(rounds: usize, plain_db: &std::path::Path, plain_cases: &[Case]) -> Vec<Line> {
+    if !wanted("3") && !wanted("4") {
+        return Vec::new();
+    }
     let dbs = tenancy::databases(Layout::TenantFirst);
     let alone = tenancy::plain_alone();
     let (mut plain, mut tenant) = open_pair(&alone, &dbs.shared, tenancy::MEASURED);
@@ -220,38 +248,43 @@ fn ten_tenants(rounds: usize) -> Vec<Line> {
     let by_class = by_class(&cases);
     let mut lines = per_class(&AMONG_TEN, (&mut plain, &mut tenant), &by_class, rounds);
     drop((plain, tenant));
-    let mix: Vec<&Case> = cases
-        .iter()
-        .filter(|c| matches!(c.query.class, QueryClass::PointLookup | QueryClass::Join))
-        .collect();
-    lines.extend(throughput(&alone, &dbs.shared, &mix));
+    lines.extend(throughput(
+        (plain_db, &mix(plain_cases)),
+        (&dbs.shared, &mix(&cases)),
+    ));
     lines
 }
 
 /// Scenario 4: operations per second at each thread count, as time per operation.
-fn throughput(plain_db: &std::path::Path, shared: &std::path::Path, mix: &[&Case]) -> Vec<Line> {
+fn throughput(
+    (plain_db, plain_mix): (&std::path::Path, &[&Case]),
+    (shared, tenant_mix): (&std::path::Path, &[&Case]),
+) -> Vec<Line> {
+    if !wanted("4") {
+        return Vec::new();
+    }
     let ops: usize = env_or("TENANTRY_BENCH_OPS", 10_000);
     let tenants: Vec<String> = (0..tenancy::TENANTS).map(|t| format!("t{t}")).collect();
     let plain_pool = PlainPool::new(plain_db, POOL_SIZE);
     let tenant_pool = Pool::new(Manager::new(shared), POOL_SIZE).expect("tenant pool");
     let plain = |i: usize| {
-        let case = mix[i % mix.len()];
+        let case = plain_mix[i % plain_mix.len()];
         plain_pool.with(|conn| {
             let mut stmt = conn.prepare_cached(case.query.sql).expect("prepare_cached");
             std::hint::black_box(run_case(&mut stmt, case).expect("run"));
         });
     };
     let tenant = |i: usize| {
-        let case = mix[i % mix.len()];
+        let case = tenant_mix[i % tenant_mix.len()];
         let conn = tenant_pool.get().expect("pooled connection");
-        conn.set_tenant(&tenants[(i / mix.len()) % tenants.len()])
+        conn.set_tenant(&tenants[(i / tenant_mix.len()) % tenants.len()])
             .expect("set tenant");
         let mut stmt = conn.prepare_cached(case.query.sql).expect("prepare_cached");
         std::hint::black_box(run_case(&mut stmt, case).expect("run"));
     };
     // Warm-up: every connection of both pools opened, its statement cache filled for
     // every tenant.
-    let warm = mix.len() * tenants.len() * POOL_SIZE as usize * 4;
+    let warm = tenant_mix.len() * tenants.len() * POOL_SIZE as usize * 4;
     timed_run(POOL_SIZE as usize * 2, warm, &plain);
     timed_run(POOL_SIZE as usize * 2, warm, &tenant);
     let mut lines = Vec::new();
@@ -281,6 +314,9 @@ fn throughput(plain_db: &std::path::Path, shared: &std::path::Path, mix: &[&Case
 
 /// Scenario 5: open, one point lookup, close.
 fn open(pair: &typical::Pair, rounds: usize) -> Vec<Line> {
+    if !wanted("5") {
+        return Vec::new();
+    }
     let plain = || {
         let conn = typical::open_plain(&pair.plain);
         let name: String = conn.query_row(LOOKUP, [1], |r| r.get(0)).expect("lookup");
@@ -341,6 +377,9 @@ fn open(pair: &typical::Pair, rounds: usize) -> Vec<Line> {
 
 /// Scenario 6: the whole catalogue rewritten, against parsed.
 fn rewrite(pair: &typical::Pair, cases: &[Case], rounds: usize) -> Vec<Line> {
+    if !wanted("6") {
+        return Vec::new();
+    }
     let conn = rusqlite::Connection::open(&pair.migrated).expect("open migrated");
     let schema = tenantry_sqlite::schema::load(&conn, tenantry_migrate::DEFAULT_COLUMN)
         .expect("schema of the migrated fixture");
@@ -376,9 +415,11 @@ fn rewrite(pair: &typical::Pair, cases: &[Case], rounds: usize) -> Vec<Line> {
 
 fn print(lines: &[Line], layout: Layout) {
     println!(
-        "\nIsolation cost, tenant connection ÷ plain rusqlite (same settings), medians; \
-         scenarios 1, 2, 5, 6 on the typical fixture ({layout:?}), 3 and 4 on ten tenants \
-         (tenant-first)"
+        "\nIsolation cost, tenant connection ÷ plain rusqlite (same settings), medians, {}; \
+         scenarios 1, 2, 5, 6 on the typical fixture ({layout:?}); 3 and 4: the tenant \
+         connection on ten tenants (tenant-first), plain on t3's rows alone (3), on the \
+         typical fixture (4)",
+        support::machine()
     );
     println!(
         "| scenario | class / case | plain | tenant | ratio | goal |\n|---|---|---:|---:|---:|---|"
@@ -407,8 +448,8 @@ fn main() {
         "{:<28} {:<13} {:>11} {:>11}",
         "scenario", "class", "plain", "tenant"
     );
-    let mut lines = single_tenant(layout, rounds);
-    lines.extend(ten_tenants(rounds));
+    let (mut lines, pair, cases) = single_tenant(layout, rounds);
+    lines.extend(ten_tenants(rounds, &pair.plain, &cases));
     // Scenarios in order, then the lines that only inform (stable: classes keep theirs).
     lines.sort_by_key(|l| {
         l.scenario

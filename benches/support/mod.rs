@@ -52,3 +52,19 @@ pub fn human(ns: f64) -> String {
         format!("{ns:.0} ns")
     }
 }
+
+/// This machine, for the tables: CPUs, their model (Linux), SQLite's version.
+#[allow(dead_code, reason = "not every bench prints the machine")]
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "CPU model unknown".to_owned());
+    format!("{cpus} CPUs ({model}), SQLite {}", rusqlite::version())
+}
