@@ -53,6 +53,16 @@ pub(super) fn check(
             }
         }
     }
+    // Shadow tables exist only beside virtual tables; most schemas have none, and the
+    // lookups below cost more than the rest of this check.
+    let has_virtual = schema.tables().any(|t| t.module.is_some())
+        || schema
+            .unreadable()
+            .iter()
+            .any(|u| u.kind == ObjectKind::VirtualTable);
+    if !has_virtual {
+        return Ok(());
+    }
     for table in schema.tables() {
         if let Some(module) = table.module {
             for suffix in module.shadow_suffixes() {

@@ -1,7 +1,6 @@
 //! Facts about a statement's words, read once from its tokens: which names it can use, and
 //! by which names it reads a rowid.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::rowid::ROWID_NAMES;
@@ -11,21 +10,22 @@ use crate::source::Source;
 pub(crate) struct Words {
     /// Rowid names written anywhere in the statement (lower case), in order of first use.
     pub rowid_names: Vec<String>,
-    /// A hash of every word of the statement (ASCII lower case, without quotes): the names
-    /// it can use. A collision only keeps a column it does not need.
-    hashes: HashSet<u64>,
+    /// A hash of every word of the statement (ASCII lower case, without quotes), sorted and
+    /// without repeats: the names it can use. A collision only keeps a column it does not
+    /// need (or makes a check more careful).
+    hashes: Vec<u64>,
 }
 
 impl Words {
     /// The words of the tokens `seg` of `src`.
     pub fn of(src: &Source<'_>, seg: Range<usize>) -> Words {
         let mut rowid_names = Vec::new();
-        let mut hashes = HashSet::new();
+        let mut hashes = Vec::with_capacity(seg.len());
         for i in seg {
             let Some(value) = src.word(i) else {
                 continue;
             };
-            hashes.insert(word_hash(value));
+            hashes.push(word_hash(value));
             // Cheap filter first: rowid names are 3 to 7 letters.
             if !(3..=7).contains(&value.len()) {
                 continue;
@@ -37,6 +37,8 @@ impl Words {
                 }
             }
         }
+        hashes.sort_unstable();
+        hashes.dedup();
         Words {
             rowid_names,
             hashes,
@@ -50,7 +52,7 @@ impl Words {
 
     /// Whether the statement spells `name` as a word, in any case, quoted or not.
     pub fn spells(&self, name: &str) -> bool {
-        self.hashes.contains(&word_hash(name))
+        self.hashes.binary_search(&word_hash(name)).is_ok()
     }
 }
 
