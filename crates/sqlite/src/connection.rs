@@ -315,7 +315,7 @@ impl SharedPlans {
 /// # Ok(()) }
 /// ```
 pub struct Connection {
-    inner: rusqlite::Connection,
+    pub(crate) inner: rusqlite::Connection,
     savepoints: std::cell::Cell<u32>,
     audit: RefCell<Option<AuditHook>>,
     guard: Arc<Guard>,

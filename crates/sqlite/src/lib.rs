@@ -11,6 +11,7 @@ mod connection;
 mod error;
 mod guard;
 mod key;
+mod passthrough;
 pub mod pool;
 pub mod schema;
 mod scoping;

@@ -46,7 +46,7 @@ fn a_database_that_was_not_migrated_is_refused_at_open() {
             c.execute_batch("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);")
         })
         .expect("schema");
-    let err = Connection::open(&path).err().expect("refused");
+    let err = Connection::open(&path).expect_err("refused");
     assert!(
         matches!(Error::of(&err), Some(Error::NotMigrated { .. })),
         "{err}"

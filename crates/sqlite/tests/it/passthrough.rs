@@ -1,0 +1,104 @@
+//! The rusqlite methods the tenant connection passes through (they touch no row) or scopes
+//! like `query_row`, and its `Debug`.
+
+use tenantry_sqlite::{Connection, Error};
+
+use crate::support::{self, Db};
+
+const SCHEMA: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, tenant_id TEXT NOT NULL);
+INSERT INTO customers (id, name, tenant_id) VALUES (1, 'Ada', 'a'), (2, 'Bo', 'b');
+";
+
+fn open(db: &Db, tenant: &str) -> Connection {
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant(tenant).expect("tenant");
+    conn
+}
+
+/// An application error type, as legacy code declares one for `query_row_and_then`.
+#[derive(Debug)]
+enum AppError {
+    Sqlite(rusqlite::Error),
+    Empty,
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::Sqlite(e)
+    }
+}
+
+#[test]
+fn query_row_and_then_reads_only_the_tenants_row_and_keeps_the_callers_error_type() {
+    let db = support::db(SCHEMA);
+    let conn = open(&db, "a");
+    let name = |id: i64| {
+        conn.query_row_and_then("SELECT name FROM customers WHERE id = ?1", [id], |r| {
+            let name: String = r.get(0)?;
+            if name.is_empty() {
+                Err(AppError::Empty)
+            } else {
+                Ok(name)
+            }
+        })
+    };
+    assert_eq!(name(1).expect("a's row"), "Ada");
+    // Bo is tenant b's: for a there is no such row.
+    assert!(
+        matches!(
+            name(2),
+            Err(AppError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+        ),
+        "{:?}",
+        name(2)
+    );
+    // A refusal arrives as the caller's error, readable as a refusal.
+    let refused: Result<i64, AppError> =
+        conn.query_row_and_then("DROP TABLE customers", [], |r| Ok(r.get(0)?));
+    match refused {
+        Err(AppError::Sqlite(e)) => {
+            assert!(matches!(Error::of(&e), Some(Error::Rewrite(_))), "{e}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        support::column::<String>(&open(&db, "b"), "SELECT name FROM customers"),
+        ["Bo"]
+    );
+}
+
+#[test]
+fn is_autocommit_and_path_report_the_connections_state() {
+    let db = support::db(SCHEMA);
+    let mut conn = open(&db, "a");
+    assert!(conn.is_autocommit());
+    assert_eq!(
+        conn.path().map(std::path::PathBuf::from),
+        Some(db.path.clone())
+    );
+    conn.execute_batch("BEGIN").expect("begin");
+    assert!(!conn.is_autocommit());
+    conn.execute_batch("ROLLBACK").expect("rollback");
+    assert!(conn.is_autocommit());
+    let tx = conn.transaction().expect("begin");
+    tx.execute("UPDATE customers SET name = 'Ada L.'", [])
+        .expect("update");
+    tx.rollback().expect("rollback");
+    assert!(conn.is_autocommit());
+    let names: Vec<String> = support::column(&conn, "SELECT name FROM customers");
+    assert_eq!(names, ["Ada"]);
+}
+
+#[test]
+fn debug_shows_the_path_and_tenant_and_no_rows() {
+    let db = support::db(SCHEMA);
+    let conn = open(&db, "a");
+    let shown = format!("{conn:?}");
+    assert!(shown.starts_with("Connection {"), "{shown}");
+    assert!(shown.contains("tenant: Some(\"a\")"), "{shown}");
+    assert!(shown.contains("app.db"), "{shown}");
+    assert!(!shown.contains("Ada"), "{shown}");
+    conn.clear_tenant();
+    assert!(format!("{conn:?}").contains("tenant: None"));
+}
