@@ -341,6 +341,18 @@ impl Connection {
         Connection::wrap(rusqlite::Connection::open(path)?)
     }
 
+    /// `rusqlite::Connection::open_with_flags`, scoped: the database at `path` opened with
+    /// `flags` (read-only, say, where SQLite itself then refuses every write).
+    ///
+    /// # Errors
+    /// As [`Connection::open`].
+    pub fn open_with_flags<P: AsRef<Path>>(
+        path: P,
+        flags: rusqlite::OpenFlags,
+    ) -> rusqlite::Result<Connection> {
+        Connection::wrap(rusqlite::Connection::open_with_flags(path, flags)?)
+    }
+
     /// Scopes an open rusqlite connection, with the default tenant column.
     ///
     /// # Errors

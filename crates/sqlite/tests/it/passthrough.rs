@@ -102,3 +102,32 @@ fn debug_shows_the_path_and_tenant_and_no_rows() {
     conn.clear_tenant();
     assert!(format!("{conn:?}").contains("tenant: None"));
 }
+
+#[test]
+fn open_with_flags_opens_read_only_and_still_scopes_reads() {
+    let db = support::db(SCHEMA);
+    let conn = Connection::open_with_flags(&db.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open read-only");
+    conn.set_tenant("b").expect("tenant");
+    let names: Vec<String> = support::column(&conn, "SELECT name FROM customers");
+    assert_eq!(names, ["Bo"]);
+    // SQLite itself refuses the write, as rusqlite reports it for a read-only file.
+    let err = conn
+        .execute("UPDATE customers SET name = 'x'", [])
+        .expect_err("read-only");
+    assert_eq!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly),
+        "{err}"
+    );
+    // Opening a file that does not exist, without CREATE, fails as rusqlite fails.
+    let missing = db.path.with_file_name("missing.db");
+    let err = Connection::open_with_flags(&missing, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .expect_err("no such file");
+    assert_eq!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::CannotOpen),
+        "{err}"
+    );
+    assert!(!missing.exists());
+}
