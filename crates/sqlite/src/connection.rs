@@ -707,7 +707,30 @@ impl Connection {
     /// # Errors
     /// SQLite's errors.
     pub fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.inner.execute_batch("BEGIN DEFERRED")?;
+        self.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+    }
+
+    /// `rusqlite::Connection::transaction_with_behavior`: `BEGIN DEFERRED`, `IMMEDIATE`
+    /// (take the write lock now) or `EXCLUSIVE`; otherwise as [`Connection::transaction`].
+    ///
+    /// # Errors
+    /// SQLite's errors (`SQLITE_BUSY` when another connection holds the lock); a behaviour
+    /// a later rusqlite adds is refused rather than guessed at.
+    pub fn transaction_with_behavior(
+        &mut self,
+        behavior: rusqlite::TransactionBehavior,
+    ) -> rusqlite::Result<Transaction<'_>> {
+        let begin = match behavior {
+            rusqlite::TransactionBehavior::Deferred => "BEGIN DEFERRED",
+            rusqlite::TransactionBehavior::Immediate => "BEGIN IMMEDIATE",
+            rusqlite::TransactionBehavior::Exclusive => "BEGIN EXCLUSIVE",
+            _ => {
+                return Err(rusqlite::Error::InvalidParameterName(
+                    "a transaction behavior the tenant connection does not know".to_owned(),
+                ));
+            }
+        };
+        self.inner.execute_batch(begin)?;
         Ok(Transaction {
             conn: self,
             open: true,

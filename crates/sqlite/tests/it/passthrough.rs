@@ -131,3 +131,46 @@ fn open_with_flags_opens_read_only_and_still_scopes_reads() {
     );
     assert!(!missing.exists());
 }
+
+#[test]
+fn transaction_with_behavior_takes_the_lock_it_names_and_scopes_its_statements() {
+    let db = support::db(SCHEMA);
+    let mut conn = open(&db, "a");
+    let other = rusqlite::Connection::open(&db.path).expect("open plain");
+    other
+        .busy_timeout(std::time::Duration::ZERO)
+        .expect("no waiting");
+    // IMMEDIATE takes the write lock at BEGIN: another writer is refused at once.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .expect("begin immediate");
+    let err = other
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect_err("the lock is held");
+    assert_eq!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy),
+        "{err}"
+    );
+    tx.execute("UPDATE customers SET name = 'Ada L.'", [])
+        .expect("update");
+    tx.commit().expect("commit");
+    // DEFERRED takes no lock until the first access.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+        .expect("begin deferred");
+    other
+        .execute_batch("BEGIN IMMEDIATE; ROLLBACK")
+        .expect("not locked");
+    tx.rollback().expect("rollback");
+    // The update was scoped: tenant b's row is as it was.
+    let mut stmt = other
+        .prepare("SELECT name FROM customers ORDER BY id")
+        .expect("prepare");
+    let names: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows");
+    assert_eq!(names, ["Ada L.", "Bo"]);
+}
