@@ -13,7 +13,7 @@
 //! pre-migration copy), WAL mode and `PRAGMA foreign_keys = ON` (so `delete_work_order`
 //! cascades to its lines, as the application's schema intends), and read every column of
 //! every row a query returns. Plain gets the settings the tenant connection turns on (the
-//! query planner stability guarantee, a 512-statement cache: `typical::open_plain`), so
+//! query planner stability guarantee, a 512-statement cache: `support::open_plain`), so
 //! the difference is the isolation's alone.
 //!
 //! Every catalogue statement is measured. Any statement the tenant connection refused would
@@ -74,8 +74,8 @@ mod support;
 mod typical;
 use catalogue::{Case, Side, by_class, class_summary, per_class, run_case};
 use load::{PlainPool, env_or, median, thread_counts, timed_run};
-use support::human;
-use typical::{Pair, TENANT, open_plain};
+use support::{human, open_plain};
+use typical::{Pair, TENANT};
 
 /// Connections in each side's pool (the throughput part).
 const POOL_SIZE: u32 = 8;

@@ -2,7 +2,7 @@
 //! every scenario of issue 13, in one run on one machine.
 //!
 //! Plain rusqlite always gets the settings the tenant connection turns on (the query
-//! planner stability guarantee, a 512-statement cache: `typical::open_plain`), so a
+//! planner stability guarantee, a 512-statement cache: `support::open_plain`), so a
 //! setting cannot hide the cost of isolation; what those settings give plain rusqlite
 //! itself is its own line. Both sides run the point-of-sale catalogue
 //! (`tenantry_fixtures::catalogue`) with the same parameters (sampled from the plain side's
@@ -59,6 +59,7 @@ use tenantry_sqlite::pool::{Manager, Pool};
 mod catalogue;
 mod fixture;
 mod load;
+mod opening;
 mod support;
 mod tenancy;
 mod typical;
@@ -69,9 +70,6 @@ use typical::{TENANT, open_pair};
 
 /// Connections in each side's pool (scenario 4).
 const POOL_SIZE: u32 = 8;
-
-/// The point lookup of scenario 5.
-const LOOKUP: &str = "SELECT username FROM users WHERE id = ?1";
 
 /// A scenario measured per query class.
 struct Scenario {
@@ -328,17 +326,8 @@ fn open(pair: &typical::Pair, rounds: usize) -> Vec<Line> {
     if !wanted("5") {
         return Vec::new();
     }
-    let plain = || {
-        let conn = typical::open_plain(&pair.plain);
-        let name: String = conn.query_row(LOOKUP, [1], |r| r.get(0)).expect("lookup");
-        std::hint::black_box(name);
-    };
-    let lookup = |conn: tenantry_sqlite::Connection| {
-        conn.set_tenant(TENANT).expect("tenant");
-        let name: String = conn.query_row(LOOKUP, [1], |r| r.get(0)).expect("lookup");
-        std::hint::black_box(name);
-    };
-    let warm = || lookup(tenantry_sqlite::Connection::open(&pair.migrated).expect("open"));
+    let plain = || opening::plain(&pair.plain);
+    let warm = || opening::scoped(tenantry_sqlite::Connection::open(&pair.migrated).expect("open"));
     let (p, t) = compare(rounds, plain, warm);
     eprintln!(
         "5. open                       {:>11} {:>11}",
@@ -346,21 +335,9 @@ fn open(pair: &typical::Pair, rounds: usize) -> Vec<Line> {
         human(t)
     );
     let mut fresh = 0usize;
-    // A schema the process has not seen: another absent table declared as having its own
-    // tenant column makes the cache key new on every open.
     let cold = || {
         fresh += 1;
-        let plans = tenantry_sqlite::SharedPlans::default()
-            .with_own_tenant_columns([format!("absent_{fresh}")]);
-        let conn = rusqlite::Connection::open(&pair.migrated).expect("open");
-        lookup(
-            tenantry_sqlite::Connection::wrap_shared(
-                conn,
-                tenantry_sqlite::DEFAULT_TENANT_COLUMN,
-                plans,
-            )
-            .expect("wrap"),
-        );
+        opening::scoped(opening::cold(&pair.migrated, fresh));
     };
     let (pc, c) = compare(rounds, plain, cold);
     eprintln!(

@@ -6,7 +6,7 @@
 //! SQLite reads its schema too, then closes it. Three sides, one run:
 //!
 //! - `raw`: rusqlite on the pre-migration fixture, with the settings the tenant connection
-//!   turns on (QPSG);
+//!   turns on (QPSG, its statement-cache capacity: `support::open_plain`);
 //! - `raw-migrated`: the same on the migrated copy, the statement unscoped: what SQLite
 //!   itself pays for the bigger schema (the tenant indexes, the column layout's foreign-key
 //!   guard triggers and scoped triggers), which it parses when a connection first uses it;
@@ -20,7 +20,6 @@
 //! generates it into `target/tenantry-bench/open/`); `TENANTRY_BENCH_LAYOUT=tenant-first`
 //! migrates the copy tenant-first (default: the migrator's default, `column`).
 
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
 
@@ -28,28 +27,9 @@ use criterion::Criterion;
 use tenantry_fixtures::Size;
 
 mod fixture;
+mod opening;
 mod support;
 use support::{bench_dir, human, median_ns};
-
-const LOOKUP: &str = "SELECT username FROM users WHERE id = ?1";
-
-fn raw(path: &Path) {
-    let conn = rusqlite::Connection::open(path).expect("open raw");
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )
-    .expect("qpsg");
-    let name: String = conn.query_row(LOOKUP, [1], |r| r.get(0)).expect("lookup");
-    std::hint::black_box(name);
-}
-
-fn scoped(conn: tenantry_sqlite::Connection) {
-    conn.set_tenant(tenantry_migrate::DEFAULT_TENANT)
-        .expect("tenant");
-    let name: String = conn.query_row(LOOKUP, [1], |r| r.get(0)).expect("lookup");
-    std::hint::black_box(name);
-}
 
 fn main() {
     let dir = bench_dir("open");
@@ -65,21 +45,18 @@ fn main() {
     let since = SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("open");
-    group.bench_function("raw", |b| b.iter(|| raw(&plain)));
-    group.bench_function("raw-migrated", |b| b.iter(|| raw(&migrated)));
+    group.bench_function("raw", |b| b.iter(|| opening::plain(&plain)));
+    group.bench_function("raw-migrated", |b| b.iter(|| opening::plain(&migrated)));
     group.bench_function("scoped", |b| {
-        b.iter(|| scoped(tenantry_sqlite::Connection::open(&migrated).expect("open scoped")));
+        b.iter(|| {
+            opening::scoped(tenantry_sqlite::Connection::open(&migrated).expect("open scoped"));
+        });
     });
     let fresh = AtomicUsize::new(0);
     group.bench_function("scoped-cold", |b| {
         b.iter(|| {
             let n = fresh.fetch_add(1, Ordering::Relaxed);
-            let plans = tenantry_sqlite::SharedPlans::default()
-                .with_own_tenant_columns([format!("absent_{n}")]);
-            let conn = rusqlite::Connection::open(&migrated).expect("open");
-            scoped(
-                tenantry_sqlite::Connection::wrap_shared(conn, "tenant_id", plans).expect("wrap"),
-            );
+            opening::scoped(opening::cold(&migrated, n));
         });
     });
     group.finish();

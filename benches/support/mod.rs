@@ -68,3 +68,20 @@ pub fn machine() -> String {
         .unwrap_or_else(|| "CPU model unknown".to_owned());
     format!("{cpus} CPUs ({model}), SQLite {}", rusqlite::version())
 }
+
+/// Plain rusqlite with the settings the tenant connection turns on (the query planner
+/// stability guarantee, its statement-cache capacity) and a busy timeout of 5 s: what
+/// differs from the tenant connection is then the isolation alone.
+#[allow(dead_code, reason = "not every bench compares with plain rusqlite")]
+pub fn open_plain(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open plain");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    conn.set_prepared_statement_cache_capacity(tenantry_sqlite::STATEMENT_CACHE_CAPACITY);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .expect("QPSG");
+    conn
+}

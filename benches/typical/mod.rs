@@ -10,7 +10,7 @@ use tenantry_migrate::Layout;
 
 use crate::catalogue::{Case, Side, outcome};
 use crate::fixture;
-use crate::support::bench_dir;
+use crate::support::{bench_dir, open_plain};
 
 /// The tenant the migration gives every existing row.
 pub const TENANT: &str = tenantry_migrate::DEFAULT_TENANT;
@@ -58,22 +58,6 @@ pub fn set_wal(path: &Path) {
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .expect("journal_mode");
     assert!(mode.eq_ignore_ascii_case("wal"), "journal mode {mode}");
-}
-
-/// Plain rusqlite with the settings the tenant connection turns on (the query planner
-/// stability guarantee, its statement-cache capacity) and a busy timeout of 5 s: what
-/// differs from the tenant connection is then the isolation alone.
-pub fn open_plain(path: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(path).expect("open plain");
-    conn.busy_timeout(Duration::from_secs(5))
-        .expect("busy timeout");
-    conn.set_prepared_statement_cache_capacity(tenantry_sqlite::STATEMENT_CACHE_CAPACITY);
-    conn.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-        true,
-    )
-    .expect("QPSG");
-    conn
 }
 
 /// A tenant connection on `path` for `tenant`, busy timeout 5 s.
