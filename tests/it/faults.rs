@@ -36,6 +36,7 @@ const TENANT_FIRST_FAULTS: &[(Step, usize)] = &[
     (Step::CreateIndex, 0),
     (Step::CreateIndex, 20),
     (Step::CreateIndex, 32),
+    (Step::Statistics, 0),
     (Step::ScopeTriggers, 0),
     (Step::Verify, 0),
     (Step::Record, 0),

@@ -37,6 +37,8 @@ mod sql_cli;
 /// The tenant-first layout: per-tenant keys, composite foreign keys and their actions,
 /// AUTOINCREMENT per tenant, the upgrade from the column layout, rowids kept.
 mod tenant_first;
+/// On the tenant-first schema every catalogue read plans as before, narrowed to the tenant.
+mod tenant_first_plans;
 /// Tidiness of the repository's sources, on the files as they are on disk: every library
 /// file opens with a `//!` header; no test is `#[ignore]`d without a reason.
 mod tidy;

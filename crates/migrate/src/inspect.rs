@@ -256,7 +256,7 @@ fn read_foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<For
     Ok(keys.into_iter().map(|(_, k)| k).collect())
 }
 
-fn read_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>> {
+pub(crate) fn read_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>> {
     let mut list = conn.prepare_cached(
         "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1, 'main') ORDER BY seq DESC",
     )?;

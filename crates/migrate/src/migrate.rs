@@ -521,6 +521,8 @@ fn rebuild_tables(
 ) -> Result<()> {
     let catalog = inspect::read_catalog(conn)?;
     timer.start(Step::Rebuild);
+    // Before any table is dropped: dropping a table drops its statistics.
+    let statistics = rebuild::stats::read(conn, &catalog, &plan.rebuild)?;
     rebuild::drop_views_and_triggers(conn, &catalog)?;
     each_table(
         &plan.rebuild,
@@ -547,6 +549,9 @@ fn rebuild_tables(
         Step::CreateIndex,
         |table| rebuild::create_indexes(conn, table),
     )?;
+    timer.start(Step::Statistics);
+    rebuild::stats::write(conn, &statistics, &plan.column)?;
+    inject!(options, Step::Statistics, 0);
 
     timer.start(Step::ScopeTriggers);
     for view in &catalog.views {

@@ -9,6 +9,7 @@
 
 mod ddl;
 mod lex;
+pub(crate) mod stats;
 mod table;
 
 use rusqlite::{Connection, OptionalExtension};
