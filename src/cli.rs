@@ -123,6 +123,67 @@ pub enum Command {
     /// created.
     #[command(after_help = SQL_EXAMPLES)]
     Sql(SqlArgs),
+    /// Declare tables global (shared by every tenant), list or remove declarations.
+    ///
+    /// A tenant connection reads and writes a table without the tenant column only when
+    /// the last migration left it global or it is declared global here; it refuses any
+    /// other (a table created after the migration would otherwise be shared by every
+    /// tenant). Declarations are stored in the database (`_tenantry_globals`), so every
+    /// tool agrees, and a later `tenantry migrate` leaves declared tables global. A
+    /// declaration is a table name or a SQLite GLOB pattern (`cache_*`), ASCII
+    /// case-insensitive; one that matches a table holding the tenant column is refused.
+    /// Connections opened afterwards see the change.
+    ///
+    /// Exit status: 0 done; 2 bad input (missing file, not a database, a tenant table
+    /// named), with nothing changed.
+    #[command(after_help = GLOBAL_EXAMPLES)]
+    Global(GlobalArgs),
+}
+
+/// The examples at the end of `tenantry global --help`.
+const GLOBAL_EXAMPLES: &str = "\
+Examples:
+  tenantry global add app.db currencies 'cache_*'
+  tenantry global list app.db
+      currencies    currencies
+      cache_*       cache_pages, cache_users
+  tenantry global remove app.db 'cache_*'";
+
+/// `tenantry global`.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: GlobalAction,
+}
+
+/// `tenantry global add | remove | list`.
+#[derive(Debug, Subcommand)]
+pub enum GlobalAction {
+    /// Declare tables global: names or GLOB patterns.
+    Add {
+        /// The SQLite database file.
+        db: PathBuf,
+        /// Table names or GLOB patterns.
+        #[arg(required = true)]
+        patterns: Vec<String>,
+    },
+    /// Remove declarations, as they were written.
+    Remove {
+        /// The SQLite database file.
+        db: PathBuf,
+        /// The declarations to remove.
+        #[arg(required = true)]
+        patterns: Vec<String>,
+    },
+    /// List the declarations and the tables each matches.
+    List {
+        /// The SQLite database file.
+        db: PathBuf,
+        /// Print JSON: `[{"pattern": "...", "tables": ["..."]}]`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The examples at the end of `tenantry sql --help`.

@@ -3,6 +3,7 @@
 
 mod demo;
 mod fixture;
+mod global;
 mod input;
 mod migrate;
 mod rewrite;
@@ -38,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<Status> {
         Command::Demo(args) => demo::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::Sql(args) => sql::run(args),
+        Command::Global(args) => global::run(args),
     }
 }
 

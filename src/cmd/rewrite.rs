@@ -6,7 +6,9 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
-use tenantry::rewrite::{Access, RewriteError, Rewriter, Rewritten, Schema, SchemaError};
+use tenantry::rewrite::{
+    Access, GlobalTables, Policy, RewriteError, Rewriter, Rewritten, Schema, SchemaError,
+};
 
 use super::{Status, print_json};
 use crate::cli::{self, RewriteArgs};
@@ -20,7 +22,7 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
         Ok(tenant) => tenant,
         Err(message) => return bad_input("tenant", &message, json),
     };
-    let schema = match load_schema(&args) {
+    let (schema, policy) = match load_schema(&args) {
         Ok(schema) => schema,
         Err(message) => return bad_input("schema", &message, json),
     };
@@ -33,7 +35,7 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
         .any(|table| table.has_column(schema.tenant_column()))
     {
         eprintln!(
-            "warning: no table of the schema has the tenant column {:?}, so nothing is scoped; \
+            "warning: no table of the schema has the tenant column {:?}, so nothing can be scoped; \
              has the database been migrated (`tenantry migrate`), or is the column named \
              otherwise (--column)?",
             schema.tenant_column()
@@ -45,7 +47,7 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
             object.kind, object.name, object.reason
         );
     }
-    let rewriter = Rewriter::new(schema);
+    let rewriter = Rewriter::with_policy(schema, policy);
     match rewriter.rewrite(&sql, &tenant) {
         Ok(rewritten) if rewritten.statements().is_empty() => bad_input(
             "input",
@@ -71,13 +73,18 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
     }
 }
 
-/// The schema named by `--db` or `--schema`, or a message that says what to do.
-fn load_schema(args: &RewriteArgs) -> Result<Schema, String> {
+/// The schema named by `--db` or `--schema` and the policy to scope it with, or a message
+/// that says what to do. With `--db`, as a tenant connection: only the tables the database
+/// declares global are used unscoped; a schema file declares nothing, so there every table
+/// without the tenant column is global.
+fn load_schema(args: &RewriteArgs) -> Result<(Schema, Policy), String> {
+    let mut policy = Policy::default();
     let (read, origin) = match (&args.db, &args.schema) {
-        (Some(db), _) => (
-            Schema::from_objects(schema_of_database(db)?, &args.column),
-            db.as_path(),
-        ),
+        (Some(db), _) => {
+            let (objects, globals) = schema_of_database(db)?;
+            policy.global_tables = GlobalTables::Declared(globals);
+            (Schema::from_objects(objects, &args.column), db.as_path())
+        }
         (None, Some(file)) => {
             let text = std::fs::read_to_string(file).map_err(|e| {
                 format!(
@@ -92,21 +99,22 @@ fn load_schema(args: &RewriteArgs) -> Result<Schema, String> {
         // The argument group makes one of the two required; clap enforces it.
         (None, None) => return Err("pass --db DB or --schema FILE.sql".to_owned()),
     };
-    read.map_err(|error| match error {
-        SchemaError::InvalidColumnName { .. } => {
-            format!("{error}; pass --column with the tenant column's name (default tenant_id)")
-        }
-        _ => format!(
-            "the schema of {} cannot be used: {error}; it must be CREATE TABLE statements \
+    read.map(|schema| (schema, policy))
+        .map_err(|error| match error {
+            SchemaError::InvalidColumnName { .. } => {
+                format!("{error}; pass --column with the tenant column's name (default tenant_id)")
+            }
+            _ => format!(
+                "the schema of {} cannot be used: {error}; it must be CREATE TABLE statements \
              that SQLite accepts",
-            origin.display()
-        ),
-    })
+                origin.display()
+            ),
+        })
 }
 
-/// The `CREATE` statements of a database's tables, views and triggers, read through a
-/// read-only connection.
-fn schema_of_database(db: &Path) -> Result<Vec<String>, String> {
+/// The `CREATE` statements of a database's tables, views and triggers, and the tables it
+/// declares global, read through a read-only connection.
+fn schema_of_database(db: &Path) -> Result<(Vec<String>, Vec<String>), String> {
     let cannot = |detail: &dyn std::fmt::Display| {
         format!(
             "cannot read the schema of {}: {detail}; pass the application's SQLite database \
@@ -138,7 +146,8 @@ fn schema_of_database(db: &Path) -> Result<Vec<String>, String> {
     if tables.is_empty() {
         return Err(cannot(&"the database has no tables"));
     }
-    Ok(tables)
+    let globals = tenantry::sqlite::schema::global_tables(&conn).map_err(|e| cannot(&e))?;
+    Ok((tables, globals))
 }
 
 /// The JSON object printed on success.

@@ -8,6 +8,8 @@ mod support;
 mod cli;
 /// A failure injected at every step leaves the database logically identical.
 mod faults;
+/// Tables without the tenant column: used only when declared global, refused otherwise.
+mod globals;
 /// The application our requirements come from, in its own shape: half-migrated, an FTS5
 /// search table with a tenant column, triggers with `WHEN (SELECT …)`, tenant values passed
 /// as parameters; it migrates, opens, and each store sees and changes only its own rows.

@@ -419,10 +419,13 @@ fn a_database_without_the_tenant_column_warns() {
         "s1",
         "SELECT a FROM t",
     ]));
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "SELECT a FROM t\n");
+    // As a tenant connection would, it refuses a table that is neither scoped nor declared
+    // global.
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(out, "");
     assert!(err.contains("warning: no table"), "{err}");
     assert!(err.contains("tenantry migrate"), "{err}");
+    assert!(err.contains("is not declared global"), "{err}");
 }
 
 #[test]

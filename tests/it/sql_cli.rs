@@ -5,8 +5,11 @@ use rusqlite::Connection;
 use crate::support::{db_from_sql, outcome, tenantry, tenantry_stdin};
 
 /// A migrated-looking database: two tenant tables holding three tenants' rows, and one
-/// global table.
+/// global table, declared global as `tenantry global add` does.
 const SETUP: &str = "\
+CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY COLLATE NOCASE,
+                                declared_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+INSERT INTO _tenantry_globals (pattern) VALUES ('settings');
 CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, data BLOB, note TEXT,
                     tenant_id TEXT NOT NULL DEFAULT 'store-a');
 CREATE INDEX idx_items_tenant_id ON items(tenant_id);

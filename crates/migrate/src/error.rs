@@ -40,6 +40,8 @@ pub enum Step {
     Commit,
     /// Restoring a database from its backup (`tenantry rollback`).
     Restore,
+    /// Declaring tables global, or reading the declarations (`tenantry global`).
+    Declare,
 }
 
 impl Step {
@@ -61,6 +63,7 @@ impl Step {
             Step::Verify => "verify",
             Step::Commit => "commit",
             Step::Restore => "restore",
+            Step::Declare => "declare-global",
         }
     }
 }
@@ -146,6 +149,14 @@ pub enum Error {
     Unsupported {
         /// The table.
         table: String,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// A declaration of global tables that is empty or names a tenant table.
+    #[error("cannot declare {pattern:?} global: {reason}. Nothing was changed")]
+    NotGlobal {
+        /// The name or pattern.
+        pattern: String,
         /// Why, and what to do.
         reason: String,
     },
@@ -266,7 +277,8 @@ impl Error {
             | Error::InvalidColumnName { .. }
             | Error::UnknownTable { .. }
             | Error::ExpectedTablesMismatch { .. }
-            | Error::Unsupported { .. } => true,
+            | Error::Unsupported { .. }
+            | Error::NotGlobal { .. } => true,
             // The backup to write exists already, or the one to restore is unusable.
             Error::BackupExists { .. }
             | Error::NoBackupRecorded { .. }

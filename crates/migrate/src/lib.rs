@@ -46,6 +46,7 @@ mod error;
 #[cfg(any(test, feature = "fault-injection"))]
 mod fault;
 mod files;
+mod globals;
 mod inspect;
 mod migrate;
 mod options;
@@ -65,6 +66,10 @@ pub use error::{Error, Result, Step};
 #[cfg(any(test, feature = "fault-injection"))]
 pub use fault::Fault;
 pub use files::copy_permissions;
+pub use globals::{
+    Declaration, GLOBALS_TABLE, declare_global, declare_global_with_column, declared_global,
+    undeclare_global,
+};
 pub use inspect::{
     Catalog, ColumnInfo, ForeignKeyInfo, IndexInfo, SchemaObject, TableInfo, TableKind,
     mentioned_tables, read_catalog,

@@ -47,6 +47,8 @@ pub enum GlobalReason {
     TenantRegistry,
     /// Named by `--exclude`.
     Excluded,
+    /// Declared global in the database (`tenantry global add`, [`crate::declare_global`]).
+    Declared,
     /// Holds the data of the named virtual table.
     ShadowOf(String),
 }
@@ -308,8 +310,12 @@ pub fn build(
         let name = &table.name;
         let reason = if options.exclude.iter().any(|e| e.eq_ignore_ascii_case(name)) {
             Some(GlobalReason::Excluded)
+        } else if let Some(reason) = global_by_rule(catalog, table, registry_name.as_deref()) {
+            Some(reason)
+        } else if crate::globals::is_declared(conn, name)? {
+            Some(GlobalReason::Declared)
         } else {
-            global_by_rule(catalog, table, registry_name.as_deref())
+            None
         };
         if let Some(reason) = reason {
             global.push(GlobalTable {
@@ -845,6 +851,7 @@ pub fn global_reason_text(reason: &GlobalReason) -> String {
         GlobalReason::MigrationTable => "migration bookkeeping".into(),
         GlobalReason::TenantRegistry => "tenant registry".into(),
         GlobalReason::Excluded => "--exclude".into(),
+        GlobalReason::Declared => "declared global".into(),
         GlobalReason::ShadowOf(v) => format!("shadow table of virtual table {v}"),
     }
 }
@@ -859,6 +866,7 @@ pub(crate) fn global_by_rule(
     let name = &table.name;
     if name.eq_ignore_ascii_case(RECORD_TABLE)
         || name.eq_ignore_ascii_case(crate::rebuild::SEQUENCE_TABLE)
+        || name.eq_ignore_ascii_case(crate::globals::GLOBALS_TABLE)
     {
         Some(GlobalReason::Bookkeeping)
     } else if registry.is_some_and(|r| r.eq_ignore_ascii_case(name)) {

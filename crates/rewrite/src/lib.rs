@@ -71,7 +71,7 @@ pub use error::{RewriteError, SchemaError};
 pub use keys::{AUTOINCREMENT_MARKER, CLUSTERED_MARKER, ROWID_MARKER, RowKey, UniqueKey};
 pub use objects::{SCOPED_TRIGGER_MARK, Trigger, TriggerEvent, View};
 pub use plan::{Plan, Rewritten};
-pub use policy::{Policy, TenantFilter};
+pub use policy::{GLOBALS_TABLE, GlobalTables, Policy, TenantFilter};
 pub use pragma::ALLOWED_PRAGMAS;
 pub use refusal::{Refusal, SourceForm, TriggerForm, ViewForm, VirtualForm, WriteForm};
 pub use rewriter::{MAX_SQL_LEN, Rewriter, split_statements};

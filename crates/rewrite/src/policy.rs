@@ -12,7 +12,8 @@ pub struct Policy {
     /// tables, not any tenant's rows).
     pub allow_schema_reads: bool,
     /// Global tables no tenant may read or write. By default tenantry's own record of
-    /// migrations, which names backup files.
+    /// migrations, which names backup files, and its declarations of global tables
+    /// ([`GLOBALS_TABLE`]).
     pub protected_tables: Vec<String>,
     /// Global tables a tenant may read but not write. By default the tenant registry,
     /// `tenants`.
@@ -36,6 +37,60 @@ pub struct Policy {
     /// ([`crate::Refusal::UncheckedTenantValue`]). Never in a trigger body, where only the
     /// firing row's tenant column may be given.
     pub check_tenant_values: bool,
+    /// Which tables without the tenant column tenants may use, unscoped.
+    pub global_tables: GlobalTables,
+}
+
+/// The table in which a database declares its global tables (one row per name or SQLite
+/// `GLOB` pattern, column `pattern`), so that the migrator, tenant connections and
+/// `tenantry verify` agree. Tenants may neither read nor write it.
+pub const GLOBALS_TABLE: &str = "_tenantry_globals";
+
+/// Which tables without the tenant column are global: shared by every tenant and read or
+/// written unscoped.
+///
+/// A table created after the migration (an application version that runs `CREATE TABLE
+/// IF NOT EXISTS invoices …` at start-up) has no tenant column; treating it as global would
+/// let every tenant read and change every other tenant's rows in it. Tenant connections
+/// therefore use [`GlobalTables::Declared`], read from the database, and refuse any other
+/// table without the tenant column ([`crate::Refusal::UndeclaredTable`]).
+///
+/// ```
+/// use tenantry_rewrite::{GlobalTables, Policy, Refusal, Rewriter, Schema, TenantId};
+/// let schema = Schema::from_sql(
+///     "CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL);
+///      CREATE TABLE currencies (code TEXT PRIMARY KEY);
+///      CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL);",
+///     "tenant_id",
+/// ).unwrap();
+/// let mut policy = Policy::default();
+/// policy.global_tables = GlobalTables::Declared(vec!["currencies".to_owned()]);
+/// let rewriter = Rewriter::with_policy(schema, policy);
+/// let a = TenantId::new("A").unwrap();
+/// assert!(rewriter.rewrite("SELECT * FROM currencies", &a).is_ok());
+/// let refused = rewriter.rewrite("SELECT * FROM invoices", &a).unwrap_err();
+/// assert!(matches!(refused.refusal(), Some(Refusal::UndeclaredTable { .. })));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GlobalTables {
+    /// Every table without the tenant column is global: the rewriter scopes the schema it
+    /// is given, as its owner described it. The default of a plain [`crate::Rewriter`].
+    #[default]
+    WithoutTenantColumn,
+    /// Only the tables named here (ASCII case-insensitive) are global; a statement that
+    /// reads or writes any other table without the tenant column is refused.
+    Declared(Vec<String>),
+}
+
+impl GlobalTables {
+    /// Whether `table`, which has no tenant column, may be used unscoped.
+    pub fn allows(&self, table: &str) -> bool {
+        match self {
+            GlobalTables::WithoutTenantColumn => true,
+            GlobalTables::Declared(names) => names.iter().any(|n| n.eq_ignore_ascii_case(table)),
+        }
+    }
 }
 
 /// How a scoped statement tests the tenant column.
@@ -77,6 +132,12 @@ impl Policy {
             .any(|t| t.eq_ignore_ascii_case(table))
     }
 
+    /// Whether `table`, which has no tenant column, may be used unscoped: declared global,
+    /// or read-only for tenants (the tenant registry is global by nature).
+    pub(crate) fn is_global(&self, table: &str) -> bool {
+        self.global_tables.allows(table) || self.is_read_only(table)
+    }
+
     pub(crate) fn is_read_only(&self, table: &str) -> bool {
         self.read_only_tables
             .iter()
@@ -89,11 +150,12 @@ impl Default for Policy {
         Policy {
             expose_tenant_column: false,
             allow_schema_reads: true,
-            protected_tables: vec!["_tenantry_migrations".to_owned()],
+            protected_tables: vec!["_tenantry_migrations".to_owned(), GLOBALS_TABLE.to_owned()],
             read_only_tables: vec!["tenants".to_owned()],
             tenant_filter: TenantFilter::default(),
             report_keys: false,
             check_tenant_values: false,
+            global_tables: GlobalTables::default(),
         }
     }
 }

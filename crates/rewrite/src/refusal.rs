@@ -54,6 +54,18 @@ pub enum Refusal {
         /// The name as written.
         name: String,
     },
+    /// A table without the tenant column that is not declared global (see
+    /// [`crate::GlobalTables`]): typically one created after the migration.
+    #[error(
+        "table {name:?} has no tenant column and is not declared global, so every tenant \
+         would share its rows; bring it under tenancy (run `tenantry migrate` on the database \
+         again, which adds the column to new tables) or, if every tenant is meant to share \
+         it, declare it global (`tenantry global add DB {name}`)"
+    )]
+    UndeclaredTable {
+        /// The table's name.
+        name: String,
+    },
     /// A table of a schema other than `main` (`temp`, or an attached database).
     #[error("{name:?} is in schema {schema:?}; only tables of the main schema can be scoped")]
     OtherSchema {
@@ -376,6 +388,7 @@ impl Refusal {
             Refusal::Maintenance { .. } => "Maintenance",
             Refusal::UnsupportedStatement { .. } => "UnsupportedStatement",
             Refusal::UnknownTable { .. } => "UnknownTable",
+            Refusal::UndeclaredTable { .. } => "UndeclaredTable",
             Refusal::OtherSchema { .. } => "OtherSchema",
             Refusal::SystemTable { .. } => "SystemTable",
             Refusal::Protected { .. } => "Protected",

@@ -939,6 +939,8 @@ mod tests {
                 "PRAGMA journal_mode = WAL;
                  CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL);
                  CREATE TABLE settings (k TEXT, v TEXT);
+                 CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY);
+                 INSERT INTO _tenantry_globals VALUES ('settings'), ('extra');
                  INSERT INTO notes VALUES ('mine', 'a'), ('theirs', 'b');
                  INSERT INTO settings VALUES ('color', 'blue');",
             )

@@ -1,7 +1,7 @@
 //! The schema the rewriter scopes against, read from the live database.
 
 use rusqlite::Connection;
-use tenantry_rewrite::Schema;
+use tenantry_rewrite::{GLOBALS_TABLE, Schema};
 
 use crate::error::Error;
 
@@ -70,4 +70,47 @@ pub(crate) fn own_tenant_columns(conn: &Connection) -> rusqlite::Result<Vec<Stri
     )?
     .query_map([], |row| row.get(0))?
     .collect()
+}
+
+/// The tables tenants may use unscoped although they have no tenant column: those the last
+/// migration left global (`global_tables` in `_tenantry_migrations`) and those a row of
+/// [`GLOBALS_TABLE`] declares (a name or a SQLite `GLOB` pattern, ASCII case-insensitive).
+/// Sorted, lower case. Any other table without the tenant column is refused.
+///
+/// # Errors
+/// SQLite's.
+pub fn global_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let exists = |name: &str| -> rusqlite::Result<bool> {
+        conn.prepare_cached(
+            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        )?
+        .query_row([name], |row| row.get(0))
+    };
+    let mut out: Vec<String> = Vec::new();
+    if exists("_tenantry_migrations")? {
+        let recorded = conn
+            .prepare_cached(
+                "SELECT value FROM json_each((SELECT details FROM _tenantry_migrations \
+                 ORDER BY id DESC LIMIT 1), '$.global_tables') WHERE type = 'text'",
+            )?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.extend(recorded);
+    }
+    if exists(GLOBALS_TABLE)? {
+        let declared = conn
+            .prepare_cached(&format!(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND EXISTS \
+                 (SELECT 1 FROM \"{GLOBALS_TABLE}\" g WHERE lower(name) GLOB lower(g.pattern))"
+            ))?
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.extend(declared);
+    }
+    for name in &mut out {
+        name.make_ascii_lowercase();
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }

@@ -4,15 +4,15 @@
 //! Reading a schema into a rewriter (parsing every table, view and trigger, planning every
 //! view) is most of what opening a tenant connection costs; an application that opens a
 //! connection per request pays it on every request. Everything a rewrite depends on is the
-//! schema's text, the tenant column and the tables whose tenant column is the
-//! application's own, so a rewriter built for that key serves any connection that presents
+//! schema's text, the tenant column, the tables whose tenant column is the
+//! application's own and the tables declared global, so a rewriter built for that key serves any connection that presents
 //! the same key: the key is the text itself, compared whole, never a hash. The few most
 //! recent are kept.
 
 use std::sync::{Arc, LazyLock, Mutex};
 
 use quick_cache::sync::Cache;
-use tenantry_rewrite::{Plan, Policy, Rewriter, Schema};
+use tenantry_rewrite::{GlobalTables, Plan, Policy, Rewriter, Schema};
 
 use crate::schema;
 
@@ -37,10 +37,13 @@ static SCHEMAS: LazyLock<Mutex<Vec<Kept>>> = LazyLock::new(|| Mutex::new(Vec::ne
 /// The rewriter's policy on a tenant connection: the default, the keys an INSERT gives a
 /// tenant-first table's rows reported as `last_insert_rowid()` (see `key.rs`), and the
 /// tenant values a statement gives itself checked when it runs (see `tenant_value.rs`).
-fn policy() -> Policy {
+/// Only the tables the database declares global (`globals`) are used unscoped; any other
+/// table without the tenant column is refused.
+fn policy(globals: Vec<String>) -> Policy {
     let mut policy = Policy::default();
     policy.report_keys = true;
     policy.check_tenant_values = true;
+    policy.global_tables = GlobalTables::Declared(globals);
     policy
 }
 
@@ -65,9 +68,12 @@ pub(crate) fn for_schema(
         .collect();
     own.sort_unstable();
     own.dedup();
+    let globals = schema::global_tables(conn)?;
     let mut key = String::with_capacity(objects.iter().map(|o| o.len() + 1).sum::<usize>() + 64);
     for part in std::iter::once(column)
         .chain(own.iter().map(String::as_str))
+        .chain(std::iter::once(""))
+        .chain(globals.iter().map(String::as_str))
         .chain(std::iter::once(""))
         .chain(objects.iter().map(String::as_str))
     {
@@ -92,7 +98,7 @@ pub(crate) fn for_schema(
         schema.set_own_tenant_column(table);
     }
     let scoping = Arc::new(Scoping {
-        rewriter: Rewriter::with_policy(schema, policy()),
+        rewriter: Rewriter::with_policy(schema, policy(globals)),
         plans: Cache::new(PLAN_CACHE_CAPACITY),
     });
     let mut kept = SCHEMAS

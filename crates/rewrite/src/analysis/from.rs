@@ -329,6 +329,11 @@ impl<'s> Walk<'s, '_> {
         }
         self.coverage.resolved.push(pos);
         if !table.has_column(schema.tenant_column()) {
+            if !self.cx.policy.is_global(&table.name) {
+                return Err(Refusal::UndeclaredTable {
+                    name: table.name.clone(),
+                });
+            }
             self.record(&table.name, false);
             self.qualify_in_view(parts, pos)?;
             return Ok(Resolved::Plain);

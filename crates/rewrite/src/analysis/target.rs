@@ -140,6 +140,11 @@ impl<'s> Target<'_, 's, '_> {
             self.positions.push(pos);
         }
         let scoped = table.has_column(schema.tenant_column());
+        if !scoped && !self.cx.policy.is_global(&table.name) {
+            return Err(Refusal::UndeclaredTable {
+                name: table.name.clone(),
+            });
+        }
         self.model.tables.push(TableUse {
             name: table.name.clone(),
             scoped,

@@ -333,6 +333,8 @@ fn a_trigger_the_rewriter_cannot_see_is_stopped_by_the_guard() {
     conn.unscoped(|admin| {
         admin.execute_batch(
             "CREATE TABLE log (msg TEXT);
+             CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY);
+             INSERT INTO _tenantry_globals VALUES ('log');
              CREATE TEMP TRIGGER wipe AFTER INSERT ON main.log BEGIN DELETE FROM customers; END;",
         )
     })
