@@ -4,6 +4,9 @@
 /// Shared helpers: fixture databases, logical snapshots, running the binary.
 mod support;
 
+/// An application adopts Tenantry: schema built at start-up (in memory too), two tenants,
+/// a table added by its next version.
+mod adoption;
 /// The command line: JSON reports, dry runs, verify and rollback, help.
 mod cli;
 /// A failure injected at every step leaves the database logically identical.

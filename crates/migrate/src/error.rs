@@ -152,6 +152,20 @@ pub enum Error {
         /// Why, and what to do.
         reason: String,
     },
+    /// An in-memory database given to [`crate::migrate_connection`] with neither a backup
+    /// path nor `skip_backup`.
+    #[error(
+        "an in-memory database has no file beside which to keep a backup; set \
+         MigrateOptions::backup to a path for one, or MigrateOptions::skip_backup when the \
+         database can be built again (a test database). Nothing was changed"
+    )]
+    NoBackupPlace,
+    /// [`crate::migrate_connection`] on a connection inside a transaction.
+    #[error(
+        "the connection is inside a transaction; commit or roll it back before migrating. \
+         Nothing was changed"
+    )]
+    InTransaction,
     /// A declaration of global tables that is empty or names a tenant table.
     #[error("cannot declare {pattern:?} global: {reason}. Nothing was changed")]
     NotGlobal {
@@ -278,7 +292,9 @@ impl Error {
             | Error::UnknownTable { .. }
             | Error::ExpectedTablesMismatch { .. }
             | Error::Unsupported { .. }
-            | Error::NotGlobal { .. } => true,
+            | Error::NotGlobal { .. }
+            | Error::NoBackupPlace
+            | Error::InTransaction => true,
             // The backup to write exists already, or the one to restore is unusable.
             Error::BackupExists { .. }
             | Error::NoBackupRecorded { .. }
@@ -303,6 +319,37 @@ impl Error {
             step,
             table,
             source,
+        }
+    }
+}
+
+/// The migrator's error inside a `rusqlite::Error`, for code whose functions return
+/// `rusqlite::Result` (an application's start-up or test helper); read it back with
+/// [`Error::of`].
+///
+/// ```
+/// fn start_up(conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+///     conn.execute_batch("CREATE TABLE notes (body TEXT)")?;
+///     tenantry_migrate::migrate_connection(conn, &Default::default(), &mut |_| {})?;
+///     Ok(())
+/// }
+/// let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+/// let err = start_up(&mut conn).unwrap_err();
+/// assert!(matches!(tenantry_migrate::Error::of(&err), Some(tenantry_migrate::Error::NoBackupPlace)));
+/// ```
+impl From<Error> for rusqlite::Error {
+    fn from(error: Error) -> Self {
+        rusqlite::Error::UserFunctionError(Box::new(error))
+    }
+}
+
+impl Error {
+    /// The migrator's error inside a `rusqlite::Error` (see the `From` conversion), if that
+    /// is what it is.
+    pub fn of(error: &rusqlite::Error) -> Option<&Error> {
+        match error {
+            rusqlite::Error::UserFunctionError(inner) => inner.downcast_ref::<Error>(),
+            _ => None,
         }
     }
 }

@@ -49,6 +49,7 @@ mod files;
 mod globals;
 mod inspect;
 mod migrate;
+mod open;
 mod options;
 mod plan;
 mod preflight;
@@ -75,6 +76,7 @@ pub use inspect::{
     mentioned_tables, read_catalog,
 };
 pub use migrate::migrate;
+pub use open::migrate_connection;
 pub use options::{
     DEFAULT_BUSY_WAIT, DEFAULT_COLUMN, DEFAULT_TENANT, Layout, MigrateOptions, RollbackOptions,
     VerifyOptions,

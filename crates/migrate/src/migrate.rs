@@ -301,7 +301,7 @@ fn run_locked(
     let Some(backup_path) = backup_path else {
         // Dry run: the foreign-key check the migration would compare against.
         let fk_before =
-            checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Check, None))?;
+            checks::baseline_violations(conn).map_err(Error::sqlite(Step::Check, None))?;
         timer.finish_with(&[(Step::Check, phase.elapsed())]);
         return Ok(report(path, Outcome::DryRun, plan, None, fk_before, None));
     };

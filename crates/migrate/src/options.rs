@@ -68,6 +68,10 @@ pub struct MigrateOptions {
     pub expect_tables: Option<PathBuf>,
     /// Where to write the backup (`--backup`); by default a timestamped file beside the database.
     pub backup: Option<PathBuf>,
+    /// Take no backup: only for [`crate::migrate_connection`] on an in-memory database,
+    /// which has no file beside which to keep one (a test database built at start-up).
+    /// A file database is always backed up.
+    pub skip_backup: bool,
     /// Plan and check only; change nothing (`--dry-run`).
     pub dry_run: bool,
     /// How long to wait for another connection's lock.
@@ -87,6 +91,7 @@ impl Default for MigrateOptions {
             tenants_table: None,
             expect_tables: None,
             backup: None,
+            skip_backup: false,
             dry_run: false,
             busy_wait: DEFAULT_BUSY_WAIT,
             #[cfg(any(test, feature = "fault-injection"))]

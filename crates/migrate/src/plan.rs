@@ -363,7 +363,7 @@ pub fn build(
                 })
             })
             .collect();
-        let rebuild = crate::rebuild::plan(conn, catalog, &to_rebuild, column)?;
+        let rebuild = crate::rebuild::plan(conn, catalog, &to_rebuild, &names, column)?;
         for table in &mut scoped {
             // The rebuild declares the column and creates the tenant index.
             table.add_column = false;

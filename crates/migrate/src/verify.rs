@@ -335,7 +335,7 @@ fn violations_in(copy: &std::path::Path) -> Result<Vec<FkViolations>> {
         detail: format!("cannot run foreign_key_check on it: {e}"),
     };
     let conn = Connection::open_with_flags(copy, flags).map_err(bad)?;
-    checks::foreign_key_violations(&conn).map_err(bad)
+    checks::baseline_violations(&conn).map_err(bad)
 }
 
 fn registered(conn: &Connection, registry: &Registry, id: &str) -> Result<bool> {

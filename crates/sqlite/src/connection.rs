@@ -798,19 +798,60 @@ impl Connection {
             line = caller.line(),
             "unscoped access to the database"
         );
-        /// Turns the guard back on, also when `f` panics, and makes the next statement
-        /// re-read the schema version (`f` may have changed the schema in ways SQLite does
-        /// not reload, such as `DROP TABLE`).
-        struct Rescope<'g>(&'g Guard, &'g SchemaWatch);
-        impl Drop for Rescope<'_> {
-            fn drop(&mut self) {
-                self.1.dirty.store(true, Ordering::Release);
-                self.0.scoped.store(true, Ordering::Release);
-            }
-        }
         self.guard.scoped.store(false, Ordering::Release);
         let _rescope = Rescope(&self.guard, &self.watch);
         f(&self.inner)
+    }
+
+    /// [`Connection::unscoped`] with the underlying connection mutable, for work that needs
+    /// it: the schema path of an application, whose own schema code runs here and
+    /// `tenantry_migrate::migrate_connection` then brings every new table under tenancy
+    /// (for an in-memory database it copies the migrated database back, which takes
+    /// `&mut`). The next statement reads the schema again.
+    ///
+    /// ```
+    /// # fn main() -> rusqlite::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("app.db");
+    /// # rusqlite::Connection::open(&path)?.execute_batch(
+    /// #     "CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL DEFAULT 'a');")?;
+    /// let mut conn = tenantry_sqlite::Connection::open(&path)?;
+    /// // The application's next version adds a table at start-up.
+    /// conn.unscoped_mut(|db| db.execute_batch("CREATE TABLE IF NOT EXISTS tags (name TEXT)"))?;
+    /// conn.set_tenant("a")?;
+    /// // Not scoped yet, so refused rather than shared: see `tenantry_migrate::migrate_connection`.
+    /// assert!(conn.execute("INSERT INTO tags VALUES ('x')", []).is_err());
+    /// # Ok(()) }
+    /// ```
+    #[track_caller]
+    pub fn unscoped_mut<T>(&mut self, f: impl FnOnce(&mut rusqlite::Connection) -> T) -> T {
+        let caller = std::panic::Location::caller();
+        tracing::warn!(
+            file = caller.file(),
+            line = caller.line(),
+            "unscoped access to the database"
+        );
+        let Connection {
+            inner,
+            guard,
+            watch,
+            ..
+        } = self;
+        guard.scoped.store(false, Ordering::Release);
+        let _rescope = Rescope(guard, watch);
+        f(inner)
+    }
+}
+
+/// Turns the guard back on when unscoped work ends, also when it panics, and makes the
+/// next statement re-read the schema version (the work may have changed the schema in ways
+/// SQLite does not reload, such as `DROP TABLE`).
+struct Rescope<'g>(&'g Guard, &'g SchemaWatch);
+
+impl Drop for Rescope<'_> {
+    fn drop(&mut self) {
+        self.1.dirty.store(true, Ordering::Release);
+        self.0.scoped.store(true, Ordering::Release);
     }
 }
 

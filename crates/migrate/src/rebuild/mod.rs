@@ -58,14 +58,17 @@ pub(crate) struct TableRebuild {
     collations: Vec<(String, String)>,
 }
 
-/// Plans the rebuild of `scoped`: reads each table's text and indexes, and whether a
-/// primary key that would become a `WITHOUT ROWID` key holds NULL.
+/// Plans the rebuild of `to_rebuild` among the tenant tables `scoped` (those already
+/// tenant-first included: a foreign key to one of them becomes composite too): reads each
+/// table's text and indexes, and whether a primary key that would become a `WITHOUT ROWID`
+/// key holds NULL.
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming a table whose text cannot be read; [`Error::Sqlite`].
 pub(crate) fn plan(
     conn: &Connection,
     catalog: &Catalog,
+    to_rebuild: &[&str],
     scoped: &[&str],
     column: &str,
 ) -> Result<Vec<TableRebuild>> {
@@ -93,7 +96,7 @@ pub(crate) fn plan(
         }
     }
     let mut out = Vec::new();
-    for &name in scoped {
+    for &name in to_rebuild {
         let info = catalog.table(name).ok_or_else(|| Error::UnknownTable {
             table: name.to_owned(),
             option: "the plan",

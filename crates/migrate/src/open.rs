@@ -1,0 +1,95 @@
+//! Migrating a database the caller already has open, in-memory ones included.
+
+use std::path::Path;
+
+use rusqlite::{Connection, MAIN_DB};
+
+use crate::error::{Error, Result, Step};
+use crate::migrate::migrate;
+use crate::options::MigrateOptions;
+use crate::record::RECORD_TABLE;
+use crate::report::{Progress, Report};
+use crate::sql::ident;
+
+/// [`migrate`] for a database the caller has open: `conn`'s file when it has one, else its
+/// in-memory database (most applications' tests, which build their schema at start-up).
+///
+/// A file database is migrated as [`migrate`] does it, through the migrator's own
+/// connection (`conn` must not be inside a transaction, so that the migrator can take the
+/// write lock); `conn` sees the new schema on its next statement.
+///
+/// An in-memory database is copied into a private temporary file with SQLite's backup API,
+/// migrated there with every step and check of [`migrate`], and copied back only when the
+/// migration succeeded: on any failure `conn` is as it was. Its backup goes to
+/// `options.backup`; with `options.skip_backup` none is kept (and the record names none).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut conn = rusqlite::Connection::open_in_memory()?;
+/// // The application's own schema code, as it runs at start-up.
+/// conn.execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+///                     INSERT INTO notes (body) VALUES ('first');")?;
+/// let options = tenantry_migrate::MigrateOptions { skip_backup: true, ..Default::default() };
+/// tenantry_migrate::migrate_connection(&mut conn, &options, &mut |_| {})?;
+/// let tenant: String = conn.query_row("SELECT tenant_id FROM notes", [], |r| r.get(0))?;
+/// assert_eq!(tenant, "caps-automotive");
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`migrate`]; [`Error::InTransaction`] when `conn` is inside a transaction;
+/// [`Error::NoBackupPlace`] for an in-memory database with neither `options.backup` nor
+/// `options.skip_backup`; [`Error::Sqlite`] when the copy to or from the temporary file
+/// fails (`conn` unchanged).
+pub fn migrate_connection(
+    conn: &mut Connection,
+    options: &MigrateOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report> {
+    if !conn.is_autocommit() {
+        return Err(Error::InTransaction);
+    }
+    if let Some(path) = conn.path().filter(|p| !p.is_empty()) {
+        return migrate(Path::new(path), options, progress);
+    }
+    if options.backup.is_none() && !options.skip_backup && !options.dry_run {
+        return Err(Error::NoBackupPlace);
+    }
+    let copy = |e| Error::sqlite(Step::Preflight, None)(e);
+    let dir = tempfile::Builder::new()
+        .prefix("tenantry-memory-")
+        .tempdir()
+        .map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let work = dir.path().join("memory.db");
+    conn.backup(MAIN_DB, &work, None::<fn(rusqlite::backup::Progress)>)
+        .map_err(copy)?;
+    let mut on_file = options.clone();
+    if on_file.backup.is_none() {
+        on_file.backup = Some(dir.path().join("backup.db"));
+    }
+    let mut report = migrate(&work, &on_file, progress)?;
+    if !options.dry_run {
+        if options.backup.is_none() {
+            // The backup was of the temporary copy and goes with it.
+            let work_conn = Connection::open(&work).map_err(copy)?;
+            work_conn
+                .execute(
+                    &format!(
+                        "UPDATE {0} SET details = json_set(details, '$.backup', NULL) \
+                         WHERE id = (SELECT max(id) FROM {0})",
+                        ident(RECORD_TABLE)
+                    ),
+                    [],
+                )
+                .map_err(Error::sqlite(Step::Record, Some(RECORD_TABLE)))?;
+            report.backup = None;
+        }
+        conn.restore(MAIN_DB, &work, None::<fn(rusqlite::backup::Progress)>)
+            .map_err(Error::sqlite(Step::Commit, None))?;
+    }
+    report.database = ":memory:".into();
+    Ok(report)
+}
