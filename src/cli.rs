@@ -138,6 +138,42 @@ pub enum Command {
     /// named), with nothing changed.
     #[command(after_help = GLOBAL_EXAMPLES)]
     Global(GlobalArgs),
+    /// Tell, before deploying, which SQL of a Rust code base a tenant connection would
+    /// scope, refuse, or cannot check.
+    ///
+    /// Reads every .rs file under PATH (skipping target/ and hidden directories) with a
+    /// Rust parser and finds the SQL handed to rusqlite (execute, execute_batch, prepare,
+    /// prepare_cached, query_row, query_row_and_then, query_one) and to sqlx (query,
+    /// query_as, query_scalar, query_with, and the query!, query_as!, query_scalar!
+    /// macros): string literals, raw strings, concat!, and const or static strings
+    /// declared anywhere under PATH. Each statement is rewritten for a tenant against the
+    /// schema of DB, a migrated database, exactly as a tenant connection would (tables
+    /// without the tenant column are refused unless DB declares them global). SQL built
+    /// at run time (format!, +, a variable) is listed as not checkable.
+    ///
+    /// Output: one line per call (file:line, how the SQL was handed over, scoped /
+    /// unchanged / REFUSED / run time, and the tables or the reason), then the counts.
+    /// With --json, one object: {"findings": [...], "unreadable": [...], "summary": {...}}.
+    ///
+    /// Exit status: 0 nothing would be refused; 1 a statement would be refused or a file
+    /// is not valid Rust; 2 bad input (PATH or DB missing, DB not migrated).
+    Audit(AuditArgs),
+}
+
+/// `tenantry audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// A directory of Rust sources (a crate, a workspace) or one .rs file.
+    pub path: PathBuf,
+    /// The migrated database whose schema the statements are checked against.
+    #[arg(long, value_name = "DB")]
+    pub db: PathBuf,
+    /// The tenant column's name.
+    #[arg(long, value_name = "NAME", default_value = "tenant_id")]
+    pub column: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The examples at the end of `tenantry global --help`.

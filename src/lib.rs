@@ -8,6 +8,8 @@
 //!   statement through the rewriter (first part: tenant context, scoped methods, caches);
 //! - [`migrate`] (`tenantry-migrate`): adds the tenant column to every table, with a
 //!   backup, one transaction, verification and rollback;
+//! - [`audit`] (`tenantry-audit`): which SQL of a Rust code base a tenant connection
+//!   would scope, refuse, or cannot check;
 //! - [`fixtures`] (`tenantry-fixtures`): the point-of-sale fixture database used by the
 //!   tests, the benchmarks and `tenantry demo`.
 //!
@@ -16,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use tenantry_audit as audit;
 pub use tenantry_fixtures as fixtures;
 pub use tenantry_migrate as migrate;
 pub use tenantry_rewrite as rewrite;

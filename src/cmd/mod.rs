@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns validated arguments into a library call and its
 //! output, and returns how the process should exit.
 
+mod audit;
 mod demo;
 mod fixture;
 mod global;
@@ -40,6 +41,7 @@ pub fn run(command: Command) -> anyhow::Result<Status> {
         Command::Rewrite(args) => rewrite::run(args),
         Command::Sql(args) => sql::run(args),
         Command::Global(args) => global::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }
 

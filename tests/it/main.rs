@@ -7,6 +7,8 @@ mod support;
 /// An application adopts Tenantry: schema built at start-up (in memory too), two tenants,
 /// a table added by its next version.
 mod adoption;
+/// `tenantry audit` on a small application: every call form, constants, run-time SQL.
+mod audit;
 /// The command line: JSON reports, dry runs, verify and rollback, help.
 mod cli;
 /// A failure injected at every step leaves the database logically identical.
