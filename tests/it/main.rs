@@ -29,6 +29,8 @@ mod migrate_pos;
 mod oracle;
 /// The planner does not start preferring the tenant index over better ones.
 mod planner;
+/// A legacy module with its own tests, ported by changing its imports and constructor.
+mod port;
 /// Bad input is refused with a clear message, exit status 2, and the file untouched.
 mod refusals;
 /// `tenantry rewrite`: scoped SQL, refusals (exit 1), bad input (exit 2), JSON.

@@ -1,0 +1,15 @@
+//! After: the import and the constructor changed (a tenant set where a request begins).
+
+pub use tenantry_sqlite::Connection;
+
+pub fn test_db() -> Connection {
+    let conn = tenantry::open_in_memory(notes::create_schema).expect("open");
+    // Nothing runs before a tenant is set, a PRAGMA included.
+    conn.set_tenant("store-1").expect("tenant");
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .expect("foreign keys");
+    conn
+}
+
+#[path = "notes.rs"]
+pub mod notes;
