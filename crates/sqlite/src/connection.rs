@@ -737,6 +737,64 @@ impl Connection {
         })
     }
 
+    /// `rusqlite::Connection::close`: closes the connection, or hands it back with
+    /// SQLite's error (a statement still open), as rusqlite does.
+    ///
+    /// # Errors
+    /// The connection and SQLite's error.
+    #[allow(
+        clippy::result_large_err,
+        reason = "rusqlite's own signature, so that legacy code that matches on it compiles"
+    )]
+    pub fn close(self) -> Result<(), (Connection, rusqlite::Error)> {
+        let Connection {
+            inner,
+            savepoints,
+            audit,
+            guard,
+            column,
+            scoping,
+            version,
+            shared,
+            tenant,
+            watch,
+            memo,
+            mismatches,
+        } = self;
+        inner.close().map_err(|(inner, error)| {
+            let conn = Connection {
+                inner,
+                savepoints,
+                audit,
+                guard,
+                column,
+                scoping,
+                version,
+                shared,
+                tenant,
+                watch,
+                memo,
+                mismatches,
+            };
+            (conn, error)
+        })
+    }
+
+    /// `rusqlite::Connection::unchecked_transaction`: a deferred transaction through a
+    /// shared reference, as rusqlite's (the caller ensures no other transaction is open;
+    /// SQLite refuses a nested BEGIN). Statements in it are scoped as in
+    /// [`Connection::transaction`].
+    ///
+    /// # Errors
+    /// SQLite's errors ("cannot start a transaction within a transaction").
+    pub fn unchecked_transaction(&self) -> rusqlite::Result<Transaction<'_>> {
+        self.inner.execute_batch("BEGIN DEFERRED")?;
+        Ok(Transaction {
+            conn: self,
+            open: true,
+        })
+    }
+
     /// `rusqlite::Connection::savepoint`: SAVEPOINT now (nested in a transaction or not);
     /// statements through it are scoped; dropped without [`Savepoint::commit`], it rolls
     /// back to where it began.

@@ -49,6 +49,15 @@ pub enum Error {
         /// The connection's tenant.
         tenant: String,
     },
+    /// A method of rusqlite's `Connection` the tenant connection does not run: it would
+    /// reach every tenant's rows or switch the connection's guard off.
+    #[error("{method} is not available on a tenant connection: {reason}")]
+    NotOnTenantConnection {
+        /// The method.
+        method: &'static str,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
 }
 
 impl Error {

@@ -13,6 +13,8 @@ mod guard;
 mod key;
 mod passthrough;
 pub mod pool;
+mod pragma;
+mod refused;
 pub mod schema;
 mod scoping;
 mod tenant_value;

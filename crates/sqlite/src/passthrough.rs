@@ -1,13 +1,19 @@
 //! Methods of rusqlite's `Connection` that legacy code calls and that the tenant connection
 //! offers with the same signature: passed through where they cannot touch a row
-//! (`is_autocommit`, `path`), scoped like `query_row` where they run SQL
-//! (`query_row_and_then`); and `Debug`, which shows no row either.
+//! (`is_autocommit`, `path`, the busy and progress handlers, counters, the statement
+//! cache), scoped like `query_row` where they run SQL (`query_row_and_then`,
+//! `query_one`); and `Debug`, which shows no row either. The README's method table lists
+//! every method of rusqlite's `Connection`.
 
 use std::fmt;
+use std::os::raw::c_int;
 
-use rusqlite::{Params, Row};
+use rusqlite::config::DbConfig;
+use rusqlite::functions::{Context, FunctionFlags, SqlFnOutput};
+use rusqlite::{InterruptHandle, Name, Params, Row, TransactionState};
 
 use crate::connection::Connection;
+use crate::error::Error;
 
 impl Connection {
     /// `rusqlite::Connection::is_autocommit`: whether no transaction is open. Reads the
@@ -56,6 +62,182 @@ impl Connection {
             None => Err(rusqlite::Error::QueryReturnedNoRows.into()),
         }
     }
+}
+
+impl Connection {
+    /// `rusqlite::Connection::query_one`, scoped: the statement's only row through `f`;
+    /// an error when the tenant has no such row or more than one.
+    ///
+    /// # Errors
+    /// SQLite's errors or a refusal; `QueryReturnedNoRows`, `QueryReturnedMoreThanOneRow`.
+    pub fn query_one<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    {
+        let mut stmt = self.prepare_cached(sql)?;
+        stmt.query_one(params, f)
+    }
+
+    /// `rusqlite::Connection::busy_handler`: called while another connection holds a
+    /// lock. Passed through: it sees a retry count, no row.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn busy_handler<F>(&mut self, callback: Option<F>) -> rusqlite::Result<()>
+    where
+        F: FnMut(i32) -> bool + Send + 'static,
+    {
+        self.inner.busy_handler(callback)
+    }
+
+    /// `rusqlite::Connection::progress_handler`: called every `num_ops` virtual-machine
+    /// steps; returning `true` interrupts the statement. Passed through: it sees no row.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn progress_handler<F>(
+        &mut self,
+        num_ops: c_int,
+        handler: Option<F>,
+    ) -> rusqlite::Result<()>
+    where
+        F: FnMut() -> bool + Send + 'static,
+    {
+        self.inner.progress_handler(num_ops, handler)
+    }
+
+    /// `rusqlite::Connection::create_scalar_function`: a function the application's SQL
+    /// calls, on values the scoped statement hands it. Passed through, except for names
+    /// starting with `tenantry_`, which are the tenant connection's own (the tenant-value
+    /// check and the key report).
+    ///
+    /// # Errors
+    /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
+    pub fn create_scalar_function<F, N: Name, T>(
+        &self,
+        fn_name: N,
+        n_arg: c_int,
+        flags: FunctionFlags,
+        x_func: F,
+    ) -> rusqlite::Result<()>
+    where
+        F: Fn(&mut Context<'_>) -> rusqlite::Result<T> + Send + 'static,
+        T: SqlFnOutput,
+    {
+        reserved(&fn_name, "create_scalar_function")?;
+        self.inner
+            .create_scalar_function(fn_name, n_arg, flags, x_func)
+    }
+
+    /// `rusqlite::Connection::remove_function`, except the tenant connection's own
+    /// (`tenantry_` names).
+    ///
+    /// # Errors
+    /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
+    pub fn remove_function<N: Name>(&self, fn_name: N, n_arg: c_int) -> rusqlite::Result<()> {
+        reserved(&fn_name, "remove_function")?;
+        self.inner.remove_function(fn_name, n_arg)
+    }
+
+    /// `rusqlite::Connection::db_config`: reads a setting. Passed through.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn db_config(&self, config: DbConfig) -> rusqlite::Result<bool> {
+        self.inner.db_config(config)
+    }
+
+    /// `rusqlite::Connection::is_busy`: whether a statement of this connection is running.
+    pub fn is_busy(&self) -> bool {
+        self.inner.is_busy()
+    }
+
+    /// `rusqlite::Connection::total_changes`: rows this connection's statements changed
+    /// since it opened (its own, so the tenant's).
+    pub fn total_changes(&self) -> u64 {
+        self.inner.total_changes()
+    }
+
+    /// `rusqlite::Connection::is_readonly`: whether the database `db_name` is read-only.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn is_readonly<N: Name>(&self, db_name: N) -> rusqlite::Result<bool> {
+        self.inner.is_readonly(db_name)
+    }
+
+    /// `rusqlite::Connection::db_name`: the name of the attached database `index`.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn db_name(&self, index: usize) -> rusqlite::Result<String> {
+        self.inner.db_name(index)
+    }
+
+    /// `rusqlite::Connection::transaction_state`.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn transaction_state<N: Name>(
+        &self,
+        db_name: Option<N>,
+    ) -> rusqlite::Result<TransactionState> {
+        self.inner.transaction_state(db_name)
+    }
+
+    /// `rusqlite::Connection::get_interrupt_handle`: interrupts the running statement from
+    /// another thread.
+    pub fn get_interrupt_handle(&self) -> InterruptHandle {
+        self.inner.get_interrupt_handle()
+    }
+
+    /// `rusqlite::Connection::is_interrupted`.
+    pub fn is_interrupted(&self) -> bool {
+        self.inner.is_interrupted()
+    }
+
+    /// `rusqlite::Connection::cache_flush`: writes dirty pages of an open transaction.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn cache_flush(&self) -> rusqlite::Result<()> {
+        self.inner.cache_flush()
+    }
+
+    /// `rusqlite::Connection::release_memory`.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn release_memory(&self) -> rusqlite::Result<()> {
+        self.inner.release_memory()
+    }
+
+    /// `rusqlite::Connection::flush_prepared_statement_cache`.
+    pub fn flush_prepared_statement_cache(&self) {
+        self.inner.flush_prepared_statement_cache();
+    }
+
+    /// `rusqlite::Connection::set_prepared_statement_cache_capacity`.
+    pub fn set_prepared_statement_cache_capacity(&self, capacity: usize) {
+        self.inner.set_prepared_statement_cache_capacity(capacity);
+    }
+}
+
+/// Refuses a function name of the tenant connection's own.
+fn reserved<N: Name>(name: &N, method: &'static str) -> rusqlite::Result<()> {
+    let text = name
+        .as_cstr()
+        .map(|c| c.to_string_lossy().to_ascii_lowercase())?;
+    if text.starts_with("tenantry_") {
+        return Err(Error::NotOnTenantConnection {
+            method,
+            reason: "functions named tenantry_… are the tenant connection's own (the \
+                     tenant-value check, the key report); name yours otherwise",
+        }
+        .into());
+    }
+    Ok(())
 }
 
 impl fmt::Debug for Connection {

@@ -6,6 +6,7 @@ mod support;
 mod basics;
 mod concurrency;
 mod keys;
+mod methods;
 mod passthrough;
 mod port;
 mod pragmas;
