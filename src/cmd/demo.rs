@@ -1,5 +1,6 @@
 //! `tenantry demo`: the main job on an embedded default. Builds the point-of-sale fixture,
-//! migrates it with a progress display, verifies it and prints the report.
+//! migrates it with a progress display, verifies it and prints the report; then shows the
+//! product (`showcase.rs`): two stores side by side, a refusal, the cost.
 
 use std::path::{Path, PathBuf};
 
@@ -73,6 +74,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<Status> {
     if !args.json {
         println!();
         print!("{}", render::verify_report(&check));
+        if check.verification.passed() {
+            super::showcase::run(&db)?;
+        }
         println!();
         println!("Try it yourself:");
         println!("  cargo run --release -- verify {}", db.display());

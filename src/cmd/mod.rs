@@ -9,6 +9,7 @@ mod input;
 mod migrate;
 mod rewrite;
 mod rollback;
+mod showcase;
 mod sql;
 mod verify;
 

@@ -155,6 +155,8 @@ fn help_teaches_each_command() {
         ("rollback", "--backup"),
         ("fixture", "--size"),
         ("demo", "--size"),
+        ("global", "GLOB"),
+        ("audit", "--db"),
     ] {
         let (code, out, err) = outcome(&tenantry(&[command, "--help"]));
         assert_eq!(code, 0, "{err}");
@@ -206,4 +208,42 @@ fn migrations_in_quick_succession_each_get_a_backup() {
     // Three migration backups and two copies kept before the rollbacks, all different.
     let backups = files_containing(dir.path(), "tenantry-backup");
     assert_eq!(backups.len(), 5, "{backups:?}");
+}
+
+/// The demo shows the product: two stores side by side with the same statements, a
+/// refusal with its reason, and a measured cost.
+#[test]
+fn the_demo_shows_two_stores_side_by_side_a_refusal_and_the_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = outcome(&tenantry(&[
+        "demo",
+        "--size",
+        "tiny",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let showcase = out
+        .split_once("Two stores in one database")
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no side-by-side part in {out}"));
+    let line = |label: &str| -> Vec<String> {
+        showcase
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in {out}"))
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    // The tiny fixture has 20 customers; the second store wrote 2 of its own.
+    assert_eq!(line("customers")[1..], ["20", "2"]);
+    assert_eq!(line("products")[1..], ["30", "0"]);
+    let phone = line("customer with the first phone number");
+    assert_eq!(phone[phone.len() - 2..], ["Grace", "Hopper"]);
+    assert!(out.contains("refused: setting the tenant column"), "{out}");
+    assert!(
+        out.contains("tenant connection") && out.contains("x); both with"),
+        "{out}"
+    );
 }
