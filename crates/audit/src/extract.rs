@@ -167,48 +167,22 @@ impl<'ast> Visit<'ast> for Finder<'_> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast ExprCall) {
-        if let Expr::Path(path) = &*call.func {
-            let segments: Vec<String> = path
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            let last = segments.last().map(String::as_str).unwrap_or("");
-            // `sqlx::query(…)`, or `query(…)` imported from sqlx.
-            let from_sqlx = segments.len() == 1 || segments.iter().any(|s| s == "sqlx");
-            if from_sqlx && SQLX_FUNCTIONS.contains(&last) {
-                let span = path
-                    .path
-                    .segments
-                    .last()
-                    .map_or_else(Span::call_site, |s| s.ident.span());
-                self.push(span, format!("sqlx::{last}"), call.args.first());
-            }
+        if let Expr::Path(path) = &*call.func
+            && let Some((last, span)) = sqlx_name(&path.path)
+            && SQLX_FUNCTIONS.contains(&last.as_str())
+        {
+            self.push(span, format!("sqlx::{last}"), call.args.first());
         }
         syn::visit::visit_expr_call(self, call);
     }
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
-        let segments: Vec<String> = mac
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        let last = segments.last().map(String::as_str).unwrap_or("");
-        let from_sqlx = segments.len() == 1 || segments.iter().any(|s| s == "sqlx");
-        if let Some(&(name, at)) = SQLX_MACROS.iter().find(|(n, _)| *n == last)
-            && from_sqlx
+        if let Some((last, span)) = sqlx_name(&mac.path)
+            && let Some(&(name, at)) = SQLX_MACROS.iter().find(|(n, _)| *n == last)
         {
             let args = mac.parse_body_with(
                 syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
             );
-            let span = mac
-                .path
-                .segments
-                .last()
-                .map_or_else(Span::call_site, |s| s.ident.span());
             let form = format!("sqlx::{name}!");
             match args {
                 Ok(args) => self.push(span, form, args.iter().nth(at)),
@@ -221,6 +195,14 @@ impl<'ast> Visit<'ast> for Finder<'_> {
         }
         syn::visit::visit_macro(self, mac);
     }
+}
+
+/// The last name of `path` and its span, when the path may be sqlx's: `sqlx::query`, or a
+/// bare `query` imported from it.
+fn sqlx_name(path: &syn::Path) -> Option<(String, Span)> {
+    let last = path.segments.last()?;
+    let from_sqlx = path.segments.len() == 1 || path.segments.iter().any(|s| s.ident == "sqlx");
+    from_sqlx.then(|| (last.ident.to_string(), last.ident.span()))
 }
 
 /// Whether `expr` is a parameter list (`[..]`, `&[..]`, a tuple, `params![..]`): the
