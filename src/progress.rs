@@ -72,6 +72,7 @@ impl Display {
 fn describe(step: Step) -> &'static str {
     match step {
         Step::Preflight => "opening and locking the database",
+        Step::Schema => "running the application's schema code",
         Step::Plan => "reading the schema",
         Step::Count => "counting rows",
         Step::Check => "quick_check and foreign_key_check",

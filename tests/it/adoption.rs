@@ -3,7 +3,10 @@
 //! version adds a table. Its SQL is unchanged; only the constructor and one migration call
 //! are new.
 
-use tenantry_migrate::{Error as MigrateError, Layout, MigrateOptions, migrate_connection};
+use tenantry_migrate::{
+    Error as MigrateError, Fault, Layout, MigrateOptions, Step, migrate_connection,
+    migrate_connection_with_schema,
+};
 use tenantry_rewrite::Refusal;
 use tenantry_sqlite::{Connection, Error};
 
@@ -197,4 +200,82 @@ fn an_in_memory_migration_needs_a_backup_decision_and_a_failed_one_changes_nothi
     assert_eq!(report.backup.as_deref(), Some(backup.as_path()));
     let kept = rusqlite::Connection::open(&backup).unwrap();
     assert!(!has_tenant_column(&kept));
+}
+
+/// The schema path in one transaction: the next version's schema code runs inside the
+/// migration's transaction, so its new table is scoped the moment it exists, and a failure
+/// anywhere (the schema code itself, or any later step) leaves neither the table nor the
+/// migration behind.
+#[test]
+fn the_schema_path_runs_in_the_migrations_transaction_or_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tracker.db");
+    let mut db = rusqlite::Connection::open(&path).unwrap();
+    create_schema(&db).unwrap();
+    migrate_connection(&mut db, &tenant_first(), &mut |_| {}).unwrap();
+    drop(db);
+    let mut conn = Connection::open(&path).unwrap();
+    as_two_tenants(&conn);
+    let snapshot = crate::support::snapshot(&path);
+    let has_invoices = |conn: &mut Connection| -> bool {
+        conn.unscoped_mut(|db| {
+            db.query_row(
+                "SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'invoices'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap()
+    };
+
+    // The schema code fails half-way: its first table is rolled back with it.
+    let err = conn
+        .unscoped_mut(|db| {
+            migrate_connection_with_schema(db, &tenant_first(), &mut |_| {}, &mut |db| {
+                create_schema_v2(db)?;
+                db.execute_batch("CREATE TABLE broken (")
+            })
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            MigrateError::RolledBack {
+                step: Step::Schema,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!has_invoices(&mut conn));
+    assert_eq!(crate::support::snapshot(&path), snapshot);
+
+    // A step after the schema code fails: the schema code's work goes too.
+    for step in [Step::Schema, Step::Rebuild, Step::Verify, Step::Commit] {
+        let options = MigrateOptions {
+            fault: Some(Fault { step, after: 0 }),
+            ..tenant_first()
+        };
+        let result = conn.unscoped_mut(|db| {
+            migrate_connection_with_schema(db, &options, &mut |_| {}, &mut |db| {
+                create_schema_v2(db)
+            })
+        });
+        assert!(result.is_err(), "{step:?}");
+        assert!(!has_invoices(&mut conn), "{step:?}");
+        assert_eq!(crate::support::snapshot(&path), snapshot, "{step:?}");
+    }
+
+    // It succeeds: the new table is scoped as soon as it exists.
+    conn.unscoped_mut(|db| {
+        migrate_connection_with_schema(db, &tenant_first(), &mut |_| {}, &mut |db| {
+            create_schema(db)?;
+            create_schema_v2(db)
+        })
+    })
+    .unwrap();
+    conn.set_tenant("acme").unwrap();
+    assert_eq!(invoice(&conn, "website").unwrap(), 90);
+    conn.set_tenant("globex").unwrap();
+    assert_eq!(invoice(&conn, "website").unwrap(), 15);
 }

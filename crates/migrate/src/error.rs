@@ -11,6 +11,9 @@ use serde::Serialize;
 pub enum Step {
     /// Checking the file, opening it and taking the write lock.
     Preflight,
+    /// The application's own schema code ([`crate::migrate_with_schema`]), inside the
+    /// migration's transaction.
+    Schema,
     /// Reading the schema and deciding what to change.
     Plan,
     /// Counting the rows of every table.
@@ -49,6 +52,7 @@ impl Step {
     pub fn name(self) -> &'static str {
         match self {
             Step::Preflight => "preflight",
+            Step::Schema => "schema",
             Step::Plan => "plan",
             Step::Count => "count",
             Step::Check => "check",

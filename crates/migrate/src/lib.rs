@@ -75,8 +75,8 @@ pub use inspect::{
     Catalog, ColumnInfo, ForeignKeyInfo, IndexInfo, SchemaObject, TableInfo, TableKind,
     mentioned_tables, read_catalog,
 };
-pub use migrate::migrate;
-pub use open::migrate_connection;
+pub use migrate::{SchemaCode, migrate, migrate_with_schema};
+pub use open::{migrate_connection, migrate_connection_with_schema};
 pub use options::{
     DEFAULT_BUSY_WAIT, DEFAULT_COLUMN, DEFAULT_TENANT, Layout, MigrateOptions, RollbackOptions,
     VerifyOptions,

@@ -74,6 +74,56 @@ pub fn migrate(
     options: &MigrateOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Report> {
+    migrate_inner(path, options, progress, None)
+}
+
+/// The application's own schema code, run by [`migrate_with_schema`].
+pub type SchemaCode<'a> = &'a mut dyn FnMut(&Connection) -> rusqlite::Result<()>;
+
+/// [`migrate`], with the application's own schema code (`CREATE TABLE IF NOT EXISTS …`,
+/// its migration framework) run first inside the migration's transaction: on the
+/// migrator's connection, under its write lock, after the backup's snapshot is fixed and
+/// before the plan, so every table, index, view and trigger it creates or changes is
+/// brought under tenancy by the same transaction, with the same checks. If the schema code
+/// or any step after it fails, both are rolled back together: the database is as it was.
+/// The backup holds the database before the schema code.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let db = dir.path().join("app.db");
+/// rusqlite::Connection::open(&db)?.execute_batch(
+///     "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")?;
+/// tenantry_migrate::migrate(&db, &Default::default(), &mut |_| {})?;
+/// // The next version of the application adds a table at start-up.
+/// tenantry_migrate::migrate_with_schema(&db, &Default::default(), &mut |_| {}, &mut |conn| {
+///     conn.execute_batch("CREATE TABLE IF NOT EXISTS tags (name TEXT)")
+/// })?;
+/// let conn = rusqlite::Connection::open(&db)?;
+/// let scoped: bool = conn.query_row(
+///     "SELECT count(*) > 0 FROM pragma_table_info('tags') WHERE name = 'tenant_id'", [], |r| r.get(0))?;
+/// assert!(scoped);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`migrate`]; [`Error::Sqlite`] at [`Step::Schema`] when the schema code fails
+/// (everything rolled back).
+pub fn migrate_with_schema(
+    path: &Path,
+    options: &MigrateOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+    schema: SchemaCode<'_>,
+) -> Result<Report> {
+    migrate_inner(path, options, progress, Some(schema))
+}
+
+fn migrate_inner(
+    path: &Path,
+    options: &MigrateOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+    schema: Option<SchemaCode<'_>>,
+) -> Result<Report> {
     let started = Instant::now();
     let tenant = tenant::tenant_id(&options.default_tenant)?;
     tenant::check_column_name(&options.column)?;
@@ -100,7 +150,9 @@ pub fn migrate(
         failed_at: None,
         changing: false,
     };
-    match run_locked(&conn, path, options, &tenant, &mut timer, &mut state) {
+    match run_locked(
+        &conn, path, options, &tenant, &mut timer, &mut state, schema,
+    ) {
         Ok(mut report) => {
             timer.finish();
             report.timings = std::mem::take(&mut timer.timings);
@@ -156,7 +208,32 @@ fn run_locked(
     tenant: &TenantId,
     timer: &mut Timer<'_>,
     state: &mut State,
+    schema: Option<SchemaCode<'_>>,
 ) -> Result<Report> {
+    // The application's schema code, inside the transaction. The backup is read by a
+    // second connection, which sees the committed database: the one before this code. Its
+    // row counts are taken first, to check the backup against.
+    let committed_rows = match schema {
+        None => None,
+        Some(code) => {
+            timer.start(Step::Schema);
+            let catalog = inspect::read_catalog(conn)?;
+            let mut counts = BTreeMap::new();
+            for table in catalog
+                .tables
+                .iter()
+                .filter(|t| t.kind != TableKind::Virtual)
+            {
+                let rows = checks::count_rows(conn, &table.name)
+                    .map_err(|e| preflight::classify(path, e, options.busy_wait))?;
+                counts.insert(table.name.clone(), rows);
+            }
+            state.changing = true;
+            code(conn).map_err(Error::sqlite(Step::Schema, None))?;
+            inject!(options, Step::Schema, 0);
+            Some(counts)
+        }
+    };
     timer.start(Step::Plan);
     let catalog = inspect::read_catalog(conn)?;
     let mut plan = plan::build(conn, &catalog, options, tenant)?;
@@ -185,7 +262,14 @@ fn run_locked(
         .iter()
         .any(|t| t.is_complete() && !t.virtual_table);
     if plan.is_complete() && !options.dry_run {
-        conn.execute_batch("ROLLBACK")
+        // Nothing to migrate; what the application's schema code changed (a column added
+        // to a tenant table, say) stays.
+        let end = if committed_rows.is_some() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        conn.execute_batch(end)
             .map_err(Error::sqlite(Step::Plan, None))?;
         tracing::info!("every table already has the tenant column and index; nothing to do");
         return Ok(report(
@@ -317,7 +401,10 @@ fn run_locked(
             let started = Instant::now();
             let result = (|| {
                 inject!(options, Step::VerifyBackup, 0);
-                backup::verify(&backup_path, &rows_before)
+                backup::verify(
+                    &backup_path,
+                    committed_rows.as_ref().unwrap_or(&rows_before),
+                )
             })();
             (result, started.elapsed())
         });

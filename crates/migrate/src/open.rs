@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::{Connection, MAIN_DB};
 
 use crate::error::{Error, Result, Step};
-use crate::migrate::migrate;
+use crate::migrate::{SchemaCode, migrate_with_schema};
 use crate::options::MigrateOptions;
 use crate::record::RECORD_TABLE;
 use crate::report::{Progress, Report};
@@ -46,11 +46,41 @@ pub fn migrate_connection(
     options: &MigrateOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Report> {
+    migrate_connection_with_schema(conn, options, progress, &mut |_| Ok(()))
+}
+
+/// [`migrate_connection`] with the application's own schema code run first inside the
+/// migration's transaction, as [`crate::migrate_with_schema`] does: the schema path of an
+/// application whose new version creates or changes tables at start-up. Everything it
+/// creates is brought under tenancy by the same transaction, or nothing is kept.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut conn = rusqlite::Connection::open_in_memory()?;
+/// let options = tenantry_migrate::MigrateOptions { skip_backup: true, ..Default::default() };
+/// tenantry_migrate::migrate_connection_with_schema(&mut conn, &options, &mut |_| {}, &mut |db| {
+///     db.execute_batch("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT)")
+/// })?;
+/// let scoped: bool = conn.query_row(
+///     "SELECT count(*) > 0 FROM pragma_table_info('notes') WHERE name = 'tenant_id'", [], |r| r.get(0))?;
+/// assert!(scoped);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`migrate_connection`]; [`Error::Sqlite`] at [`Step::Schema`] when the schema code
+/// fails (nothing kept).
+pub fn migrate_connection_with_schema(
+    conn: &mut Connection,
+    options: &MigrateOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+    schema: SchemaCode<'_>,
+) -> Result<Report> {
     if !conn.is_autocommit() {
         return Err(Error::InTransaction);
     }
     if let Some(path) = conn.path().filter(|p| !p.is_empty()) {
-        return migrate(Path::new(path), options, progress);
+        return migrate_with_schema(Path::new(path), options, progress, schema);
     }
     if options.backup.is_none() && !options.skip_backup && !options.dry_run {
         return Err(Error::NoBackupPlace);
@@ -70,7 +100,7 @@ pub fn migrate_connection(
     if on_file.backup.is_none() {
         on_file.backup = Some(dir.path().join("backup.db"));
     }
-    let mut report = migrate(&work, &on_file, progress)?;
+    let mut report = migrate_with_schema(&work, &on_file, progress, schema)?;
     if !options.dry_run {
         if options.backup.is_none() {
             // The backup was of the temporary copy and goes with it.
