@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use tenantry_migrate::{
-    DEFAULT_TENANT, Error as MigrateError, GlobalReason, MigrateOptions, declare_global,
-    declared_global, migrate,
+    DEFAULT_TENANT, Error as MigrateError, GlobalReason, MigrateOptions, VerifyOptions,
+    declare_global, declared_global, migrate, verify,
 };
 use tenantry_rewrite::Refusal;
 use tenantry_sqlite::{Connection, Error};
@@ -115,6 +115,13 @@ fn a_declared_global_table_is_shared_and_a_migration_leaves_it_global() {
         "{err}"
     );
     drop((a, b));
+    // `tenantry verify` agrees: a declared table is global, not a table left unscoped.
+    let checked = verify(&db, &VerifyOptions::default()).expect("verify");
+    assert!(
+        checked.verification.passed(),
+        "{:?}",
+        checked.verification.problems
+    );
 
     let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).expect("migrate again");
     assert!(

@@ -142,7 +142,10 @@ pub(crate) fn run(
             problems.push(problem(
                 Check::Column,
                 name,
-                format!("no column {column:?}; run `tenantry migrate`"),
+                format!(
+                    "no column {column:?}; run `tenantry migrate` to scope it, or declare it \
+                     global (`tenantry global add`) if every tenant shares it"
+                ),
             ));
             continue;
         };
@@ -371,9 +374,10 @@ pub struct VerifyReport {
 /// clean; and `foreign_key_check` shows no violation beyond those recorded before the
 /// migration.
 ///
-/// Global tables are those the migration recorded as global, plus tables that are global
-/// by rule (tenantry's and migration tools' bookkeeping, the `tenants` registry, shadow
-/// tables). A table created since the migration must be scoped.
+/// Global tables are those the migration recorded as global, those declared global
+/// (`_tenantry_globals`), plus tables that are global by rule (tenantry's and migration
+/// tools' bookkeeping, the `tenants` registry, shadow tables). Any other table created
+/// since the migration must be scoped.
 ///
 /// # Errors
 /// A refusal when the file is missing, not a database or busy; [`Error::Sqlite`] when a
@@ -396,6 +400,10 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
         .map(|r| r.global_tables.iter().map(String::as_str).collect())
         .unwrap_or_default();
     let registry = crate::plan::registry_for(&catalog, None, &column);
+    let declared: Vec<String> = crate::globals::declared_global(&conn)?
+        .into_iter()
+        .flat_map(|d| d.tables)
+        .collect();
     let (global, scoped): (Vec<_>, Vec<_>) = catalog
         .tables
         .iter()
@@ -409,6 +417,7 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
             recorded_global
                 .iter()
                 .any(|g| g.eq_ignore_ascii_case(&t.name))
+                || declared.iter().any(|d| d.eq_ignore_ascii_case(&t.name))
                 || crate::plan::global_by_rule(
                     &catalog,
                     t,

@@ -2,7 +2,7 @@
 //! signatures; a refusal or a missing tenant travels inside `rusqlite::Error` and is read
 //! back with [`Error::of`].
 
-use tenantry_rewrite::{InvalidTenantId, RewriteError, SchemaError};
+use tenantry_rewrite::{InvalidTenantId, Refusal, RewriteError, SchemaError};
 
 /// Why the tenant connection did not run a statement.
 #[non_exhaustive]
@@ -77,6 +77,35 @@ impl Error {
     pub fn of(error: &rusqlite::Error) -> Option<&Error> {
         match error {
             rusqlite::Error::UserFunctionError(inner) => inner.downcast_ref::<Error>(),
+            _ => None,
+        }
+    }
+
+    /// The rewriter's refusal inside a `rusqlite::Error`, if that is what it is: its kind
+    /// is a [`Refusal`] variant, matched without reading a message. SQLite's own errors
+    /// (a constraint, a busy database) are never refusals; they arrive as rusqlite gives
+    /// them.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("app.db");
+    /// # rusqlite::Connection::open(&path)?.execute_batch(
+    /// #     "CREATE TABLE t (a TEXT UNIQUE, tenant_id TEXT NOT NULL DEFAULT 'x');")?;
+    /// use tenantry_rewrite::Refusal;
+    /// let conn = tenantry_sqlite::Connection::open(&path)?;
+    /// conn.set_tenant("x")?;
+    /// let err = conn.execute("DROP TABLE t", []).unwrap_err();
+    /// assert!(matches!(tenantry_sqlite::Error::refusal(&err), Some(Refusal::SchemaChange { .. })));
+    /// conn.execute("INSERT INTO t (a) VALUES ('k')", [])?;
+    /// let err = conn.execute("INSERT INTO t (a) VALUES ('k')", []).unwrap_err();
+    /// assert!(tenantry_sqlite::Error::refusal(&err).is_none());
+    /// assert_eq!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+    /// # Ok(()) }
+    /// ```
+    pub fn refusal(error: &rusqlite::Error) -> Option<&Refusal> {
+        match Error::of(error) {
+            Some(Error::Rewrite(e)) => e.refusal(),
             _ => None,
         }
     }
