@@ -317,6 +317,8 @@ impl SharedPlans {
 pub struct Connection {
     pub(crate) inner: rusqlite::Connection,
     savepoints: std::cell::Cell<u32>,
+    /// What [`Connection::transaction`] begins (`set_transaction_behavior`).
+    behavior: std::cell::Cell<rusqlite::TransactionBehavior>,
     audit: RefCell<Option<AuditHook>>,
     guard: Arc<Guard>,
     column: String,
@@ -351,6 +353,20 @@ impl Connection {
         flags: rusqlite::OpenFlags,
     ) -> rusqlite::Result<Connection> {
         Connection::wrap(rusqlite::Connection::open_with_flags(path, flags)?)
+    }
+
+    /// `rusqlite::Connection::open_with_flags_and_vfs`, scoped.
+    ///
+    /// # Errors
+    /// As [`Connection::open`].
+    pub fn open_with_flags_and_vfs<P: AsRef<Path>, V: rusqlite::Name>(
+        path: P,
+        flags: rusqlite::OpenFlags,
+        vfs: V,
+    ) -> rusqlite::Result<Connection> {
+        Connection::wrap(rusqlite::Connection::open_with_flags_and_vfs(
+            path, flags, vfs,
+        )?)
     }
 
     /// Scopes an open rusqlite connection, with the default tenant column.
@@ -410,6 +426,7 @@ impl Connection {
         Ok(Connection {
             inner: conn,
             savepoints: std::cell::Cell::new(0),
+            behavior: std::cell::Cell::new(rusqlite::TransactionBehavior::Deferred),
             audit: RefCell::new(None),
             guard,
             column: column.to_owned(),
@@ -666,6 +683,21 @@ impl Connection {
         self.inner.prepare(&scoped.sql)
     }
 
+    /// `rusqlite::Connection::prepare_with_flags`, scoped: the rewritten text prepared with
+    /// `flags` (`SQLITE_PREPARE_PERSISTENT`, …).
+    ///
+    /// # Errors
+    /// SQLite's errors, or a refusal.
+    pub fn prepare_with_flags(
+        &self,
+        sql: &str,
+        flags: rusqlite::PrepFlags,
+    ) -> rusqlite::Result<Statement<'_>> {
+        let scoped = self.scoped(sql)?;
+        let _entered = scoped.span.enter();
+        self.inner.prepare_with_flags(&scoped.sql, flags)
+    }
+
     /// `rusqlite::Connection::prepare_cached`, scoped. The statement cache is keyed by the
     /// rewritten text, which holds the tenant: a cached statement never serves another
     /// tenant.
@@ -707,7 +739,7 @@ impl Connection {
     /// # Errors
     /// SQLite's errors.
     pub fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
+        self.transaction_with_behavior(self.behavior.get())
     }
 
     /// `rusqlite::Connection::transaction_with_behavior`: `BEGIN DEFERRED`, `IMMEDIATE`
@@ -750,6 +782,7 @@ impl Connection {
         let Connection {
             inner,
             savepoints,
+            behavior,
             audit,
             guard,
             column,
@@ -765,6 +798,7 @@ impl Connection {
             let conn = Connection {
                 inner,
                 savepoints,
+                behavior,
                 audit,
                 guard,
                 column,
@@ -811,6 +845,31 @@ impl Connection {
             name,
             open: true,
         })
+    }
+
+    /// `rusqlite::Connection::savepoint_with_name`: as [`Connection::savepoint`], under the
+    /// caller's name (quoted as an identifier).
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn savepoint_with_name<T: Into<String>>(
+        &mut self,
+        name: T,
+    ) -> rusqlite::Result<Savepoint<'_>> {
+        let name = format!("\"{}\"", name.into().replace('"', "\"\""));
+        self.inner.execute_batch(&format!("SAVEPOINT {name}"))?;
+        self.savepoints.set(self.savepoints.get() + 1);
+        Ok(Savepoint {
+            conn: self,
+            name,
+            open: true,
+        })
+    }
+
+    /// `rusqlite::Connection::set_transaction_behavior`: what [`Connection::transaction`]
+    /// begins from now on (DEFERRED by default).
+    pub fn set_transaction_behavior(&mut self, behavior: rusqlite::TransactionBehavior) {
+        self.behavior.set(behavior);
     }
 
     /// How many statements' rewrites this connection's plan cache holds (shared with the

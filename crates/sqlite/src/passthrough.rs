@@ -140,6 +140,54 @@ impl Connection {
         self.inner.remove_function(fn_name, n_arg)
     }
 
+    /// `rusqlite::Connection::create_aggregate_function`, as
+    /// [`Connection::create_scalar_function`]: passed through, except `tenantry_` names.
+    ///
+    /// # Errors
+    /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
+    pub fn create_aggregate_function<A, D, N: Name, T>(
+        &self,
+        fn_name: N,
+        n_arg: c_int,
+        flags: FunctionFlags,
+        aggr: D,
+    ) -> rusqlite::Result<()>
+    where
+        A: std::panic::RefUnwindSafe + std::panic::UnwindSafe + Send,
+        D: rusqlite::functions::Aggregate<A, T> + Send + 'static,
+        T: SqlFnOutput,
+    {
+        reserved(&fn_name, "create_aggregate_function")?;
+        self.inner
+            .create_aggregate_function(fn_name, n_arg, flags, aggr)
+    }
+
+    /// `rusqlite::Connection::table_exists`: whether the schema declares the table (the
+    /// schema, not any tenant's rows).
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn table_exists<N: Name>(
+        &self,
+        db_name: Option<N>,
+        table_name: N,
+    ) -> rusqlite::Result<bool> {
+        self.inner.table_exists(db_name, table_name)
+    }
+
+    /// `rusqlite::Connection::column_exists`: whether the schema declares the column.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn column_exists<N: Name>(
+        &self,
+        db_name: Option<N>,
+        table_name: N,
+        column_name: N,
+    ) -> rusqlite::Result<bool> {
+        self.inner.column_exists(db_name, table_name, column_name)
+    }
+
     /// `rusqlite::Connection::db_config`: reads a setting. Passed through.
     ///
     /// # Errors

@@ -19,6 +19,32 @@ fn refuse<T>(method: &'static str, reason: &'static str) -> rusqlite::Result<T> 
 }
 
 impl Connection {
+    /// Refused: a new in-memory database is empty, so nothing in it can be scoped. Build
+    /// it with the application's schema code and migrate it in one call:
+    /// `tenantry::open_in_memory(|db| create_schema(db))`.
+    ///
+    /// # Errors
+    /// Always [`Error::NotOnTenantConnection`].
+    pub fn open_in_memory() -> rusqlite::Result<Connection> {
+        refuse(
+            "open_in_memory",
+            "a new in-memory database has no tenant table to scope; use \
+             tenantry::open_in_memory(|db| your_schema_code(db)), which builds and migrates it",
+        )
+    }
+
+    /// Refused, as [`Connection::open_in_memory`].
+    ///
+    /// # Errors
+    /// Always [`Error::NotOnTenantConnection`].
+    pub fn open_in_memory_with_flags(_flags: rusqlite::OpenFlags) -> rusqlite::Result<Connection> {
+        refuse(
+            "open_in_memory_with_flags",
+            "a new in-memory database has no tenant table to scope; use \
+             tenantry::open_in_memory(|db| your_schema_code(db)), which builds and migrates it",
+        )
+    }
+
     /// Refused: a backup copies every tenant's rows. Take it with
     /// `conn.unscoped(|db| db.backup(name, path, progress))`, or `tenantry migrate`'s.
     ///

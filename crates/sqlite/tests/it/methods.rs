@@ -284,3 +284,108 @@ fn methods_that_reach_every_tenant_or_switch_the_guard_off_are_refused_with_a_re
     );
     assert!(conn.execute("DROP TABLE customers", []).is_err());
 }
+
+/// An aggregate of the application's: the total length of the names it is given.
+struct NameLength;
+
+impl rusqlite::functions::Aggregate<i64, i64> for NameLength {
+    fn init(&self, _: &mut rusqlite::functions::Context<'_>) -> rusqlite::Result<i64> {
+        Ok(0)
+    }
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        acc: &mut i64,
+    ) -> rusqlite::Result<()> {
+        *acc += ctx.get::<String>(0)?.len() as i64;
+        Ok(())
+    }
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        acc: Option<i64>,
+    ) -> rusqlite::Result<i64> {
+        Ok(acc.unwrap_or(0))
+    }
+}
+
+#[test]
+fn the_less_common_methods_scope_or_pass_through_like_the_rest() {
+    let db = support::db(SCHEMA);
+    let mut conn =
+        Connection::open_with_flags_and_vfs(&db.path, rusqlite::OpenFlags::default(), "unix")
+            .unwrap();
+    conn.set_tenant("a").unwrap();
+    // prepare_with_flags: scoped.
+    let names: Vec<String> = conn
+        .prepare_with_flags(
+            "SELECT name FROM customers ORDER BY id",
+            rusqlite::PrepFlags::SQLITE_PREPARE_PERSISTENT,
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(names, ["Ada", "Cy"]);
+    // An aggregate of the application's runs on the tenant's rows; the connection's own
+    // names stay its own.
+    conn.create_aggregate_function(
+        "name_length",
+        1,
+        FunctionFlags::SQLITE_DETERMINISTIC,
+        NameLength,
+    )
+    .unwrap();
+    let total: i64 = conn
+        .query_row("SELECT name_length(name) FROM customers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(total, 5, "Ada + Cy, not Bo");
+    let err = conn
+        .create_aggregate_function(
+            tenantry_rewrite::TENANT_FUNCTION,
+            4,
+            FunctionFlags::empty(),
+            NameLength,
+        )
+        .unwrap_err();
+    assert!(
+        not_on_tenant_connection(&err, "create_aggregate_function"),
+        "{err}"
+    );
+    // The schema, not rows.
+    assert!(conn.table_exists(None, "customers").unwrap());
+    assert!(!conn.table_exists(None, "nothing").unwrap());
+    assert!(conn.column_exists(None, "customers", "name").unwrap());
+    // A named savepoint rolls back the tenant's write when dropped.
+    {
+        let sp = conn.savepoint_with_name("before \"edit\"").unwrap();
+        sp.execute("DELETE FROM customers", []).unwrap();
+    }
+    assert_eq!(
+        support::column::<String>(&conn, "SELECT name FROM customers ORDER BY id"),
+        ["Ada", "Cy"]
+    );
+    // set_transaction_behavior: transaction() now takes the write lock at BEGIN.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    let tx = conn.transaction().unwrap();
+    assert_eq!(
+        tx.transaction_state(Some("main")).unwrap(),
+        rusqlite::TransactionState::Write
+    );
+    drop(tx);
+    // A new in-memory database cannot be scoped: refused with what to use instead.
+    for err in [
+        Connection::open_in_memory().unwrap_err(),
+        Connection::open_in_memory_with_flags(rusqlite::OpenFlags::default()).unwrap_err(),
+    ] {
+        assert!(
+            matches!(Error::of(&err), Some(Error::NotOnTenantConnection { .. })),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("tenantry::open_in_memory"),
+            "{err}"
+        );
+    }
+}
