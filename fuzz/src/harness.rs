@@ -82,7 +82,8 @@ fn tenant_first_ddl() -> String {
     let objects: Vec<String> = conn
         .prepare(
             "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND type <> 'trigger' \
-             AND name <> '_tenantry_migrations' ORDER BY rowid",
+             AND name <> '_tenantry_migrations' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+             ORDER BY rowid",
         )
         .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
         .expect("migrated schema");
