@@ -131,8 +131,11 @@ pub enum Command {
     /// tenant). Declarations are stored in the database (`_tenantry_globals`), so every
     /// tool agrees, and a later `tenantry migrate` leaves declared tables global. A
     /// declaration is a table name or a SQLite GLOB pattern (`cache_*`), ASCII
-    /// case-insensitive; one that matches a table holding the tenant column is refused.
-    /// Connections opened afterwards see the change.
+    /// case-insensitive (a name with GLOB characters, `[` `*` `?`, matches as a pattern:
+    /// write `stats[[]1]` for the table `stats[1]`); one that matches a table holding the
+    /// tenant column is refused. A change is a schema change: every tenant connection,
+    /// open or pooled, sees it (it looks at the schema version again before a statement
+    /// once 10 ms have passed since its last look).
     ///
     /// Exit status: 0 done; 2 bad input (missing file, not a database, a tenant table
     /// named), with nothing changed.

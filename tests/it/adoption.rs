@@ -279,3 +279,62 @@ fn the_schema_path_runs_in_the_migrations_transaction_or_leaves_nothing() {
     conn.set_tenant("globex").unwrap();
     assert_eq!(invoice(&conn, "website").unwrap(), 15);
 }
+
+/// Schema code that would end the migration's transaction, or rebuild a tenant table
+/// without its tenant column, is refused and leaves nothing; schema code on a database
+/// with nothing left to migrate still gets the backup and the checks.
+#[test]
+fn schema_code_cannot_commit_drop_the_tenant_column_or_skip_the_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tracker.db");
+    let mut db = rusqlite::Connection::open(&path).unwrap();
+    create_schema(&db).unwrap();
+    db.execute_batch("INSERT INTO projects (name) VALUES ('website')")
+        .unwrap();
+    migrate_connection(&mut db, &tenant_first(), &mut |_| {}).unwrap();
+    let snapshot = crate::support::snapshot(&path);
+    let file = || MigrateOptions {
+        skip_backup: false,
+        ..tenant_first()
+    };
+
+    let err = migrate_connection_with_schema(&mut db, &file(), &mut |_| {}, &mut |db| {
+        db.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY); COMMIT;")
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("not authorized"), "{err}");
+    assert_eq!(crate::support::snapshot(&path), snapshot);
+
+    let err = migrate_connection_with_schema(&mut db, &file(), &mut |_| {}, &mut |db| {
+        db.execute_batch(
+            "CREATE TABLE projects_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             INSERT INTO projects_new (id, name) SELECT id, name FROM projects;
+             DROP TABLE entries; DROP TABLE projects;
+             ALTER TABLE projects_new RENAME TO projects;",
+        )
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("without the tenant column"),
+        "{err}"
+    );
+    assert_eq!(crate::support::snapshot(&path), snapshot);
+
+    // Nothing to migrate after the code: the backup is taken and the change verified.
+    let report = migrate_connection_with_schema(&mut db, &file(), &mut |_| {}, &mut |db| {
+        db.execute_batch("UPDATE projects SET name = 'site'")
+    })
+    .unwrap();
+    let backup = report
+        .backup
+        .expect("a backup of the database before the code");
+    let kept: String = rusqlite::Connection::open(&backup)
+        .unwrap()
+        .query_row("SELECT name FROM projects", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "website");
+    let now: String = db
+        .query_row("SELECT name FROM projects", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(now, "site");
+}

@@ -180,3 +180,109 @@ fn the_global_command_declares_lists_and_removes() {
         .expect_err("no longer declared");
     assert!(is_undeclared(&err, "cache_pages"), "{err}");
 }
+
+/// A declared global table's trigger or foreign-key action that would reach an undeclared
+/// table (or a tenant table's action that would) is refused, and nothing changes.
+#[test]
+fn triggers_and_foreign_key_actions_cannot_reach_an_undeclared_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_then_extended(dir.path(), "invoices");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE rates (code TEXT PRIMARY KEY, rate REAL);
+                 INSERT INTO rates VALUES ('EUR', 1.0), ('USD', 1.1);
+                 CREATE TABLE payments (id INTEGER PRIMARY KEY,
+                     currency TEXT REFERENCES rates(code) ON DELETE CASCADE);
+                 INSERT INTO payments (currency) VALUES ('EUR');
+                 CREATE TRIGGER rates_touch AFTER UPDATE ON rates
+                 BEGIN UPDATE invoices SET note = 'touched'; END;",
+            )
+        })
+        .unwrap();
+    declare_global(&rusqlite::Connection::open(&db).unwrap(), &["rates"]).unwrap();
+    let b = as_tenant(&db, "store-b");
+    b.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let err = b
+        .execute("UPDATE rates SET rate = 2 WHERE code = 'EUR'", [])
+        .unwrap_err();
+    assert!(
+        matches!(
+            tenantry_sqlite::Error::refusal(&err),
+            Some(Refusal::UnscopedTrigger { .. })
+        ),
+        "{err}"
+    );
+    let err = b
+        .execute("DELETE FROM rates WHERE code = 'USD'", [])
+        .unwrap_err();
+    assert!(
+        matches!(tenantry_sqlite::Error::refusal(&err), Some(Refusal::GlobalCascade { child, .. }) if child == "payments"),
+        "{err}"
+    );
+    let notes: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT group_concat(note) FROM invoices", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(notes, "first");
+    assert_eq!(rows(&db, "payments"), 1);
+    assert_eq!(rows(&db, "rates"), 2);
+}
+
+/// Removing a declaration is seen by a connection that is already open.
+#[test]
+fn an_open_connection_sees_a_declaration_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_then_extended(dir.path(), "currencies");
+    let admin = rusqlite::Connection::open(&db).unwrap();
+    declare_global(&admin, &["currencies"]).unwrap();
+    let b = as_tenant(&db, "store-b");
+    let read = |conn: &Connection| {
+        conn.query_row("SELECT count(*) FROM currencies", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    assert_eq!(read(&b).unwrap(), 1);
+    assert_eq!(
+        tenantry_migrate::undeclare_global(&admin, &["currencies"]).unwrap(),
+        1
+    );
+    // The connection looks at the schema version again once 10 ms have passed since its
+    // last look (as one idle in a pool would have).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let err = read(&b).unwrap_err();
+    assert!(is_undeclared(&err, "currencies"), "{err}");
+}
+
+/// A migration run again leaves what an earlier one excluded global.
+#[test]
+fn migrating_again_keeps_what_an_earlier_migration_excluded_global() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "app.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| {
+            c.execute_batch(
+                "CREATE TABLE currencies (code TEXT); INSERT INTO currencies VALUES ('EUR');",
+            )
+        })
+        .unwrap();
+    let excluded = MigrateOptions {
+        exclude: vec!["currencies".to_owned()],
+        ..MigrateOptions::default()
+    };
+    migrate(&db, &excluded, &mut |_| {}).unwrap();
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert!(
+        report
+            .plan
+            .global
+            .iter()
+            .any(|g| g.name == "currencies" && g.reason == GlobalReason::Recorded),
+        "{:?}",
+        report.plan.global
+    );
+    let n: i64 = as_tenant(&db, "store-b")
+        .query_row("SELECT count(*) FROM currencies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1, "still everyone's");
+}

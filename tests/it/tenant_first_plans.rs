@@ -147,3 +147,32 @@ fn every_catalogue_read_does_the_legacy_work_within_the_tenant_on_an_analysed_da
         )],
     );
 }
+
+/// A `sqlite_stat1` row whose figures SQLite stored as an integer (a one-figure row
+/// written by hand) does not stop the migration.
+#[test]
+fn a_statistics_row_stored_as_an_integer_is_read_as_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let legacy = tiny_fixture(dir.path(), "legacy.db");
+    Connection::open(&legacy)
+        .and_then(|c| {
+            c.execute_batch(
+                "ANALYZE; UPDATE sqlite_stat1 SET stat = 20 WHERE idx = 'idx_customers_phone';",
+            )
+        })
+        .unwrap();
+    let options = MigrateOptions {
+        layout: Layout::TenantFirst,
+        ..MigrateOptions::default()
+    };
+    migrate(&legacy, &options, &mut |_| {}).unwrap();
+    let stat: String = Connection::open(&legacy)
+        .unwrap()
+        .query_row(
+            "SELECT stat FROM sqlite_stat1 WHERE idx = 'idx_customers_phone'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stat, "20 20 10");
+}

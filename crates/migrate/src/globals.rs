@@ -38,10 +38,13 @@ pub struct Declaration {
 ///
 /// # Errors
 /// [`Error::NotGlobal`] for an empty pattern, or one that matches a table that has the
-/// tenant column `tenant_id` (a tenant table cannot be shared); [`Error::Sqlite`] at
-/// [`Step::Declare`].
+/// tenant column (the one the last migration recorded, else `tenant_id`; a tenant table
+/// cannot be shared); [`Error::Sqlite`] at [`Step::Declare`].
 pub fn declare_global(conn: &Connection, patterns: &[&str]) -> Result<()> {
-    declare_global_with_column(conn, patterns, crate::DEFAULT_COLUMN)
+    // The tenant column the last migration used, else the default.
+    let column =
+        crate::record::last(conn)?.map_or_else(|| crate::DEFAULT_COLUMN.to_owned(), |r| r.column);
+    declare_global_with_column(conn, patterns, &column)
 }
 
 /// [`declare_global`] for a database whose tenant column is `column`.
@@ -88,7 +91,20 @@ pub fn declare_global_with_column(
         )
         .map_err(err)?;
     }
+    mark_schema_changed(&tx)?;
     tx.commit().map_err(err)
+}
+
+/// Changes the schema (an index on the declarations, dropped and created again), so that
+/// every open connection, which reads its scoping again when the schema version moves,
+/// sees the declarations as they are now.
+fn mark_schema_changed(conn: &Connection) -> Result<()> {
+    conn.execute_batch(&format!(
+        "DROP INDEX IF EXISTS \"_tenantry_globals_changed\";
+         CREATE INDEX \"_tenantry_globals_changed\" ON {} (declared_at);",
+        ident(GLOBALS_TABLE)
+    ))
+    .map_err(Error::sqlite(Step::Declare, Some(GLOBALS_TABLE)))
 }
 
 /// Removes the declarations `patterns` (as declared, ASCII case-insensitive); returns how
@@ -100,15 +116,19 @@ pub fn undeclare_global(conn: &Connection, patterns: &[&str]) -> Result<usize> {
     if !exists(conn)? {
         return Ok(0);
     }
+    let err = |e| Error::sqlite(Step::Declare, Some(GLOBALS_TABLE))(e);
+    let tx = conn.unchecked_transaction().map_err(err)?;
     let mut removed = 0;
     for &pattern in patterns {
-        removed += conn
+        removed += tx
             .execute(
                 &format!("DELETE FROM {} WHERE pattern = ?1", ident(GLOBALS_TABLE)),
                 [pattern],
             )
-            .map_err(Error::sqlite(Step::Declare, Some(GLOBALS_TABLE)))?;
+            .map_err(err)?;
     }
+    mark_schema_changed(&tx)?;
+    tx.commit().map_err(err)?;
     Ok(removed)
 }
 

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -134,7 +136,23 @@ fn migrate_inner(
     if !options.dry_run {
         preflight::check_writable(path)?;
     }
-    let conn = preflight::open(path, !options.dry_run, options.busy_wait)?;
+    let mut conn = preflight::open(path, !options.dry_run, options.busy_wait)?;
+    // While the application's schema code runs, BEGIN / COMMIT / ROLLBACK are denied: one
+    // would end the migration's transaction under it.
+    let schema_running = Arc::new(AtomicBool::new(false));
+    if schema.is_some() {
+        let running = Arc::clone(&schema_running);
+        conn.authorizer(Some(move |ctx: rusqlite::hooks::AuthContext<'_>| {
+            let control = matches!(ctx.action, rusqlite::hooks::AuthAction::Transaction { .. });
+            if control && running.load(Ordering::Acquire) {
+                rusqlite::hooks::Authorization::Deny
+            } else {
+                rusqlite::hooks::Authorization::Allow
+            }
+        }))
+        .map_err(Error::sqlite(Step::Preflight, None))?;
+    }
+    let conn = conn;
     tune(&conn)?;
     if options.dry_run {
         // A read transaction: every count and check sees the same snapshot.
@@ -150,6 +168,7 @@ fn migrate_inner(
         failed_at: None,
         changing: false,
     };
+    let schema = schema.map(|code| (code, &*schema_running));
     match run_locked(
         &conn, path, options, &tenant, &mut timer, &mut state, schema,
     ) {
@@ -208,14 +227,14 @@ fn run_locked(
     tenant: &TenantId,
     timer: &mut Timer<'_>,
     state: &mut State,
-    schema: Option<SchemaCode<'_>>,
+    schema: Option<(SchemaCode<'_>, &AtomicBool)>,
 ) -> Result<Report> {
     // The application's schema code, inside the transaction. The backup is read by a
     // second connection, which sees the committed database: the one before this code. Its
     // row counts are taken first, to check the backup against.
     let committed_rows = match schema {
         None => None,
-        Some(code) => {
+        Some((code, running)) => {
             timer.start(Step::Schema);
             let catalog = inspect::read_catalog(conn)?;
             let mut counts = BTreeMap::new();
@@ -229,7 +248,41 @@ fn run_locked(
                 counts.insert(table.name.clone(), rows);
             }
             state.changing = true;
-            code(conn).map_err(Error::sqlite(Step::Schema, None))?;
+            running.store(true, Ordering::Release);
+            let ran = code(conn);
+            running.store(false, Ordering::Release);
+            ran.map_err(Error::sqlite(Step::Schema, None))?;
+            if conn.is_autocommit() {
+                return Err(Error::Unsupported {
+                    table: String::new(),
+                    reason: "the application's schema code ended the migration's transaction; \
+                             it must not run BEGIN, COMMIT or ROLLBACK"
+                        .to_owned(),
+                });
+            }
+            // A tenant table that the code rebuilt without the tenant column would hand its
+            // rows to the default tenant: refused.
+            let after = inspect::read_catalog(conn)?;
+            for table in catalog
+                .tables
+                .iter()
+                .filter(|t| t.column(&options.column).is_some())
+            {
+                if after
+                    .table(&table.name)
+                    .is_some_and(|t| t.column(&options.column).is_none())
+                {
+                    return Err(Error::Unsupported {
+                        table: table.name.clone(),
+                        reason: format!(
+                            "the application's schema code left it without the tenant column \
+                             {:?}, which would give every tenant's rows to the default tenant; \
+                             keep the column when it rebuilds the table",
+                            options.column
+                        ),
+                    });
+                }
+            }
             inject!(options, Step::Schema, 0);
             Some(counts)
         }
@@ -261,15 +314,10 @@ fn run_locked(
         .scoped
         .iter()
         .any(|t| t.is_complete() && !t.virtual_table);
-    if plan.is_complete() && !options.dry_run {
-        // Nothing to migrate; what the application's schema code changed (a column added
-        // to a tenant table, say) stays.
-        let end = if committed_rows.is_some() {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
-        };
-        conn.execute_batch(end)
+    // Nothing to migrate. After the application's schema code the whole path still runs
+    // (backup, checks, verification), so that its changes are kept only with them.
+    if plan.is_complete() && !options.dry_run && committed_rows.is_none() {
+        conn.execute_batch("ROLLBACK")
             .map_err(Error::sqlite(Step::Plan, None))?;
         tracing::info!("every table already has the tenant column and index; nothing to do");
         return Ok(report(
@@ -520,7 +568,13 @@ fn change(
                 .filter(|t| t.own_column)
                 .map(|t| t.name.clone())
                 .collect(),
-            global_tables: plan.global.iter().map(|t| t.name.clone()).collect(),
+            // Declared tables are governed by their declarations, which can be removed.
+            global_tables: plan
+                .global
+                .iter()
+                .filter(|t| t.reason != crate::plan::GlobalReason::Declared)
+                .map(|t| t.name.clone())
+                .collect(),
             fk_violations_before: verification.foreign_key_violations_before.clone(),
             layout: plan.layout,
         },

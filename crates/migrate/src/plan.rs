@@ -49,6 +49,8 @@ pub enum GlobalReason {
     Excluded,
     /// Declared global in the database (`tenantry global add`, [`crate::declare_global`]).
     Declared,
+    /// Left global by an earlier migration (its `--exclude`), and so still global.
+    Recorded,
     /// Holds the data of the named virtual table.
     ShadowOf(String),
 }
@@ -304,6 +306,12 @@ pub fn build(
         None => catalog.table(DEFAULT_TENANTS_TABLE).map(|t| t.name.clone()),
     };
 
+    let earlier = crate::record::last(conn)?;
+    let recorded_global = |name: &str| {
+        earlier
+            .as_ref()
+            .is_some_and(|r| r.global_tables.iter().any(|g| g.eq_ignore_ascii_case(name)))
+    };
     let mut scoped = Vec::new();
     let mut global = Vec::new();
     for table in &catalog.tables {
@@ -314,6 +322,9 @@ pub fn build(
             Some(reason)
         } else if crate::globals::is_declared(conn, name)? {
             Some(GlobalReason::Declared)
+        } else if recorded_global(name) && table.column(column).is_none() {
+            // Re-running a migration must not scope what an earlier one left global.
+            Some(GlobalReason::Recorded)
         } else {
             None
         };
@@ -330,7 +341,6 @@ pub fn build(
         }
         scoped.push(plan_table(conn, table, column, options.layout)?);
     }
-    let earlier = crate::record::last(conn)?;
     for table in &mut scoped {
         // A column an earlier migration added is tenantry's; one it found was the
         // application's, as is a column found now on a table no migration scoped.
@@ -852,6 +862,7 @@ pub fn global_reason_text(reason: &GlobalReason) -> String {
         GlobalReason::TenantRegistry => "tenant registry".into(),
         GlobalReason::Excluded => "--exclude".into(),
         GlobalReason::Declared => "declared global".into(),
+        GlobalReason::Recorded => "left global by an earlier migration".into(),
         GlobalReason::ShadowOf(v) => format!("shadow table of virtual table {v}"),
     }
 }

@@ -234,12 +234,13 @@ pub enum Refusal {
         /// What each tokenizer found.
         detail: String,
     },
-    /// A write to a global table that a tenant table references with a foreign-key action:
-    /// SQLite would change every tenant's referencing rows.
+    /// A write to a global table that a tenant table references with a foreign-key action,
+    /// or to any table that a table not declared global references so: SQLite would change
+    /// every tenant's referencing rows.
     #[error(
-        "{event} on global table {table:?} could change rows of tenant table {child:?}, of \
-         every tenant, through its foreign key's ON {event} action; do it administratively \
-         (unscoped), or drop the action"
+        "{event} on {table:?} could change rows of {child:?} (a tenant table, or one not \
+         declared global), of every tenant, through its foreign key's ON {event} action; do \
+         it administratively (unscoped), or drop the action"
     )]
     GlobalCascade {
         /// The global table written.

@@ -52,24 +52,35 @@ pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// The tables whose tenant column the application declared itself, as the last migration
+/// recorded them: the query (run only when `_tenantry_migrations` exists).
+pub const OWN_COLUMNS_QUERY: &str = "SELECT value FROM json_each((SELECT details FROM \
+     _tenantry_migrations ORDER BY id DESC LIMIT 1), '$.own_column_tables') WHERE type = 'text'";
+
+/// The tables the last migration left global (run only when `_tenantry_migrations` exists).
+pub const RECORDED_GLOBALS_QUERY: &str = "SELECT value FROM json_each((SELECT details FROM \
+     _tenantry_migrations ORDER BY id DESC LIMIT 1), '$.global_tables') WHERE type = 'text'";
+
+/// The tables a row of `_tenantry_globals` declares global (run only when it exists).
+pub const DECLARED_GLOBALS_QUERY: &str = "SELECT name FROM sqlite_schema WHERE type = 'table' \
+     AND EXISTS (SELECT 1 FROM \"_tenantry_globals\" g WHERE lower(name) GLOB lower(g.pattern))";
+
+/// Whether a table exists: `?1` its name.
+pub const TABLE_EXISTS_QUERY: &str =
+    "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+
+/// The tables whose tenant column the application declared itself, as the last migration
 /// recorded them (`own_column_tables` in `_tenantry_migrations`; none before that record
 /// existed, or on a database migrated by hand).
 pub(crate) fn own_tenant_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let recorded: bool = conn
-        .prepare_cached(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' \
-             AND name = '_tenantry_migrations'",
-        )?
-        .query_row([], |row| row.get(0))?;
+        .prepare_cached(TABLE_EXISTS_QUERY)?
+        .query_row(["_tenantry_migrations"], |row| row.get(0))?;
     if !recorded {
         return Ok(Vec::new());
     }
-    conn.prepare_cached(
-        "SELECT value FROM json_each((SELECT details FROM _tenantry_migrations \
-         ORDER BY id DESC LIMIT 1), '$.own_column_tables') WHERE type = 'text'",
-    )?
-    .query_map([], |row| row.get(0))?
-    .collect()
+    conn.prepare_cached(OWN_COLUMNS_QUERY)?
+        .query_map([], |row| row.get(0))?
+        .collect()
 }
 
 /// The tables tenants may use unscoped although they have no tenant column: those the last
@@ -81,28 +92,20 @@ pub(crate) fn own_tenant_columns(conn: &Connection) -> rusqlite::Result<Vec<Stri
 /// SQLite's.
 pub fn global_tables(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let exists = |name: &str| -> rusqlite::Result<bool> {
-        conn.prepare_cached(
-            "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-        )?
-        .query_row([name], |row| row.get(0))
+        conn.prepare_cached(TABLE_EXISTS_QUERY)?
+            .query_row([name], |row| row.get(0))
     };
     let mut out: Vec<String> = Vec::new();
     if exists("_tenantry_migrations")? {
         let recorded = conn
-            .prepare_cached(
-                "SELECT value FROM json_each((SELECT details FROM _tenantry_migrations \
-                 ORDER BY id DESC LIMIT 1), '$.global_tables') WHERE type = 'text'",
-            )?
+            .prepare_cached(RECORDED_GLOBALS_QUERY)?
             .query_map([], |row| row.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         out.extend(recorded);
     }
     if exists(GLOBALS_TABLE)? {
         let declared = conn
-            .prepare_cached(&format!(
-                "SELECT name FROM sqlite_schema WHERE type = 'table' AND EXISTS \
-                 (SELECT 1 FROM \"{GLOBALS_TABLE}\" g WHERE lower(name) GLOB lower(g.pattern))"
-            ))?
+            .prepare_cached(DECLARED_GLOBALS_QUERY)?
             .query_map([], |row| row.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         out.extend(declared);

@@ -82,7 +82,9 @@ pub(crate) fn read(
             }
             let err = Error::sqlite(Step::Statistics, Some(&t.name));
             let mut stmt = conn
-                .prepare_cached("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?1 COLLATE NOCASE")
+                .prepare_cached(
+                    "SELECT idx, CAST(stat AS TEXT) FROM sqlite_stat1 WHERE tbl = ?1 COLLATE NOCASE",
+                )
                 .map_err(err)?;
             let rows = stmt
                 .query_map([&t.name], |r| {

@@ -154,31 +154,38 @@ impl<'s> Target<'_, 's, '_> {
     }
 
     /// Refuses a write that would fire a trigger whose body is not scoped: any such trigger
-    /// on a tenant table, and one on a global table whose body names a tenant table.
+    /// on a tenant table, and one on a global table whose body names a tenant table or a
+    /// table the policy does not let tenants use unscoped (one not declared global).
     fn check_triggers(&self, table: &Table, events: &[TriggerEvent]) -> Result<(), Refusal> {
         let schema = self.cx.schema;
         let scoped = table.has_column(schema.tenant_column());
-        if !scoped {
-            // A foreign-key action from a tenant table reaches every tenant's rows.
-            for &event in events {
-                let child = schema.tables().find(|child| {
-                    schema.is_scoped(&child.name)
-                        && child.foreign_keys.iter().any(|fk| {
-                            fk.parent.eq_ignore_ascii_case(&table.name)
-                                && match event {
-                                    TriggerEvent::Delete => fk.acts_on_delete,
-                                    TriggerEvent::Update => fk.acts_on_update,
-                                    TriggerEvent::Insert => false,
-                                }
-                        })
+        // Rows that only a scoped statement may reach: a tenant table's, or those of a
+        // table without the tenant column that is not declared global.
+        let undeclared = |name: &str| !schema.is_scoped(name) && !self.cx.policy.is_global(name);
+        let guarded = |name: &str| schema.is_scoped(name) || undeclared(name);
+        // A foreign-key action from a global table reaches every tenant's rows of a tenant
+        // child, and from any table every row of an undeclared one.
+        for &event in events {
+            let child = schema.tables().find(|child| {
+                (if scoped {
+                    undeclared(&child.name)
+                } else {
+                    guarded(&child.name)
+                }) && child.foreign_keys.iter().any(|fk| {
+                    fk.parent.eq_ignore_ascii_case(&table.name)
+                        && match event {
+                            TriggerEvent::Delete => fk.acts_on_delete,
+                            TriggerEvent::Update => fk.acts_on_update,
+                            TriggerEvent::Insert => false,
+                        }
+                })
+            });
+            if let Some(child) = child {
+                return Err(Refusal::GlobalCascade {
+                    table: table.name.clone(),
+                    child: child.name.clone(),
+                    event: event.as_str().to_owned(),
                 });
-                if let Some(child) = child {
-                    return Err(Refusal::GlobalCascade {
-                        table: table.name.clone(),
-                        child: child.name.clone(),
-                        event: event.as_str().to_owned(),
-                    });
-                }
             }
         }
         for &event in events {
@@ -186,7 +193,7 @@ impl<'s> Target<'_, 's, '_> {
                 let reaches_tenant_rows = scoped
                     || schema
                         .tables()
-                        .any(|t| schema.is_scoped(&t.name) && trigger.mentions(&t.name));
+                        .any(|t| guarded(&t.name) && trigger.mentions(&t.name));
                 if reaches_tenant_rows {
                     return Err(Refusal::UnscopedTrigger {
                         trigger: trigger.name.clone(),
