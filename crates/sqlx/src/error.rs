@@ -1,0 +1,88 @@
+//! Why a statement did not run. It reaches the application as `sqlx::Error::Database`,
+//! which its error handling already knows; [`Error::of`] reads it back.
+
+use std::borrow::Cow;
+
+use tenantry_rewrite::{Refusal, RewriteError};
+
+/// Why the tenant pool did not run a statement.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No tenant: the statement ran outside [`crate::scope`] and not through
+    /// [`crate::TenantPool::with_tenant`]. There is no default tenant.
+    #[error(
+        "no tenant for this statement; run it inside tenantry_sqlx::scope(tenant, …) or \
+         through pool.with_tenant(tenant)"
+    )]
+    NoTenant,
+    /// The rewriter refused the statement or could not parse it.
+    #[error(transparent)]
+    Rewrite(#[from] RewriteError),
+    /// The database has no table with the tenant column: it has not been migrated.
+    #[error(
+        "the database has no table with the tenant column {column:?}; run `tenantry migrate` \
+         on it first"
+    )]
+    NotMigrated {
+        /// The tenant column looked for.
+        column: String,
+    },
+    /// The schema could not be read into the rewriter.
+    #[error("cannot read the database's schema: {0}")]
+    Schema(String),
+}
+
+impl Error {
+    /// The tenant pool's error inside a `sqlx::Error`, if that is what it is.
+    pub fn of(error: &sqlx::Error) -> Option<&Error> {
+        match error {
+            sqlx::Error::Database(e) => e.try_downcast_ref::<Error>(),
+            _ => None,
+        }
+    }
+
+    /// The rewriter's typed refusal inside a `sqlx::Error`, if that is what it is.
+    pub fn refusal(error: &sqlx::Error) -> Option<&Refusal> {
+        match Error::of(error) {
+            Some(Error::Rewrite(e)) => e.refusal(),
+            _ => None,
+        }
+    }
+}
+
+impl sqlx::error::DatabaseError for Error {
+    fn message(&self) -> &str {
+        match self {
+            Error::NoTenant => "no tenant for this statement",
+            Error::Rewrite(_) => "the statement was refused for the tenant",
+            Error::NotMigrated { .. } => "the database has not been migrated",
+            Error::Schema(_) => "the database's schema could not be read",
+        }
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(match self {
+            Error::NoTenant => "TENANTRY_NO_TENANT",
+            Error::Rewrite(_) => "TENANTRY_REFUSED",
+            Error::NotMigrated { .. } => "TENANTRY_NOT_MIGRATED",
+            Error::Schema(_) => "TENANTRY_SCHEMA",
+        }))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        sqlx::error::ErrorKind::Other
+    }
+}

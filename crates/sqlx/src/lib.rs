@@ -1,0 +1,44 @@
+//! sqlx's SQLite pool, scoped: an async service keeps its `sqlx::query(…)` calls and
+//! changes the pool's type, and every statement runs for the current tenant only, or is
+//! refused.
+//!
+//! - [`TenantPool`] wraps a `sqlx::SqlitePool` of a migrated database. `&TenantPool` is a
+//!   `sqlx::Executor`: `sqlx::query(sql).bind(…).fetch_all(&pool)`, `query_as`,
+//!   `query_scalar` and `execute` run the rewriter's text for the tenant, with the bound
+//!   arguments untouched.
+//! - The tenant travels with the task: [`scope`] runs a future with a tenant, which
+//!   follows every `.await` and is not inherited by tasks spawned elsewhere. With no
+//!   tenant, every statement is refused. [`TenantPool::with_tenant`] is the explicit form.
+//! - A pooled connection never keeps a tenant: the tenant is read for each statement.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("shop.db");
+//! # rusqlite::Connection::open(&path)?.execute_batch(
+//! #     "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, tenant_id TEXT NOT NULL);
+//! #      INSERT INTO customers (name, tenant_id) VALUES ('Ada', 'store-1'), ('Bo', 'store-2');")?;
+//! let pool = tenantry_sqlx::TenantPool::connect(&format!("sqlite://{}", path.display())).await?;
+//! let tenant = tenantry_rewrite::TenantId::new("store-1")?;
+//! let names: Vec<String> = tenantry_sqlx::scope(tenant, async {
+//!     sqlx::query_scalar("SELECT name FROM customers").fetch_all(&pool).await
+//! })
+//! .await?;
+//! assert_eq!(names, ["Ada"]);
+//! // No tenant: refused, nothing runs.
+//! let err = sqlx::query("DELETE FROM customers").execute(&pool).await.unwrap_err();
+//! assert!(matches!(tenantry_sqlx::Error::of(&err), Some(tenantry_sqlx::Error::NoTenant)));
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+mod context;
+mod error;
+mod executor;
+mod pool;
+
+pub use context::{current_tenant, scope};
+pub use error::Error;
+pub use executor::TenantExecutor;
+pub use pool::TenantPool;

@@ -1,0 +1,192 @@
+//! The POS catalogue through sqlx: on a migrated fixture where tenants B and C hold copies
+//! of A's rows, every read as A returns exactly what plain rusqlite returns on A's rows
+//! alone (same columns, same values); a statement with no tenant is refused; B's writes
+//! leave A's rows as they were.
+
+use std::path::Path;
+
+use rusqlite::types::Value;
+use sqlx::{Column, Row, TypeInfo, ValueRef};
+use tenantry_fixtures::{TenantCopy, copy_tenant};
+use tenantry_migrate::{DEFAULT_TENANT, MigrateOptions, migrate};
+use tenantry_rewrite::TenantId;
+use tenantry_sqlx::{Error, TenantPool, scope};
+
+const B: &str = "store-b";
+const C: &str = "store-c";
+
+fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let only_a = dir.join("only-a.db");
+    let options = tenantry_fixtures::Options {
+        size: tenantry_fixtures::Size::Tiny,
+        seed: tenantry_fixtures::DEFAULT_SEED,
+        overwrite: false,
+    };
+    tenantry_fixtures::generate(&only_a, &options, &mut |_| {}).expect("fixture");
+    let three = dir.join("three.db");
+    std::fs::copy(&only_a, &three).expect("copy");
+    migrate(&three, &MigrateOptions::default(), &mut |_| {}).expect("migrate");
+    let conn = rusqlite::Connection::open(&three).expect("open");
+    copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, B)).expect("copy A as B");
+    copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, C)).expect("copy A as C");
+    (only_a, three)
+}
+
+fn bind<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    params: &[Value],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    for p in params {
+        query = match p.clone() {
+            Value::Null => query.bind(None::<i64>),
+            Value::Integer(i) => query.bind(i),
+            Value::Real(r) => query.bind(r),
+            Value::Text(t) => query.bind(t),
+            Value::Blob(b) => query.bind(b),
+        };
+    }
+    query
+}
+
+/// A row's values as rusqlite's `Value`s, by the storage class SQLite reports.
+fn values(row: &sqlx::sqlite::SqliteRow) -> Vec<Value> {
+    (0..row.columns().len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).expect("raw value");
+            if raw.is_null() {
+                return Value::Null;
+            }
+            match raw.type_info().name() {
+                "INTEGER" => Value::Integer(row.try_get(i).expect("integer")),
+                "REAL" => Value::Real(row.try_get(i).expect("real")),
+                "BLOB" => Value::Blob(row.try_get(i).expect("blob")),
+                _ => Value::Text(row.try_get(i).expect("text")),
+            }
+        })
+        .collect()
+}
+
+fn plain(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Value],
+) -> (Vec<String>, Vec<Vec<Value>>) {
+    let mut stmt = conn.prepare(sql).expect(sql);
+    let names = stmt.column_names().map(str::to_owned).collect();
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            (0..n)
+                .map(|i| r.get::<_, Value>(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .expect(sql)
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect(sql);
+    (names, rows)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_catalogue_read_as_a_returns_what_a_alone_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (only_a, three) = fixture(dir.path());
+    let legacy = rusqlite::Connection::open(&only_a).unwrap();
+    let pool = TenantPool::connect(&format!("sqlite://{}", three.display()))
+        .await
+        .unwrap();
+    let a = TenantId::new(DEFAULT_TENANT).unwrap();
+    let mut compared = 0;
+    for query in tenantry_fixtures::catalogue() {
+        if !query.class.is_read_only() {
+            continue;
+        }
+        let params = tenantry_fixtures::sample_params(&legacy, query).unwrap();
+        let (names, expected) = plain(&legacy, query.sql, &params);
+        let rows = scope(a.clone(), async {
+            bind(sqlx::query(query.sql), &params).fetch_all(&pool).await
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", query.name));
+        let got: Vec<Vec<Value>> = rows.iter().map(values).collect();
+        assert_eq!(got, expected, "{}", query.name);
+        if let Some(row) = rows.first() {
+            let got_names: Vec<String> =
+                row.columns().iter().map(|c| c.name().to_owned()).collect();
+            assert_eq!(got_names, names, "{}", query.name);
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 22);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_tenant_is_refused_and_b_changes_none_of_as_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, three) = fixture(dir.path());
+    let pool = TenantPool::connect(&format!("sqlite://{}", three.display()))
+        .await
+        .unwrap();
+    let err = sqlx::query("UPDATE customers SET notes = 'x'")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(matches!(Error::of(&err), Some(Error::NoTenant)), "{err}");
+    // A task spawned from a scoped one does not inherit its tenant.
+    let b = TenantId::new(B).unwrap();
+    let spawned = scope(b.clone(), {
+        let pool = pool.clone();
+        async move {
+            tokio::spawn(async move {
+                sqlx::query_scalar::<_, i64>("SELECT count(*) FROM customers")
+                    .fetch_one(&pool)
+                    .await
+            })
+            .await
+            .unwrap()
+        }
+    })
+    .await;
+    assert!(
+        matches!(
+            spawned.as_ref().map_err(Error::of),
+            Err(Some(Error::NoTenant))
+        ),
+        "{spawned:?}"
+    );
+
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE notes = 'x'")
+        .fetch_one(&pool.with_tenant(TenantId::new(DEFAULT_TENANT).unwrap()))
+        .await
+        .unwrap();
+    let changed = scope(b, async {
+        sqlx::query("UPDATE customers SET notes = 'x'")
+            .execute(&pool)
+            .await
+    })
+    .await
+    .unwrap()
+    .rows_affected();
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&pool.with_tenant(TenantId::new(B).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(changed as i64, all, "B changed its own rows");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE notes = 'x'")
+        .fetch_one(&pool.with_tenant(TenantId::new(DEFAULT_TENANT).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(after, before, "A's rows are as they were");
+    // A refused statement says why, typed.
+    let err = scope(TenantId::new(B).unwrap(), async {
+        sqlx::query("DROP TABLE customers").execute(&pool).await
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            Error::refusal(&err),
+            Some(tenantry_rewrite::Refusal::SchemaChange { .. })
+        ),
+        "{err}"
+    );
+}
