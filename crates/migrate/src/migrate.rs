@@ -447,13 +447,11 @@ fn run_locked(
     std::thread::scope(|scope| {
         let verifier = scope.spawn(|| {
             let started = Instant::now();
-            let result = (|| {
-                inject!(options, Step::VerifyBackup, 0);
-                backup::verify(
-                    &backup_path,
-                    committed_rows.as_ref().unwrap_or(&rows_before),
-                )
-            })();
+            let result = verify_backup(
+                options,
+                &backup_path,
+                committed_rows.as_ref().unwrap_or(&rows_before),
+            );
             (result, started.elapsed())
         });
         let changed = change(
@@ -504,6 +502,17 @@ fn run_locked(
             Some(verification),
         ))
     })
+}
+
+/// Checks the backup against the row counts it must hold (a point of failure injection
+/// first).
+fn verify_backup(
+    options: &MigrateOptions,
+    backup_path: &Path,
+    rows: &BTreeMap<String, u64>,
+) -> Result<()> {
+    inject!(options, Step::VerifyBackup, 0);
+    backup::verify(backup_path, rows)
 }
 
 /// The change itself, inside the transaction: columns, indexes, statistics, verification
