@@ -66,6 +66,7 @@ mod guard;
 mod key;
 mod passthrough;
 pub mod pool;
+mod pool_scope;
 mod pragma;
 mod refused;
 pub mod schema;
@@ -77,4 +78,5 @@ pub use connection::{
     SharedPlans, Transaction,
 };
 pub use error::Error;
+pub use pool_scope::PoolScope;
 pub use tenantry_rewrite::TenantId;

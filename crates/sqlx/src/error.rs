@@ -28,12 +28,24 @@ pub enum Error {
         /// The tenant column looked for.
         column: String,
     },
-    /// The schema could not be read into the rewriter.
-    #[error("cannot read the database's schema: {0}")]
+    /// The schema could not be read into the rewriter, or the guard could not be
+    /// installed on a connection.
+    #[error("cannot read the database's schema or guard its connection: {0}")]
     Schema(String),
 }
 
 impl Error {
+    /// A rusqlite error met while reading the schema or installing the guard on a pooled
+    /// connection, as the tenant pool's.
+    pub(crate) fn from_sqlite(error: &rusqlite::Error) -> Error {
+        match tenantry_sqlite::Error::of(error) {
+            Some(tenantry_sqlite::Error::NotMigrated { column }) => Error::NotMigrated {
+                column: column.clone(),
+            },
+            _ => Error::Schema(error.to_string()),
+        }
+    }
+
     /// The tenant pool's error inside a `sqlx::Error`, if that is what it is.
     pub fn of(error: &sqlx::Error) -> Option<&Error> {
         match error {

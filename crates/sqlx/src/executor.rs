@@ -1,15 +1,21 @@
-//! `sqlx::Executor` for the tenant pool: each statement's SQL is rewritten for the tenant,
-//! its arguments are handed over untouched, and it runs on the pool underneath.
+//! `sqlx::Executor` for the tenant pool, its connections and its transactions: each
+//! statement's SQL is rewritten for the tenant, its arguments are handed over untouched,
+//! and it runs on a connection of the pool underneath (which carries the guard).
+
+use std::ops::DerefMut;
 
 use either::Either;
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteQueryResult, SqliteRow, SqliteStatement, SqliteTypeInfo,
+    SqliteArguments, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
+    SqliteTypeInfo,
 };
 use sqlx::{AssertSqlSafe, Execute, Executor, SqlSafeStr, SqlStr, Sqlite};
 use tenantry_rewrite::TenantId;
 
+use crate::connection::ScopedConnection;
 use crate::error::Error;
 use crate::pool::TenantPool;
 
@@ -17,49 +23,145 @@ use crate::pool::TenantPool;
 /// executor like `&TenantPool`.
 #[derive(Clone, Debug)]
 pub struct TenantExecutor<'p> {
-    pool: &'p TenantPool,
-    tenant: TenantId,
+    pub(crate) pool: &'p TenantPool,
+    pub(crate) tenant: TenantId,
 }
 
-impl<'p> TenantExecutor<'p> {
-    pub(crate) fn new(pool: &'p TenantPool, tenant: TenantId) -> Self {
-        TenantExecutor { pool, tenant }
+impl TenantExecutor<'_> {
+    /// Begins a transaction for this executor's tenant (see [`TenantPool::begin`]).
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn begin(&self) -> Result<crate::Transaction, sqlx::Error> {
+        self.pool.begin_for(self.tenant.clone()).await
+    }
+
+    /// Takes a connection from the pool for this executor's tenant (see
+    /// [`TenantPool::acquire`]).
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn acquire(&self) -> Result<crate::PoolConnection, sqlx::Error> {
+        self.pool.acquire_for(self.tenant.clone()).await
     }
 }
 
 type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
 
-/// `query` rewritten for `tenant`, with its arguments.
-fn scoped<'q, E: Execute<'q, Sqlite>>(
-    pool: &TenantPool,
-    tenant: Option<TenantId>,
-    mut query: E,
-) -> Result<Query, sqlx::Error> {
-    let tenant = tenant.ok_or(Error::NoTenant)?;
+/// A statement taken apart: its SQL, its arguments, whether sqlx should cache it.
+pub(crate) struct Taken {
+    sql: SqlStr,
+    arguments: SqliteArguments,
+    persistent: bool,
+}
+
+/// `query`'s parts.
+fn take<'q, E: Execute<'q, Sqlite>>(mut query: E) -> Result<Taken, sqlx::Error> {
     let arguments = query.take_arguments().map_err(sqlx::Error::Encode)?;
     let persistent = query.persistent();
-    let sql = query.sql();
-    let text = pool.render(sql.as_str(), &tenant)?;
-    tracing::debug!(tenant = tenant.as_str(), sql = sql.as_str(), scoped = %text, "scoped statement");
-    Ok(sqlx::query_with(AssertSqlSafe(text), arguments.unwrap_or_default()).persistent(persistent))
+    Ok(Taken {
+        sql: query.sql(),
+        arguments: arguments.unwrap_or_default(),
+        persistent,
+    })
 }
 
-fn scoped_sql(
-    pool: &TenantPool,
+/// The statement, rewritten for `tenant`, with its own arguments.
+fn scoped(pool: &TenantPool, tenant: &TenantId, taken: Taken) -> Result<Query, sqlx::Error> {
+    let text = pool.render(taken.sql.as_str(), tenant)?;
+    tracing::debug!(tenant = tenant.as_str(), sql = taken.sql.as_str(), scoped = %text, "scoped statement");
+    Ok(sqlx::query_with(AssertSqlSafe(text), taken.arguments).persistent(taken.persistent))
+}
+
+/// Runs a taken statement for `tenant` on `conn`, as a stream (`fetch_many`).
+fn stream_on<'e, C>(
+    pool: &'e TenantPool,
+    conn: C,
+    tenant: TenantId,
+    taken: Result<Taken, sqlx::Error>,
+) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
+where
+    C: Connect<'e>,
+{
+    Box::pin(sqlx_core::try_stream! {
+        let taken = taken?;
+        let mut conn = conn.connect(pool).await?;
+        pool.refresh_if_due(&mut conn).await?;
+        let query = scoped(pool, &tenant, taken)?;
+        let mut rows = conn.fetch_many(query);
+        while let Some(row) = rows.try_next().await? {
+            r#yield!(row);
+        }
+        Ok(())
+    })
+}
+
+/// Runs a taken statement for `tenant` on `conn` (`fetch_optional`).
+fn optional_on<'e, C>(
+    pool: &'e TenantPool,
+    conn: C,
+    tenant: TenantId,
+    taken: Result<Taken, sqlx::Error>,
+) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
+where
+    C: Connect<'e>,
+{
+    Box::pin(async move {
+        let taken = taken?;
+        let mut conn = conn.connect(pool).await?;
+        pool.refresh_if_due(&mut conn).await?;
+        let query = scoped(pool, &tenant, taken)?;
+        conn.fetch_optional(query).await
+    })
+}
+
+/// The connection to prepare (or describe) `sql` on, and `sql` rewritten for `tenant`.
+fn ready<'e, C: Connect<'e>>(
+    pool: &'e TenantPool,
+    conn: C,
     tenant: Option<TenantId>,
-    sql: &SqlStr,
-) -> Result<SqlStr, sqlx::Error> {
-    let tenant = tenant.ok_or(Error::NoTenant)?;
-    Ok(AssertSqlSafe(pool.render(sql.as_str(), &tenant)?).into_sql_str())
+    sql: SqlStr,
+) -> BoxFuture<'e, Result<(C::Conn, SqlStr), sqlx::Error>> {
+    Box::pin(async move {
+        let tenant = tenant.ok_or(Error::NoTenant)?;
+        let mut conn = conn.connect(pool).await?;
+        pool.refresh_if_due(&mut conn).await?;
+        let text = AssertSqlSafe(pool.render(sql.as_str(), &tenant)?).into_sql_str();
+        Ok((conn, text))
+    })
 }
 
-fn failed_stream<'e, T: Send + 'e>(error: sqlx::Error) -> BoxStream<'e, Result<T, sqlx::Error>> {
-    Box::pin(futures_util::stream::once(async move { Err(error) }))
+/// Where a statement runs: a connection the pool gives for this statement, or one the
+/// caller holds (a connection acquired from the tenant pool, a transaction).
+pub(crate) trait Connect<'e>: Send + 'e {
+    /// The connection, ready.
+    type Conn: DerefMut<Target = SqliteConnection> + Send;
+    fn connect(self, pool: &'e TenantPool) -> BoxFuture<'e, Result<Self::Conn, sqlx::Error>>;
 }
 
-/// The executor methods, for a pool and the tenant a call gives (or none).
+/// A connection from the pool, for one statement.
+pub(crate) struct FromPool;
+
+impl<'e> Connect<'e> for FromPool {
+    type Conn = sqlx::pool::PoolConnection<Sqlite>;
+    fn connect(self, pool: &'e TenantPool) -> BoxFuture<'e, Result<Self::Conn, sqlx::Error>> {
+        Box::pin(pool.pool().acquire())
+    }
+}
+
+/// A connection the caller holds.
+pub(crate) struct Held<'e>(pub &'e mut SqliteConnection);
+
+impl<'e> Connect<'e> for Held<'e> {
+    type Conn = &'e mut SqliteConnection;
+    fn connect(self, _pool: &'e TenantPool) -> BoxFuture<'e, Result<Self::Conn, sqlx::Error>> {
+        Box::pin(async move { Ok(self.0) })
+    }
+}
+
+/// The executor methods, given how an executor finds its pool, connection and tenant.
 macro_rules! scoped_executor {
-    ($target:path) => {
+    ($parts:path) => {
         type Database = Sqlite;
 
         fn fetch_many<'e, 'q: 'e, E>(
@@ -70,10 +172,13 @@ macro_rules! scoped_executor {
             'c: 'e,
             E: 'q + Execute<'q, Sqlite>,
         {
-            let (pool, tenant) = $target(self);
-            match scoped(pool, tenant, query) {
-                Ok(query) => pool.pool().fetch_many(query),
-                Err(error) => failed_stream(error),
+            let (pool, conn, tenant) = $parts(self);
+            let taken = take(query);
+            match tenant {
+                Some(tenant) => stream_on(pool, conn, tenant, taken),
+                None => Box::pin(futures_util::stream::once(async move {
+                    Err(Error::NoTenant.into())
+                })),
             }
         }
 
@@ -85,10 +190,11 @@ macro_rules! scoped_executor {
             'c: 'e,
             E: 'q + Execute<'q, Sqlite>,
         {
-            let (pool, tenant) = $target(self);
-            match scoped(pool, tenant, query) {
-                Ok(query) => pool.pool().fetch_optional(query),
-                Err(error) => Box::pin(async move { Err(error) }),
+            let (pool, conn, tenant) = $parts(self);
+            let taken = take(query);
+            match tenant {
+                Some(tenant) => optional_on(pool, conn, tenant, taken),
+                None => Box::pin(async move { Err(Error::NoTenant.into()) }),
             }
         }
 
@@ -100,11 +206,12 @@ macro_rules! scoped_executor {
         where
             'c: 'e,
         {
-            let (pool, tenant) = $target(self);
-            match scoped_sql(pool, tenant, &sql) {
-                Ok(sql) => pool.pool().prepare_with(sql, parameters),
-                Err(error) => Box::pin(async move { Err(error) }),
-            }
+            let (pool, conn, tenant) = $parts(self);
+            Box::pin(async move {
+                let (mut conn, text) = ready(pool, conn, tenant, sql).await?;
+                let conn: &mut SqliteConnection = &mut conn;
+                conn.prepare_with(text, parameters).await
+            })
         }
 
         fn describe<'e>(
@@ -114,23 +221,35 @@ macro_rules! scoped_executor {
         where
             'c: 'e,
         {
-            let (pool, tenant) = $target(self);
-            match scoped_sql(pool, tenant, &sql) {
-                Ok(sql) => pool.pool().describe(sql),
-                Err(error) => Box::pin(async move { Err(error) }),
-            }
+            let (pool, conn, tenant) = $parts(self);
+            Box::pin(async move {
+                let (mut conn, text) = ready(pool, conn, tenant, sql).await?;
+                let conn: &mut SqliteConnection = &mut conn;
+                conn.describe(text).await
+            })
         }
     };
 }
 
-/// The pool and the task's tenant ([`crate::scope`]).
-fn of_task(pool: &TenantPool) -> (&TenantPool, Option<TenantId>) {
-    (pool, crate::current_tenant())
+/// The pool, a connection from it, and the task's tenant ([`crate::scope`]).
+fn of_task(pool: &TenantPool) -> (&TenantPool, FromPool, Option<TenantId>) {
+    (pool, FromPool, crate::current_tenant())
 }
 
-/// The pool and the tenant given ([`TenantPool::with_tenant`]).
-fn of_call<'c>(executor: &'c TenantExecutor<'_>) -> (&'c TenantPool, Option<TenantId>) {
-    (executor.pool, Some(executor.tenant.clone()))
+/// The pool, a connection from it, and the tenant given ([`TenantPool::with_tenant`]).
+fn of_call<'c>(executor: &'c TenantExecutor<'_>) -> (&'c TenantPool, FromPool, Option<TenantId>) {
+    (executor.pool, FromPool, Some(executor.tenant.clone()))
+}
+
+/// The connection held, and its tenant.
+fn of_connection<'c, C>(
+    conn: &'c mut ScopedConnection<C>,
+) -> (&'c TenantPool, Held<'c>, Option<TenantId>)
+where
+    C: DerefMut<Target = SqliteConnection>,
+{
+    let (pool, inner, tenant) = conn.parts();
+    (pool, Held(inner), Some(tenant.clone()))
 }
 
 /// The tenant of the task ([`crate::scope`]).
@@ -141,4 +260,12 @@ impl<'c> Executor<'c> for &'c TenantPool {
 /// The tenant given ([`TenantPool::with_tenant`]).
 impl<'c> Executor<'c> for &'c TenantExecutor<'_> {
     scoped_executor!(of_call);
+}
+
+/// The tenant the connection or transaction was taken for.
+impl<'c, C> Executor<'c> for &'c mut ScopedConnection<C>
+where
+    C: DerefMut<Target = SqliteConnection> + Send + std::fmt::Debug,
+{
+    scoped_executor!(of_connection);
 }

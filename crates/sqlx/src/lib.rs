@@ -33,11 +33,13 @@
 //! ```
 #![deny(missing_docs)]
 
+mod connection;
 mod context;
 mod error;
 mod executor;
 mod pool;
 
+pub use connection::{ConnectionTransaction, PoolConnection, ScopedConnection, Transaction};
 pub use context::{current_tenant, scope};
 pub use error::Error;
 pub use executor::TenantExecutor;

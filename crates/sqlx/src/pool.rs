@@ -1,120 +1,135 @@
-//! [`TenantPool`]: a `sqlx::SqlitePool` and the rewriter of its database's schema.
+//! [`TenantPool`]: a `sqlx::SqlitePool` whose every connection carries Tenantry's guard,
+//! and the scoping (rewriter, plans) its connections share.
 
-use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use sqlx::SqlitePool;
-use tenantry_rewrite::{GlobalTables, Plan, Policy, Rewriter, Schema, TenantId};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePoolOptions};
+use sqlx::{ConnectOptions, SqlitePool};
+use tenantry_rewrite::TenantId;
+use tenantry_sqlite::{DEFAULT_TENANT_COLUMN, PoolScope};
 
+use crate::connection::{PoolConnection, Transaction};
 use crate::error::Error;
 use crate::executor::TenantExecutor;
 
-/// The tenant column tenantry's migration adds.
-const TENANT_COLUMN: &str = "tenant_id";
-
-/// Plans kept (SQL text → plan, any tenant); cleared whole when full.
-const PLANS_KEPT: usize = 4096;
+/// How long a schema read stays trusted: past it, the next statement checks SQLite's
+/// schema version first (another process may have migrated or declared a table global).
+const SCHEMA_LOOK_EVERY: Duration = Duration::from_millis(10);
 
 /// A pool of connections to a migrated SQLite database on which every statement is scoped
 /// to the current tenant. `&TenantPool` is a `sqlx::Executor` (see the crate docs).
 ///
-/// The schema is read once, when the pool is made; after a schema change (a migration)
-/// make a new pool.
+/// Every connection the pool opens gets the guard a tenant connection has (SQLite's
+/// authorizer: no schema change, no write to the tenant column, no view or unscoped
+/// trigger reaching tenant rows) and Tenantry's SQL functions, before anything runs on it.
+/// The schema is read when the pool is made and again after it changes.
 #[derive(Clone, Debug)]
 pub struct TenantPool {
     pool: SqlitePool,
-    scoping: Arc<Scoping>,
-}
-
-/// The rewriter of one schema and the plans it made.
-pub(crate) struct Scoping {
-    rewriter: Rewriter,
-    plans: Mutex<HashMap<String, Arc<Plan>>>,
-}
-
-impl std::fmt::Debug for Scoping {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scoping").finish_non_exhaustive()
-    }
+    scope: Arc<PoolScope>,
+    last_look: Arc<Mutex<Instant>>,
 }
 
 impl TenantPool {
-    /// Opens a pool to the database at `url` (`sqlite://path`) and reads its schema.
+    /// Opens a pool to the database at `url` (`sqlite://path`) with sqlx's default pool
+    /// options, and reads its schema.
     ///
     /// # Errors
     /// sqlx's errors; [`Error::NotMigrated`] (inside `sqlx::Error::Database`) when no table
     /// has the tenant column.
     pub async fn connect(url: &str) -> Result<TenantPool, sqlx::Error> {
-        TenantPool::from_pool(SqlitePool::connect(url).await?).await
+        TenantPool::connect_with(
+            SqlitePoolOptions::new(),
+            SqliteConnectOptions::from_str(url)?,
+        )
+        .await
     }
 
-    /// Scopes an existing pool (built with the application's own options).
+    /// Opens a pool with the application's own options: `pool` (size, timeouts) and
+    /// `connect` (file, pragmas, busy timeout, collations).
+    ///
+    /// The pool's `after_connect` is Tenantry's (it installs the guard on each new
+    /// connection) and replaces one set in `pool`; put per-connection settings in
+    /// `connect` (`SqliteConnectOptions::pragma`, `collation`, …).
     ///
     /// # Errors
     /// As [`TenantPool::connect`].
-    pub async fn from_pool(pool: SqlitePool) -> Result<TenantPool, sqlx::Error> {
-        let objects: Vec<String> = sqlx::query_scalar::<_, String>(tenantry_sqlite_queries::SCHEMA)
-            .fetch_all(&pool)
+    pub async fn connect_with(
+        pool: SqlitePoolOptions,
+        connect: SqliteConnectOptions,
+    ) -> Result<TenantPool, sqlx::Error> {
+        let mut first = connect.connect().await?;
+        let loaded = with_view(&mut first, |conn| {
+            PoolScope::load(conn, DEFAULT_TENANT_COLUMN)
+        })
+        .await;
+        sqlx::Connection::close(first).await?;
+        let scope = Arc::new(loaded?);
+        let installer = Arc::clone(&scope);
+        let pool = pool
+            .after_connect(move |conn, _| {
+                let scope = Arc::clone(&installer);
+                Box::pin(async move { with_view(conn, |view| scope.install(view)).await })
+            })
+            .connect_with(connect)
             .await?;
-        let exists = |name: &'static str| {
-            let pool = pool.clone();
-            async move {
-                sqlx::query_scalar::<_, bool>(tenantry_sqlite_queries::TABLE_EXISTS)
-                    .bind(name)
-                    .fetch_one(&pool)
-                    .await
-            }
-        };
-        let mut own: Vec<String> = Vec::new();
-        let mut globals: Vec<String> = Vec::new();
-        if exists("_tenantry_migrations").await? {
-            own = sqlx::query_scalar::<_, String>(tenantry_sqlite_queries::OWN_COLUMNS)
-                .fetch_all(&pool)
-                .await?;
-            globals.extend(
-                sqlx::query_scalar::<_, String>(tenantry_sqlite_queries::RECORDED_GLOBALS)
-                    .fetch_all(&pool)
-                    .await?,
-            );
-        }
-        if exists("_tenantry_globals").await? {
-            globals.extend(
-                sqlx::query_scalar::<_, String>(tenantry_sqlite_queries::DECLARED_GLOBALS)
-                    .fetch_all(&pool)
-                    .await?,
-            );
-        }
-        let mut schema = Schema::from_objects(&objects, TENANT_COLUMN)
-            .map_err(|e| Error::Schema(e.to_string()))?;
-        if !schema.tables().any(|t| t.has_column(TENANT_COLUMN)) {
-            return Err(Error::NotMigrated {
-                column: TENANT_COLUMN.to_owned(),
-            }
-            .into());
-        }
-        for table in &own {
-            schema.set_own_tenant_column(table);
-        }
-        let mut policy = Policy::default();
-        policy.global_tables =
-            GlobalTables::Declared(globals.iter().map(|g| g.to_ascii_lowercase()).collect());
         Ok(TenantPool {
             pool,
-            scoping: Arc::new(Scoping {
-                rewriter: Rewriter::with_policy(schema, policy),
-                plans: Mutex::new(HashMap::new()),
-            }),
+            scope,
+            last_look: Arc::new(Mutex::new(Instant::now())),
         })
     }
 
     /// An executor for `tenant`, whatever the task's tenant: the explicit form, for code
     /// that passes the tenant rather than scoping the task.
     pub fn with_tenant(&self, tenant: TenantId) -> TenantExecutor<'_> {
-        TenantExecutor::new(self, tenant)
+        TenantExecutor { pool: self, tenant }
     }
 
-    /// The pool underneath, unscoped: every tenant's rows. For administrative work only;
-    /// each use is logged at WARN with the caller's location.
+    /// Begins a transaction for the task's tenant ([`crate::scope`]); every statement run
+    /// through `&mut *tx` is scoped to that tenant, whatever the task does meanwhile.
+    ///
+    /// # Errors
+    /// [`Error::NoTenant`] outside a scope; sqlx's.
+    pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
+        let tenant = crate::current_tenant().ok_or(Error::NoTenant)?;
+        self.begin_for(tenant).await
+    }
+
+    /// Takes a connection from the pool for the task's tenant ([`crate::scope`]).
+    ///
+    /// # Errors
+    /// [`Error::NoTenant`] outside a scope; sqlx's.
+    pub async fn acquire(&self) -> Result<PoolConnection, sqlx::Error> {
+        let tenant = crate::current_tenant().ok_or(Error::NoTenant)?;
+        self.acquire_for(tenant).await
+    }
+
+    pub(crate) async fn begin_for(&self, tenant: TenantId) -> Result<Transaction, sqlx::Error> {
+        Ok(Transaction::new(
+            self.pool.begin().await?,
+            self.clone(),
+            tenant,
+        ))
+    }
+
+    pub(crate) async fn acquire_for(
+        &self,
+        tenant: TenantId,
+    ) -> Result<PoolConnection, sqlx::Error> {
+        Ok(PoolConnection::new(
+            self.pool.acquire().await?,
+            self.clone(),
+            tenant,
+        ))
+    }
+
+    /// The pool underneath, unscoped: every tenant's rows. For administrative reads and
+    /// writes only; each use is logged at WARN with the caller's location. Its connections
+    /// still carry the guard, so schema changes and writes to the tenant column are denied
+    /// on it: run those through `tenantry migrate` or a plain pool.
     #[track_caller]
     pub fn unscoped(&self) -> &SqlitePool {
         let caller = std::panic::Location::caller();
@@ -126,45 +141,59 @@ impl TenantPool {
         &self.pool
     }
 
+    /// Closes the pool (sqlx's `close`): waits for the connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
     /// `sql` rewritten for `tenant`.
     pub(crate) fn render(&self, sql: &str, tenant: &TenantId) -> Result<String, Error> {
-        let plan = {
-            let plans = self
-                .scoping
-                .plans
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            plans.get(sql).cloned()
-        };
-        let plan = match plan {
-            Some(plan) => plan,
-            None => {
-                let plan = Arc::new(self.scoping.rewriter.plan(sql)?);
-                let mut plans = self
-                    .scoping
-                    .plans
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                if plans.len() >= PLANS_KEPT {
-                    plans.clear();
-                }
-                plans.insert(sql.to_owned(), Arc::clone(&plan));
-                plan
+        Ok(self.scope.render(sql, tenant)?)
+    }
+
+    /// Reads the schema again, on `conn`, when it changed since it was last looked at
+    /// (at most every [`SCHEMA_LOOK_EVERY`]; one caller at a time looks).
+    pub(crate) async fn refresh_if_due(
+        &self,
+        conn: &mut SqliteConnection,
+    ) -> Result<(), sqlx::Error> {
+        let due = {
+            let Ok(mut last) = self.last_look.try_lock() else {
+                return Ok(());
+            };
+            let due = last.elapsed() >= SCHEMA_LOOK_EVERY;
+            if due {
+                *last = Instant::now();
             }
+            due
         };
-        Ok(plan.render(tenant)?.sql().to_owned())
+        if due {
+            let scope = Arc::clone(&self.scope);
+            with_view(conn, |view| scope.refresh(view).map(|_| ())).await?;
+        }
+        Ok(())
     }
 }
 
-/// The schema queries a tenant connection runs, for sqlx.
-mod tenantry_sqlite_queries {
-    pub const SCHEMA: &str = tenantry_sqlite::schema::SCHEMA_QUERY;
-    pub const TABLE_EXISTS: &str = tenantry_sqlite::schema::TABLE_EXISTS_QUERY;
-    pub const OWN_COLUMNS: &str = tenantry_sqlite::schema::OWN_COLUMNS_QUERY;
-    pub const RECORDED_GLOBALS: &str = tenantry_sqlite::schema::RECORDED_GLOBALS_QUERY;
-    pub const DECLARED_GLOBALS: &str = tenantry_sqlite::schema::DECLARED_GLOBALS_QUERY;
+/// Runs `f` on a rusqlite view of `conn`'s handle, while sqlx's worker is held off it.
+async fn with_view<T>(
+    conn: &mut SqliteConnection,
+    f: impl FnOnce(&mut rusqlite::Connection) -> rusqlite::Result<T>,
+) -> Result<T, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle();
+    // SAFETY: `raw` is the open handle of `conn`, locked out of sqlx's worker thread until
+    // `handle` drops, after the view: nothing else uses it meanwhile. The view does not own
+    // the handle (dropping it neither closes the handle nor removes what was installed on
+    // it). sqlx and rusqlite link the same libsqlite3-sys, so the handle types agree.
+    let mut view = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }
+        .map_err(|e| Error::from_sqlite(&e))?;
+    let result = f(&mut view).map_err(|e| Error::from_sqlite(&e));
+    drop(view);
+    drop(handle);
+    Ok(result?)
 }

@@ -3,88 +3,13 @@
 //! alone (same columns, same values); a statement with no tenant is refused; B's writes
 //! leave A's rows as they were.
 
-use std::path::Path;
-
 use rusqlite::types::Value;
-use sqlx::{Column, Row, TypeInfo, ValueRef};
-use tenantry_fixtures::{TenantCopy, copy_tenant};
-use tenantry_migrate::{DEFAULT_TENANT, MigrateOptions, migrate};
+use sqlx::{Column, Row};
+use tenantry_migrate::DEFAULT_TENANT;
 use tenantry_rewrite::TenantId;
 use tenantry_sqlx::{Error, TenantPool, scope};
 
-const B: &str = "store-b";
-const C: &str = "store-c";
-
-fn fixture(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let only_a = dir.join("only-a.db");
-    let options = tenantry_fixtures::Options {
-        size: tenantry_fixtures::Size::Tiny,
-        seed: tenantry_fixtures::DEFAULT_SEED,
-        overwrite: false,
-    };
-    tenantry_fixtures::generate(&only_a, &options, &mut |_| {}).expect("fixture");
-    let three = dir.join("three.db");
-    std::fs::copy(&only_a, &three).expect("copy");
-    migrate(&three, &MigrateOptions::default(), &mut |_| {}).expect("migrate");
-    let conn = rusqlite::Connection::open(&three).expect("open");
-    copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, B)).expect("copy A as B");
-    copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, C)).expect("copy A as C");
-    (only_a, three)
-}
-
-fn bind<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    params: &[Value],
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    for p in params {
-        query = match p.clone() {
-            Value::Null => query.bind(None::<i64>),
-            Value::Integer(i) => query.bind(i),
-            Value::Real(r) => query.bind(r),
-            Value::Text(t) => query.bind(t),
-            Value::Blob(b) => query.bind(b),
-        };
-    }
-    query
-}
-
-/// A row's values as rusqlite's `Value`s, by the storage class SQLite reports.
-fn values(row: &sqlx::sqlite::SqliteRow) -> Vec<Value> {
-    (0..row.columns().len())
-        .map(|i| {
-            let raw = row.try_get_raw(i).expect("raw value");
-            if raw.is_null() {
-                return Value::Null;
-            }
-            match raw.type_info().name() {
-                "INTEGER" => Value::Integer(row.try_get(i).expect("integer")),
-                "REAL" => Value::Real(row.try_get(i).expect("real")),
-                "BLOB" => Value::Blob(row.try_get(i).expect("blob")),
-                _ => Value::Text(row.try_get(i).expect("text")),
-            }
-        })
-        .collect()
-}
-
-fn plain(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    params: &[Value],
-) -> (Vec<String>, Vec<Vec<Value>>) {
-    let mut stmt = conn.prepare(sql).expect(sql);
-    let names = stmt.column_names().map(str::to_owned).collect();
-    let n = stmt.column_count();
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), |r| {
-            (0..n)
-                .map(|i| r.get::<_, Value>(i))
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .expect(sql)
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .expect(sql);
-    (names, rows)
-}
+use crate::support::{B, bind, fixture, plain, values};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_catalogue_read_as_a_returns_what_a_alone_returns() {

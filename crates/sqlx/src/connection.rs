@@ -1,0 +1,194 @@
+//! Connections held across statements, for one tenant: a transaction
+//! ([`TenantPool::begin`]) and a connection taken from the pool ([`TenantPool::acquire`]).
+//! Legacy code passes them as sqlx's own, `&mut *tx` or `&mut *conn`, and each statement
+//! runs for the tenant they were taken for.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::Sqlite;
+use sqlx::sqlite::SqliteConnection;
+use tenantry_rewrite::TenantId;
+
+use crate::pool::TenantPool;
+
+/// A connection of the tenant pool held for one tenant: `&mut ScopedConnection` is a
+/// `sqlx::Executor`. What `&mut *tx` of a [`Transaction`] and `&mut *conn` of a
+/// [`PoolConnection`] give.
+#[derive(Debug)]
+pub struct ScopedConnection<C> {
+    inner: C,
+    pool: TenantPool,
+    tenant: TenantId,
+}
+
+impl<C: DerefMut<Target = SqliteConnection>> ScopedConnection<C> {
+    /// The tenant every statement on this connection runs for.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    pub(crate) fn parts(&mut self) -> (&TenantPool, &mut SqliteConnection, &TenantId) {
+        (&self.pool, &mut self.inner, &self.tenant)
+    }
+}
+
+/// A transaction on the tenant pool, for the tenant it was begun for: the statements run
+/// through `&mut *tx` are scoped to that tenant. Dropped without [`Transaction::commit`],
+/// it rolls back (as sqlx's).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("shop.db");
+/// # rusqlite::Connection::open(&path)?.execute_batch(
+/// #     "CREATE TABLE stock (sku TEXT, qty INTEGER, tenant_id TEXT NOT NULL);
+/// #      INSERT INTO stock VALUES ('BRK-1', 5, 'store-1'), ('BRK-1', 9, 'store-2');")?;
+/// # let url = format!("sqlite://{}", path.display());
+/// let pool = tenantry_sqlx::TenantPool::connect(&url).await?;
+/// let store: tenantry_rewrite::TenantId = "store-1".parse()?;
+/// let mut tx = pool.with_tenant(store).begin().await?;
+/// sqlx::query("UPDATE stock SET qty = qty - 1 WHERE sku = ?").bind("BRK-1").execute(&mut *tx).await?;
+/// let qty: i64 = sqlx::query_scalar("SELECT qty FROM stock").fetch_one(&mut *tx).await?;
+/// tx.commit().await?;
+/// assert_eq!(qty, 4); // store-2's row, same SKU, untouched
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Transaction {
+    conn: ScopedConnection<sqlx::Transaction<'static, Sqlite>>,
+}
+
+impl Transaction {
+    pub(crate) fn new(
+        inner: sqlx::Transaction<'static, Sqlite>,
+        pool: TenantPool,
+        tenant: TenantId,
+    ) -> Self {
+        Transaction {
+            conn: ScopedConnection {
+                inner,
+                pool,
+                tenant,
+            },
+        }
+    }
+
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.conn.inner.commit().await
+    }
+
+    /// Rolls the transaction back.
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.conn.inner.rollback().await
+    }
+}
+
+impl Deref for Transaction {
+    type Target = ScopedConnection<sqlx::Transaction<'static, Sqlite>>;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for Transaction {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+/// A connection taken from the tenant pool for one tenant ([`TenantPool::acquire`]);
+/// statements run through `&mut *conn` are scoped to it. It goes back to the pool when
+/// dropped, keeping no tenant.
+#[derive(Debug)]
+pub struct PoolConnection {
+    conn: ScopedConnection<sqlx::pool::PoolConnection<Sqlite>>,
+}
+
+impl PoolConnection {
+    pub(crate) fn new(
+        inner: sqlx::pool::PoolConnection<Sqlite>,
+        pool: TenantPool,
+        tenant: TenantId,
+    ) -> Self {
+        PoolConnection {
+            conn: ScopedConnection {
+                inner,
+                pool,
+                tenant,
+            },
+        }
+    }
+
+    /// Begins a transaction on this connection, for its tenant.
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn begin(&mut self) -> Result<ConnectionTransaction<'_>, sqlx::Error> {
+        let tx = sqlx::Connection::begin(&mut *self.conn.inner).await?;
+        Ok(ConnectionTransaction {
+            conn: ScopedConnection {
+                inner: tx,
+                pool: self.conn.pool.clone(),
+                tenant: self.conn.tenant.clone(),
+            },
+        })
+    }
+}
+
+impl Deref for PoolConnection {
+    type Target = ScopedConnection<sqlx::pool::PoolConnection<Sqlite>>;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for PoolConnection {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+/// A transaction begun on a held [`PoolConnection`]; as [`Transaction`].
+#[derive(Debug)]
+pub struct ConnectionTransaction<'c> {
+    conn: ScopedConnection<sqlx::Transaction<'c, Sqlite>>,
+}
+
+impl ConnectionTransaction<'_> {
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.conn.inner.commit().await
+    }
+
+    /// Rolls the transaction back.
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.conn.inner.rollback().await
+    }
+}
+
+impl<'c> Deref for ConnectionTransaction<'c> {
+    type Target = ScopedConnection<sqlx::Transaction<'c, Sqlite>>;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for ConnectionTransaction<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}

@@ -1,0 +1,126 @@
+//! Helpers the tests share: the three-tenant POS fixture, binding rusqlite values to a
+//! sqlx query, reading a row back as rusqlite values, and plain rusqlite's answer.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value;
+use sqlx::{Row, TypeInfo, ValueRef};
+use tenantry_fixtures::{TenantCopy, copy_tenant};
+use tenantry_migrate::{DEFAULT_TENANT, MigrateOptions, migrate};
+
+/// The second tenant.
+pub const B: &str = "store-b";
+/// The third tenant.
+pub const C: &str = "store-c";
+
+/// The tiny POS fixture as A alone (`only-a.db`), and migrated with B and C holding copies
+/// of A's rows (`three.db`).
+pub fn fixture(dir: &Path) -> (PathBuf, PathBuf) {
+    let only_a = dir.join("only-a.db");
+    let options = tenantry_fixtures::Options {
+        size: tenantry_fixtures::Size::Tiny,
+        seed: tenantry_fixtures::DEFAULT_SEED,
+        overwrite: false,
+    };
+    tenantry_fixtures::generate(&only_a, &options, &mut |_| {}).expect("fixture");
+    let three = dir.join("three.db");
+    std::fs::copy(&only_a, &three).expect("copy");
+    migrate(&three, &MigrateOptions::default(), &mut |_| {}).expect("migrate");
+    let conn = rusqlite::Connection::open(&three).expect("open");
+    copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, B)).expect("copy A as B");
+    copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, C)).expect("copy A as C");
+    (only_a, three)
+}
+
+/// `query` with `params` bound in order.
+pub fn bind<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    params: &[Value],
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    for p in params {
+        query = match p.clone() {
+            Value::Null => query.bind(None::<i64>),
+            Value::Integer(i) => query.bind(i),
+            Value::Real(r) => query.bind(r),
+            Value::Text(t) => query.bind(t),
+            Value::Blob(b) => query.bind(b),
+        };
+    }
+    query
+}
+
+/// A row's values as rusqlite's `Value`s, by the storage class SQLite reports.
+pub fn values(row: &sqlx::sqlite::SqliteRow) -> Vec<Value> {
+    (0..row.columns().len())
+        .map(|i| {
+            let raw = row.try_get_raw(i).expect("raw value");
+            if raw.is_null() {
+                return Value::Null;
+            }
+            match raw.type_info().name() {
+                "INTEGER" => Value::Integer(row.try_get(i).expect("integer")),
+                "REAL" => Value::Real(row.try_get(i).expect("real")),
+                "BLOB" => Value::Blob(row.try_get(i).expect("blob")),
+                _ => Value::Text(row.try_get(i).expect("text")),
+            }
+        })
+        .collect()
+}
+
+/// Plain rusqlite's column names and rows for `sql`.
+pub fn plain(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[Value],
+) -> (Vec<String>, Vec<Vec<Value>>) {
+    let mut stmt = conn.prepare(sql).expect(sql);
+    let names = stmt.column_names().map(str::to_owned).collect();
+    let n = stmt.column_count();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), |r| {
+            (0..n)
+                .map(|i| r.get::<_, Value>(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .expect(sql)
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .expect(sql);
+    (names, rows)
+}
+
+/// The URL sqlx opens `path` by.
+pub fn url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// A small shop's legacy schema: products with a unique SKU, stock per product, a currency
+/// table every store shares.
+const SHOP: &str = "
+    CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+                           price REAL NOT NULL);
+    CREATE TABLE stock (product_id INTEGER PRIMARY KEY REFERENCES products(id), qty INTEGER NOT NULL);
+    CREATE TABLE currencies (code TEXT PRIMARY KEY, symbol TEXT NOT NULL);
+    INSERT INTO currencies VALUES ('USD', '$'), ('EUR', 'E');
+    INSERT INTO products (sku, name, price) VALUES ('OIL-5W30', 'Motor oil', 24.5);
+    INSERT INTO stock VALUES (1, 12);
+";
+
+/// The shop (one product of A's), migrated with `layout`, `currencies` declared global.
+pub fn shop(dir: &Path, layout: tenantry_migrate::Layout) -> PathBuf {
+    let path = dir.join("shop.db");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(SHOP).expect("shop schema");
+    tenantry_migrate::declare_global(&conn, &["currencies"]).expect("declare");
+    drop(conn);
+    let options = MigrateOptions {
+        layout,
+        ..MigrateOptions::default()
+    };
+    migrate(&path, &options, &mut |_| {}).expect("migrate");
+    path
+}
+
+/// A tenant by name.
+pub fn tenant(name: &str) -> tenantry_rewrite::TenantId {
+    tenantry_rewrite::TenantId::new(name).expect("tenant id")
+}
