@@ -5,4 +5,5 @@ mod support;
 
 mod catalogue;
 mod guard;
+mod macros;
 mod transactions;

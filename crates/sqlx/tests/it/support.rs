@@ -93,17 +93,10 @@ pub fn url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
-/// A small shop's legacy schema: products with a unique SKU, stock per product, a currency
-/// table every store shares.
-const SHOP: &str = "
-    CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
-                           price REAL NOT NULL);
-    CREATE TABLE stock (product_id INTEGER PRIMARY KEY REFERENCES products(id), qty INTEGER NOT NULL);
-    CREATE TABLE currencies (code TEXT PRIMARY KEY, symbol TEXT NOT NULL);
-    INSERT INTO currencies VALUES ('USD', '$'), ('EUR', 'E');
-    INSERT INTO products (sku, name, price) VALUES ('OIL-5W30', 'Motor oil', 24.5);
-    INSERT INTO stock VALUES (1, 12);
-";
+/// A small shop's legacy schema (products with a unique SKU, stock per product, a currency
+/// table every store shares) and A's first rows. The `query!` macros of `macros.rs` are
+/// checked against this schema (`crates/sqlx/.sqlx`, see `prepare-macros.sh`).
+const SHOP: &str = include_str!("../shop.sql");
 
 /// The shop (one product of A's), migrated with `layout`, `currencies` declared global.
 pub fn shop(dir: &Path, layout: tenantry_migrate::Layout) -> PathBuf {
