@@ -14,7 +14,7 @@
 //! justified kinds are counted and reported, not failed.
 //!
 //! Not part of `cargo test --workspace` (`test = false`: a fresh machine has no corpus);
-//! `.ci/run` runs it as `cargo test --test corpus -- --nocapture`.
+//! `.ci/run` runs it as `cargo test --workspace --test corpus -- --nocapture`.
 //!
 //! - `TENANTRY_CORPUS_DIR`: the corpus folder (default `../shared/corpus/sqllogictest`
 //!   beside the workspace). A missing or empty folder fails the test.
