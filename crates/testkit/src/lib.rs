@@ -29,6 +29,8 @@ pub mod ast;
 pub mod db;
 pub mod grammar;
 pub mod oracle;
+#[cfg(feature = "shop")]
+pub mod shop;
 #[cfg(feature = "proptest")]
 pub mod soup;
 pub mod sql;

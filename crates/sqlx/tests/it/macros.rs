@@ -1,7 +1,7 @@
 //! sqlx's compile-time checked macros on the tenant pool: `query!`, `query_as!` and
 //! `query_scalar!` are checked against the legacy schema when the tests are built (the
-//! query data in `crates/sqlx/.sqlx`, made from `tests/shop.sql` by `prepare-macros.sh`;
-//! no database is needed to build) and run scoped.
+//! query data in `crates/sqlx/.sqlx`, made from `tenantry_testkit::shop`'s schema by
+//! `prepare-macros.sh`; no database is needed to build) and run scoped.
 
 use tenantry_migrate::{DEFAULT_TENANT, Layout};
 use tenantry_sqlx::{TenantPool, scope};

@@ -93,24 +93,9 @@ pub fn url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
-/// A small shop's legacy schema (products with a unique SKU, stock per product, a currency
-/// table every store shares) and A's first rows. The `query!` macros of `macros.rs` are
-/// checked against this schema (`crates/sqlx/.sqlx`, see `prepare-macros.sh`).
-const SHOP: &str = include_str!("../shop.sql");
-
-/// The shop (one product of A's), migrated with `layout`, `currencies` declared global.
+/// The small shop (`tenantry_testkit::shop`), migrated with `layout`.
 pub fn shop(dir: &Path, layout: tenantry_migrate::Layout) -> PathBuf {
-    let path = dir.join("shop.db");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.execute_batch(SHOP).expect("shop schema");
-    tenantry_migrate::declare_global(&conn, &["currencies"]).expect("declare");
-    drop(conn);
-    let options = MigrateOptions {
-        layout,
-        ..MigrateOptions::default()
-    };
-    migrate(&path, &options, &mut |_| {}).expect("migrate");
-    path
+    tenantry_testkit::shop::migrated(dir, layout)
 }
 
 /// A tenant by name.

@@ -1,3 +1,6 @@
+CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+INSERT INTO tenants VALUES ('caps-automotive', 'Caps Automotive'), ('store-b', 'Store B'),
+                           ('store-c', 'Store C');
 CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
                        price REAL NOT NULL);
 CREATE TABLE stock (product_id INTEGER PRIMARY KEY REFERENCES products(id), qty INTEGER NOT NULL);
