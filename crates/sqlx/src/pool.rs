@@ -161,21 +161,39 @@ impl TenantPool {
         &self,
         conn: &mut SqliteConnection,
     ) -> Result<(), sqlx::Error> {
-        let due = {
-            let Ok(mut last) = self.last_look.try_lock() else {
-                return Ok(());
-            };
-            let due = last.elapsed() >= SCHEMA_LOOK_EVERY;
-            if due {
-                *last = Instant::now();
-            }
-            due
-        };
-        if due {
-            let scope = Arc::clone(&self.scope);
-            with_view(conn, |view| scope.refresh(view).map(|_| ())).await?;
+        if self.due() {
+            self.refresh(conn).await?;
         }
         Ok(())
+    }
+
+    /// Whether the schema is due a look; the caller that is told so looks.
+    fn due(&self) -> bool {
+        let Ok(mut last) = self.last_look.try_lock() else {
+            return false;
+        };
+        let due = last.elapsed() >= SCHEMA_LOOK_EVERY;
+        if due {
+            *last = Instant::now();
+        }
+        due
+    }
+
+    /// Reads the schema again, on `conn`, when its version moved.
+    async fn refresh(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        let scope = Arc::clone(&self.scope);
+        // Not inside a transaction: reading the schema version would start its read
+        // snapshot before its first write, which SQLite then refuses to upgrade
+        // (SQLITE_BUSY) when another connection wrote meanwhile. A transaction's schema is
+        // looked at before it begins ([`TenantPool::begin`]).
+        with_view(conn, |view| {
+            if view.is_autocommit() {
+                scope.refresh(view).map(|_| ())
+            } else {
+                Ok(())
+            }
+        })
+        .await
     }
 }
 

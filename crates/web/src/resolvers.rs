@@ -1,0 +1,98 @@
+//! The resolvers most services need: a header accepted only from trusted proxies, and the
+//! subdomain.
+
+use std::net::IpAddr;
+
+use tenantry_rewrite::TenantId;
+
+use crate::request::{Request, TenantResolver};
+use crate::tenancy::Rejection;
+
+/// The tenant from a header (`X-Tenant-ID`) that only the application's own proxies may
+/// set: from any other peer, a request carrying it is refused ([`Rejection::Untrusted`]),
+/// so a client cannot choose its tenant by sending the header itself.
+///
+/// ```
+/// use tenantry_web::{Rejection, Request, TenantResolver, TrustedHeader};
+/// let resolver = TrustedHeader::new("x-tenant-id", [[10, 0, 0, 1].into()]);
+/// let proxied = Request::new(Some([10, 0, 0, 1].into())).with_header("X-Tenant-ID", b"store-2");
+/// assert_eq!(resolver.resolve(&proxied).unwrap().as_str(), "store-2");
+/// let spoofed = Request::new(Some([203, 0, 113, 9].into())).with_header("X-Tenant-ID", b"store-2");
+/// assert!(matches!(resolver.resolve(&spoofed), Err(Rejection::Untrusted { .. })));
+/// ```
+#[derive(Clone, Debug)]
+pub struct TrustedHeader {
+    name: String,
+    proxies: Vec<IpAddr>,
+}
+
+impl TrustedHeader {
+    /// The header `name`, accepted from the peers `proxies` only.
+    pub fn new(name: impl Into<String>, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        TrustedHeader {
+            name: name.into(),
+            proxies: proxies.into_iter().collect(),
+        }
+    }
+}
+
+impl TenantResolver for TrustedHeader {
+    fn resolve(&self, request: &Request<'_>) -> Result<TenantId, Rejection> {
+        let mut values = request.headers(&self.name);
+        let Some(value) = values.next() else {
+            return Err(Rejection::Missing);
+        };
+        let peer = request.peer();
+        if !peer.is_some_and(|p| self.proxies.contains(&p)) {
+            return Err(Rejection::Untrusted {
+                header: self.name.clone(),
+                peer,
+            });
+        }
+        if values.next().is_some() {
+            return Err(Rejection::Invalid(format!(
+                "the request has more than one {} header",
+                self.name
+            )));
+        }
+        TenantId::new(value).map_err(|e| Rejection::Invalid(e.to_string()))
+    }
+}
+
+/// The tenant as the first label of the host under the application's domain:
+/// `store-2.pos.example` under `pos.example` is `store-2`.
+///
+/// ```
+/// use tenantry_web::{Request, Subdomain, TenantResolver};
+/// let resolver = Subdomain::new("pos.example");
+/// let request = Request::new(None).with_header("host", b"store-2.pos.example:8080");
+/// assert_eq!(resolver.resolve(&request).unwrap().as_str(), "store-2");
+/// assert!(resolver.resolve(&Request::new(None).with_header("host", b"pos.example")).is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Subdomain {
+    suffix: String,
+}
+
+impl Subdomain {
+    /// Tenants are the subdomains of `domain`.
+    pub fn new(domain: &str) -> Self {
+        Subdomain {
+            suffix: format!(".{}", domain.trim_start_matches('.').to_ascii_lowercase()),
+        }
+    }
+}
+
+impl TenantResolver for Subdomain {
+    fn resolve(&self, request: &Request<'_>) -> Result<TenantId, Rejection> {
+        let host = request
+            .host()
+            .ok_or(Rejection::Missing)?
+            .to_ascii_lowercase();
+        let label = host.strip_suffix(&self.suffix).ok_or(Rejection::Missing)?;
+        if label.is_empty() || label.contains('.') {
+            return Err(Rejection::Missing);
+        }
+        TenantId::new(label).map_err(|e| Rejection::Invalid(e.to_string()))
+    }
+}
