@@ -82,8 +82,8 @@ impl PoolScope {
         })
     }
 
-    /// Installs on `conn`'s handle what a tenant connection installs on its own: the guard
-    /// (SQLite's authorizer), `tenantry_key` (a tenant-first row's key reported as
+    /// Installs on `conn`'s handle what a tenant connection installs on its own: the query
+    /// planner stability guarantee, the guard (SQLite's authorizer), `tenantry_key` (a tenant-first row's key reported as
     /// `last_insert_rowid()`) and `tenantry_tenant` (a tenant value checked when the
     /// statement runs). They stay with the handle, whoever holds it, until it is closed;
     /// `conn` itself may be a view of the handle that is dropped right after.
@@ -91,6 +91,12 @@ impl PoolScope {
     /// # Errors
     /// SQLite's, when a function or the authorizer cannot be registered.
     pub fn install(&self, conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
+        // Plans that ignore bound values, as on a tenant connection (see its
+        // `wrap_shared`): a cached scoped statement is not prepared again on every run.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         crate::key::register(conn)?;
         crate::tenant_value::register(conn, Arc::new(Mismatches::default()))?;
         let hook = Arc::clone(&self.guard);
