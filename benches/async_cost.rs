@@ -43,7 +43,10 @@ mod fixture;
 #[allow(dead_code, reason = "this bench times async runs itself")]
 mod load;
 mod support;
-#[allow(dead_code, reason = "this bench opens sqlx pools, not rusqlite connections")]
+#[allow(
+    dead_code,
+    reason = "this bench opens sqlx pools, not rusqlite connections"
+)]
 mod typical;
 
 use catalogue::{Case, by_class};

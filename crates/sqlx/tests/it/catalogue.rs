@@ -1,7 +1,7 @@
-//! The POS catalogue through sqlx: on a migrated fixture where tenants B and C hold copies
-//! of A's rows, every read as A returns exactly what plain rusqlite returns on A's rows
-//! alone (same columns, same values); a statement with no tenant is refused; B's writes
-//! leave A's rows as they were.
+//! The POS catalogue through sqlx: every read, for each of three tenants, returns exactly what
+//! plain sqlx returns on that tenant's own legacy database (tenant-first); as A among copies
+//! of its rows with other amounts, what plain rusqlite returns on A's rows alone (column
+//! layout); a statement with no tenant is refused; B's writes leave A's rows as they were.
 
 use rusqlite::types::Value;
 use sqlx::{Column, Row};
@@ -9,7 +9,7 @@ use tenantry_migrate::DEFAULT_TENANT;
 use tenantry_rewrite::TenantId;
 use tenantry_sqlx::{Error, TenantPool, scope};
 
-use crate::support::{B, bind, fixture, plain, values};
+use crate::support::{B, bind, fixture, per_tenant_fixture, plain, values};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_catalogue_read_as_a_returns_what_a_alone_returns() {
@@ -42,6 +42,52 @@ async fn every_catalogue_read_as_a_returns_what_a_alone_returns() {
         compared += 1;
     }
     assert_eq!(compared, 22);
+}
+
+/// Each of three tenants, whose rows differ, on the tenant-first schema: every catalogue
+/// read through the tenant pool returns what plain sqlx returns on that tenant's own
+/// legacy database (same column names, same values, same order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_catalogue_read_for_each_tenant_equals_plain_sqlx_on_its_own_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alone, shared) = per_tenant_fixture(dir.path());
+    let pool = TenantPool::connect(&format!("sqlite://{}", shared.display()))
+        .await
+        .unwrap();
+    let legacy = rusqlite::Connection::open(&alone[0].1).unwrap();
+    let mut compared = 0;
+    for (tenant, own) in &alone {
+        let plain_pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", own.display()))
+            .await
+            .unwrap();
+        for query in tenantry_fixtures::catalogue() {
+            if !query.class.is_read_only() {
+                continue;
+            }
+            let params = tenantry_fixtures::sample_params(&legacy, query).unwrap();
+            let expected = bind(sqlx::query(query.sql), &params)
+                .fetch_all(&plain_pool)
+                .await
+                .unwrap_or_else(|e| panic!("{} on plain sqlx: {e}", query.name));
+            let got = scope(TenantId::new(*tenant).unwrap(), async {
+                bind(sqlx::query(query.sql), &params).fetch_all(&pool).await
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{} as {tenant}: {e}", query.name));
+            let rows = |rows: &[sqlx::sqlite::SqliteRow]| -> Vec<Vec<Value>> {
+                rows.iter().map(values).collect()
+            };
+            assert_eq!(rows(&got), rows(&expected), "{} as {tenant}", query.name);
+            if let (Some(g), Some(e)) = (got.first(), expected.first()) {
+                let names = |r: &sqlx::sqlite::SqliteRow| -> Vec<String> {
+                    r.columns().iter().map(|c| c.name().to_owned()).collect()
+                };
+                assert_eq!(names(g), names(e), "{} as {tenant}", query.name);
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 3 * 22);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::types::Value;
 use sqlx::{Row, TypeInfo, ValueRef};
-use tenantry_fixtures::{TenantCopy, copy_tenant};
-use tenantry_migrate::{DEFAULT_TENANT, MigrateOptions, migrate};
+use tenantry_fixtures::{Interleave, POS_AMOUNT_COLUMNS, TenantCopy, copy_tenant};
+use tenantry_migrate::{DEFAULT_TENANT, Layout, MigrateOptions, migrate};
 
 /// The second tenant.
 pub const B: &str = "store-b";
@@ -30,6 +30,51 @@ pub fn fixture(dir: &Path) -> (PathBuf, PathBuf) {
     copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, B)).expect("copy A as B");
     copy_tenant(&conn, &TenantCopy::pos(DEFAULT_TENANT, C)).expect("copy A as C");
     (only_a, three)
+}
+
+/// Each tenant's own database, legacy schema, and the shared one: the tiny POS fixture
+/// as A alone; B and C alone as A's rows with every amount of [`POS_AMOUNT_COLUMNS`]
+/// raised by 1 and 2 (SQLite's UPDATE on a copy of A's file); and all three migrated
+/// tenant-first into one database, B and C copied from A with the same keys and the same
+/// raises. Each tenant's statements on the shared database must return what plain SQLite
+/// returns on its own file.
+pub fn per_tenant_fixture(dir: &Path) -> (Vec<(&'static str, PathBuf)>, PathBuf) {
+    let (only_a, _) = fixture(dir);
+    let mut alone = vec![(DEFAULT_TENANT, only_a.clone())];
+    let shared = dir.join("tenant-first.db");
+    std::fs::copy(&only_a, &shared).expect("copy");
+    let options = MigrateOptions {
+        layout: Layout::TenantFirst,
+        backup: Some(dir.join("tenant-first.backup")),
+        ..MigrateOptions::default()
+    };
+    migrate(&shared, &options, &mut |_| {}).expect("migrate tenant-first");
+    let conn = rusqlite::Connection::open(&shared).expect("open");
+    for (tenant, add) in [(B, 1), (C, 2)] {
+        let own = dir.join(format!("only-{tenant}.db"));
+        std::fs::copy(&only_a, &own).expect("copy");
+        let legacy = rusqlite::Connection::open(&own).expect("open");
+        for (table, column) in POS_AMOUNT_COLUMNS {
+            legacy
+                .execute(
+                    &format!("UPDATE {table} SET {column} = {column} + {add}"),
+                    [],
+                )
+                .expect("raise");
+        }
+        alone.push((tenant, own));
+        let mut copy = TenantCopy::pos(DEFAULT_TENANT, tenant);
+        for adjustment in &mut copy.adjustments {
+            adjustment.add = add;
+        }
+        copy.interleave = Some(Interleave {
+            stride: 1,
+            slot: 0,
+            base: 0,
+        });
+        copy_tenant(&conn, &copy).expect("copy A");
+    }
+    (alone, shared)
 }
 
 /// `query` with `params` bound in order.
