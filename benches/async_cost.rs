@@ -28,12 +28,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::types::Value;
-use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tenantry_migrate::Layout;
 use tenantry_rewrite::TenantId;
 use tenantry_sqlx::TenantPool;
+use tenantry_testkit::sqlx_values::bind;
 
 // The shared modules' rusqlite runners are not used here: their fixtures, statistics and
 // statement grouping are.
@@ -89,7 +89,7 @@ fn main() {
         if parts.contains("http") {
             let point: Vec<Case> = cases
                 .iter()
-                .filter(|c| c.query.class.as_str() == "point lookups")
+                .filter(|c| c.query.class == tenantry_fixtures::QueryClass::PointLookup)
                 .map(|c| Case {
                     query: c.query,
                     params: c.params.clone(),
@@ -133,22 +133,6 @@ async fn plain_pool(path: &std::path::Path) -> SqlitePool {
         .connect_with(connect_options(path))
         .await
         .expect("plain pool")
-}
-
-fn bind(
-    mut query: sqlx::query::Query<'static, Sqlite, SqliteArguments>,
-    params: &[Value],
-) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
-    for p in params {
-        query = match p.clone() {
-            Value::Null => query.bind(None::<i64>),
-            Value::Integer(i) => query.bind(i),
-            Value::Real(r) => query.bind(r),
-            Value::Text(t) => query.bind(t),
-            Value::Blob(b) => query.bind(b),
-        };
-    }
-    query
 }
 
 /// One iteration of a class on `$pool` (an executor for reads; `begin` for writes, rolled

@@ -34,5 +34,7 @@ pub mod shop;
 #[cfg(feature = "proptest")]
 pub mod soup;
 pub mod sql;
+#[cfg(feature = "sqlx")]
+pub mod sqlx_values;
 #[cfg(feature = "proptest")]
 pub mod world;

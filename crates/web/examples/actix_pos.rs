@@ -9,7 +9,6 @@ mod pos;
 use actix_web::http::StatusCode;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use serde::Deserialize;
 use tenantry_sqlx::TenantPool;
 
 fn reply(result: Result<serde_json::Value, pos::Failure>) -> HttpResponse {
@@ -24,28 +23,15 @@ fn reply(result: Result<serde_json::Value, pos::Failure>) -> HttpResponse {
     }
 }
 
-#[derive(Deserialize)]
-struct NewProduct {
-    sku: String,
-    name: String,
-    price: f64,
-}
-
-#[derive(Deserialize)]
-struct Sale {
-    sku: String,
-    qty: i64,
-}
-
 async fn customers(pool: web::Data<TenantPool>) -> HttpResponse {
     reply(pos::customers(&pool).await)
 }
 
-async fn add_product(pool: web::Data<TenantPool>, p: web::Query<NewProduct>) -> HttpResponse {
+async fn add_product(pool: web::Data<TenantPool>, p: web::Query<pos::NewProduct>) -> HttpResponse {
     reply(pos::add_product(&pool, &p.sku, &p.name, p.price).await)
 }
 
-async fn sell(pool: web::Data<TenantPool>, s: web::Query<Sale>) -> HttpResponse {
+async fn sell(pool: web::Data<TenantPool>, s: web::Query<pos::Sale>) -> HttpResponse {
     reply(pos::sell(&pool, &s.sku, s.qty).await)
 }
 

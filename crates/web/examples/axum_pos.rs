@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
-use serde::Deserialize;
 use tenantry_sqlx::TenantPool;
 
 fn reply(result: Result<serde_json::Value, pos::Failure>) -> Response {
@@ -27,28 +26,15 @@ fn reply(result: Result<serde_json::Value, pos::Failure>) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct NewProduct {
-    sku: String,
-    name: String,
-    price: f64,
-}
-
-#[derive(Deserialize)]
-struct Sale {
-    sku: String,
-    qty: i64,
-}
-
 async fn customers(State(pool): State<TenantPool>) -> Response {
     reply(pos::customers(&pool).await)
 }
 
-async fn add_product(State(pool): State<TenantPool>, Query(p): Query<NewProduct>) -> Response {
+async fn add_product(State(pool): State<TenantPool>, Query(p): Query<pos::NewProduct>) -> Response {
     reply(pos::add_product(&pool, &p.sku, &p.name, p.price).await)
 }
 
-async fn sell(State(pool): State<TenantPool>, Query(s): Query<Sale>) -> Response {
+async fn sell(State(pool): State<TenantPool>, Query(s): Query<pos::Sale>) -> Response {
     reply(pos::sell(&pool, &s.sku, s.qty).await)
 }
 

@@ -115,11 +115,24 @@ impl Statuses {
 /// let unknown = tenancy.admit(&from_proxy("store-9")).await.unwrap_err();
 /// assert!(matches!(unknown, Rejection::Unknown(_)));
 /// assert_eq!(tenancy.status(&unknown), 404);
+/// // The application's own statuses: a missing tenant is 403 here.
+/// let strict = Tenancy::with_statuses(
+///     TrustedHeader::new("x-tenant-id", [[127, 0, 0, 1].into()]),
+///     Registry::listed(["store-1"]),
+///     tenantry_web::Statuses { missing: 403, ..Default::default() },
+/// );
+/// let missing = strict.admit(&Request::new(Some([127, 0, 0, 1].into()))).await.unwrap_err();
+/// assert_eq!(strict.status(&missing), 403);
 /// # }
 /// ```
 #[derive(Clone)]
 pub struct Tenancy {
-    resolver: Arc<dyn TenantResolver>,
+    inner: Arc<Inner>,
+}
+
+/// What a [`Tenancy`] shares between its clones (axum clones its state for each request).
+struct Inner {
+    resolver: Box<dyn TenantResolver>,
     registry: Registry,
     statuses: Statuses,
 }
@@ -127,8 +140,8 @@ pub struct Tenancy {
 impl std::fmt::Debug for Tenancy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tenancy")
-            .field("registry", &self.registry)
-            .field("statuses", &self.statuses)
+            .field("registry", &self.inner.registry)
+            .field("statuses", &self.inner.statuses)
             .finish_non_exhaustive()
     }
 }
@@ -137,17 +150,28 @@ impl Tenancy {
     /// Requests resolved by `resolver`, admitted when the tenant is in `registry`.
     pub fn new(resolver: impl TenantResolver, registry: Registry) -> Self {
         Tenancy {
-            resolver: Arc::new(resolver),
-            registry,
-            statuses: Statuses::default(),
+            inner: Arc::new(Inner {
+                resolver: Box::new(resolver),
+                registry,
+                statuses: Statuses::default(),
+            }),
         }
     }
 
-    /// The same, refusing with `statuses`.
-    #[must_use]
-    pub fn with_statuses(mut self, statuses: Statuses) -> Self {
-        self.statuses = statuses;
-        self
+    /// Requests resolved by `resolver`, admitted when the tenant is in `registry`, refused
+    /// with `statuses`.
+    pub fn with_statuses(
+        resolver: impl TenantResolver,
+        registry: Registry,
+        statuses: Statuses,
+    ) -> Self {
+        Tenancy {
+            inner: Arc::new(Inner {
+                resolver: Box::new(resolver),
+                registry,
+                statuses,
+            }),
+        }
     }
 
     /// The request's tenant, resolved and registered; or why the request is refused. Each
@@ -175,8 +199,8 @@ impl Tenancy {
     }
 
     async fn check(&self, request: &Request<'_>) -> Result<TenantId, Rejection> {
-        let tenant = self.resolver.resolve(request)?;
-        match self.registry.contains(&tenant).await {
+        let tenant = self.inner.resolver.resolve(request)?;
+        match self.inner.registry.contains(&tenant).await {
             Ok(true) => Ok(tenant),
             Ok(false) => Err(Rejection::Unknown(tenant.as_str().to_owned())),
             Err(e) => Err(Rejection::Registry(e.to_string())),
@@ -185,6 +209,6 @@ impl Tenancy {
 
     /// The HTTP status `rejection` gets.
     pub fn status(&self, rejection: &Rejection) -> u16 {
-        self.statuses.of(rejection)
+        self.inner.statuses.of(rejection)
     }
 }

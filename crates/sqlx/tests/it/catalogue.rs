@@ -69,7 +69,7 @@ async fn every_catalogue_read_for_each_tenant_equals_plain_sqlx_on_its_own_rows(
                 .fetch_all(&plain_pool)
                 .await
                 .unwrap_or_else(|e| panic!("{} on plain sqlx: {e}", query.name));
-            let got = scope(TenantId::new(*tenant).unwrap(), async {
+            let got = scope(TenantId::new(tenant).unwrap(), async {
                 bind(sqlx::query(query.sql), &params).fetch_all(&pool).await
             })
             .await

@@ -77,22 +77,7 @@ pub fn per_tenant_fixture(dir: &Path) -> (Vec<(&'static str, PathBuf)>, PathBuf)
     (alone, shared)
 }
 
-/// `query` with `params` bound in order.
-pub fn bind<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    params: &[Value],
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    for p in params {
-        query = match p.clone() {
-            Value::Null => query.bind(None::<i64>),
-            Value::Integer(i) => query.bind(i),
-            Value::Real(r) => query.bind(r),
-            Value::Text(t) => query.bind(t),
-            Value::Blob(b) => query.bind(b),
-        };
-    }
-    query
-}
+pub use tenantry_testkit::sqlx_values::bind;
 
 /// A row's values as rusqlite's `Value`s, by the storage class SQLite reports.
 pub fn values(row: &sqlx::sqlite::SqliteRow) -> Vec<Value> {

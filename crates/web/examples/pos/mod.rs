@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
 use tenantry_migrate::{Layout, MigrateOptions};
@@ -17,6 +18,21 @@ pub const ADDR: &str = "127.0.0.1:3000";
 
 /// The stores the demo database holds (`cargo run --release -- demo`).
 pub const STORES: [&str; 2] = ["caps-automotive", "second-store"];
+
+/// `POST /products`'s query string.
+#[derive(Deserialize)]
+pub struct NewProduct {
+    pub sku: String,
+    pub name: String,
+    pub price: f64,
+}
+
+/// `POST /sales`'s query string.
+#[derive(Deserialize)]
+pub struct Sale {
+    pub sku: String,
+    pub qty: i64,
+}
 
 /// A failed request: its status and why.
 pub struct Failure {
