@@ -3,10 +3,12 @@
 //! 1. **sqlx**: the point-of-sale catalogue through `tenantry_sqlx::TenantPool` (task
 //!    scoped to the migration's tenant) on the migrated typical fixture, against plain
 //!    sqlx's `SqlitePool` on the pre-migration file, per query class (one iteration runs
-//!    every statement of the class once; writes inside a transaction rolled back). Both
-//!    pools: 8 connections, WAL, sqlx's statement cache, and the query planner stability
-//!    guarantee, which the tenant pool turns on (given to plain too, so a setting does not
-//!    hide the cost of isolation).
+//!    every statement of the class once; writes inside a transaction rolled back). A third
+//!    side, plain sqlx running the rewriter's text on the migrated file, splits the ratio:
+//!    what the scoped SQL costs on the migrated schema, and what the tenant pool adds to
+//!    it. All pools: 8 connections, WAL, sqlx's statement cache, and the query planner
+//!    stability guarantee, which the tenant pool turns on (given to plain too, so a setting
+//!    does not hide the cost of isolation).
 //! 2. **HTTP**: requests per second through axum and through actix-web, each serving one
 //!    catalogue point lookup per request (round-robin over the class's statements): plain
 //!    (no middleware, plain sqlx) against Tenantry (the tenant middleware, `X-Tenant-ID`
@@ -84,7 +86,25 @@ fn main() {
             .collect();
         let tenant = TenantId::new(TENANT).expect("tenant");
         if parts.contains("sqlx") {
-            sqlx_part(&plain, &scoped, &tenant, &cases).await;
+            let migrated = plain_pool(&pair.migrated).await;
+            let view = rusqlite::Connection::open(&pair.migrated).expect("open migrated");
+            let rewriter = tenantry_sqlite::PoolScope::load(&view, "tenant_id").expect("scoping");
+            let rewritten: Vec<Case> = cases
+                .iter()
+                .map(|c| Case {
+                    query: Box::leak(Box::new(tenantry_fixtures::Query {
+                        sql: Box::leak(
+                            rewriter
+                                .render(c.query.sql, &tenant)
+                                .expect("rewrite")
+                                .into_boxed_str(),
+                        ),
+                        ..*c.query
+                    })),
+                    params: c.params.clone(),
+                })
+                .collect();
+            sqlx_part(&plain, (&migrated, &rewritten), &scoped, &tenant, &cases).await;
         }
         if parts.contains("http") {
             let point: Vec<Case> = cases
@@ -191,35 +211,57 @@ where
     started.elapsed().as_nanos() as f64 / f64::from(runs)
 }
 
-async fn sqlx_part(plain: &SqlitePool, scoped: &TenantPool, tenant: &TenantId, cases: &[Case]) {
+async fn sqlx_part(
+    plain: &SqlitePool,
+    (migrated, rewritten): (&SqlitePool, &[Case]),
+    scoped: &TenantPool,
+    tenant: &TenantId,
+    cases: &[Case],
+) {
     let rounds: usize = env_or("TENANTRY_BENCH_ROUNDS", 15);
     println!("## sqlx: tenant pool ÷ plain sqlx, per query class\n");
-    println!("| class | statements | plain | tenant pool | ratio |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| class | statements | plain | rewritten text, plain sqlx on the migrated file | \
+         tenant pool | ratio (schema and SQL × pool) |"
+    );
+    println!("|---|---:|---:|---:|---:|---|");
+    let by_rewritten = by_class(rewritten);
     for (class, (writes, class_cases)) in by_class(cases) {
-        // The same rows both ways before anything is timed.
+        let rewritten_cases = &by_rewritten[class].1;
+        // The same rows all three ways before anything is timed.
         let a = plain_iteration(plain, &class_cases, writes).await;
         let b = scoped_iteration(scoped, tenant, &class_cases, writes).await;
-        assert_eq!(a, b, "{class}: plain read {a} rows, the tenant pool {b}");
-        let (mut p, mut s) = (Vec::new(), Vec::new());
+        let c = plain_iteration(migrated, rewritten_cases, writes).await;
+        assert_eq!(
+            (a, c),
+            (b, b),
+            "{class}: rows read plain, rewritten, tenant pool"
+        );
+        let (mut p, mut r, mut s) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
             let plain_ns = || plain_iteration(plain, &class_cases, writes);
+            let rewritten_ns = || plain_iteration(migrated, rewritten_cases, writes);
             let scoped_ns = || scoped_iteration(scoped, tenant, &class_cases, writes);
             if round % 2 == 0 {
                 p.push(batch(plain_ns).await);
+                r.push(batch(rewritten_ns).await);
                 s.push(batch(scoped_ns).await);
             } else {
                 s.push(batch(scoped_ns).await);
+                r.push(batch(rewritten_ns).await);
                 p.push(batch(plain_ns).await);
             }
         }
-        let (p, s) = (median(&mut p), median(&mut s));
+        let (p, r, s) = (median(&mut p), median(&mut r), median(&mut s));
         println!(
-            "| {class} | {} | {} | {} | {:.2} |",
+            "| {class} | {} | {} | {} | {} | {:.2} ({:.2} × {:.2}) |",
             class_cases.len(),
             support::human(p),
+            support::human(r),
             support::human(s),
-            s / p
+            s / p,
+            r / p,
+            s / r
         );
     }
     println!();
