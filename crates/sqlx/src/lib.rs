@@ -9,6 +9,12 @@
 //! - The tenant travels with the task: [`scope`] runs a future with a tenant, which
 //!   follows every `.await` and is not inherited by tasks spawned elsewhere. With no
 //!   tenant, every statement is refused. [`TenantPool::with_tenant`] is the explicit form.
+//! - Transactions and held connections run for the tenant they were taken for:
+//!   [`TenantPool::begin`] / [`TenantPool::acquire`] (the task's tenant) give a
+//!   [`Transaction`] / [`PoolConnection`] that legacy code passes as `&mut *tx`.
+//! - Every connection the pool opens carries the guard a tenant connection has (SQLite's
+//!   authorizer), the check of tenant values and the reporting of tenant-first keys
+//!   ([`tenantry_sqlite::PoolScope`]); the schema is read again after it changes.
 //! - A pooled connection never keeps a tenant: the tenant is read for each statement.
 //!
 //! ```

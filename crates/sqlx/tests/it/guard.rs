@@ -2,6 +2,7 @@
 //! guard), the check of tenant values when a statement runs, and a schema read again after
 //! it changes.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -94,6 +95,44 @@ async fn a_declaration_removed_while_the_pool_is_open_is_seen() {
     let err = read().await.unwrap_err();
     assert!(
         matches!(Error::refusal(&err), Some(Refusal::UndeclaredTable { .. })),
+        "{err}"
+    );
+}
+
+/// An in-memory database the application built and migrated at start-up (rusqlite), kept
+/// open, served by the tenant pool through shared cache; a plain `:memory:` URL gives each
+/// pooled connection an empty database of its own, which is refused as not migrated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_database_is_served_through_shared_cache() {
+    let name = "file:tenantry-sqlx-memory?mode=memory&cache=shared";
+    let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let mut keeper = rusqlite::Connection::open_with_flags(name, flags).unwrap();
+    keeper
+        .execute_batch(tenantry_testkit::shop::SCHEMA)
+        .unwrap();
+    let options = tenantry_migrate::MigrateOptions {
+        skip_backup: true,
+        ..Default::default()
+    };
+    tenantry_migrate::migrate_connection(&mut keeper, &options, &mut |_| {}).unwrap();
+    let connect = SqliteConnectOptions::from_str(&format!("sqlite:{name}")).unwrap();
+    let pool = TenantPool::connect_with(SqlitePoolOptions::new().max_connections(2), connect)
+        .await
+        .unwrap();
+    let a: Vec<String> = sqlx::query_scalar("SELECT sku FROM products")
+        .fetch_all(&pool.with_tenant(tenant(DEFAULT_TENANT)))
+        .await
+        .unwrap();
+    assert_eq!(a, ["OIL-5W30"]);
+    let b: Vec<String> = sqlx::query_scalar("SELECT sku FROM products")
+        .fetch_all(&pool.with_tenant(tenant(B)))
+        .await
+        .unwrap();
+    assert!(b.is_empty());
+
+    let err = TenantPool::connect("sqlite::memory:").await.unwrap_err();
+    assert!(
+        matches!(Error::of(&err), Some(Error::NotMigrated { .. })),
         "{err}"
     );
 }
