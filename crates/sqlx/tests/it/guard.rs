@@ -10,7 +10,7 @@ use tenantry_migrate::{DEFAULT_TENANT, Layout};
 use tenantry_rewrite::Refusal;
 use tenantry_sqlx::{Error, TenantPool, scope};
 
-use crate::support::{B, shop, tenant, url};
+use crate::support::{B, shop, skus, tenant, url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_pooled_connection_carries_the_guard() {
@@ -66,16 +66,8 @@ async fn a_tenant_value_the_statement_gives_is_checked_when_it_runs() {
         assert!(err.to_string().contains(DEFAULT_TENANT), "{err}");
     })
     .await;
-    let a: Vec<String> = sqlx::query_scalar("SELECT sku FROM products")
-        .fetch_all(&pool.with_tenant(tenant(DEFAULT_TENANT)))
-        .await
-        .unwrap();
-    assert_eq!(a, ["OIL-5W30"]);
-    let b: Vec<String> = sqlx::query_scalar("SELECT sku FROM products")
-        .fetch_all(&pool.with_tenant(tenant(B)))
-        .await
-        .unwrap();
-    assert_eq!(b, ["X-1"]);
+    assert_eq!(skus(&pool, DEFAULT_TENANT).await, ["OIL-5W30"]);
+    assert_eq!(skus(&pool, B).await, ["X-1"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,16 +111,8 @@ async fn an_in_memory_database_is_served_through_shared_cache() {
     let pool = TenantPool::connect_with(SqlitePoolOptions::new().max_connections(2), connect)
         .await
         .unwrap();
-    let a: Vec<String> = sqlx::query_scalar("SELECT sku FROM products")
-        .fetch_all(&pool.with_tenant(tenant(DEFAULT_TENANT)))
-        .await
-        .unwrap();
-    assert_eq!(a, ["OIL-5W30"]);
-    let b: Vec<String> = sqlx::query_scalar("SELECT sku FROM products")
-        .fetch_all(&pool.with_tenant(tenant(B)))
-        .await
-        .unwrap();
-    assert!(b.is_empty());
+    assert_eq!(skus(&pool, DEFAULT_TENANT).await, ["OIL-5W30"]);
+    assert!(skus(&pool, B).await.is_empty());
 
     let err = TenantPool::connect("sqlite::memory:").await.unwrap_err();
     assert!(

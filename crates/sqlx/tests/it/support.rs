@@ -132,3 +132,11 @@ pub fn shop(dir: &Path, layout: tenantry_migrate::Layout) -> PathBuf {
 pub fn tenant(name: &str) -> tenantry_rewrite::TenantId {
     tenantry_rewrite::TenantId::new(name).expect("tenant id")
 }
+
+/// `store`'s SKUs, read through `pool`.
+pub async fn skus(pool: &tenantry_sqlx::TenantPool, store: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT sku FROM products")
+        .fetch_all(&pool.with_tenant(tenant(store)))
+        .await
+        .expect("SKUs")
+}
