@@ -66,28 +66,18 @@ fn take<'q, E: Execute<'q, Sqlite>>(mut query: E) -> Result<Taken, sqlx::Error> 
     })
 }
 
-/// The statement, rewritten for `tenant`, with its own arguments.
-fn scoped(pool: &TenantPool, tenant: &TenantId, taken: Taken) -> Result<Query, sqlx::Error> {
-    let text = pool.render(taken.sql.as_str(), tenant)?;
-    tracing::debug!(tenant = tenant.as_str(), sql = taken.sql.as_str(), scoped = %text, "scoped statement");
-    Ok(sqlx::query_with(AssertSqlSafe(text), taken.arguments).persistent(taken.persistent))
-}
-
-/// Runs a taken statement for `tenant` on `conn`, as a stream (`fetch_many`).
+/// Runs a taken statement for the tenant on `conn`, as a stream (`fetch_many`).
 fn stream_on<'e, C>(
     pool: &'e TenantPool,
     conn: C,
-    tenant: TenantId,
+    tenant: Option<TenantId>,
     taken: Result<Taken, sqlx::Error>,
 ) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
 where
     C: Connect<'e>,
 {
     Box::pin(sqlx_core::try_stream! {
-        let taken = taken?;
-        let mut conn = conn.connect(pool).await?;
-        pool.refresh_if_due(&mut conn).await?;
-        let query = scoped(pool, &tenant, taken)?;
+        let (mut conn, query) = ready_query(pool, conn, tenant, taken).await?;
         let mut rows = conn.fetch_many(query);
         while let Some(row) = rows.try_next().await? {
             r#yield!(row);
@@ -96,26 +86,39 @@ where
     })
 }
 
-/// Runs a taken statement for `tenant` on `conn` (`fetch_optional`).
+/// Runs a taken statement for the tenant on `conn` (`fetch_optional`).
 fn optional_on<'e, C>(
     pool: &'e TenantPool,
     conn: C,
-    tenant: TenantId,
+    tenant: Option<TenantId>,
     taken: Result<Taken, sqlx::Error>,
 ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
 where
     C: Connect<'e>,
 {
     Box::pin(async move {
-        let taken = taken?;
-        let mut conn = conn.connect(pool).await?;
-        pool.refresh_if_due(&mut conn).await?;
-        let query = scoped(pool, &tenant, taken)?;
+        let (mut conn, query) = ready_query(pool, conn, tenant, taken).await?;
         conn.fetch_optional(query).await
     })
 }
 
-/// The connection to prepare (or describe) `sql` on, and `sql` rewritten for `tenant`.
+/// The connection to run a taken statement on, and the statement rewritten for the
+/// tenant with its own arguments. No tenant is refused before anything else.
+async fn ready_query<'e, C: Connect<'e>>(
+    pool: &'e TenantPool,
+    conn: C,
+    tenant: Option<TenantId>,
+    taken: Result<Taken, sqlx::Error>,
+) -> Result<(C::Conn, Query), sqlx::Error> {
+    let tenant = tenant.ok_or(Error::NoTenant)?;
+    let taken = taken?;
+    let (conn, text) = ready(pool, conn, Some(tenant), taken.sql).await?;
+    let query = sqlx::query_with(text, taken.arguments).persistent(taken.persistent);
+    Ok((conn, query))
+}
+
+/// The connection to run `sql` on (after the pool's schema check), and `sql` rewritten
+/// for the tenant.
 fn ready<'e, C: Connect<'e>>(
     pool: &'e TenantPool,
     conn: C,
@@ -126,8 +129,9 @@ fn ready<'e, C: Connect<'e>>(
         let tenant = tenant.ok_or(Error::NoTenant)?;
         let mut conn = conn.connect(pool).await?;
         pool.refresh_if_due(&mut conn).await?;
-        let text = AssertSqlSafe(pool.render(sql.as_str(), &tenant)?).into_sql_str();
-        Ok((conn, text))
+        let text = pool.render(sql.as_str(), &tenant)?;
+        tracing::debug!(tenant = tenant.as_str(), sql = sql.as_str(), scoped = %text, "scoped statement");
+        Ok((conn, AssertSqlSafe(text).into_sql_str()))
     })
 }
 
@@ -173,13 +177,7 @@ macro_rules! scoped_executor {
             E: 'q + Execute<'q, Sqlite>,
         {
             let (pool, conn, tenant) = $parts(self);
-            let taken = take(query);
-            match tenant {
-                Some(tenant) => stream_on(pool, conn, tenant, taken),
-                None => Box::pin(futures_util::stream::once(async move {
-                    Err(Error::NoTenant.into())
-                })),
-            }
+            stream_on(pool, conn, tenant, take(query))
         }
 
         fn fetch_optional<'e, 'q: 'e, E>(
@@ -191,11 +189,7 @@ macro_rules! scoped_executor {
             E: 'q + Execute<'q, Sqlite>,
         {
             let (pool, conn, tenant) = $parts(self);
-            let taken = take(query);
-            match tenant {
-                Some(tenant) => optional_on(pool, conn, tenant, taken),
-                None => Box::pin(async move { Err(Error::NoTenant.into()) }),
-            }
+            optional_on(pool, conn, tenant, take(query))
         }
 
         fn prepare_with<'e>(
