@@ -54,14 +54,17 @@ impl<C: DerefMut<Target = SqliteConnection>> ScopedConnection<C> {
 /// assert_eq!(qty, 4); // store-2's row, same SKU, untouched
 /// # Ok(()) }
 /// ```
+///
+/// A transaction begun on the pool is a `Transaction<'static>`; one begun on a held
+/// [`PoolConnection`] borrows it.
 #[derive(Debug)]
-pub struct Transaction {
-    conn: ScopedConnection<sqlx::Transaction<'static, Sqlite>>,
+pub struct Transaction<'c> {
+    conn: ScopedConnection<sqlx::Transaction<'c, Sqlite>>,
 }
 
-impl Transaction {
+impl<'c> Transaction<'c> {
     pub(crate) fn new(
-        inner: sqlx::Transaction<'static, Sqlite>,
+        inner: sqlx::Transaction<'c, Sqlite>,
         pool: TenantPool,
         tenant: TenantId,
     ) -> Self {
@@ -91,14 +94,14 @@ impl Transaction {
     }
 }
 
-impl Deref for Transaction {
-    type Target = ScopedConnection<sqlx::Transaction<'static, Sqlite>>;
+impl<'c> Deref for Transaction<'c> {
+    type Target = ScopedConnection<sqlx::Transaction<'c, Sqlite>>;
     fn deref(&self) -> &Self::Target {
         &self.conn
     }
 }
 
-impl DerefMut for Transaction {
+impl DerefMut for Transaction<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.conn
     }
@@ -131,15 +134,13 @@ impl PoolConnection {
     ///
     /// # Errors
     /// sqlx's.
-    pub async fn begin(&mut self) -> Result<ConnectionTransaction<'_>, sqlx::Error> {
+    pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
         let tx = sqlx::Connection::begin(&mut *self.conn.inner).await?;
-        Ok(ConnectionTransaction {
-            conn: ScopedConnection {
-                inner: tx,
-                pool: self.conn.pool.clone(),
-                tenant: self.conn.tenant.clone(),
-            },
-        })
+        Ok(Transaction::new(
+            tx,
+            self.conn.pool.clone(),
+            self.conn.tenant.clone(),
+        ))
     }
 }
 
@@ -151,43 +152,6 @@ impl Deref for PoolConnection {
 }
 
 impl DerefMut for PoolConnection {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.conn
-    }
-}
-
-/// A transaction begun on a held [`PoolConnection`]; as [`Transaction`].
-#[derive(Debug)]
-pub struct ConnectionTransaction<'c> {
-    conn: ScopedConnection<sqlx::Transaction<'c, Sqlite>>,
-}
-
-impl ConnectionTransaction<'_> {
-    /// Commits the transaction.
-    ///
-    /// # Errors
-    /// sqlx's.
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.conn.inner.commit().await
-    }
-
-    /// Rolls the transaction back.
-    ///
-    /// # Errors
-    /// sqlx's.
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.conn.inner.rollback().await
-    }
-}
-
-impl<'c> Deref for ConnectionTransaction<'c> {
-    type Target = ScopedConnection<sqlx::Transaction<'c, Sqlite>>;
-    fn deref(&self) -> &Self::Target {
-        &self.conn
-    }
-}
-
-impl DerefMut for ConnectionTransaction<'_> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.conn
     }

@@ -32,7 +32,7 @@ impl TenantExecutor<'_> {
     ///
     /// # Errors
     /// sqlx's.
-    pub async fn begin(&self) -> Result<crate::Transaction, sqlx::Error> {
+    pub async fn begin(&self) -> Result<crate::Transaction<'static>, sqlx::Error> {
         self.pool.begin_for(self.tenant.clone()).await
     }
 

@@ -45,7 +45,7 @@ mod error;
 mod executor;
 mod pool;
 
-pub use connection::{ConnectionTransaction, PoolConnection, ScopedConnection, Transaction};
+pub use connection::{PoolConnection, ScopedConnection, Transaction};
 pub use context::{current_tenant, scope};
 pub use error::Error;
 pub use executor::TenantExecutor;

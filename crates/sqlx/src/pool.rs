@@ -93,7 +93,7 @@ impl TenantPool {
     ///
     /// # Errors
     /// [`Error::NoTenant`] outside a scope; sqlx's.
-    pub async fn begin(&self) -> Result<Transaction, sqlx::Error> {
+    pub async fn begin(&self) -> Result<Transaction<'static>, sqlx::Error> {
         let tenant = crate::current_tenant().ok_or(Error::NoTenant)?;
         self.begin_for(tenant).await
     }
@@ -107,7 +107,10 @@ impl TenantPool {
         self.acquire_for(tenant).await
     }
 
-    pub(crate) async fn begin_for(&self, tenant: TenantId) -> Result<Transaction, sqlx::Error> {
+    pub(crate) async fn begin_for(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Transaction<'static>, sqlx::Error> {
         Ok(Transaction::new(
             self.pool.begin().await?,
             self.clone(),

@@ -9,7 +9,7 @@ use crate::support::{B, shop, tenant, url};
 
 /// A sale that writes two tables: a new product, then its stock under the new product's
 /// key, as legacy code reads it (`last_insert_rowid`). Returns the product's key.
-async fn sell_new_product(tx: &mut tenantry_sqlx::Transaction, sku: &str) -> i64 {
+async fn sell_new_product(tx: &mut tenantry_sqlx::Transaction<'_>, sku: &str) -> i64 {
     let id = sqlx::query("INSERT INTO products (sku, name, price) VALUES (?, 'Brake pads', 39.0)")
         .bind(sku)
         .execute(&mut **tx)
