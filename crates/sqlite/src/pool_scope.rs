@@ -16,7 +16,7 @@
 use std::sync::{Arc, RwLock};
 
 use rusqlite::hooks::AuthContext;
-use tenantry_rewrite::{Refusal, RewriteError, Schema, TenantId};
+use tenantry_rewrite::{Refusal, RewriteError, TenantId};
 
 use crate::guard::Guard;
 use crate::scoping::{self, Scoping};
@@ -131,11 +131,6 @@ impl PoolScope {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Current { version, scoping };
         Ok(true)
-    }
-
-    /// The schema the current scoping reads statements against.
-    pub fn schema(&self) -> Schema {
-        self.scoping().rewriter.schema().clone()
     }
 
     /// `sql` rewritten for `tenant`: the pool's plan of it (made on first use), rendered.

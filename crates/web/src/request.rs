@@ -47,11 +47,10 @@ impl<'a> Request<'a> {
     }
 
     /// Every value of header `name` that is text, in order.
-    pub fn headers(&self, name: &str) -> impl Iterator<Item = &'a str> + '_ {
-        let name = name.to_owned();
+    pub fn headers<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
         self.headers
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(&name))
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .filter_map(|(_, v)| std::str::from_utf8(v).ok())
     }
 
