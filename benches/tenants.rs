@@ -27,6 +27,14 @@
 //! sides, on copies of the databases (see `settle`).
 //! `TENANTRY_BENCH_PER_STATEMENT=1` times each statement alone instead (both sides in
 //! turn, median of 31 rounds): which statements make a class's cost.
+//! `TENANTRY_BENCH_COMMITTED=N` times the catalogue's INSERTs as a live tenant makes
+//! them instead: each committed on its own, with parameters sampled again before each
+//! (so a unique key is always fresh), `N` per side in each of 5 rounds, the sides in
+//! turn (see `committed`). `TENANTRY_BENCH_SYNCHRONOUS=off|normal|full` sets
+//! `PRAGMA synchronous` on both sides (default: SQLite's, `full`), to take the disk's
+//! sync out of a committed insert. `TENANTRY_BENCH_KEYS=random` gives each fresh text key
+//! (the catalogue's `bench-N`) a random UUID instead, as the application's own ids are:
+//! rows then go anywhere in the tenant's range rather than after its last one.
 //!
 //! Run: `cargo bench --bench tenants` (the databases are built once, into
 //! `target/tenantry-bench/tenants/`, in about ten minutes on 2 cores: each copy checks
@@ -55,6 +63,14 @@ fn open(path: &Path) -> tenantry_sqlite::Connection {
     conn.set_tenant(MEASURED).expect("set tenant");
     conn.execute_batch("PRAGMA foreign_keys = ON")
         .expect("foreign keys");
+    if let Ok(mode) = std::env::var("TENANTRY_BENCH_SYNCHRONOUS") {
+        assert!(
+            ["off", "normal", "full"].contains(&mode.as_str()),
+            "TENANTRY_BENCH_SYNCHRONOUS=off|normal|full"
+        );
+        conn.execute_batch(&format!("PRAGMA synchronous = {mode}"))
+            .expect("synchronous");
+    }
     conn
 }
 
@@ -96,35 +112,32 @@ fn cases(
 }
 
 /// `TENANTRY_BENCH_SETTLE=N`: each INSERT of the catalogue committed `N` times on both
-/// sides before anything is measured (a run that breaks a unique key fails on both sides
-/// and changes nothing), so the measured tenant's pages have the room a live database's
-/// have: a `VACUUM`ed page is full, and a clustered table's insert inside the tree splits
-/// it on every rolled-back iteration (the worst case, measured without this).
-fn settle(sides: &[&tenantry_sqlite::Connection], cases: &[Case], runs: usize) {
+/// sides before anything is measured, with parameters sampled again through the side's
+/// connection before each (so a row that takes a unique key gets the next fresh one), so
+/// the measured tenant's pages have the room a live database's have: a `VACUUM`ed page is
+/// full, and a clustered table's insert inside the tree splits it on every rolled-back
+/// iteration (the worst case, measured without this). The INSERTs' parameters are then
+/// sampled again, so their keys are fresh on both sides (the same on both: each side's
+/// tenant holds the same rows).
+fn settle(sides: [&tenantry_sqlite::Connection; 2], cases: &mut [Case], runs: usize) {
+    let inserts = |c: &&mut Case| c.query.class == QueryClass::Insert;
     for conn in sides {
-        for case in cases.iter().filter(|c| c.query.class == QueryClass::Insert) {
-            let run = || {
-                conn.execute(
-                    case.query.sql,
-                    rusqlite::params_from_iter(case.params.iter()),
-                )
-            };
-            // Only an INSERT that can run twice: one whose row takes a unique key would
-            // fail every measured run after being committed once.
-            conn.execute_batch("BEGIN").expect("BEGIN");
-            let twice = run().is_ok() && run().is_ok();
-            conn.execute_batch("ROLLBACK").expect("ROLLBACK");
-            if !twice {
-                eprintln!(
-                    "settle: {} left out (a second run breaks a key)",
-                    case.query.name
-                );
-                continue;
-            }
+        for case in cases.iter_mut().filter(inserts) {
             for _ in 0..runs {
-                run().expect("a settling insert");
+                let params = scoped_sample(conn, case.query);
+                conn.execute(case.query.sql, rusqlite::params_from_iter(params.iter()))
+                    .expect("a settling insert");
             }
         }
+    }
+    for case in cases.iter_mut().filter(inserts) {
+        let [own, shared] = sides.map(|conn| scoped_sample(conn, case.query));
+        assert_eq!(
+            own, shared,
+            "{}: both sides sample the same",
+            case.query.name
+        );
+        case.params = own;
     }
 }
 
@@ -168,6 +181,116 @@ fn per_statement(
     }
 }
 
+/// Parameters for `query` sampled through the measured tenant's connection: the sampling
+/// statement sees only that tenant's rows on either side, so a fresh key (one more than
+/// the tenant's row count) is fresh on both.
+fn scoped_sample(
+    conn: &tenantry_sqlite::Connection,
+    query: &tenantry_fixtures::Query,
+) -> Vec<rusqlite::types::Value> {
+    let Some(sql) = query.sample_params else {
+        return Vec::new();
+    };
+    let mut stmt = conn.prepare(sql).expect("prepare the sampling statement");
+    let columns = stmt.column_count();
+    stmt.query_row([], |row| (0..columns).map(|i| row.get(i)).collect())
+        .expect("sample parameters")
+}
+
+/// A random UUID-shaped text (xorshift; the same sequence every run).
+fn uuid(state: &mut u64) -> String {
+    let mut next = || {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    };
+    let (a, b) = (next(), next());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// `TENANTRY_BENCH_COMMITTED=N`: the catalogue's INSERTs as a live tenant makes them:
+/// each one committed on its own (autocommit), `runs` in a row per side, the two sides in
+/// turn for 5 rounds, on copies of the databases. Parameters are sampled again through the
+/// side's own connection before each insert (outside the timing): a statement whose
+/// row takes a unique key gets the next fresh key each time, so the tree takes the rows
+/// one after another, splitting pages as it must, instead of splitting the same page on
+/// every rolled-back iteration. Reports the median and the mean per insert (the mean
+/// includes the page splits).
+fn committed(
+    own: &tenantry_sqlite::Connection,
+    shared: &tenantry_sqlite::Connection,
+    cases: &[Case],
+    runs: usize,
+) {
+    let random_keys = match std::env::var("TENANTRY_BENCH_KEYS").as_deref() {
+        Ok("random") => true,
+        Ok("sequential") | Err(_) => false,
+        Ok(other) => panic!("TENANTRY_BENCH_KEYS=random|sequential, not {other}"),
+    };
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut time = |conn: &tenantry_sqlite::Connection, case: &Case, out: &mut Vec<f64>| {
+        for _ in 0..runs {
+            let mut params = scoped_sample(conn, case.query);
+            if random_keys {
+                for value in &mut params {
+                    if matches!(value, rusqlite::types::Value::Text(t) if t.starts_with("bench-")) {
+                        *value = rusqlite::types::Value::Text(uuid(&mut seed));
+                    }
+                }
+            }
+            let mut stmt = conn.cached(case.query.sql).expect("prepare_cached");
+            let started = Instant::now();
+            stmt.execute(rusqlite::params_from_iter(params.iter()))
+                .expect("a committed insert");
+            out.push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    };
+    let summary = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        (v[v.len() / 2], mean)
+    };
+    eprintln!(
+        "committed inserts, {runs} × 5 per side; {MEASURED} alone vs among {TENANTS} tenants; µs per insert"
+    );
+    eprintln!(
+        "{:<32} {:>10} {:>10} {:>8} {:>10} {:>10} {:>8}",
+        "statement", "own med", "shared med", "cost", "own mean", "shared mean", "cost"
+    );
+    let (mut own_all, mut shared_all) = (Vec::new(), Vec::new());
+    for case in cases.iter().filter(|c| c.query.class == QueryClass::Insert) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            time(own, case, &mut a);
+            time(shared, case, &mut b);
+        }
+        own_all.extend_from_slice(&a);
+        shared_all.extend_from_slice(&b);
+        let ((am, aa), (bm, ba)) = (summary(a), summary(b));
+        eprintln!(
+            "{:<32} {am:>10.1} {bm:>10.1} {:>+7.1}% {aa:>10.1} {ba:>10.1} {:>+7.1}%",
+            case.query.name,
+            100.0 * (bm / am - 1.0),
+            100.0 * (ba / aa - 1.0)
+        );
+    }
+    let ((am, aa), (bm, ba)) = (summary(own_all), summary(shared_all));
+    eprintln!(
+        "{:<32} {am:>10.1} {bm:>10.1} {:>+7.1}% {aa:>10.1} {ba:>10.1} {:>+7.1}%",
+        "all inserts",
+        100.0 * (bm / am - 1.0),
+        100.0 * (ba / aa - 1.0)
+    );
+}
+
 fn main() {
     let started = SystemTime::now();
     let layout = fixture::layout_from_env(Layout::TenantFirst);
@@ -176,8 +299,12 @@ fn main() {
         runs.parse::<usize>()
             .expect("TENANTRY_BENCH_SETTLE=N: a number of runs")
     });
-    // Settling writes: on copies, so the built databases stay as they are.
-    let _copies = settle_runs.map(|_| {
+    let committed_runs = std::env::var("TENANTRY_BENCH_COMMITTED").ok().map(|runs| {
+        runs.parse::<usize>()
+            .expect("TENANTRY_BENCH_COMMITTED=N: a number of inserts")
+    });
+    // Committed writes: on copies, so the built databases stay as they are.
+    let _copies = settle_runs.or(committed_runs).map(|_| {
         let dir = tempfile::tempdir_in(bench_dir("tenants")).expect("temporary directory");
         for path in [&mut dbs.own, &mut dbs.shared] {
             let copy = dir.path().join(path.file_name().expect("a file name"));
@@ -188,9 +315,13 @@ fn main() {
     });
     let mut own = open(&dbs.own);
     let mut shared = open(&dbs.shared);
-    let cases = cases(&dbs.own, &mut own, &mut shared);
+    let mut cases = cases(&dbs.own, &mut own, &mut shared);
     if let Some(runs) = settle_runs {
-        settle(&[&own, &shared], &cases, runs);
+        settle([&own, &shared], &mut cases, runs);
+    }
+    if let Some(runs) = committed_runs {
+        committed(&own, &shared, &cases, runs);
+        return;
     }
     if std::env::var("TENANTRY_BENCH_PER_STATEMENT").as_deref() == Ok("1") {
         per_statement(&mut own, &mut shared, &cases);
