@@ -308,6 +308,10 @@ pub struct MigrateArgs {
     /// What each tenant table becomes.
     #[arg(long, value_enum, default_value_t = LayoutArg::Column)]
     pub layout: LayoutArg,
+    /// With `--layout tenant-first`: which tables get the tenant index
+    /// `idx_<table>_<column>`.
+    #[arg(long, value_enum, default_value_t = TenantIndexArg::Every)]
+    pub tenant_index: TenantIndexArg,
     /// The tenant registry table (default: `tenants`, when it exists); it stays global,
     /// must hold the default tenant, and every tenant id must be in it.
     #[arg(long, value_name = "NAME")]
@@ -352,6 +356,28 @@ impl From<LayoutArg> for tenantry::migrate::Layout {
         match arg {
             LayoutArg::TenantFirst => tenantry::migrate::Layout::TenantFirst,
             LayoutArg::Column => tenantry::migrate::Layout::Column,
+        }
+    }
+}
+
+/// `--tenant-index`: which tenant-first tables get `idx_<table>_<column>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TenantIndexArg {
+    /// Every tenant table, as a verification query that counts the indexes by name
+    /// expects; on a table keyed by (tenant, key) it repeats the key's leading column, and
+    /// every insert writes it too.
+    Every,
+    /// Only tables without a primary key: a table keyed by (tenant, key) is stored in
+    /// tenant order and its own tree serves the tenant test (inserts write one B-tree
+    /// fewer; the migration builds fewer indexes).
+    WhereNeeded,
+}
+
+impl From<TenantIndexArg> for tenantry::migrate::TenantIndex {
+    fn from(arg: TenantIndexArg) -> Self {
+        match arg {
+            TenantIndexArg::Every => tenantry::migrate::TenantIndex::Every,
+            TenantIndexArg::WhereNeeded => tenantry::migrate::TenantIndex::WhereNeeded,
         }
     }
 }

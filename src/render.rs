@@ -72,6 +72,17 @@ pub fn migrate_report(report: &Report) -> String {
             "  layout          tenant-first: each table rebuilt with keys per tenant, composite foreign keys, indexes led by {:?}, no default",
             plan.column
         );
+        let tenant_index = match plan.tenant_index {
+            tenantry::migrate::TenantIndex::Every => "on every table (--tenant-index every)",
+            tenantry::migrate::TenantIndex::WhereNeeded => {
+                "only where no primary key leads with the column (--tenant-index where-needed)"
+            }
+        };
+        let _ = writeln!(
+            out,
+            "  tenant index    idx_<table>_{} {tenant_index}",
+            plan.column
+        );
     }
     let _ = writeln!(out, "  global tables   {}", plan.global.len());
     for g in &plan.global {

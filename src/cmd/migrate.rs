@@ -3,11 +3,19 @@
 use tenantry::migrate::{MigrateOptions, Outcome, migrate};
 
 use super::{Status, init_logging, print_report, report_error, with_progress};
-use crate::cli::MigrateArgs;
+use crate::cli::{LayoutArg, MigrateArgs, TenantIndexArg};
 use crate::render;
 
 /// Runs the migration and prints its report, or what failed and how to get back.
 pub fn run(args: MigrateArgs) -> anyhow::Result<Status> {
+    if args.tenant_index == TenantIndexArg::WhereNeeded && args.layout == LayoutArg::Column {
+        eprintln!(
+            "error: --tenant-index where-needed applies to --layout tenant-first (the column \
+             layout always creates the tenant index where no index leads with the column); \
+             add --layout tenant-first, or drop --tenant-index"
+        );
+        return Ok(Status::BadInput);
+    }
     // A log beside a file that does not exist would only add confusion to the refusal.
     let log = init_logging(
         &args.db,
@@ -19,6 +27,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<Status> {
         column: args.column,
         exclude: args.exclude,
         layout: args.layout.into(),
+        tenant_index: args.tenant_index.into(),
         tenants_table: args.tenants_table,
         expect_tables: args.expect_tables,
         backup: args.backup,

@@ -247,3 +247,21 @@ fn the_demo_shows_two_stores_side_by_side_a_refusal_and_the_cost() {
         "{out}"
     );
 }
+
+#[test]
+fn tenant_index_where_needed_without_the_tenant_first_layout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let bytes = std::fs::read(&db).unwrap();
+    let (code, _, err) = outcome(&tenantry(&[
+        "migrate",
+        db.to_str().unwrap(),
+        "--tenant-index",
+        "where-needed",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("add --layout tenant-first"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+    assert!(files_containing(dir.path(), "tenantry-backup").is_empty());
+    assert!(files_containing(dir.path(), ".log").is_empty());
+}

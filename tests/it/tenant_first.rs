@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode};
-use tenantry_migrate::{Layout, MigrateOptions, migrate, verify};
+use tenantry_migrate::{Layout, MigrateOptions, Outcome, TenantIndex, migrate, verify};
 
 use crate::support::{Errors, on_the_oracle, snapshot, tiny_fixture};
 
@@ -308,6 +308,98 @@ fn a_database_migrated_by_the_column_layout_reaches_the_same_schema_and_rows() {
             .unwrap()
             .verification
             .passed()
+    );
+}
+
+/// The tiny POS fixture plus a table without a primary key, as `name` in `dir`.
+fn fixture_with_a_keyless_table(dir: &Path, name: &str) -> std::path::PathBuf {
+    let db = tiny_fixture(dir, name);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE notes (body TEXT NOT NULL); INSERT INTO notes VALUES ('first'), ('second');",
+        )
+        .unwrap();
+    db
+}
+
+/// The tables that have an index named `idx_<table>_tenant_id`, sorted.
+fn named_tenant_indexes(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT tbl_name FROM sqlite_schema WHERE type = 'index' \
+             AND name = 'idx_' || tbl_name || '_tenant_id' ORDER BY 1",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn where_needed_the_tenant_index_is_only_on_tables_no_primary_key_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let where_needed = MigrateOptions {
+        tenant_index: TenantIndex::WhereNeeded,
+        ..tenant_first()
+    };
+    let fresh = fixture_with_a_keyless_table(dir.path(), "fresh.db");
+    migrate(&fresh, &where_needed, &mut |_| {}).unwrap();
+    // The 32 POS tables are keyed (tenant_id, key); only the keyless table needs one.
+    assert_eq!(named_tenant_indexes(&fresh), ["notes"]);
+    let conn = Connection::open(&fresh).unwrap();
+    let keyed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema s, pragma_index_list(s.name) l, \
+             pragma_index_info(l.name) i WHERE s.type = 'table' AND l.origin = 'pk' \
+             AND i.seqno = 0 AND i.name = 'tenant_id' AND s.name <> ?1",
+            [tenantry_migrate::SEQUENCE_TABLE],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(keyed, 32);
+    let check = verify(&fresh, &Default::default()).unwrap();
+    assert!(
+        check.verification.passed(),
+        "{:?}",
+        check.verification.problems
+    );
+    let again = migrate(&fresh, &where_needed, &mut |_| {}).unwrap();
+    assert_eq!(again.outcome, Outcome::AlreadyMigrated);
+
+    // A database the column layout migrated (a tenant index on every table) reaches the
+    // same schema: its tenant indexes on keyed tables are not built again.
+    let upgraded = fixture_with_a_keyless_table(dir.path(), "upgraded.db");
+    migrate(&upgraded, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(named_tenant_indexes(&upgraded).len(), 33);
+    migrate(&upgraded, &where_needed, &mut |_| {}).unwrap();
+    assert_eq!(
+        without_records(&snapshot(&upgraded)),
+        without_records(&snapshot(&fresh))
+    );
+
+    // Asking for every tenant index afterwards rebuilds the tables without one, and the
+    // record then requires them.
+    migrate(&fresh, &tenant_first(), &mut |_| {}).unwrap();
+    assert_eq!(named_tenant_indexes(&fresh).len(), 33);
+    assert!(
+        verify(&fresh, &Default::default())
+            .unwrap()
+            .verification
+            .passed()
+    );
+    conn.execute_batch("DROP INDEX idx_products_tenant_id")
+        .unwrap();
+    let problems = verify(&fresh, &Default::default())
+        .unwrap()
+        .verification
+        .problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        format!("{problems:?}").contains("idx_products_tenant_id"),
+        "{problems:?}"
     );
 }
 

@@ -79,7 +79,7 @@ pub use migrate::{SchemaCode, migrate, migrate_with_schema};
 pub use open::{migrate_connection, migrate_connection_with_schema};
 pub use options::{
     DEFAULT_BUSY_WAIT, DEFAULT_COLUMN, DEFAULT_TENANT, Layout, MigrateOptions, RollbackOptions,
-    VerifyOptions,
+    TenantIndex, VerifyOptions,
 };
 pub use plan::{
     DEFAULT_TENANTS_TABLE, Expectation, GlobalReason, GlobalTable, MIGRATION_TABLES, Plan,

@@ -547,6 +547,7 @@ fn change(
             fk_before: FkBaseline::Copy(backup_path),
             integrity: false,
             layout: plan.layout,
+            tenant_index: plan.tenant_index,
         },
     )?;
     inject!(options, Step::Verify, 0);
@@ -586,6 +587,7 @@ fn change(
                 .collect(),
             fk_violations_before: verification.foreign_key_violations_before.clone(),
             layout: plan.layout,
+            tenant_index: plan.tenant_index,
         },
     )?;
     inject!(options, Step::Record, 0);
@@ -699,6 +701,22 @@ fn rebuild_tables(
         Step::CreateIndex,
         |table| rebuild::create_indexes(conn, table),
     )?;
+    // Tables tenant-first already that lack a tenant index now wanted.
+    let to_index: Vec<_> = plan
+        .scoped
+        .iter()
+        .filter_map(|t| t.create_index.as_deref().map(|i| (t, i)))
+        .collect();
+    if !to_index.is_empty() {
+        each_table(
+            &to_index,
+            |(t, _)| &t.name,
+            options,
+            timer,
+            Step::CreateIndex,
+            |(table, index)| apply::create_index(conn, plan, table, index),
+        )?;
+    }
     timer.start(Step::Statistics);
     rebuild::stats::write(conn, &statistics, &plan.column)?;
     inject!(options, Step::Statistics, 0);

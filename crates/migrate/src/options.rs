@@ -51,6 +51,53 @@ pub enum Layout {
     Column,
 }
 
+/// Which tables of the tenant-first layout get the tenant index `idx_<table>_<column>`.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use tenantry_migrate::{Layout, MigrateOptions, TenantIndex, migrate};
+///
+/// let dir = tempfile::tempdir()?;
+/// let db = dir.path().join("shop.db");
+/// rusqlite::Connection::open(&db)?.execute_batch(
+///     "CREATE TABLE products(id INTEGER PRIMARY KEY, sku TEXT);
+///      CREATE TABLE notes(body TEXT);",
+/// )?;
+/// let options = MigrateOptions {
+///     layout: Layout::TenantFirst,
+///     tenant_index: TenantIndex::WhereNeeded,
+///     ..Default::default()
+/// };
+/// migrate(&db, &options, &mut |_| {})?;
+///
+/// let conn = rusqlite::Connection::open(&db)?;
+/// let named = |t: &str| -> rusqlite::Result<i64> {
+///     conn.query_row(
+///         "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+///         [format!("idx_{t}_tenant_id")],
+///         |r| r.get(0),
+///     )
+/// };
+/// // `products` is keyed (tenant_id, id): its own tree is the tenant index.
+/// assert_eq!(named("products")?, 0);
+/// // `notes` has no key: it needs one.
+/// assert_eq!(named("notes")?, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TenantIndex {
+    /// On every tenant table, as the requirements' verification query expects, even where
+    /// the primary key leads with the tenant column already (every insert then writes one
+    /// more B-tree).
+    #[default]
+    Every,
+    /// Only on tables whose primary key does not lead with the tenant column (a table
+    /// without one): a table keyed `(tenant_id, …)` is stored in tenant order, and its own
+    /// tree serves every tenant test the tenant index would.
+    WhereNeeded,
+}
+
 /// Options of [`crate::migrate`].
 #[derive(Clone, Debug)]
 pub struct MigrateOptions {
@@ -62,6 +109,10 @@ pub struct MigrateOptions {
     pub exclude: Vec<String>,
     /// What each tenant table becomes (`--layout`).
     pub layout: Layout,
+    /// Which tables get `idx_<table>_<column>` in the tenant-first layout
+    /// (`--tenant-index`); the column layout creates it wherever no index leads with the
+    /// column.
+    pub tenant_index: TenantIndex,
     /// The tenant registry table (`--tenants-table`); `tenants` is used when it exists.
     pub tenants_table: Option<String>,
     /// A file listing the tables expected to be scoped (`--expect-tables`).
@@ -88,6 +139,7 @@ impl Default for MigrateOptions {
             column: DEFAULT_COLUMN.to_owned(),
             exclude: Vec::new(),
             layout: Layout::default(),
+            tenant_index: TenantIndex::default(),
             tenants_table: None,
             expect_tables: None,
             backup: None,

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result, Step};
 use crate::inspect::{Catalog, TableInfo, TableKind, mentioned_tables};
-use crate::options::{Layout, MigrateOptions};
+use crate::options::{Layout, MigrateOptions, TenantIndex};
 use crate::rebuild::Keying;
 use crate::record::RECORD_TABLE;
 use crate::sql;
@@ -233,6 +233,8 @@ pub struct Expectation {
 pub struct Plan {
     /// What each tenant table becomes.
     pub layout: Layout,
+    /// Layout `tenant-first`: which tables get the tenant index `idx_<table>_<column>`.
+    pub tenant_index: TenantIndex,
     /// The tenant column's name.
     pub column: String,
     /// The tenant given to every existing row.
@@ -373,15 +375,34 @@ pub fn build(
                 })
             })
             .collect();
-        let rebuild = crate::rebuild::plan(conn, catalog, &to_rebuild, &names, column)?;
+        let rebuild = crate::rebuild::plan(
+            conn,
+            catalog,
+            &to_rebuild,
+            &names,
+            column,
+            options.tenant_index,
+        )?;
         for table in &mut scoped {
             // The rebuild declares the column and creates the tenant index.
             table.add_column = false;
             table.create_index = None;
-            table.keying = rebuild
-                .iter()
-                .find(|r| r.name == table.name)
-                .map(|r| r.keying.clone());
+            let rebuilt = rebuild.iter().find(|r| r.name == table.name);
+            table.keying = rebuilt.map(|r| r.keying.clone());
+            if rebuilt.is_some_and(|r| !r.tenant_index) {
+                "the primary key".clone_into(&mut table.index);
+            }
+            // A table tenant-first already but for a tenant index now wanted gets it
+            // without a rebuild.
+            if rebuilt.is_none()
+                && let Some(info) = catalog.table(&table.name)
+                && info.kind == TableKind::Ordinary
+                && tenant_index_gap(info, column, options.tenant_index).is_some()
+            {
+                let name = sql::tenant_index_name(&table.name, column);
+                table.create_index = Some(name.clone());
+                table.index = name;
+            }
         }
         rebuild
     } else {
@@ -523,6 +544,7 @@ pub fn build(
 
     Ok(Plan {
         layout: options.layout,
+        tenant_index: options.tenant_index,
         column: column.to_owned(),
         default_tenant: tenant.clone(),
         triggers: scoped_triggers,
@@ -537,17 +559,51 @@ pub fn build(
     })
 }
 
-/// Whether a table is tenant-first already (see [`tenant_first_gaps`]).
+/// Whether a table's keys and indexes are tenant-first already, so that it needs no
+/// rebuild (see [`structural_gaps`]; a missing tenant index is created without one).
 pub(crate) fn is_tenant_first(info: &TableInfo, column: &str, scoped: &[&str]) -> bool {
-    tenant_first_gaps(info, column, scoped).is_empty()
+    structural_gaps(info, column, scoped).is_empty()
 }
 
-/// What keeps a table from being tenant-first, in words: it must have the tenant column,
-/// NOT NULL and without a default; every index (the primary key's and the unique
-/// constraints' too) must lead with it, and the tenant index `idx_<table>_<column>` exist;
-/// an INTEGER PRIMARY KEY (the rowid, which no index holds) must be gone; every foreign key
-/// to a tenant table must include it.
-pub(crate) fn tenant_first_gaps(info: &TableInfo, column: &str, scoped: &[&str]) -> Vec<String> {
+/// What keeps a table from being tenant-first, in words: the gaps a rebuild closes
+/// ([`structural_gaps`]), and a missing tenant index ([`tenant_index_gap`]).
+pub(crate) fn tenant_first_gaps(
+    info: &TableInfo,
+    column: &str,
+    scoped: &[&str],
+    tenant_index: TenantIndex,
+) -> Vec<String> {
+    let mut gaps = structural_gaps(info, column, scoped);
+    gaps.extend(tenant_index_gap(info, column, tenant_index));
+    gaps
+}
+
+/// The tenant index `idx_<table>_<column>` missing, when `tenant_index` wants it: always
+/// with [`TenantIndex::Every`], only where no primary key leads with the column with
+/// [`TenantIndex::WhereNeeded`].
+fn tenant_index_gap(info: &TableInfo, column: &str, tenant_index: TenantIndex) -> Option<String> {
+    let same = |c: &Option<String>| c.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(column));
+    let keyed_by_tenant = info
+        .indexes
+        .iter()
+        .any(|i| i.origin == "pk" && i.columns.first().is_some_and(same));
+    let needed = match tenant_index {
+        TenantIndex::Every => true,
+        TenantIndex::WhereNeeded => !keyed_by_tenant,
+    };
+    let named = sql::tenant_index_name(&info.name, column);
+    let present = info
+        .indexes
+        .iter()
+        .any(|i| i.name.eq_ignore_ascii_case(&named) && i.columns.first().is_some_and(same));
+    (needed && !present).then(|| format!("no index {named:?} led by {column:?}"))
+}
+
+/// What a rebuild closes, in words: the table must have the tenant column, NOT NULL and
+/// without a default; every index (the primary key's and the unique constraints' too) must
+/// lead with it; an INTEGER PRIMARY KEY (the rowid, which no index holds) must be gone;
+/// every foreign key to a tenant table must include it.
+fn structural_gaps(info: &TableInfo, column: &str, scoped: &[&str]) -> Vec<String> {
     let mut gaps = Vec::new();
     match info.column(column) {
         None => gaps.push(format!("no column {column:?}")),
@@ -571,14 +627,6 @@ pub(crate) fn tenant_first_gaps(info: &TableInfo, column: &str, scoped: &[&str])
     let has_pk = info.columns.iter().any(|c| c.pk > 0);
     if has_pk && !info.indexes.iter().any(|i| i.origin == "pk") {
         gaps.push("its INTEGER PRIMARY KEY is the rowid, shared by every tenant".to_owned());
-    }
-    let tenant_index = crate::sql::tenant_index_name(&info.name, column);
-    if !info
-        .indexes
-        .iter()
-        .any(|i| i.name.eq_ignore_ascii_case(&tenant_index) && i.columns.first().is_some_and(same))
-    {
-        gaps.push(format!("no index {tenant_index:?} led by {column:?}"));
     }
     for fk in &info.foreign_keys {
         let to_tenant_table = scoped.iter().any(|s| s.eq_ignore_ascii_case(&fk.parent));

@@ -36,6 +36,10 @@ pub struct Record {
     /// `column`).
     #[serde(default = "column_layout")]
     pub layout: crate::Layout,
+    /// Which tenant-first tables got the tenant index (records of earlier releases: every
+    /// one).
+    #[serde(default)]
+    pub tenant_index: crate::TenantIndex,
     /// The scoped tables whose tenant column was the application's own (it declared it
     /// before any migration): tenant connections show it to legacy statements. Records of
     /// earlier releases have none.

@@ -106,6 +106,8 @@ pub(crate) struct Expected<'a> {
     pub integrity: bool,
     /// The layout the tables must have.
     pub layout: crate::Layout,
+    /// Layout `tenant-first`: which tables must have the tenant index.
+    pub tenant_index: crate::TenantIndex,
 }
 
 /// The foreign-key violations that were there before, to tell new ones from old.
@@ -182,7 +184,8 @@ pub(crate) fn run(
         }
         if expected.layout == crate::Layout::TenantFirst && !virtual_table {
             let scoped: Vec<&str> = expected.scoped.iter().map(String::as_str).collect();
-            for gap in crate::plan::tenant_first_gaps(info, column, &scoped) {
+            for gap in crate::plan::tenant_first_gaps(info, column, &scoped, expected.tenant_index)
+            {
                 problems.push(problem(Check::TenantFirst, name, gap));
             }
         }
@@ -439,6 +442,9 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
             }),
             integrity: options.integrity,
             layout: record.as_ref().map_or(crate::Layout::Column, |r| r.layout),
+            tenant_index: record
+                .as_ref()
+                .map_or_else(Default::default, |r| r.tenant_index),
         },
     )?;
     Ok(VerifyReport {

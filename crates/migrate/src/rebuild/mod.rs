@@ -19,6 +19,7 @@ pub(crate) use ddl::Action;
 pub use table::{AUTOINCREMENT_MARK, CLUSTERED_MARK, Keying, ROWID_MARK};
 use table::{Context, EmulatedAction};
 
+use crate::TenantIndex;
 use crate::error::{Error, Result, Step};
 use crate::inspect::{Catalog, TableInfo};
 use crate::sql::{self, ident};
@@ -51,6 +52,9 @@ pub(crate) struct TableRebuild {
     key: Vec<String>,
     /// Its indexes, tenant-first, and the tenant index.
     pub indexes: Vec<String>,
+    /// Whether it gets the tenant index `idx_<table>_<column>` (without it, its primary
+    /// key leads with the tenant column and serves the tenant test).
+    pub tenant_index: bool,
     /// Foreign-key actions run by triggers.
     actions: Vec<EmulatedAction>,
     /// Its columns' declared collations (SQLite matches a foreign key with the parent
@@ -61,7 +65,7 @@ pub(crate) struct TableRebuild {
 /// Plans the rebuild of `to_rebuild` among the tenant tables `scoped` (those already
 /// tenant-first included: a foreign key to one of them becomes composite too): reads each
 /// table's text and indexes, and whether a primary key that would become a `WITHOUT ROWID`
-/// key holds NULL.
+/// key holds NULL. `tenant_index` says which tables get `idx_<table>_<column>`.
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming a table whose text cannot be read; [`Error::Sqlite`].
@@ -71,6 +75,7 @@ pub(crate) fn plan(
     to_rebuild: &[&str],
     scoped: &[&str],
     column: &str,
+    tenant_index: TenantIndex,
 ) -> Result<Vec<TableRebuild>> {
     let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
     let primary_key = |t: &str| catalog.table(t).map(TableInfo::primary_key);
@@ -121,10 +126,14 @@ pub(crate) fn plan(
         if matches!(new.keying, Keying::Rowid { .. } | Keying::Clustered) {
             refuse_rowid_readers(name, &text, info, catalog)?;
         }
-        let key = match &new.keying {
-            Keying::RowidKept => Vec::new(),
-            Keying::Rowid { column, .. } => vec![column.clone()],
-            Keying::Clustered | Keying::WithoutRowid => key,
+        let (key, keyed_by_tenant) = match &new.keying {
+            Keying::RowidKept => (Vec::new(), false),
+            Keying::Rowid { column, .. } => (vec![column.clone()], true),
+            Keying::Clustered | Keying::WithoutRowid => (key, true),
+        };
+        let tenant_index = match tenant_index {
+            TenantIndex::Every => true,
+            TenantIndex::WhereNeeded => !keyed_by_tenant,
         };
         out.push(TableRebuild {
             name: info.name.clone(),
@@ -139,7 +148,8 @@ pub(crate) fn plan(
                 .collect(),
             old_tenant: info.column(column).is_some(),
             key,
-            indexes: indexes(conn, info, column)?,
+            indexes: indexes(conn, info, column, tenant_index)?,
+            tenant_index,
             actions: new.actions,
             collations: new.collations,
         });
@@ -206,8 +216,16 @@ fn holds_null(conn: &Connection, table: &str, key: &[String]) -> Result<bool> {
 }
 
 /// The table's indexes written tenant-first, then the tenant index `idx_<table>_<column>`
-/// unless an index of that name is among them.
-fn indexes(conn: &Connection, info: &TableInfo, column: &str) -> Result<Vec<String>> {
+/// unless an index of that name is among them. Without `tenant_index` (the new primary key
+/// leads with the tenant column, and the tenant index is not wanted where it is redundant),
+/// no tenant index is added, and one on the tenant column alone that an earlier migration
+/// (the column layout) made is not created again.
+fn indexes(
+    conn: &Connection,
+    info: &TableInfo,
+    column: &str,
+    tenant_index: bool,
+) -> Result<Vec<String>> {
     let err = Error::sqlite(Step::Plan, Some(&info.name));
     let mut stmt = conn
         .prepare(
@@ -224,7 +242,23 @@ fn indexes(conn: &Connection, info: &TableInfo, column: &str) -> Result<Vec<Stri
     let wanted = sql::tenant_index_name(&info.name, column);
     let mut out = Vec::new();
     let mut has_tenant_index = false;
+    let redundant = |name: &str| {
+        !tenant_index
+            && name.eq_ignore_ascii_case(&wanted)
+            && info.indexes.iter().any(|i| {
+                i.name == name
+                    && !i.unique
+                    && !i.partial
+                    && i.columns.len() == 1
+                    && i.columns[0]
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(column))
+            })
+    };
     for (name, text) in listed {
+        if redundant(&name) {
+            continue;
+        }
         has_tenant_index |= name.eq_ignore_ascii_case(&wanted);
         let edited = tenant_first_index(&text, column).map_err(|reason| Error::Unsupported {
             table: info.name.clone(),
@@ -234,7 +268,7 @@ fn indexes(conn: &Connection, info: &TableInfo, column: &str) -> Result<Vec<Stri
         })?;
         out.push(edited);
     }
-    if !has_tenant_index {
+    if tenant_index && !has_tenant_index {
         out.push(format!(
             "CREATE INDEX {} ON {}({})",
             ident(&wanted),
