@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, StatementStatus, types::Value};
 use tenantry_fixtures::{Interleave, TenantCopy, copy_tenant};
-use tenantry_migrate::{DEFAULT_TENANT, Layout, MigrateOptions, migrate};
+use tenantry_migrate::{DEFAULT_TENANT, Layout, MigrateOptions, TenantIndex, migrate};
 use tenantry_rewrite::{Rewriter, TenantId};
 
 use crate::support::tiny_fixture;
@@ -44,13 +44,15 @@ fn steps(conn: &Connection, sql: &str, params: &[Value]) -> i64 {
     i64::from(stmt.get_status(StatementStatus::VmStep))
 }
 
-/// `legacy` migrated tenant-first into `dir/alone.db`, and a copy of that in which two more
-/// tenants hold the same rows under the same keys (`dir/shared.db`).
-fn migrated(dir: &Path, legacy: &Path) -> (PathBuf, PathBuf) {
+/// `legacy` migrated tenant-first (with `tenant_index`) into `dir/alone.db`, and a copy of
+/// that in which two more tenants hold the same rows under the same keys
+/// (`dir/shared.db`).
+fn migrated(dir: &Path, legacy: &Path, tenant_index: TenantIndex) -> (PathBuf, PathBuf) {
     let alone = dir.join("alone.db");
     std::fs::copy(legacy, &alone).unwrap();
     let options = MigrateOptions {
         layout: Layout::TenantFirst,
+        tenant_index,
         ..MigrateOptions::default()
     };
     migrate(&alone, &options, &mut |_| {}).unwrap();
@@ -71,11 +73,25 @@ fn migrated(dir: &Path, legacy: &Path) -> (PathBuf, PathBuf) {
     (alone, shared)
 }
 
-/// Every catalogue read, scoped on the tenant-first copies of `legacy`, against the legacy
-/// statement on `legacy`: the work of each, and the statements that do too much, but for
-/// those named in `known` (each with the reason).
+/// Every catalogue read, scoped on the tenant-first copies of `legacy` (with the tenant
+/// index on every table, then only where needed), against the legacy statement on
+/// `legacy`: the work of each, and the statements that do too much, but for those named in
+/// `known` (each with the reason).
 fn work_as_before(dir: &Path, legacy: &Path, known: &[(&str, &str)]) {
-    let (alone, shared) = migrated(dir, legacy);
+    for tenant_index in [TenantIndex::Every, TenantIndex::WhereNeeded] {
+        let dir = dir.join(format!("{tenant_index:?}"));
+        std::fs::create_dir(&dir).unwrap();
+        work_as_before_with(&dir, legacy, known, tenant_index);
+    }
+}
+
+fn work_as_before_with(
+    dir: &Path,
+    legacy: &Path,
+    known: &[(&str, &str)],
+    tenant_index: TenantIndex,
+) {
+    let (alone, shared) = migrated(dir, legacy, tenant_index);
     let legacy = Connection::open(legacy).unwrap();
     let alone = Connection::open(&alone).unwrap();
     let shared = Connection::open(&shared).unwrap();
@@ -101,18 +117,21 @@ fn work_as_before(dir: &Path, legacy: &Path, known: &[(&str, &str)]) {
         let before = steps(&legacy, query.sql, &params);
         let one = steps(&alone, scoped.sql(), &params);
         let three = steps(&shared, scoped.sql(), &params);
-        eprintln!("{:<32} {before:>8} {one:>8} {three:>8}", query.name);
+        eprintln!(
+            "{tenant_index:?} {:<32} {before:>8} {one:>8} {three:>8}",
+            query.name
+        );
         let allowed = (before as f64 * SCOPED_FACTOR) as i64 + SCOPED_EXTRA;
         if one > allowed && !known.iter().any(|(name, _)| *name == query.name) {
             too_much.push(format!(
-                "{}: {one} steps alone against {before} before migration",
+                "{tenant_index:?} {}: {one} steps alone against {before} before migration",
                 query.name
             ));
         }
         // Neighbours' rows are outside the tenant's range: the same work, whoever shares.
         if three > one + one / 10 {
             too_much.push(format!(
-                "{}: {three} steps among three tenants against {one} alone",
+                "{tenant_index:?} {}: {three} steps among three tenants against {one} alone",
                 query.name
             ));
         }
