@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result, Step};
 use crate::inspect::{self, TableKind};
 use crate::options::{Layout, MigrateOptions};
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, ScopedTable};
 use crate::record::{self, Record};
 use crate::report::{Outcome, Progress, Report, Timer};
 use crate::tenant::{self, TenantId};
@@ -634,19 +634,8 @@ fn add_columns(
     )?;
 
     timer.start(Step::CreateIndex);
-    let to_index: Vec<_> = plan
-        .scoped
-        .iter()
-        .filter_map(|t| t.create_index.as_deref().map(|i| (t, i)))
-        .collect();
-    each_table(
-        &to_index,
-        |(t, _)| &t.name,
-        options,
-        timer,
-        Step::CreateIndex,
-        |(table, index)| apply::create_index(conn, plan, table, index),
-    )?;
+    let to_index = tenant_indexes(plan);
+    create_tenant_indexes(conn, plan, &to_index, options, timer)?;
 
     timer.start(Step::Statistics);
     apply::write_statistics(conn, &to_index)?;
@@ -702,20 +691,9 @@ fn rebuild_tables(
         |table| rebuild::create_indexes(conn, table),
     )?;
     // Tables tenant-first already that lack a tenant index now wanted.
-    let to_index: Vec<_> = plan
-        .scoped
-        .iter()
-        .filter_map(|t| t.create_index.as_deref().map(|i| (t, i)))
-        .collect();
+    let to_index = tenant_indexes(plan);
     if !to_index.is_empty() {
-        each_table(
-            &to_index,
-            |(t, _)| &t.name,
-            options,
-            timer,
-            Step::CreateIndex,
-            |(table, index)| apply::create_index(conn, plan, table, index),
-        )?;
+        create_tenant_indexes(conn, plan, &to_index, options, timer)?;
     }
     timer.start(Step::Statistics);
     rebuild::stats::write(conn, &statistics, &plan.column)?;
@@ -741,6 +719,34 @@ fn rebuild_tables(
     triggers::create(conn, &plan.added_triggers)?;
     inject!(options, Step::ScopeTriggers, 0);
     Ok(())
+}
+
+/// The scoped tables that get their tenant index by `CREATE INDEX`, with its name: every
+/// one that needs it in the column layout; in the tenant-first layout, a table tenant-first
+/// already but for a tenant index now wanted.
+fn tenant_indexes(plan: &Plan) -> Vec<(&ScopedTable, &str)> {
+    plan.scoped
+        .iter()
+        .filter_map(|t| t.create_index.as_deref().map(|i| (t, i)))
+        .collect()
+}
+
+/// Creates the tenant indexes of `to_index`, one table at a time (step `create_index`).
+fn create_tenant_indexes(
+    conn: &Connection,
+    plan: &Plan,
+    to_index: &[(&ScopedTable, &str)],
+    options: &MigrateOptions,
+    timer: &mut Timer<'_>,
+) -> Result<()> {
+    each_table(
+        to_index,
+        |(t, _)| &t.name,
+        options,
+        timer,
+        Step::CreateIndex,
+        |(table, index)| apply::create_index(conn, plan, table, index),
+    )
 }
 
 /// Runs `f` on each of `tables` in order as `step`, one table's work at a time: a progress
