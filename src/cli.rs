@@ -76,6 +76,12 @@ pub enum Command {
     /// - INSERT gets the tenant column and the tenant as its value; an upsert cannot touch
     ///   another tenant's row.
     ///
+    /// Two functions the tenant connection registers appear in it: `tenantry_tenant(v, …)`
+    /// around a tenant value known only when the statement runs (a bound parameter), which
+    /// fails the statement unless `v` is the tenant, and `tenantry_key(k)` around the key an
+    /// INSERT gives a tenant-first table's row, which reports it as `last_insert_rowid()`.
+    /// The sqlite3 shell does not have them.
+    ///
     /// What cannot be proven to touch only the tenant's rows is refused with the reason:
     /// schema changes, ATTACH, most PRAGMAs, REPLACE, tables the schema does not know.
     /// Parameters, literals and comments are kept exactly as written. Nothing is run: the

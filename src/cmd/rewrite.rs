@@ -78,12 +78,19 @@ pub fn run(args: RewriteArgs) -> anyhow::Result<Status> {
 /// declares global are used unscoped; a schema file declares nothing, so there every table
 /// without the tenant column is global.
 fn load_schema(args: &RewriteArgs) -> Result<(Schema, Policy), String> {
-    let mut policy = Policy::default();
+    // As a tenant connection rewrites: keys reported, tenant values checked when they run.
+    let mut policy = tenantry::sqlite::schema::connection_policy(GlobalTables::default());
     let (read, origin) = match (&args.db, &args.schema) {
         (Some(db), _) => {
-            let (objects, globals) = schema_of_database(db)?;
-            policy.global_tables = GlobalTables::Declared(globals);
-            (Schema::from_objects(objects, &args.column), db.as_path())
+            let found = schema_of_database(db)?;
+            policy.global_tables = GlobalTables::Declared(found.globals);
+            let read = Schema::from_objects(found.objects, &args.column).map(|mut schema| {
+                for table in &found.own_columns {
+                    schema.set_own_tenant_column(table);
+                }
+                schema
+            });
+            (read, db.as_path())
         }
         (None, Some(file)) => {
             let text = std::fs::read_to_string(file).map_err(|e| {
@@ -112,9 +119,18 @@ fn load_schema(args: &RewriteArgs) -> Result<(Schema, Policy), String> {
         })
 }
 
-/// The `CREATE` statements of a database's tables, views and triggers, and the tables it
-/// declares global, read through a read-only connection.
-fn schema_of_database(db: &Path) -> Result<(Vec<String>, Vec<String>), String> {
+/// What a tenant connection reads of a database's schema.
+struct DatabaseSchema {
+    /// The `CREATE` statements of its tables, views, triggers and indexes.
+    objects: Vec<String>,
+    /// The tables it declares global.
+    globals: Vec<String>,
+    /// The tables whose tenant column is the application's own.
+    own_columns: Vec<String>,
+}
+
+/// The schema of the database at `db`, read through a read-only connection.
+fn schema_of_database(db: &Path) -> Result<DatabaseSchema, String> {
     let cannot = |detail: &dyn std::fmt::Display| {
         format!(
             "cannot read the schema of {}: {detail}; pass the application's SQLite database \
@@ -147,7 +163,13 @@ fn schema_of_database(db: &Path) -> Result<(Vec<String>, Vec<String>), String> {
         return Err(cannot(&"the database has no tables"));
     }
     let globals = tenantry::sqlite::schema::global_tables(&conn).map_err(|e| cannot(&e))?;
-    Ok((tables, globals))
+    let own_columns =
+        tenantry::sqlite::schema::own_tenant_columns(&conn).map_err(|e| cannot(&e))?;
+    Ok(DatabaseSchema {
+        objects: tables,
+        globals,
+        own_columns,
+    })
 }
 
 /// The JSON object printed on success.

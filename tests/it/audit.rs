@@ -151,3 +151,55 @@ fn a_clean_file_exits_zero_and_bad_input_exits_two_with_a_message() {
     assert_eq!(code, 2);
     assert!(err.contains("tenantry migrate"), "{err}");
 }
+
+#[test]
+fn the_audit_refuses_what_a_tenant_connection_refuses_and_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = migrated_pos(dir.path());
+    // A tenant value bound as a parameter: a tenant connection takes it and checks it when
+    // the statement runs; a schema change it refuses.
+    let insert = "INSERT INTO sessions (id, user_id, created_at, expires_at, tenant_id) VALUES (?1, ?2, 0, 1, ?3)";
+    let create = "CREATE TABLE extra (x)";
+    let source = dir.path().join("app.rs");
+    std::fs::write(
+        &source,
+        format!(
+            "fn f(c: &rusqlite::Connection) {{\n    c.execute({insert:?}, ()).unwrap();\n    c.execute({create:?}, ()).unwrap();\n}}\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = outcome(&tenantry(&[
+        "audit",
+        path(&source),
+        "--db",
+        path(&db),
+        "--json",
+    ]));
+    assert_eq!(code, 1, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let verdicts: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["verdict"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(verdicts, ["scoped", "refused"], "{out}");
+
+    let conn = tenantry_sqlite::Connection::open(&db).unwrap();
+    conn.set_tenant("caps-automotive").unwrap();
+    let user: i64 = conn
+        .query_row("SELECT min(id) FROM users", [], |r| r.get(0))
+        .unwrap();
+    let run = |tenant: &str| {
+        conn.execute(
+            insert,
+            rusqlite::params![format!("token-{tenant}"), user, tenant],
+        )
+    };
+    assert_eq!(run("caps-automotive").unwrap(), 1);
+    assert!(
+        run("store-2").is_err(),
+        "another tenant's value fails when it runs"
+    );
+    assert!(conn.execute_batch(create).is_err());
+}

@@ -634,3 +634,36 @@ fn the_pos_catalogue_rewritten_from_a_migrated_fixture_sees_only_its_tenant() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn the_rewrite_of_a_database_is_what_a_tenant_connection_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::tiny_fixture(dir.path(), "pos.db");
+    let options = tenantry_migrate::MigrateOptions {
+        layout: tenantry_migrate::Layout::TenantFirst,
+        ..Default::default()
+    };
+    tenantry_migrate::migrate(&db, &options, &mut |_| {}).unwrap();
+    let conn = tenantry_sqlite::Connection::open(&db).unwrap();
+    conn.set_tenant("store-2").unwrap();
+    for sql in [
+        // The key the tenant's row gets, reported as last_insert_rowid().
+        "INSERT INTO products (sku, name, price) VALUES ('BRK-001', 'Brake pads', 49.99)",
+        // A tenant value bound as a parameter, checked when the statement runs.
+        "INSERT INTO product_categories (code, name, tenant_id) VALUES ('X', 'Misc', ?1)",
+        "SELECT sku, name FROM products WHERE price > 10 ORDER BY sku",
+    ] {
+        let (code, out, err) = outcome(&tenantry(&[
+            "rewrite",
+            "--db",
+            path(&db),
+            "--tenant",
+            "store-2",
+            sql,
+        ]));
+        assert_eq!(code, 0, "{sql}: {err}");
+        let runs = conn.prepare(sql).unwrap().expanded_sql().unwrap();
+        // Unbound parameters expand to NULL.
+        assert_eq!(out.trim_end().replace("?1", "NULL"), runs, "{sql}");
+    }
+}

@@ -29,7 +29,7 @@ mod render;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use tenantry_rewrite::{GlobalTables, Policy, RewriteError, Rewriter, TenantId};
+use tenantry_rewrite::{RewriteError, Rewriter, TenantId};
 
 pub use render::render;
 
@@ -134,7 +134,10 @@ pub enum Error {
 }
 
 /// The rewriter a tenant connection to the database at `db` would use (tenant column
-/// `column`): its schema, and only the tables it declares global used unscoped.
+/// `column`): its schema with the application's own tenant columns, only the tables it
+/// declares global used unscoped, and the connection's policy (tenant values checked when
+/// the statement runs, keys reported), so the audit refuses exactly what the connection
+/// refuses.
 ///
 /// # Errors
 /// [`Error::Schema`] when the file is missing, not a database, or not migrated.
@@ -149,13 +152,7 @@ pub fn rewriter_for(db: &Path, column: &str) -> Result<Rewriter, Error> {
     let flags =
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(db, flags).map_err(|e| bad(e.to_string()))?;
-    let schema = tenantry_sqlite::schema::load(&conn, column)
-        .and_then(tenantry_sqlite::schema::require_migrated)
-        .map_err(|e| bad(e.to_string()))?;
-    let globals = tenantry_sqlite::schema::global_tables(&conn).map_err(|e| bad(e.to_string()))?;
-    let mut policy = Policy::default();
-    policy.global_tables = GlobalTables::Declared(globals);
-    Ok(Rewriter::with_policy(schema, policy))
+    tenantry_sqlite::schema::rewriter(&conn, column).map_err(|e| bad(e.to_string()))
 }
 
 /// Audits every `.rs` file under `root` (or `root` itself, a file), skipping `target`

@@ -1,7 +1,7 @@
 //! The schema the rewriter scopes against, read from the live database.
 
 use rusqlite::Connection;
-use tenantry_rewrite::{GLOBALS_TABLE, Schema};
+use tenantry_rewrite::{GLOBALS_TABLE, GlobalTables, Policy, Rewriter, Schema};
 
 use crate::error::Error;
 
@@ -30,6 +30,54 @@ pub(crate) fn objects(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 pub(crate) fn parse(objects: &[String], column: &str) -> rusqlite::Result<Schema> {
     // One object at a time: joined, a comment at the end of one could swallow the next.
     Ok(Schema::from_objects(objects, column).map_err(Error::from)?)
+}
+
+/// The rewriter's policy on a tenant connection: the default, the keys an INSERT gives a
+/// tenant-first table's rows reported as `last_insert_rowid()`, and the tenant values a
+/// statement gives itself checked when it runs. `global_tables` says which tables without
+/// the tenant column are used unscoped (a connection: those the database declares, see
+/// [`global_tables`]).
+///
+/// A tool that says what a tenant connection would do with a statement (`tenantry rewrite`,
+/// `tenantry audit`) rewrites with this policy, so it shows what the connection runs.
+///
+/// ```
+/// use tenantry_rewrite::{GlobalTables, Rewriter, Schema, TenantId};
+///
+/// let schema = Schema::from_sql("CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL);", "tenant_id")?;
+/// let policy = tenantry_sqlite::schema::connection_policy(GlobalTables::Declared(Vec::new()));
+/// let rewriter = Rewriter::with_policy(schema, policy);
+/// // A tenant value bound as a parameter is checked when the statement runs.
+/// let tenant = TenantId::new("store-2")?;
+/// let sql = rewriter.rewrite("INSERT INTO notes (body, tenant_id) VALUES (?1, ?2)", &tenant)?.sql().to_owned();
+/// assert!(sql.contains("tenantry_tenant(?2"), "{sql}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn connection_policy(global_tables: GlobalTables) -> Policy {
+    let mut policy = Policy::default();
+    policy.report_keys = true;
+    policy.check_tenant_values = true;
+    policy.global_tables = global_tables;
+    policy
+}
+
+/// The rewriter a tenant connection to `conn`'s database uses, built anew: its schema
+/// (which must have the tenant column `column` somewhere), the application's own tenant
+/// columns as the last migration recorded them, the tables it declares global, and
+/// [`connection_policy`].
+///
+/// # Errors
+/// SQLite's errors, [`Error::Schema`], or [`Error::NotMigrated`].
+pub fn rewriter(conn: &Connection, column: &str) -> rusqlite::Result<Rewriter> {
+    let mut schema = require_migrated(load(conn, column)?)?;
+    for table in own_tenant_columns(conn)? {
+        schema.set_own_tenant_column(&table);
+    }
+    let globals = global_tables(conn)?;
+    Ok(Rewriter::with_policy(
+        schema,
+        connection_policy(GlobalTables::Declared(globals)),
+    ))
 }
 
 /// `schema`, unless no table has the tenant column (the database was never migrated).
@@ -70,8 +118,12 @@ pub const TABLE_EXISTS_QUERY: &str =
 
 /// The tables whose tenant column the application declared itself, as the last migration
 /// recorded them (`own_column_tables` in `_tenantry_migrations`; none before that record
-/// existed, or on a database migrated by hand).
-pub(crate) fn own_tenant_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+/// existed, or on a database migrated by hand): tenant connections show that column to
+/// legacy statements.
+///
+/// # Errors
+/// SQLite's.
+pub fn own_tenant_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let recorded: bool = conn
         .prepare_cached(TABLE_EXISTS_QUERY)?
         .query_row(["_tenantry_migrations"], |row| row.get(0))?;

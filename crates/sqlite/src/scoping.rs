@@ -12,7 +12,7 @@
 use std::sync::{Arc, LazyLock, Mutex};
 
 use quick_cache::sync::Cache;
-use tenantry_rewrite::{GlobalTables, Plan, Policy, Rewriter, Schema};
+use tenantry_rewrite::{GlobalTables, Plan, Rewriter, Schema};
 
 use crate::schema;
 
@@ -33,19 +33,6 @@ type Kept = (String, Arc<Scoping>);
 
 /// The most recently used last.
 static SCHEMAS: LazyLock<Mutex<Vec<Kept>>> = LazyLock::new(|| Mutex::new(Vec::new()));
-
-/// The rewriter's policy on a tenant connection: the default, the keys an INSERT gives a
-/// tenant-first table's rows reported as `last_insert_rowid()` (see `key.rs`), and the
-/// tenant values a statement gives itself checked when it runs (see `tenant_value.rs`).
-/// Only the tables the database declares global (`globals`) are used unscoped; any other
-/// table without the tenant column is refused.
-fn policy(globals: Vec<String>) -> Policy {
-    let mut policy = Policy::default();
-    policy.report_keys = true;
-    policy.check_tenant_values = true;
-    policy.global_tables = GlobalTables::Declared(globals);
-    policy
-}
 
 /// The scoping for the schema of `conn` as it is now, tenant column `column`, with the
 /// tables `own` (and those the last migration recorded) declared as having the
@@ -98,7 +85,10 @@ pub(crate) fn for_schema(
         schema.set_own_tenant_column(table);
     }
     let scoping = Arc::new(Scoping {
-        rewriter: Rewriter::with_policy(schema, policy(globals)),
+        rewriter: Rewriter::with_policy(
+            schema,
+            schema::connection_policy(GlobalTables::Declared(globals)),
+        ),
         plans: Cache::new(PLAN_CACHE_CAPACITY),
     });
     let mut kept = SCHEMAS
