@@ -48,6 +48,18 @@ fn rewrite_ok(schema: &Path, tenant: &str, sql: &str) -> String {
         .to_owned()
 }
 
+/// `tenantry rewrite --db db --tenant tenant sql`: its exit code, standard output and error.
+fn rewrite_db(db: &Path, tenant: &str, sql: &str) -> (i32, String, String) {
+    outcome(&tenantry(&[
+        "rewrite",
+        "--db",
+        path(db),
+        "--tenant",
+        tenant,
+        sql,
+    ]))
+}
+
 fn names(conn: &Connection, sql: &str) -> Vec<String> {
     let mut statement = conn.prepare(sql).expect("rewritten SQL prepares");
     statement
@@ -124,14 +136,7 @@ fn db_schema_is_read_without_changing_the_database() {
     let before = std::fs::read(&db).expect("read db");
     let files_before = std::fs::read_dir(dir.path()).expect("list").count();
 
-    let (code, out, err) = outcome(&tenantry(&[
-        "rewrite",
-        "--db",
-        path(&db),
-        "--tenant",
-        "store-2",
-        "SELECT name FROM customers WHERE id = ?1",
-    ]));
+    let (code, out, err) = rewrite_db(&db, "store-2", "SELECT name FROM customers WHERE id = ?1");
     assert_eq!(code, 0, "{err}");
     // The same schema as the file gives the same rewrite, which reads only the tenant's row.
     let sql = out.strip_suffix('\n').expect("a final line break");
@@ -653,14 +658,7 @@ fn the_rewrite_of_a_database_is_what_a_tenant_connection_runs() {
         "INSERT INTO product_categories (code, name, tenant_id) VALUES ('X', 'Misc', ?1)",
         "SELECT sku, name FROM products WHERE price > 10 ORDER BY sku",
     ] {
-        let (code, out, err) = outcome(&tenantry(&[
-            "rewrite",
-            "--db",
-            path(&db),
-            "--tenant",
-            "store-2",
-            sql,
-        ]));
+        let (code, out, err) = rewrite_db(&db, "store-2", sql);
         assert_eq!(code, 0, "{sql}: {err}");
         let runs = conn.prepare(sql).unwrap().expanded_sql().unwrap();
         // Unbound parameters expand to NULL.
