@@ -155,6 +155,8 @@ pub struct Tenant {
     neighbours: Neighbours,
     /// What the migration makes of A's tables.
     layout: tenantry_migrate::Layout,
+    /// Which of them get the tenant index (layout `tenant-first`).
+    tenant_index: tenantry_migrate::TenantIndex,
 }
 
 impl Tenant {
@@ -181,12 +183,19 @@ impl Tenant {
             b_shifted: 0,
             neighbours,
             layout: tenantry_migrate::Layout::default(),
+            tenant_index: tenantry_migrate::TenantIndex::default(),
         }
     }
 
-    /// The same, migrated to `layout`.
-    pub fn with_layout(mut self, layout: tenantry_migrate::Layout) -> Tenant {
+    /// The same, migrated to `layout`, with the tenant index on the tables `tenant_index`
+    /// says.
+    pub fn with_layout(
+        mut self,
+        layout: tenantry_migrate::Layout,
+        tenant_index: tenantry_migrate::TenantIndex,
+    ) -> Tenant {
         self.layout = layout;
+        self.tenant_index = tenant_index;
         self
     }
 
@@ -204,6 +213,7 @@ impl Tenant {
                         .join(format!("backup-{}.db", self.migrations)),
                 ),
                 layout: self.layout,
+                tenant_index: self.tenant_index,
                 ..MigrateOptions::default()
             };
             if let Err(error) = migrate(&self.path, &options, &mut |_| {}) {

@@ -26,6 +26,9 @@
 //!   reports the pass rate and does not fail.
 //! - `TENANTRY_CORPUS_LAYOUT=tenant-first`: migrate with `--layout tenant-first` (keys per
 //!   tenant) instead of the default `column`; reports the pass rate and does not fail.
+//! - `TENANTRY_CORPUS_TENANT_INDEX=where-needed`: with it, `--tenant-index where-needed`
+//!   (no tenant index where the primary key leads with the tenant column) instead of
+//!   `every`.
 
 mod engine;
 mod run;
@@ -87,12 +90,14 @@ fn run_file(
     sample: usize,
     neighbours: engine::Neighbours,
     layout: tenantry_migrate::Layout,
+    tenant_index: tenantry_migrate::TenantIndex,
 ) -> FileReport {
     let started = Instant::now();
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let records = slt::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let plain = run::run(&records, &mut engine::Plain::new(), sample);
-    let mut tenant_engine = engine::Tenant::with_neighbours(neighbours).with_layout(layout);
+    let mut tenant_engine =
+        engine::Tenant::with_neighbours(neighbours).with_layout(layout, tenant_index);
     let tenant = run::run(&records, &mut tenant_engine, sample);
     let mut report = run::compare(&plain, &tenant);
     report.migrations = tenant_engine.migrations;
@@ -130,6 +135,14 @@ fn corpus_as_one_tenant_among_three() {
         ),
     };
 
+    let tenant_index = match std::env::var("TENANTRY_CORPUS_TENANT_INDEX").as_deref() {
+        Err(_) | Ok("every") => tenantry_migrate::TenantIndex::Every,
+        Ok("where-needed") => tenantry_migrate::TenantIndex::WhereNeeded,
+        Ok(other) => panic!(
+            "TENANTRY_CORPUS_TENANT_INDEX={other:?}: expected `every` (the default) or \
+             `where-needed`"
+        ),
+    };
     let layout = match std::env::var("TENANTRY_CORPUS_LAYOUT").as_deref() {
         Err(_) | Ok("column") => tenantry_migrate::Layout::Column,
         Ok("tenant-first") => tenantry_migrate::Layout::TenantFirst,
@@ -148,7 +161,7 @@ fn corpus_as_one_tenant_among_three() {
         for _ in 0..threads.min(order.len()) {
             s.spawn(|| {
                 while let Some(path) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let report = run_file(path, sample, neighbours, layout);
+                    let report = run_file(path, sample, neighbours, layout, tenant_index);
                     let name = path
                         .strip_prefix(&dir)
                         .unwrap_or(path)
@@ -280,7 +293,7 @@ fn corpus_as_one_tenant_among_three() {
         || layout == tenantry_migrate::Layout::TenantFirst
     {
         eprintln!(
-            "layout {layout:?}, neighbours {neighbours:?}: {} of {} records passed ({:.1}%); \
+            "layout {layout:?}, tenant index {tenant_index:?}, neighbours {neighbours:?}: {} of {} records passed ({:.1}%); \
              a report, not a test",
             totals.passed,
             totals.records,
