@@ -69,11 +69,30 @@ pub fn connection_policy(global_tables: GlobalTables) -> Policy {
 /// # Errors
 /// SQLite's errors, [`Error::Schema`], or [`Error::NotMigrated`].
 pub fn rewriter(conn: &Connection, column: &str) -> rusqlite::Result<Rewriter> {
-    let mut schema = require_migrated(load(conn, column)?)?;
-    for table in own_tenant_columns(conn)? {
-        schema.set_own_tenant_column(&table);
+    build_rewriter(
+        &objects(conn)?,
+        column,
+        &own_tenant_columns(conn)?,
+        global_tables(conn)?,
+    )
+}
+
+/// The rewriter for the schema `objects` declare (tenant column `column`), with the tables
+/// `own` whose tenant column is the application's own, only `globals` used unscoped, and
+/// [`connection_policy`]: what [`rewriter`] and the process's shared scoping build.
+///
+/// # Errors
+/// [`Error::Schema`], or [`Error::NotMigrated`].
+pub(crate) fn build_rewriter(
+    objects: &[String],
+    column: &str,
+    own: &[String],
+    globals: Vec<String>,
+) -> rusqlite::Result<Rewriter> {
+    let mut schema = require_migrated(parse(objects, column)?)?;
+    for table in own {
+        schema.set_own_tenant_column(table);
     }
-    let globals = global_tables(conn)?;
     Ok(Rewriter::with_policy(
         schema,
         connection_policy(GlobalTables::Declared(globals)),

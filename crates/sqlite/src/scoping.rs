@@ -12,7 +12,7 @@
 use std::sync::{Arc, LazyLock, Mutex};
 
 use quick_cache::sync::Cache;
-use tenantry_rewrite::{GlobalTables, Plan, Rewriter, Schema};
+use tenantry_rewrite::{Plan, Rewriter};
 
 use crate::schema;
 
@@ -80,15 +80,8 @@ pub(crate) fn for_schema(
     }
     // Built outside the lock: another connection may build the same one meanwhile, and
     // both are correct.
-    let mut schema: Schema = schema::require_migrated(schema::parse(&objects, column)?)?;
-    for table in &own {
-        schema.set_own_tenant_column(table);
-    }
     let scoping = Arc::new(Scoping {
-        rewriter: Rewriter::with_policy(
-            schema,
-            schema::connection_policy(GlobalTables::Declared(globals)),
-        ),
+        rewriter: schema::build_rewriter(&objects, column, &own, globals)?,
         plans: Cache::new(PLAN_CACHE_CAPACITY),
     });
     let mut kept = SCHEMAS
