@@ -98,6 +98,17 @@ pub enum TenantIndex {
     WhereNeeded,
 }
 
+impl TenantIndex {
+    /// Whether a tenant-first table gets `idx_<table>_<column>`, given whether its primary
+    /// key leads with the tenant column.
+    pub(crate) fn wanted(self, keyed_by_tenant: bool) -> bool {
+        match self {
+            TenantIndex::Every => true,
+            TenantIndex::WhereNeeded => !keyed_by_tenant,
+        }
+    }
+}
+
 /// Options of [`crate::migrate`].
 #[derive(Clone, Debug)]
 pub struct MigrateOptions {

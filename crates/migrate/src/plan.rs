@@ -587,10 +587,7 @@ fn tenant_index_gap(info: &TableInfo, column: &str, tenant_index: TenantIndex) -
         .indexes
         .iter()
         .any(|i| i.origin == "pk" && i.columns.first().is_some_and(same));
-    let needed = match tenant_index {
-        TenantIndex::Every => true,
-        TenantIndex::WhereNeeded => !keyed_by_tenant,
-    };
+    let needed = tenant_index.wanted(keyed_by_tenant);
     let named = sql::tenant_index_name(&info.name, column);
     let present = info
         .indexes

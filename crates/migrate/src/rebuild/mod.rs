@@ -131,10 +131,7 @@ pub(crate) fn plan(
             Keying::Rowid { column, .. } => (vec![column.clone()], true),
             Keying::Clustered | Keying::WithoutRowid => (key, true),
         };
-        let tenant_index = match tenant_index {
-            TenantIndex::Every => true,
-            TenantIndex::WhereNeeded => !keyed_by_tenant,
-        };
+        let tenant_index = tenant_index.wanted(keyed_by_tenant);
         out.push(TableRebuild {
             name: info.name.clone(),
             create: new.create(name),
