@@ -192,9 +192,7 @@ fn scoped_sample(
         return Vec::new();
     };
     let mut stmt = conn.prepare(sql).expect("prepare the sampling statement");
-    let columns = stmt.column_count();
-    stmt.query_row([], |row| (0..columns).map(|i| row.get(i)).collect())
-        .expect("sample parameters")
+    tenantry_fixtures::sample_row(&mut stmt).expect("sample parameters")
 }
 
 /// A random UUID-shaped text (xorshift; the same sequence every run).
