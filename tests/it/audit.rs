@@ -21,20 +21,26 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 paths")
 }
 
+/// `tenantry audit SOURCE --db DB --json`: its exit code, its report and standard error.
+fn audit_json(source: &Path, db: &Path) -> (i32, serde_json::Value, String) {
+    let (code, out, err) = outcome(&tenantry(&[
+        "audit",
+        path(source),
+        "--db",
+        path(db),
+        "--json",
+    ]));
+    let report = serde_json::from_str(&out).unwrap_or_else(|e| panic!("JSON ({e}): {out}"));
+    (code, report, err)
+}
+
 #[test]
 fn every_call_form_constants_and_run_time_sql_get_their_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let db = migrated_pos(dir.path());
     let sample = sample();
-    let (code, out, err) = outcome(&tenantry(&[
-        "audit",
-        path(&sample),
-        "--db",
-        path(&db),
-        "--json",
-    ]));
+    let (code, report, err) = audit_json(&sample, &db);
     assert_eq!(code, 1, "three statements would be refused: {err}");
-    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let found: Vec<(String, u64, String, String, String)> = report["findings"]
         .as_array()
         .expect("findings")
@@ -168,22 +174,15 @@ fn the_audit_refuses_what_a_tenant_connection_refuses_and_no_more() {
         ),
     )
     .unwrap();
-    let (code, out, err) = outcome(&tenantry(&[
-        "audit",
-        path(&source),
-        "--db",
-        path(&db),
-        "--json",
-    ]));
+    let (code, report, err) = audit_json(&source, &db);
     assert_eq!(code, 1, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     let verdicts: Vec<&str> = report["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .map(|f| f["verdict"].as_str().unwrap_or(""))
         .collect();
-    assert_eq!(verdicts, ["scoped", "refused"], "{out}");
+    assert_eq!(verdicts, ["scoped", "refused"], "{report}");
 
     let conn = tenantry_sqlite::Connection::open(&db).unwrap();
     conn.set_tenant("caps-automotive").unwrap();
