@@ -26,14 +26,13 @@ fn migrate_json_report_then_verify_then_rollback() {
             "preflight",
             "plan",
             "count",
-            "check",
-            "backup",
             "add_column",
             "create_index",
             "statistics",
             "scope_triggers",
             "verify",
             "record",
+            "backup",
             "verify_backup",
             "commit"
         ]

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::support::{files_containing, outcome, tenantry, tiny_fixture};
+use crate::support::{db_from_sql, files_containing, outcome, tenantry, tiny_fixture};
 
 /// Runs `tenantry migrate` with `extra` arguments on `db` and checks a refusal: exit
 /// status 2, a message containing `says`, the file's bytes untouched and no backup.
@@ -58,6 +58,35 @@ fn a_corrupt_database_is_refused() {
     }
     std::fs::write(&db, &bytes).unwrap();
     refused(&db, &[], "corrupt");
+}
+
+/// Corruption that reading the rows does not meet (the header's count of free pages is
+/// wrong) is found by the backup's `quick_check`, which runs beside the change: the
+/// change is rolled back, the copy removed, and the file refused like one found corrupt
+/// before, in either journal mode.
+#[test]
+fn corruption_only_quick_check_sees_is_refused_and_nothing_changes() {
+    for mode in ["wal", "delete"] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db_from_sql(
+            dir.path(),
+            "notes.db",
+            &format!(
+                "PRAGMA journal_mode = {mode};
+                 CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+                 INSERT INTO notes (body) SELECT printf('%0500d', i) FROM n;
+                 DELETE FROM notes WHERE id > 150;"
+            ),
+        );
+        let mut bytes = std::fs::read(&db).unwrap();
+        let free = u32::from_be_bytes(bytes[36..40].try_into().unwrap());
+        assert!(free > 0, "the deletes leave free pages");
+        bytes[36..40].copy_from_slice(&(free + 3).to_be_bytes());
+        std::fs::write(&db, &bytes).unwrap();
+        refused(&db, &[], "corrupt");
+        refused(&db, &["--layout", "tenant-first"], "corrupt");
+    }
 }
 
 #[test]

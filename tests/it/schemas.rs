@@ -89,15 +89,25 @@ fn awkward_tables_are_migrated() {
 
 #[test]
 fn pre_existing_foreign_key_violations_are_reported_not_blamed() {
+    // Told old from new on the file's committed state (WAL) or on the backup.
+    for mode in ["delete", "wal"] {
+        pre_existing_violations_in(mode);
+    }
+}
+
+fn pre_existing_violations_in(journal_mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let db = db_from_sql(
         dir.path(),
         "fk.db",
-        "PRAGMA foreign_keys = OFF;
+        &format!(
+            "PRAGMA journal_mode = {journal_mode};
+         PRAGMA foreign_keys = OFF;
          CREATE TABLE customers (id INTEGER PRIMARY KEY);
          CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id));
          INSERT INTO customers VALUES (1);
-         INSERT INTO orders VALUES (1, 1), (2, 99), (3, 98);",
+         INSERT INTO orders VALUES (1, 1), (2, 99), (3, 98);"
+        ),
     );
     let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
     assert_eq!(report.fk_violations_before.len(), 1);

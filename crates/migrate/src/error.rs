@@ -18,11 +18,13 @@ pub enum Step {
     Plan,
     /// Counting the rows of every table.
     Count,
-    /// `PRAGMA quick_check` and `PRAGMA foreign_key_check` before any change.
+    /// `PRAGMA quick_check` and `PRAGMA foreign_key_check` on the file (a dry run; a
+    /// migration checks its backup instead, at [`Step::VerifyBackup`]).
     Check,
     /// Copying the database with SQLite's online backup.
     Backup,
-    /// Checking the copy: integrity and row counts.
+    /// Checking the copy, beside the change: integrity (`quick_check`, which is the
+    /// file's: the copy is the file page for page) and row counts.
     VerifyBackup,
     /// `ALTER TABLE … ADD COLUMN` on every table that lacks the tenant column.
     AddColumn,

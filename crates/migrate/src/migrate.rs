@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -35,8 +34,9 @@ macro_rules! inject {
 /// In order, under one write lock (`BEGIN IMMEDIATE`) and one transaction:
 /// 1. preflight: the file exists, is a SQLite database, is writable and not busy;
 /// 2. plan: which tables to scope, which stay global, and the risks;
-/// 3. count the rows of every table; `quick_check` and `foreign_key_check`;
-/// 4. back up with SQLite's online backup, and check the copy;
+/// 3. count the rows of every table;
+/// 4. back up with SQLite's online backup, and check the copy (`quick_check`, row counts)
+///    while the change runs: a corrupt copy means a corrupt file, refused;
 /// 5. add the column and its index to each scoped table and write planner statistics
 ///    (layout `column`), or rebuild each tenant-first (layout `tenant-first`: rows copied
 ///    and compared row by row, indexes led by the tenant column); scope the bodies of
@@ -46,7 +46,8 @@ macro_rules! inject {
 ///
 /// A database whose tables all have the column already is left untouched
 /// ([`Outcome::AlreadyMigrated`]); one where some have it is completed ([`Outcome::Completed`]).
-/// With `options.dry_run`, steps 1 to 3 run on a read-only connection and nothing changes.
+/// With `options.dry_run`, steps 1 to 3 run on a read-only connection, with `quick_check`
+/// and `foreign_key_check` on the file, and nothing changes.
 ///
 /// # Errors
 /// A refusal ([`Error::is_bad_input`]) before anything was changed, or
@@ -152,7 +153,7 @@ fn migrate_inner(
         }))
         .map_err(Error::sqlite(Step::Preflight, None))?;
     }
-    let conn = conn;
+    let mut conn = conn;
     tune(&conn)?;
     if options.dry_run {
         // A read transaction: every count and check sees the same snapshot.
@@ -170,7 +171,7 @@ fn migrate_inner(
     };
     let schema = schema.map(|code| (code, &*schema_running));
     match run_locked(
-        &conn, path, options, &tenant, &mut timer, &mut state, schema,
+        &mut conn, path, options, &tenant, &mut timer, &mut state, schema,
     ) {
         Ok(mut report) => {
             timer.finish();
@@ -182,7 +183,9 @@ fn migrate_inner(
         Err(error) => {
             let step = state.failed_at.unwrap_or_else(|| timer.step());
             timer.finish();
-            if let Err(e) = conn.execute_batch("ROLLBACK") {
+            if conn.is_autocommit() {
+                // Rolled back already (a corrupt file found by the copy's check).
+            } else if let Err(e) = conn.execute_batch("ROLLBACK") {
                 // Only possible when SQLite already rolled back on its own (it does so
                 // after some I/O errors); either way, nothing was committed.
                 tracing::warn!(error = %e, "ROLLBACK reported an error; the transaction was not committed");
@@ -210,18 +213,21 @@ struct State {
     changing: bool,
 }
 
-/// Connection settings for the migration only: a bigger page cache and worker threads
-/// for the index sorts. Nothing here is stored in the database.
+/// Connection settings for the migration only: a bigger page cache, worker threads for the
+/// index sorts, and the file mapped into memory (up to SQLite's limit, 2 GB by default), so
+/// reading the old tables does not copy each of their pages into the cache (the tenant-first
+/// rebuild reads every table once and builds every index again). Nothing here is stored in
+/// the database.
 fn tune(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2; \
-         PRAGMA foreign_keys = OFF;",
+         PRAGMA mmap_size = 2147483648; PRAGMA foreign_keys = OFF;",
     )
     .map_err(Error::sqlite(Step::Preflight, None))
 }
 
 fn run_locked(
-    conn: &Connection,
+    conn: &mut Connection,
     path: &Path,
     options: &MigrateOptions,
     tenant: &TenantId,
@@ -374,105 +380,116 @@ fn run_locked(
         Some(p)
     };
 
-    // quick_check runs here while a second, read-only connection takes the backup: the
-    // write lock held here keeps the file still, so both see the same database.
-    timer.start(Step::Check);
-    inject!(options, Step::Check, 0);
-    state.changing = backup_path.is_some();
-    let phase = Instant::now();
-    let (pages_tx, pages_rx) = mpsc::channel();
-    let (quick, copied) = std::thread::scope(|scope| {
-        let copier = scope.spawn(|| {
-            // Owned here, so the channel closes when the copy ends.
-            let pages_tx = pages_tx;
-            let Some(dest) = backup_path.as_deref() else {
-                return Ok(None);
-            };
-            let pages = backup::create(
-                path,
-                dest,
-                &mut |done, total| {
-                    let _ = pages_tx.send((done, total));
-                },
-                |_steps| {
-                    inject!(options, Step::Backup, _steps);
-                    Ok(())
-                },
-            )?;
-            Ok(Some((pages, phase.elapsed())))
-        });
-        let quick = checks::quick_check(conn).map(|c| (c, phase.elapsed()));
-        if backup_path.is_some() {
-            timer.emit(Progress::Started(Step::Backup));
-        }
-        for (done, total) in pages_rx.iter() {
-            timer.emit(Progress::Pages { done, total });
-        }
-        (quick, copier.join())
-    });
-    let copied: Result<Option<(u64, Duration)>> =
-        copied.unwrap_or(Err(Error::Panicked { step: Step::Backup }));
-    let quick_took = match quick {
-        Ok((complaints, took)) if complaints.is_empty() => took,
-        other => {
-            // A refusal: drop the copy of the corrupt file, so nothing is left behind.
-            if let (Ok(Some(_)), Some(p)) = (&copied, &backup_path) {
-                let _ = std::fs::remove_file(p);
-            }
-            state.changing = false;
-            return Err(match other {
-                Ok((complaints, _)) => Error::Corrupt {
-                    path: path.to_owned(),
-                    detail: complaints,
-                },
-                Err(e) => preflight::classify(path, e, options.busy_wait),
+    let Some(backup_path) = backup_path else {
+        // Dry run: the checks a migration makes, on the file itself (there is no copy).
+        timer.start(Step::Check);
+        inject!(options, Step::Check, 0);
+        let complaints = checks::quick_check(conn)
+            .map_err(|e| preflight::classify(path, e, options.busy_wait))?;
+        if !complaints.is_empty() {
+            return Err(Error::Corrupt {
+                path: path.to_owned(),
+                detail: complaints,
             });
         }
-    };
-    let copied = copied.inspect_err(|_| state.failed_at = Some(Step::Backup))?;
-    let Some(backup_path) = backup_path else {
-        // Dry run: the foreign-key check the migration would compare against.
         let fk_before =
             checks::baseline_violations(conn).map_err(Error::sqlite(Step::Check, None))?;
-        timer.finish_with(&[(Step::Check, phase.elapsed())]);
+        timer.finish();
         return Ok(report(path, Outcome::DryRun, plan, None, fk_before, None));
     };
-    let (pages, copy_took) = copied.unwrap_or_default();
-    timer.finish_with(&[(Step::Check, quick_took), (Step::Backup, copy_took)]);
-    state.backup = Some(backup_path.clone());
-    tracing::info!(backup = %backup_path.display(), pages, "backup written");
 
-    // The copy is complete before the first change. Checking it (quick_check and row
-    // counts on the copy) overlaps with the change, and COMMIT waits for it.
+    // The backup: a second, read-only connection copies the file page by page while the
+    // write lock held here keeps it still. The copy is then checked (`quick_check`, row
+    // counts) on another thread while the change runs; being the file page for page, its
+    // `quick_check` is the file's. In WAL mode the reader sees the committed database
+    // whatever this connection writes, so the change runs beside the copy too; otherwise
+    // the copy comes first (a page the change spilled into the file would stop it).
+    state.changing = true;
+    let beside = journal_mode(conn)? == "wal";
+    let copy = |progress: &mut dyn FnMut(u64, u64)| -> Result<Duration> {
+        let started = Instant::now();
+        let pages = backup::create(path, &backup_path, progress, |_steps| {
+            inject!(options, Step::Backup, _steps);
+            Ok(())
+        })?;
+        tracing::info!(backup = %backup_path.display(), pages, "backup written");
+        Ok(started.elapsed())
+    };
+    if !beside {
+        timer.start(Step::Backup);
+        copy(&mut |done, total| timer.emit(Progress::Pages { done, total }))
+            .inspect_err(|_| state.failed_at = Some(Step::Backup))?;
+        timer.finish();
+        state.backup = Some(backup_path.clone());
+    }
+    // Set when the copy fails: the change then stops at its next step.
+    let copy_failed = Arc::new(AtomicBool::new(false));
+    let rows = committed_rows.as_ref().unwrap_or(&rows_before);
     std::thread::scope(|scope| {
-        let verifier = scope.spawn(|| {
+        let checker = scope.spawn(|| {
+            let copied = beside.then(|| {
+                copy(&mut |_, _| {}).inspect_err(|_| copy_failed.store(true, Ordering::Release))
+            });
+            if let Some(Err(error)) = copied {
+                return (Some(Err(error)), None);
+            }
             let started = Instant::now();
-            let result = verify_backup(
-                options,
-                &backup_path,
-                committed_rows.as_ref().unwrap_or(&rows_before),
-            );
-            (result, started.elapsed())
+            let checked = verify_backup(options, &backup_path, rows);
+            (copied, Some((checked, started.elapsed())))
         });
-        let changed = change(
-            conn,
-            &plan,
-            tenant,
-            &backup_path,
-            &rows_before,
-            options,
-            timer,
-        );
-        let checked = verifier.join();
-        let verification = changed?;
-        let (checked, took) = checked.map_err(|_| Error::Panicked {
+        if beside {
+            let stop = Arc::clone(&copy_failed);
+            // Cannot fail; without it a failed copy would only be noticed after the change.
+            let _ = conn.progress_handler(1000, Some(move || stop.load(Ordering::Acquire)));
+        }
+        // Foreign-key violations are told old from new on the file's committed state
+        // where another connection can read it (WAL), else on the finished copy.
+        let baseline = if beside { path } else { &backup_path };
+        let before = Before {
+            rows: &rows_before,
+            fk_file: baseline,
+        };
+        let changed = change(conn, &plan, tenant, &backup_path, &before, options, timer);
+        if beside {
+            let _ = conn.progress_handler(0, None::<fn() -> bool>);
+        }
+        let (copied, checked) = checker.join().map_err(|_| Error::Panicked {
             step: Step::VerifyBackup,
         })?;
-        timer.finish_with(&[(Step::VerifyBackup, took)]);
+        let copy_took = match copied {
+            Some(Err(error)) => {
+                state.failed_at = Some(Step::Backup);
+                return Err(error);
+            }
+            Some(Ok(took)) => {
+                state.backup = Some(backup_path.clone());
+                Some(took)
+            }
+            None => None,
+        };
+        let (checked, took) = checked.ok_or(Error::Panicked {
+            step: Step::VerifyBackup,
+        })?;
+        if let Ok(complaints) = &checked
+            && !complaints.is_empty()
+        {
+            return Err(corrupt_or_bad_copy(
+                conn,
+                path,
+                &backup_path,
+                complaints,
+                state,
+            ));
+        }
+        let verification = changed?;
         if let Err(error) = checked {
             state.failed_at = Some(Step::VerifyBackup);
             return Err(error);
         }
+        let mut parts: Vec<(Step, Duration)> =
+            copy_took.map(|t| (Step::Backup, t)).into_iter().collect();
+        parts.push((Step::VerifyBackup, took));
+        timer.finish_with(&parts);
 
         timer.start(Step::Commit);
         inject!(options, Step::Commit, 0);
@@ -504,15 +521,73 @@ fn run_locked(
     })
 }
 
+/// The journal mode of the main database (`wal`, `delete`, …).
+fn journal_mode(conn: &Connection) -> Result<String> {
+    conn.query_row("PRAGMA main.journal_mode", [], |r| r.get::<_, String>(0))
+        .map(|m| m.to_ascii_lowercase())
+        .map_err(Error::sqlite(Step::Backup, None))
+}
+
+/// The copy's `quick_check` complained. The copy is the file page for page, so the file is
+/// corrupt, unless the copy was damaged in writing: rolled back, the file itself is asked.
+/// A corrupt file is a refusal, like one found before the change: the copy is removed and
+/// nothing was changed.
+fn corrupt_or_bad_copy(
+    conn: &Connection,
+    path: &Path,
+    backup_path: &Path,
+    complaints: &[String],
+    state: &mut State,
+) -> Error {
+    state.failed_at = Some(Step::VerifyBackup);
+    let bad_copy = || Error::BadBackup {
+        path: backup_path.to_owned(),
+        detail: format!("quick_check reports {}", complaints.join("; ")),
+    };
+    if let Err(e) = conn.execute_batch("ROLLBACK") {
+        tracing::warn!(error = %e, "ROLLBACK reported an error; the transaction was not committed");
+        return bad_copy();
+    }
+    match checks::quick_check(conn) {
+        Ok(found) if found.is_empty() => bad_copy(),
+        found => {
+            let detail = match found {
+                Ok(lines) => lines,
+                Err(e) => vec![e.to_string()],
+            };
+            if let Err(e) = std::fs::remove_file(backup_path) {
+                tracing::warn!(backup = %backup_path.display(), error = %e, "could not remove the copy of a corrupt database");
+            } else {
+                state.backup = None;
+            }
+            state.changing = false;
+            Error::Corrupt {
+                path: path.to_owned(),
+                detail,
+            }
+        }
+    }
+}
+
 /// Checks the backup against the row counts it must hold (a point of failure injection
 /// first).
 fn verify_backup(
     options: &MigrateOptions,
     backup_path: &Path,
     rows: &BTreeMap<String, u64>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     inject!(options, Step::VerifyBackup, 0);
     backup::verify(backup_path, rows)
+}
+
+/// The database as it was, for the change to be checked against.
+struct Before<'a> {
+    /// Each table's row count.
+    rows: &'a BTreeMap<String, u64>,
+    /// A file whose committed state is the database as it was (the database itself in WAL
+    /// mode, else the backup), read for foreign-key violations only when the change's
+    /// check finds some.
+    fk_file: &'a Path,
 }
 
 /// The change itself, inside the transaction: columns, indexes, statistics, verification
@@ -522,18 +597,19 @@ fn change(
     plan: &Plan,
     tenant: &TenantId,
     backup_path: &Path,
-    rows_before: &BTreeMap<String, u64>,
+    before: &Before<'_>,
     options: &MigrateOptions,
     timer: &mut Timer<'_>,
 ) -> Result<verify::Verification> {
     match plan.layout {
         Layout::Column => add_columns(conn, plan, options, timer)?,
-        Layout::TenantFirst => rebuild_tables(conn, plan, tenant, rows_before, options, timer)?,
+        Layout::TenantFirst => rebuild_tables(conn, plan, tenant, before.rows, options, timer)?,
     }
 
-    // Foreign-key violations found now are compared with the backup, which holds the
-    // database as it was: the change adds a column and indexes and moves no row, so when
-    // there are none now there were none before, and the common case checks once.
+    // Foreign-key violations found now are compared with the database as it was (the
+    // file's committed state, or the backup): the change adds a column and indexes and
+    // moves no row, so when there are none now there were none before, and the common
+    // case checks once.
     timer.start(Step::Verify);
     let catalog_after = inspect::read_catalog(conn)?;
     let verification = verify::run(
@@ -543,8 +619,8 @@ fn change(
             scoped: plan.scoped.iter().map(|t| t.name.clone()).collect(),
             column: &plan.column,
             registry: plan.registry.as_ref(),
-            rows_before: Some(rows_before),
-            fk_before: FkBaseline::Copy(backup_path),
+            rows_before: Some(before.rows),
+            fk_before: FkBaseline::Copy(before.fk_file),
             integrity: false,
             layout: plan.layout,
             tenant_index: plan.tenant_index,
