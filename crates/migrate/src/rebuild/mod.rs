@@ -8,6 +8,7 @@
 //! and created again at the end, so no rename ever meets a view of a missing table.
 
 mod ddl;
+mod digest;
 mod lex;
 pub(crate) mod stats;
 mod table;
@@ -18,6 +19,8 @@ use tenantry_rewrite::SCOPED_TRIGGER_MARK;
 pub(crate) use ddl::Action;
 pub use table::{AUTOINCREMENT_MARK, CLUSTERED_MARK, Keying, ROWID_MARK};
 use table::{Context, EmulatedAction};
+
+pub(crate) use digest::Digest;
 
 use crate::TenantIndex;
 use crate::error::{Error, Result, Step};
@@ -311,18 +314,22 @@ pub(crate) fn drop_views_and_triggers(conn: &Connection, catalog: &Catalog) -> R
     Ok(())
 }
 
-/// Rebuilds one table: the new table, its rows copied and compared row by row with the
-/// old table's (which the checked backup holds too), the old dropped, the new renamed.
-pub(crate) fn rebuild(
-    conn: &Connection,
-    t: &TableRebuild,
-    column: &str,
-    default_tenant: &str,
-    rows: Option<u64>,
-) -> Result<()> {
-    let err = |e| Error::sqlite(Step::Rebuild, Some(&t.name))(e);
-    let old = ident(&t.name);
-    let new = ident(NEW_NAME);
+/// What a table's copy reads and writes: the new table's columns, and the old table's
+/// values for them (`o.` the old table, the tenant's value last).
+struct Lists {
+    /// The rowid's name, for a table whose rowids are kept.
+    rowid: Option<&'static str>,
+    /// The copied columns, quoted.
+    cols: Vec<String>,
+    /// The tenant's value for an old row: its own column, or the default tenant.
+    tenant_value: String,
+    /// The new table's columns written.
+    into: Vec<String>,
+    /// The old table's values for them.
+    from: Vec<String>,
+}
+
+fn lists(t: &TableRebuild, column: &str, default_tenant: &str) -> Lists {
     let tenant = ident(column);
     let tenant_value = if t.old_tenant {
         format!("o.{tenant}")
@@ -333,10 +340,104 @@ pub(crate) fn rebuild(
     let cols: Vec<String> = t.copied.iter().map(|c| ident(c)).collect();
     let mut into: Vec<String> = rowid.iter().map(|r| r.to_string()).collect();
     into.extend(cols.iter().cloned());
-    into.push(tenant.clone());
+    into.push(tenant);
     let mut from: Vec<String> = rowid.iter().map(|r| format!("o.{r}")).collect();
     from.extend(cols.iter().map(|c| format!("o.{c}")));
     from.push(tenant_value.clone());
+    Lists {
+        rowid,
+        cols,
+        tenant_value,
+        into,
+        from,
+    }
+}
+
+/// Registers the digest aggregate on the migration's connection.
+///
+/// # Errors
+/// SQLite's.
+pub(crate) fn register_digest(conn: &Connection) -> rusqlite::Result<()> {
+    digest::register(conn)
+}
+
+/// Whether a table's rows can be digested ([`digest::MAX_VALUES`]).
+fn digestible(l: &Lists) -> bool {
+    l.from.len() <= digest::MAX_VALUES
+}
+
+/// Digests each table of `tables` as it is before the rebuild, in order, read from `file`
+/// (the database's committed state, or its backup) on a connection of its own, and sends
+/// each digest to `out` (the rebuild compares the new table with it). Stops when `out` is
+/// closed. A table too wide to digest, or one that cannot be read, is sent as an error:
+/// the rebuild then compares it row by row with SQL.
+pub(crate) fn digest_old_tables(
+    file: &std::path::Path,
+    tables: &[TableRebuild],
+    column: &str,
+    default_tenant: &str,
+    out: &std::sync::mpsc::Sender<(String, rusqlite::Result<Digest>)>,
+) {
+    let opened = Connection::open_with_flags(
+        file,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|conn| {
+        conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 2147483648;")?;
+        digest::register(&conn)?;
+        Ok(conn)
+    });
+    for t in tables {
+        let digested = match &opened {
+            Ok(conn) => {
+                let l = lists(t, column, default_tenant);
+                if digestible(&l) {
+                    digest::of(
+                        conn,
+                        &l.from.join(", "),
+                        &format!("{} AS o", ident(&t.name)),
+                    )
+                } else {
+                    Err(rusqlite::Error::InvalidParameterCount(
+                        l.from.len(),
+                        digest::MAX_VALUES,
+                    ))
+                }
+            }
+            Err(e) => Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!(
+                    "cannot open {} to digest its tables: {e}",
+                    file.display()
+                )),
+            )),
+        };
+        if out.send((t.name.clone(), digested)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Rebuilds one table: the new table, its rows copied and compared with the old table's
+/// (which the checked backup holds too), the old dropped, the new renamed.
+///
+/// The comparison: when `old_digest` gives the old rows' digest (taken beside the change,
+/// see [`digest_old_tables`]), the new table's digest must equal it; otherwise, or when
+/// they differ, row by row: every old row has a new row with the same key and the same
+/// values. Either way the number of rows must be `rows`.
+pub(crate) fn rebuild(
+    conn: &Connection,
+    t: &TableRebuild,
+    column: &str,
+    default_tenant: &str,
+    rows: Option<u64>,
+    old_digest: impl FnOnce() -> Option<Digest>,
+) -> Result<()> {
+    let err = |e| Error::sqlite(Step::Rebuild, Some(&t.name))(e);
+    let old = ident(&t.name);
+    let new = ident(NEW_NAME);
+    let tenant = ident(column);
+    let l = lists(t, column, default_tenant);
     let sequence: Option<i64> = match &t.keying {
         Keying::Rowid {
             autoincrement: true,
@@ -354,44 +455,25 @@ pub(crate) fn rebuild(
     conn.execute_batch(&format!(
         "{};\nINSERT INTO {new} ({}) SELECT {} FROM {old} AS o;",
         t.create_new,
-        into.join(", "),
-        from.join(", ")
+        l.into.join(", "),
+        l.from.join(", ")
     ))
     .map_err(err)?;
 
-    // Row by row: every old row has a new row with the same key and the same values.
-    let key_match = match &rowid {
-        Some(r) => format!("n.{r} = o.{r}"),
-        None => std::iter::once(format!("n.{tenant} = {tenant_value}"))
-            .chain(t.key.iter().map(|k| format!("n.{0} = o.{0}", ident(k))))
-            .collect::<Vec<_>>()
-            .join(" AND "),
+    let digests_agree = match old_digest() {
+        Some(expected) if digestible(&l) => {
+            let new_list: Vec<String> = l.into.iter().map(|c| format!("n.{c}")).collect();
+            let got =
+                digest::of(conn, &new_list.join(", "), &format!("{new} AS n")).map_err(err)?;
+            if got != expected {
+                tracing::warn!(table = %t.name, "the rebuilt table's digest differs from the old one's; comparing row by row");
+            }
+            got == expected && Some(got.rows) == rows
+        }
+        _ => false,
     };
-    let same = cols
-        .iter()
-        .map(|c| format!("n.{c} IS o.{c} COLLATE BINARY"))
-        .chain(std::iter::once(format!(
-            "n.{tenant} IS {tenant_value} COLLATE BINARY"
-        )))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let (matched, copied): (u64, u64) = conn
-        .query_row(
-            &format!(
-                "SELECT (SELECT count(*) FROM {old} AS o JOIN {new} AS n ON {key_match} WHERE {same}), \
-                 (SELECT count(*) FROM {new})"
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(err)?;
-    if Some(matched) != rows || copied != matched {
-        return Err(Error::RowsDiffer {
-            table: t.name.clone(),
-            before: rows,
-            copied,
-            matched,
-        });
+    if !digests_agree {
+        compare_rows(conn, t, &l, &tenant, rows)?;
     }
 
     conn.execute_batch(&format!(
@@ -422,6 +504,56 @@ pub(crate) fn rebuild(
             (&t.name, sequence.unwrap_or(0), default_tenant),
         )
         .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Row by row: every old row has a new row with the same key and the same values, of the
+/// same storage classes (`typeof`: `IS` finds the integer 12 and the text '12' equal where
+/// an affinity applies), and the new table has no other row.
+fn compare_rows(
+    conn: &Connection,
+    t: &TableRebuild,
+    l: &Lists,
+    tenant: &str,
+    rows: Option<u64>,
+) -> Result<()> {
+    let old = ident(&t.name);
+    let new = ident(NEW_NAME);
+    let tenant_value = &l.tenant_value;
+    let key_match = match &l.rowid {
+        Some(r) => format!("n.{r} = o.{r}"),
+        None => std::iter::once(format!("n.{tenant} = {tenant_value}"))
+            .chain(t.key.iter().map(|k| format!("n.{0} = o.{0}", ident(k))))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+    };
+    let same = l
+        .cols
+        .iter()
+        .map(|c| format!("n.{c} IS o.{c} COLLATE BINARY AND typeof(n.{c}) = typeof(o.{c})"))
+        .chain(std::iter::once(format!(
+            "n.{tenant} IS {tenant_value} COLLATE BINARY AND typeof(n.{tenant}) = typeof({tenant_value})"
+        )))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let (matched, copied): (u64, u64) = conn
+        .query_row(
+            &format!(
+                "SELECT (SELECT count(*) FROM {old} AS o JOIN {new} AS n ON {key_match} WHERE {same}), \
+                 (SELECT count(*) FROM {new})"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(Error::sqlite(Step::Rebuild, Some(&t.name)))?;
+    if Some(matched) != rows || copied != matched {
+        return Err(Error::RowsDiffer {
+            table: t.name.clone(),
+            before: rows,
+            copied,
+            matched,
+        });
     }
     Ok(())
 }
@@ -545,6 +677,87 @@ pub(crate) fn added_triggers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table `t (id, a, b)` of three rows, its rebuild planned, and the old rows' digest.
+    fn planned() -> (Connection, TableRebuild, Digest) {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
+             INSERT INTO t VALUES (1, 'x', '12'), (2, NULL, 'y'), (3, 'z', x'00');",
+        )
+        .unwrap();
+        register_digest(&conn).unwrap();
+        let catalog = crate::inspect::read_catalog(&conn).unwrap();
+        let t = plan(
+            &conn,
+            &catalog,
+            &["t"],
+            &["t"],
+            "tenant_id",
+            TenantIndex::Every,
+        )
+        .unwrap()
+        .remove(0);
+        let l = lists(&t, "tenant_id", "shop");
+        let old = digest::of(&conn, &l.from.join(", "), "t AS o").unwrap();
+        (conn, t, old)
+    }
+
+    fn rebuilt(conn: &Connection, t: &TableRebuild, old: Option<Digest>) -> Result<()> {
+        rebuild(conn, t, "tenant_id", "shop", Some(3), || old)
+    }
+
+    #[test]
+    fn a_faithful_copy_passes_with_or_without_the_digest() {
+        for digest in [true, false] {
+            let (conn, t, old) = planned();
+            rebuilt(&conn, &t, digest.then_some(old)).unwrap();
+            let rows: Vec<(i64, Option<String>, String)> = conn
+                .prepare("SELECT id, a, tenant_id FROM t ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(rows.len(), 3);
+            assert!(rows.iter().all(|r| r.2 == "shop"));
+        }
+    }
+
+    /// Planted faults in the copy: a value changed after it is written, and a column whose
+    /// affinity changed (`'12'` stored as the integer 12, equal to it under `IS`). Each is
+    /// caught whether the old rows' digest is known or not, and nothing is replaced.
+    #[test]
+    fn a_copy_that_changes_a_value_or_its_storage_class_is_caught() {
+        let plants: [fn(&mut TableRebuild); 2] = [
+            |t| {
+                t.create_new.push_str(&format!(
+                    "; CREATE TEMP TRIGGER plant AFTER INSERT ON {NEW_NAME} BEGIN \
+                     UPDATE {NEW_NAME} SET a = 'changed' WHERE id = 2; END"
+                ));
+            },
+            |t| t.create_new = t.create_new.replacen("b TEXT", "b INTEGER", 1),
+        ];
+        for (i, plant) in plants.iter().enumerate() {
+            for digest in [true, false] {
+                let (conn, mut t, old) = planned();
+                plant(&mut t);
+                let error = rebuilt(&conn, &t, digest.then_some(old)).unwrap_err();
+                assert!(
+                    matches!(&error, Error::RowsDiffer { table, before: Some(3), copied: 3, matched: 2 } if table == "t"),
+                    "plant {i}, digest {digest}: {error:?}"
+                );
+                let legacy: bool = conn
+                    .query_row(
+                        "SELECT count(*) = 0 FROM pragma_table_info('t') WHERE name = 'tenant_id'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert!(legacy, "plant {i}: the old table is still there");
+            }
+        }
+    }
 
     #[test]
     fn indexes_lead_with_the_tenant_column() {
