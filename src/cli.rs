@@ -33,10 +33,11 @@ pub enum Command {
     /// Add a tenant column (NOT NULL, indexed) to every table, in one transaction.
     ///
     /// Steps: preflight (the file exists, is SQLite, is writable, no other process holds
-    /// it), plan, row counts, quick_check and foreign_key_check, an online backup that is
-    /// checked, ALTER TABLE and CREATE INDEX per table, verification, COMMIT. Any failure
-    /// rolls everything back and prints how to restore. Re-running is a no-op; a
-    /// half-migrated database is completed.
+    /// it), plan, row counts, an online backup checked beside the change (quick_check, row
+    /// counts; a corrupt file is refused and nothing changes), ALTER TABLE and CREATE INDEX
+    /// per table (or each table rebuilt, with --layout tenant-first), verification with
+    /// foreign_key_check, COMMIT. Any failure rolls everything back and prints how to
+    /// restore. Re-running is a no-op; a half-migrated database is completed.
     ///
     /// Tables left global: SQLite's own, migration-bookkeeping tables (_migrations,
     /// schema_migrations, …), tenantry's _tenantry_migrations, the tenant registry
