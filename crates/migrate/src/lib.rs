@@ -4,12 +4,13 @@
 //! [`migrate`] runs the whole migration under one write lock and one transaction:
 //! preflight (refusing missing, non-SQLite, corrupt, read-only and busy files), a [`Plan`]
 //! (which tables get the column, which stay global, which views, triggers and unique
-//! constraints are risks), row counts, `quick_check` and `foreign_key_check`, an online
-//! backup that is checked before anything changes, then the change itself — with
+//! constraints are risks), row counts, an online backup checked beside the change
+//! (`quick_check`, which is the file's, and row counts; `COMMIT` waits for it), the
+//! change itself — with
 //! [`Layout::Column`], `ALTER TABLE … ADD COLUMN` and an index per table with planner
 //! statistics; with [`Layout::TenantFirst`], each table rebuilt with its keys per tenant
-//! (see [`Keying`]) — a record in `_tenantry_migrations`, and a [`Verification`] before
-//! `COMMIT`. Any failure rolls the transaction back, so the
+//! (see [`Keying`]) — a record in `_tenantry_migrations`, and a [`Verification`] with
+//! `foreign_key_check` before `COMMIT`. Any failure rolls the transaction back, so the
 //! database is as it was. [`verify`] re-runs the checks later; [`rollback`] restores the
 //! recorded backup.
 //!

@@ -11,15 +11,15 @@ use crate::record::RECORD_TABLE;
 use crate::report::{Progress, Report};
 use crate::sql::ident;
 
-/// [`migrate`] for a database the caller has open: `conn`'s file when it has one, else its
+/// [`migrate`](crate::migrate()) for a database the caller has open: `conn`'s file when it has one, else its
 /// in-memory database (most applications' tests, which build their schema at start-up).
 ///
-/// A file database is migrated as [`migrate`] does it, through the migrator's own
+/// A file database is migrated as [`migrate`](crate::migrate()) does it, through the migrator's own
 /// connection (`conn` must not be inside a transaction, so that the migrator can take the
 /// write lock); `conn` sees the new schema on its next statement.
 ///
 /// An in-memory database is copied into a private temporary file with SQLite's backup API,
-/// migrated there with every step and check of [`migrate`], and copied back only when the
+/// migrated there with every step and check of [`migrate`](crate::migrate()), and copied back only when the
 /// migration succeeded: on any failure `conn` is as it was. Its backup goes to
 /// `options.backup`; with `options.skip_backup` none is kept (and the record names none).
 ///
@@ -37,7 +37,7 @@ use crate::sql::ident;
 /// ```
 ///
 /// # Errors
-/// As [`migrate`]; [`Error::InTransaction`] when `conn` is inside a transaction;
+/// As [`migrate`](crate::migrate()); [`Error::InTransaction`] when `conn` is inside a transaction;
 /// [`Error::NoBackupPlace`] for an in-memory database with neither `options.backup` nor
 /// `options.skip_backup`; [`Error::Sqlite`] when the copy to or from the temporary file
 /// fails (`conn` unchanged).
