@@ -442,6 +442,8 @@ fn run_locked(
     }
     // Set when the copy fails: the change then stops at its next step.
     let copy_failed = Arc::new(AtomicBool::new(false));
+    // Set when the copy is complete (what a wait for the checker waits for).
+    let copy_done = AtomicBool::new(!beside);
     let rows = committed_rows.as_ref().unwrap_or(&rows_before);
     std::thread::scope(|scope| {
         let checker = scope.spawn(|| {
@@ -451,6 +453,7 @@ fn run_locked(
             if let Some(Err(error)) = copied {
                 return (Some(Err(error)), None);
             }
+            copy_done.store(true, Ordering::Release);
             let started = Instant::now();
             let checked = verify_backup(options, &backup_path, rows);
             (copied, Some((checked, started.elapsed())))
@@ -489,6 +492,15 @@ fn run_locked(
         }
         if beside {
             let _ = conn.progress_handler(0, None::<fn() -> bool>);
+        }
+        if !checker.is_finished() {
+            // The change is done before the copy or its check: say which one it waits for.
+            let waiting = if copy_done.load(Ordering::Acquire) {
+                Step::VerifyBackup
+            } else {
+                Step::Backup
+            };
+            timer.emit(Progress::Started(waiting));
         }
         let (copied, checked) = checker.join().map_err(|_| Error::Panicked {
             step: Step::VerifyBackup,
