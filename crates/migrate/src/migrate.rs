@@ -224,22 +224,22 @@ const MAP_UP_TO_BYTES: i64 = 512 << 20;
 /// of it was measured much slower mapped (2.8 GB, tenant-first: verification 62 s against
 /// 17 s). Nothing here is stored in the database.
 fn tune(conn: &Connection) -> Result<()> {
-    let err = Error::sqlite(Step::Preflight, None);
+    let err = || Error::sqlite(Step::Preflight, None);
     conn.execute_batch(
         "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2; \
          PRAGMA foreign_keys = OFF;",
     )
-    .map_err(err)?;
+    .map_err(err())?;
     let bytes: i64 = conn
         .query_row(
             "SELECT p.page_count * s.page_size FROM pragma_page_count AS p, pragma_page_size AS s",
             [],
             |r| r.get(0),
         )
-        .map_err(Error::sqlite(Step::Preflight, None))?;
+        .map_err(err())?;
     if bytes <= MAP_UP_TO_BYTES {
         conn.execute_batch("PRAGMA mmap_size = 1073741824")
-            .map_err(Error::sqlite(Step::Preflight, None))?;
+            .map_err(err())?;
     }
     Ok(())
 }
@@ -790,7 +790,7 @@ fn rebuild_tables(
 ) -> Result<()> {
     let catalog = inspect::read_catalog(conn)?;
     timer.start(Step::Rebuild);
-    rebuild::register_digest(conn).map_err(Error::sqlite(Step::Rebuild, None))?;
+    rebuild::digest::register(conn).map_err(Error::sqlite(Step::Rebuild, None))?;
     // Before any table is dropped: dropping a table drops its statistics.
     let statistics = rebuild::stats::read(conn, &catalog, &plan.rebuild)?;
     rebuild::drop_views_and_triggers(conn, &catalog)?;

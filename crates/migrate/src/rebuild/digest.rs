@@ -15,10 +15,6 @@ use rusqlite::types::ValueRef;
 /// The aggregate's name: `tenantry_rows_digest(v1, v2, …)` over a table's rows.
 pub(crate) const FUNCTION: &str = "tenantry_rows_digest";
 
-/// The most values a row may give the aggregate (SQLite's default limit on a function's
-/// arguments is 127); a wider table is compared row by row with SQL.
-pub(crate) const MAX_VALUES: usize = 120;
-
 /// One table's rows, digested.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Digest {

@@ -8,7 +8,7 @@
 //! and created again at the end, so no rename ever meets a view of a missing table.
 
 mod ddl;
-mod digest;
+pub(crate) mod digest;
 mod lex;
 pub(crate) mod stats;
 mod table;
@@ -353,24 +353,12 @@ fn lists(t: &TableRebuild, column: &str, default_tenant: &str) -> Lists {
     }
 }
 
-/// Registers the digest aggregate on the migration's connection.
-///
-/// # Errors
-/// SQLite's.
-pub(crate) fn register_digest(conn: &Connection) -> rusqlite::Result<()> {
-    digest::register(conn)
-}
-
-/// Whether a table's rows can be digested ([`digest::MAX_VALUES`]).
-fn digestible(l: &Lists) -> bool {
-    l.from.len() <= digest::MAX_VALUES
-}
-
 /// Digests each table of `tables` as it is before the rebuild, in order, read from `file`
 /// (the database's committed state, or its backup) on a connection of its own, and sends
 /// each digest to `out` (the rebuild compares the new table with it). Stops when `out` is
-/// closed. A table too wide to digest, or one that cannot be read, is sent as an error:
-/// the rebuild then compares it row by row with SQL.
+/// closed. A table SQLite cannot digest (more columns than a function may take) is sent as
+/// its error, and a file that cannot be opened closes `out` at once: the rebuild then
+/// compares those tables row by row with SQL.
 pub(crate) fn digest_old_tables(
     file: &std::path::Path,
     tables: &[TableRebuild],
@@ -387,31 +375,20 @@ pub(crate) fn digest_old_tables(
         digest::register(&conn)?;
         Ok(conn)
     });
+    let conn = match opened {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "cannot digest the old tables; comparing row by row");
+            return;
+        }
+    };
     for t in tables {
-        let digested = match &opened {
-            Ok(conn) => {
-                let l = lists(t, column, default_tenant);
-                if digestible(&l) {
-                    digest::of(
-                        conn,
-                        &l.from.join(", "),
-                        &format!("{} AS o", ident(&t.name)),
-                    )
-                } else {
-                    Err(rusqlite::Error::InvalidParameterCount(
-                        l.from.len(),
-                        digest::MAX_VALUES,
-                    ))
-                }
-            }
-            Err(e) => Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(format!(
-                    "cannot open {} to digest its tables: {e}",
-                    file.display()
-                )),
-            )),
-        };
+        let l = lists(t, column, default_tenant);
+        let digested = digest::of(
+            &conn,
+            &l.from.join(", "),
+            &format!("{} AS o", ident(&t.name)),
+        );
         if out.send((t.name.clone(), digested)).is_err() {
             return;
         }
@@ -461,7 +438,7 @@ pub(crate) fn rebuild(
     .map_err(err)?;
 
     let digests_agree = match old_digest() {
-        Some(expected) if digestible(&l) => {
+        Some(expected) => {
             let new_list: Vec<String> = l.into.iter().map(|c| format!("n.{c}")).collect();
             let got =
                 digest::of(conn, &new_list.join(", "), &format!("{new} AS n")).map_err(err)?;
@@ -686,7 +663,7 @@ mod tests {
              INSERT INTO t VALUES (1, 'x', '12'), (2, NULL, 'y'), (3, 'z', x'00');",
         )
         .unwrap();
-        register_digest(&conn).unwrap();
+        digest::register(&conn).unwrap();
         let catalog = crate::inspect::read_catalog(&conn).unwrap();
         let t = plan(
             &conn,
