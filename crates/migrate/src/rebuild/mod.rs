@@ -669,25 +669,39 @@ mod tests {
     use super::*;
 
     /// A table `t (id, a, b)` of three rows, its rebuild planned, and the old rows' digest.
-    fn planned() -> (Connection, TableRebuild, Digest) {
+    /// A database made by `sql`, the digest registered, and the rebuild of its `table`.
+    fn planned_from(sql: &str, table: &str) -> (Connection, TableRebuild) {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
-             INSERT INTO t VALUES (1, 'x', '12'), (2, NULL, 'y'), (3, 'z', x'00');",
-        )
-        .unwrap();
+        conn.execute_batch(sql).unwrap();
         digest::register(&conn).unwrap();
         let catalog = crate::inspect::read_catalog(&conn).unwrap();
         let t = plan(
             &conn,
             &catalog,
-            &["t"],
-            &["t"],
+            &[table],
+            &[table],
             "tenant_id",
             TenantIndex::Every,
         )
         .unwrap()
         .remove(0);
+        (conn, t)
+    }
+
+    /// A planted fault: once the copy writes row `id`, a temporary trigger sets `set` on it.
+    fn plant_trigger(t: &mut TableRebuild, set: &str, id: i64) {
+        t.create_new.push_str(&format!(
+            "; CREATE TEMP TRIGGER plant AFTER INSERT ON {NEW_NAME} BEGIN \
+             UPDATE {NEW_NAME} SET {set} WHERE id = {id}; END"
+        ));
+    }
+
+    fn planned() -> (Connection, TableRebuild, Digest) {
+        let (conn, t) = planned_from(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
+             INSERT INTO t VALUES (1, 'x', '12'), (2, NULL, 'y'), (3, 'z', x'00');",
+            "t",
+        );
         let l = lists(&t, "tenant_id", "shop");
         let old = digest::of(&conn, &l.from.join(", "), "t AS o").unwrap();
         (conn, t, old)
@@ -720,12 +734,7 @@ mod tests {
     #[test]
     fn a_copy_that_changes_a_value_or_its_storage_class_is_caught() {
         let plants: [fn(&mut TableRebuild); 2] = [
-            |t| {
-                t.create_new.push_str(&format!(
-                    "; CREATE TEMP TRIGGER plant AFTER INSERT ON {NEW_NAME} BEGIN \
-                     UPDATE {NEW_NAME} SET a = 'changed' WHERE id = 2; END"
-                ));
-            },
+            |t| plant_trigger(t, "a = 'changed'", 2),
             |t| t.create_new = t.create_new.replacen("b TEXT", "b INTEGER", 1),
         ];
         for (i, plant) in plants.iter().enumerate() {
@@ -753,34 +762,20 @@ mod tests {
     /// row, it passes, and a value changed in the copy is still caught.
     #[test]
     fn a_table_of_1100_columns_is_compared_row_by_row() {
-        let conn = Connection::open_in_memory().unwrap();
         let cols: Vec<String> = (0..1100).map(|i| format!("c{i} TEXT")).collect();
-        conn.execute_batch(&format!(
-            "CREATE TABLE w (id INTEGER PRIMARY KEY, {});
-             INSERT INTO w (id, c0, c1099) VALUES (1, 'a', 'b'), (2, 'c', 'd');",
-            cols.join(", ")
-        ))
-        .unwrap();
-        digest::register(&conn).unwrap();
-        let catalog = crate::inspect::read_catalog(&conn).unwrap();
-        let t = plan(
-            &conn,
-            &catalog,
-            &["w"],
-            &["w"],
-            "tenant_id",
-            TenantIndex::Every,
-        )
-        .unwrap()
-        .remove(0);
+        let (conn, t) = planned_from(
+            &format!(
+                "CREATE TABLE w (id INTEGER PRIMARY KEY, {});
+                 INSERT INTO w (id, c0, c1099) VALUES (1, 'a', 'b'), (2, 'c', 'd');",
+                cols.join(", ")
+            ),
+            "w",
+        );
         let l = lists(&t, "tenant_id", "shop");
         assert!(digest::of(&conn, &l.from.join(", "), "w AS o").is_err());
 
         let mut planted = t.clone();
-        planted.create_new.push_str(&format!(
-            "; CREATE TEMP TRIGGER plant AFTER INSERT ON {NEW_NAME} BEGIN \
-             UPDATE {NEW_NAME} SET c1099 = 'changed' WHERE id = 2; END"
-        ));
+        plant_trigger(&mut planted, "c1099 = 'changed'", 2);
         let error = rebuild(&conn, &planted, "tenant_id", "shop", Some(2), || None).unwrap_err();
         assert!(
             matches!(
