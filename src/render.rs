@@ -32,39 +32,54 @@ pub fn migrate_report(report: &Report) -> String {
         plan.scoped.len(),
         total_rows
     );
-    for t in &plan.scoped {
-        let keyed;
-        let action = match (&t.keying, t.add_column, &t.create_index) {
-            _ if t.virtual_table => "virtual: scoped as is",
-            (Some(keying), _, _) => {
-                keyed = rebuild_text(keying);
-                keyed.as_str()
+    // One line per table, its columns as wide as their longest entry.
+    let lines: Vec<[String; 5]> = plan
+        .scoped
+        .iter()
+        .map(|t| {
+            let action = match (&t.keying, t.add_column, &t.create_index) {
+                _ if t.virtual_table => "virtual: scoped as is".to_owned(),
+                (Some(keying), _, _) => rebuild_text(keying),
+                (None, true, Some(_)) => "add column + index".to_owned(),
+                (None, true, None) => "add column".to_owned(),
+                (None, false, Some(_)) => "has column; add index".to_owned(),
+                (None, false, None) => "already done".to_owned(),
+            };
+            let rows = t
+                .rows
+                .map_or_else(|| "-".to_owned(), |r| format!("{r} rows"));
+            let mut notes = Vec::new();
+            if t.without_rowid {
+                notes.push("WITHOUT ROWID");
             }
-            (None, true, Some(_)) => "add column + index",
-            (None, true, None) => "add column",
-            (None, false, Some(_)) => "has column; add index",
-            (None, false, None) => "already done",
-        };
-        let rows = t.rows.map_or_else(|| "-".to_owned(), |r| r.to_string());
-        let mut notes = Vec::new();
-        if t.without_rowid {
-            notes.push("WITHOUT ROWID");
-        }
-        if t.strict {
-            notes.push("STRICT");
-        }
-        if t.own_column && !t.virtual_table {
-            notes.push("own tenant column");
-        }
-        let _ = writeln!(
-            out,
-            "    {:<28} {:>10} rows  {:<22} {}  {}",
-            t.name,
-            rows,
-            action,
-            t.index,
-            notes.join(" ")
+            if t.strict {
+                notes.push("STRICT");
+            }
+            if t.own_column && !t.virtual_table {
+                notes.push("own tenant column");
+            }
+            [
+                t.name.clone(),
+                rows,
+                action,
+                t.index.clone(),
+                notes.join(" "),
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        lines
+            .iter()
+            .map(|l| l[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (name_w, rows_w, action_w, index_w) = (width(0), width(1), width(2), width(3));
+    for [name, rows, action, index, notes] in &lines {
+        let line = format!(
+            "    {name:<name_w$}  {rows:>rows_w$}  {action:<action_w$}  {index:<index_w$}  {notes}"
         );
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     if plan.layout == tenantry::migrate::Layout::TenantFirst {
         let _ = writeln!(
