@@ -744,6 +744,86 @@ fn rollback_restores_the_database_from_before_the_rebuild() {
 /// rowid of a table that becomes WITHOUT ROWID, ON UPDATE CASCADE through a tenant
 /// connection, a REPLACE in a trigger where a delete runs a key's action, a text key.
 #[test]
+fn an_application_keyed_per_tenant_keeps_its_own_tenant_column_and_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::db_from_sql(
+        dir.path(),
+        "own.db",
+        "CREATE TABLE tenants(id TEXT PRIMARY KEY);
+         INSERT INTO tenants VALUES ('caps-automotive');
+         CREATE TABLE shop_settings(id INTEGER PRIMARY KEY, TENANT_ID TEXT NOT NULL DEFAULT 'caps-automotive'
+             UNIQUE REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0), theme TEXT);
+         CREATE TABLE profile(tenant_id TEXT PRIMARY KEY, name TEXT);
+         CREATE TABLE customers(id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT, UNIQUE (tenant_id, id));
+         CREATE TABLE orders(id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, customer_id INTEGER,
+             FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id));
+         INSERT INTO shop_settings(id, theme) VALUES (1, 'dark');
+         INSERT INTO profile VALUES ('caps-automotive', 'Caps');
+         INSERT INTO customers VALUES (1, 'caps-automotive', 'Ada');
+         INSERT INTO orders VALUES (1, 'caps-automotive', 1);",
+    );
+    // A primary key on the tenant column and a foreign key holding it migrate.
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let check = verify(&db, &Default::default()).unwrap();
+    assert!(
+        check.verification.passed(),
+        "{:?}",
+        check.verification.problems
+    );
+
+    // Through the tenant connection: one settings row per tenant, as before.
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    let second = a.execute(
+        "INSERT INTO shop_settings(id, theme) VALUES (2, 'light')",
+        [],
+    );
+    assert!(
+        matches!(&second, Err(e) if e.to_string().contains("UNIQUE")),
+        "{second:?}"
+    );
+    // The column keeps its spelling where legacy statements read it.
+    let names: Vec<String> = a
+        .prepare("SELECT * FROM shop_settings")
+        .unwrap()
+        .column_names()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(names, ["id", "TENANT_ID", "theme"]);
+
+    // On a plain connection, the column's own CHECK and REFERENCES still hold, the primary
+    // key on it still allows one row per tenant, and the composite key still binds.
+    let plain = Connection::open(&db).unwrap();
+    let fails = |sql: &str, words: &str| {
+        let result = plain.execute(sql, []);
+        assert!(
+            matches!(&result, Err(e) if e.to_string().contains(words)),
+            "{sql}: {result:?}"
+        );
+    };
+    fails(
+        "INSERT INTO shop_settings(id, TENANT_ID, theme) VALUES (3, '', 'x')",
+        "CHECK",
+    );
+    plain.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    fails(
+        "INSERT INTO shop_settings(id, TENANT_ID, theme) VALUES (4, 'nope', 'x')",
+        "FOREIGN KEY",
+    );
+    fails(
+        "INSERT INTO profile VALUES ('caps-automotive', 'again')",
+        "UNIQUE",
+    );
+    fails(
+        "INSERT INTO orders VALUES (2, 'caps-automotive', 99)",
+        "FOREIGN KEY",
+    );
+    plain
+        .execute("INSERT INTO orders VALUES (3, 'caps-automotive', 1)", [])
+        .unwrap();
+}
+
+#[test]
 fn awkward_schemas_rebuild_or_are_refused_before_anything_changes() {
     use tenantry_migrate::Error;
     let dir = tempfile::tempdir().unwrap();

@@ -50,6 +50,24 @@ pub(crate) enum Moved {
     References(Reference),
 }
 
+/// A column constraint the rebuild leaves where it stands (but on the tenant column, which
+/// loses its `DEFAULT` and takes `NOT NULL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// `NOT NULL [ON CONFLICT x]`.
+    NotNull,
+    /// `NULL [ON CONFLICT x]`.
+    Null,
+    /// `DEFAULT …`.
+    Default,
+    /// `CHECK (…)`.
+    Check,
+    /// `COLLATE x`.
+    Collate,
+    /// `[GENERATED ALWAYS] AS (…) [STORED | VIRTUAL]`.
+    Generated,
+}
+
 /// One column definition.
 #[derive(Clone, Debug)]
 pub(crate) struct ColumnDef {
@@ -61,6 +79,8 @@ pub(crate) struct ColumnDef {
     pub decl_type: String,
     /// The constraints the rebuild may move, each with the range it covers.
     pub moved: Vec<(Range<usize>, Moved)>,
+    /// The other constraints, each with the range it covers.
+    pub kept: Vec<(Range<usize>, Kept)>,
     /// Its `COLLATE`, when declared.
     pub collation: Option<String>,
 }
@@ -215,13 +235,15 @@ fn item(sql: &str, toks: &[Tok]) -> Result<Item, String> {
         String::new()
     };
     let mut moved = Vec::new();
+    let mut kept = Vec::new();
     while !c.done() {
         let start = c.here();
         if c.eat("CONSTRAINT") {
             c.name()?;
         }
-        if let Some(m) = column_constraint(&mut c)? {
-            moved.push((start..c.end_of_last(), m));
+        match column_constraint(&mut c)? {
+            ColumnConstraint::Moved(m) => moved.push((start..c.end_of_last(), m)),
+            ColumnConstraint::Kept(k) => kept.push((start..c.end_of_last(), k)),
         }
     }
     let mut depth = 0usize;
@@ -240,12 +262,21 @@ fn item(sql: &str, toks: &[Tok]) -> Result<Item, String> {
         name,
         decl_type,
         moved,
+        kept,
         collation,
     }))
 }
 
-/// Reads one column constraint; returns it when the rebuild moves it.
-fn column_constraint(c: &mut Cursor<'_>) -> Result<Option<Moved>, String> {
+/// One column constraint, as [`column_constraint`] reads it.
+enum ColumnConstraint {
+    /// One the rebuild moves to the table.
+    Moved(Moved),
+    /// One it leaves where it stands.
+    Kept(Kept),
+}
+
+/// Reads one column constraint.
+fn column_constraint(c: &mut Cursor<'_>) -> Result<ColumnConstraint, String> {
     if c.eat("PRIMARY") {
         c.expect("KEY")?;
         let desc = c.eat("DESC");
@@ -254,7 +285,7 @@ fn column_constraint(c: &mut Cursor<'_>) -> Result<Option<Moved>, String> {
         }
         let conflict = c.conflict()?;
         let autoincrement = c.eat("AUTOINCREMENT");
-        return Ok(Some(Moved::PrimaryKey {
+        return Ok(ColumnConstraint::Moved(Moved::PrimaryKey {
             desc,
             conflict,
             autoincrement,
@@ -262,18 +293,21 @@ fn column_constraint(c: &mut Cursor<'_>) -> Result<Option<Moved>, String> {
     }
     if c.eat("UNIQUE") {
         let conflict = c.conflict()?;
-        return Ok(Some(Moved::Unique { conflict }));
+        return Ok(ColumnConstraint::Moved(Moved::Unique { conflict }));
     }
     if c.eat("REFERENCES") {
-        return Ok(Some(Moved::References(reference(c)?)));
+        return Ok(ColumnConstraint::Moved(Moved::References(reference(c)?)));
     }
-    if c.eat("NOT") {
+    let kept = if c.eat("NOT") {
         c.expect("NULL")?;
         c.conflict()?;
+        Kept::NotNull
     } else if c.eat("NULL") {
         c.conflict()?;
+        Kept::Null
     } else if c.eat("CHECK") {
         c.skip_parens()?;
+        Kept::Check
     } else if c.eat("DEFAULT") {
         if c.peek_is('(') {
             c.skip_parens()?;
@@ -283,23 +317,27 @@ fn column_constraint(c: &mut Cursor<'_>) -> Result<Option<Moved>, String> {
             }
             c.any()?;
         }
+        Kept::Default
     } else if c.eat("COLLATE") {
         c.name()?;
+        Kept::Collate
     } else if c.eat("GENERATED") {
         c.expect("ALWAYS")?;
         c.expect("AS")?;
         c.skip_parens()?;
         let _ = c.eat("STORED") || c.eat("VIRTUAL");
+        Kept::Generated
     } else if c.eat("AS") {
         c.skip_parens()?;
         let _ = c.eat("STORED") || c.eat("VIRTUAL");
+        Kept::Generated
     } else {
         return Err(format!(
             "a column constraint starts with a word it does not know, at byte {}",
             c.here()
         ));
-    }
-    Ok(None)
+    };
+    Ok(ColumnConstraint::Kept(kept))
 }
 
 fn table_constraint(c: &mut Cursor<'_>) -> Result<Constraint, String> {

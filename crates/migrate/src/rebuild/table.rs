@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use super::ddl::{self, Action, Constraint, Item, Moved, Reference, TableDdl};
+use super::ddl::{self, Action, ColumnDef, Constraint, Item, Kept, Moved, Reference, TableDdl};
 use crate::sql::ident;
 
 // The primary key's constraint names that tell tenant connections what became of the
@@ -102,19 +102,19 @@ pub(crate) fn tenant_first(
     for (item, raw) in ddl.items.iter().zip(&ddl.raws) {
         match item {
             Item::Column(col) => {
-                if col.name.eq_ignore_ascii_case(cx.column) && last_column != Some(&col.name) {
-                    // A tenant column the application declared among its columns: declared
-                    // anew where it stands, so `*` keeps its order. (Last, as an earlier
-                    // release adds it, it is declared anew below, as on a fresh table.)
-                    columns.push(format!(
-                        "{}{tenant} {decl} NOT NULL{}",
-                        &sql[raw.start..col.span.start],
-                        &sql[col.span.end..raw.end]
-                    ));
-                    declared = true;
-                    continue;
-                }
                 if col.name.eq_ignore_ascii_case(cx.column) {
+                    if last_column == Some(&col.name) && added_by_column_layout(col) {
+                        // As the column layout adds it (`ALTER TABLE … ADD COLUMN`): declared
+                        // anew below, as on a fresh table.
+                        continue;
+                    }
+                    // The application's own tenant column.
+                    let (text, key) = own_tenant_column(sql, raw.clone(), col, &keying);
+                    columns.push(text);
+                    if let Some(key) = key {
+                        constraints.insert(0, key);
+                    }
+                    declared = true;
                     continue;
                 }
                 let mut cuts: Vec<Range<usize>> = Vec::new();
@@ -159,8 +159,17 @@ pub(crate) fn tenant_first(
                 named,
                 constraint,
             } => match constraint {
-                Constraint::Key { primary, open, .. } => {
+                Constraint::Key {
+                    primary,
+                    open,
+                    columns: key_columns,
+                } => {
                     let start = named.as_ref().map_or(span.start, |n| n.end);
+                    // A key led by the tenant column already (an application keyed per
+                    // tenant) is kept as written.
+                    let led = key_columns
+                        .first()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(cx.column));
                     let head = if *primary {
                         constraint_name(&keying, named.as_ref(), sql)
                     } else {
@@ -168,11 +177,15 @@ pub(crate) fn tenant_first(
                             .as_ref()
                             .map_or(String::new(), |n| sql[n.clone()].to_owned())
                     };
-                    let text = format!(
-                        "{head}{}{tenant}, {}",
-                        &sql[start..*open],
-                        &sql[*open..span.end]
-                    );
+                    let text = if led {
+                        format!("{head}{}", &sql[start..span.end])
+                    } else {
+                        format!(
+                            "{head}{}{tenant}, {}",
+                            &sql[start..*open],
+                            &sql[*open..span.end]
+                        )
+                    };
                     if *primary {
                         constraints.insert(0, text);
                     } else {
@@ -343,7 +356,9 @@ fn composite(
     r: &Reference,
     cx: &Context<'_>,
 ) -> Option<(String, Option<EmulatedAction>)> {
-    if !(cx.is_scoped)(&r.parent) {
+    // A key to a global table, or one that holds the tenant column already (an application
+    // keyed per tenant): kept as written.
+    if !(cx.is_scoped)(&r.parent) || child_cols.iter().any(|c| c.eq_ignore_ascii_case(cx.column)) {
         return None;
     }
     let parent_cols = match &r.parent_cols {
@@ -381,6 +396,60 @@ fn composite(
         }
     });
     Some((text, action))
+}
+
+/// Whether the tenant column `col` is the one the column layout adds
+/// (`<column> VARCHAR(255) NOT NULL DEFAULT '<tenant>'`, `TEXT` on a STRICT table) rather
+/// than the application's own.
+fn added_by_column_layout(col: &ColumnDef) -> bool {
+    let mut kinds: Vec<Kept> = col.kept.iter().map(|(_, k)| *k).collect();
+    kinds.sort_by_key(|k| *k as u8);
+    ["VARCHAR(255)", "TEXT"]
+        .iter()
+        .any(|t| col.decl_type.eq_ignore_ascii_case(t))
+        && col.moved.is_empty()
+        && kinds == [Kept::NotNull, Kept::Default]
+}
+
+/// The application's own tenant column, as written where it stands (its name, type,
+/// `CHECK`, `COLLATE`, `REFERENCES` and `UNIQUE` kept; `*` keeps its order), without its
+/// `DEFAULT` or `NULL` and `NOT NULL`; and, when it is the primary key, that key as a table
+/// constraint (led by the tenant column already).
+fn own_tenant_column(
+    sql: &str,
+    raw: Range<usize>,
+    col: &ColumnDef,
+    keying: &Keying,
+) -> (String, Option<String>) {
+    let mut cuts: Vec<Range<usize>> = col
+        .kept
+        .iter()
+        .filter(|(_, k)| matches!(k, Kept::Default | Kept::Null))
+        .map(|(span, _)| span.clone())
+        .collect();
+    let mut key = None;
+    for (span, moved) in &col.moved {
+        if let Moved::PrimaryKey { desc, conflict, .. } = moved {
+            cuts.push(span.clone());
+            let order = if *desc { " DESC" } else { "" };
+            key = Some(format!(
+                "{}PRIMARY KEY ({}{order}){}",
+                constraint_name(keying, None, sql),
+                ident(&col.name),
+                suffix(sql, conflict.as_ref()),
+            ));
+        }
+    }
+    let mut text = cut(sql, raw.start..col.span.end, col.span.end, &cuts);
+    if !col.kept.iter().any(|(_, k)| *k == Kept::NotNull) {
+        text.push_str(" NOT NULL");
+    }
+    let tail = &sql[col.span.end..raw.end];
+    if tail.contains("--") || tail.contains("/*") {
+        text.push_str(tail);
+        end_line_comment(&mut text);
+    }
+    (text, key)
 }
 
 /// The text of `raw` without `cuts`; what follows the item's last token is dropped unless
@@ -506,13 +575,13 @@ mod tests {
             t.create("f2"),
             "CREATE TABLE \"f2\" (a INT NOT NULL, b TEXT,\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
         );
-        // The application's own column keeps its place (a `*` keeps its order), NOT NULL
-        // and without its default.
+        // The application's own column keeps its place (a `*` keeps its order) and its
+        // type, NOT NULL and without its default.
         let own = "CREATE TABLE v (id INTEGER PRIMARY KEY, tenant_id TEXT DEFAULT 'default', -- the store\n name TEXT)";
         let v = tenant_first(own, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             v.create("v"),
-            "CREATE TABLE \"v\" (id INTEGER, \"tenant_id\" VARCHAR(255) NOT NULL, -- the store\n name TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
+            "CREATE TABLE \"v\" (id INTEGER, tenant_id TEXT NOT NULL, -- the store\n name TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         assert_eq!(t.keying, Keying::WithoutRowid);
         // A primary key holding NULLs keeps its rowid table.
@@ -531,5 +600,60 @@ mod tests {
         );
         let t = tenant_first("CREATE TABLE n (k TEXT)", false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(t.keying, Keying::RowidKept);
+    }
+
+    #[test]
+    fn an_own_tenant_column_keeps_its_constraints_name_and_type() {
+        let scoped = |t: &str| t != "tenants";
+        let pk = |_: &str| None;
+        // Its REFERENCES (to the global registry), CHECK, UNIQUE, COLLATE and spelling stay;
+        // its DEFAULT and NULL go; NOT NULL is added.
+        let sql = "CREATE TABLE s (id INTEGER PRIMARY KEY, TENANT_ID TEXT NULL DEFAULT 'x' REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0) UNIQUE COLLATE NOCASE, theme TEXT)";
+        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(
+            t.create("s"),
+            "CREATE TABLE \"s\" (id INTEGER, TENANT_ID TEXT   REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0) UNIQUE COLLATE NOCASE NOT NULL, theme TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
+        );
+        // Its PRIMARY KEY (one row per tenant) becomes the table's key as it is.
+        let sql = "CREATE TABLE p (tenant_id TEXT PRIMARY KEY NOT NULL, name TEXT)";
+        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(t.keying, Keying::Clustered);
+        assert_eq!(
+            t.create("p"),
+            "CREATE TABLE \"p\" (tenant_id TEXT  NOT NULL, name TEXT,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\")\n) WITHOUT ROWID"
+        );
+        // The column as the column layout adds it, last, is declared anew as on a fresh table;
+        // last but the application's own (a CHECK), it is kept.
+        let ours = "CREATE TABLE o (id INTEGER PRIMARY KEY, \"tenant_id\" VARCHAR(255) NOT NULL DEFAULT 'caps-automotive')";
+        let o = tenant_first(ours, false, &cx(&scoped, &pk))
+            .unwrap()
+            .create("o");
+        assert!(
+            o.starts_with(
+                "CREATE TABLE \"o\" (id INTEGER,\n    \"tenant_id\" VARCHAR(255) NOT NULL,"
+            ),
+            "{o}"
+        );
+        let own = "CREATE TABLE o (id INTEGER PRIMARY KEY, tenant_id VARCHAR(255) NOT NULL DEFAULT 'a' CHECK (tenant_id <> ''))";
+        let o = tenant_first(own, false, &cx(&scoped, &pk))
+            .unwrap()
+            .create("o");
+        assert!(
+            o.starts_with("CREATE TABLE \"o\" (id INTEGER, tenant_id VARCHAR(255) NOT NULL  CHECK (tenant_id <> ''),"),
+            "{o}"
+        );
+    }
+
+    #[test]
+    fn keys_that_hold_the_tenant_column_already_are_kept_as_written() {
+        let scoped = |_: &str| true;
+        let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
+        let sql = "CREATE TABLE orders (id INTEGER, tenant_id TEXT NOT NULL, customer_id INT, sku TEXT, PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, sku), FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id) ON DELETE CASCADE)";
+        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        assert_eq!(
+            t.create("orders"),
+            "CREATE TABLE \"orders\" (id INTEGER, tenant_id TEXT NOT NULL, customer_id INT, sku TEXT,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (tenant_id, id),\n    UNIQUE (tenant_id, sku),\n    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id) ON DELETE CASCADE\n) WITHOUT ROWID"
+        );
+        assert!(t.actions.is_empty());
     }
 }
