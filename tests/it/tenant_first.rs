@@ -908,6 +908,16 @@ fn awkward_schemas_rebuild_or_are_refused_before_anything_changes() {
         "{:?}",
         report.plan.risks
     );
+    // The SET NULL its trigger runs, whatever PRAGMA foreign_keys says, is a risk too.
+    assert!(
+        report.plan.risks.iter().any(|r| matches!(
+            r,
+            tenantry_migrate::Risk::ActionsByTrigger { keys }
+                if keys == &[("c".to_owned(), "p".to_owned(), vec!["ON DELETE SET NULL".to_owned()])]
+        )),
+        "{:?}",
+        report.plan.risks
+    );
     let a = tenantry_sqlite::Connection::open(&db).unwrap();
     a.set_tenant(DEFAULT).unwrap();
     assert!(a.execute("INSERT INTO x(pid) VALUES(1)", []).is_err());

@@ -148,6 +148,14 @@ pub enum Risk {
         /// Table name.
         table: String,
     },
+    /// Foreign-key actions the tenant-first schema runs by triggers (SQLite cannot run them
+    /// on a key that holds the NOT NULL tenant column): a trigger runs whether or not the
+    /// connection turned foreign keys on, where SQLite runs no action with them off.
+    ActionsByTrigger {
+        /// Each key: the referencing table, the referenced table, and its actions as
+        /// declared (`ON DELETE SET NULL`, `ON UPDATE CASCADE`, …).
+        keys: Vec<(String, String, Vec<String>)>,
+    },
     /// A UNIQUE constraint or index without the tenant column: two tenants cannot hold
     /// the same value, and the error tells one tenant that another has it.
     GlobalUnique {
@@ -194,6 +202,18 @@ impl std::fmt::Display for Risk {
             Risk::RowidDropped { table } => write!(
                 f,
                 "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid (read its primary key instead); and its primary key no longer takes NULL, which SQLite's rowid tables accept by a long-standing quirk. Migrate with --layout column to keep both"
+            ),
+            Risk::ActionsByTrigger { keys } => write!(
+                f,
+                "{} foreign-key action(s) are run by triggers (SQLite cannot run them on a key that holds the NOT NULL tenant column), which run whether or not the connection turned foreign keys on; SQLite runs no action with them off (its default), so a connection that leaves them off now sees them run. Turn foreign keys on in the application (PRAGMA foreign_keys = ON), or migrate with --layout column. The keys: {}",
+                keys.iter().map(|(_, _, a)| a.len()).sum::<usize>(),
+                keys.iter()
+                    .map(|(table, parent, actions)| format!(
+                        "{table} -> {parent} ({})",
+                        actions.join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             Risk::GlobalUnique {
                 table,
@@ -466,6 +486,17 @@ pub fn build(
                 table: r.name.clone(),
             });
         }
+    }
+    let by_trigger: Vec<(String, String, Vec<String>)> = rebuild
+        .iter()
+        .flat_map(|r| {
+            r.actions_by_trigger()
+                .into_iter()
+                .map(|(parent, actions)| (r.name.clone(), parent, actions))
+        })
+        .collect();
+    if !by_trigger.is_empty() {
+        risks.push(Risk::ActionsByTrigger { keys: by_trigger });
     }
     for key in unindexed {
         risks.push(Risk::UnindexedForeignKey {

@@ -565,6 +565,32 @@ pub(crate) fn create_indexes(conn: &Connection, t: &TableRebuild) -> Result<()> 
     Ok(())
 }
 
+impl TableRebuild {
+    /// The foreign-key actions of this table that triggers run: each key's parent, and its
+    /// actions as declared (`ON DELETE SET NULL`, `ON UPDATE CASCADE`, …).
+    pub(crate) fn actions_by_trigger(&self) -> Vec<(String, Vec<String>)> {
+        let text = |on: &str, a: Option<Action>| {
+            let what = match a? {
+                Action::SetNull => "SET NULL",
+                Action::SetDefault => "SET DEFAULT",
+                Action::Cascade => "CASCADE",
+                Action::Kept => return None,
+            };
+            Some(format!("ON {on} {what}"))
+        };
+        self.actions
+            .iter()
+            .map(|a| {
+                let actions = [text("DELETE", a.on_delete), text("UPDATE", a.on_update)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                (a.parent.clone(), actions)
+            })
+            .collect()
+    }
+}
+
 /// The triggers the tenant-first schema adds: foreign-key actions SQLite cannot run on a
 /// composite key (`SET NULL`, `SET DEFAULT`), and the AUTOINCREMENT high-water marks.
 pub(crate) fn added_triggers(
