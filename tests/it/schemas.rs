@@ -397,6 +397,51 @@ fn views_triggers_and_global_uniques_are_risks() {
 }
 
 #[test]
+fn a_view_the_migration_would_break_rolls_it_back_and_a_broken_one_is_not_blamed() {
+    let dir = tempfile::tempdir().unwrap();
+    for layout in [
+        tenantry_migrate::Layout::Column,
+        tenantry_migrate::Layout::TenantFirst,
+    ] {
+        // Its column list meets `SELECT *` with one column more once the table has the
+        // tenant column: the whole change is rolled back, and the view named.
+        let db = db_from_sql(
+            dir.path(),
+            &format!("{layout:?}-star.db"),
+            "CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO products VALUES (1, 'bolt');
+             CREATE VIEW product_names (pid, pname) AS SELECT * FROM products;",
+        );
+        let before = snapshot(&db);
+        let options = MigrateOptions {
+            layout,
+            ..MigrateOptions::default()
+        };
+        let error = migrate(&db, &options, &mut |_| {}).expect_err("the view would break");
+        let Error::RolledBack { source, .. } = &error else {
+            panic!("{layout:?}: {error}");
+        };
+        assert!(
+            matches!(&**source, Error::Verification { problems }
+                if problems.iter().any(|p| p.check == Check::View && p.detail.contains("product_names"))),
+            "{layout:?}: {source}"
+        );
+        assert_eq!(snapshot(&db), before, "{layout:?}");
+
+        // A view that fails already (its table was dropped) does not stop the migration.
+        let db = db_from_sql(
+            dir.path(),
+            &format!("{layout:?}-broken.db"),
+            "CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT);
+             CREATE TABLE gone (x);
+             CREATE VIEW stale AS SELECT x FROM gone;
+             DROP TABLE gone;",
+        );
+        migrate(&db, &options, &mut |_| {}).expect("a view broken before is not blamed");
+    }
+}
+
+#[test]
 fn an_index_name_already_taken_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_from_sql(

@@ -653,6 +653,8 @@ fn change(
     options: &MigrateOptions,
     timer: &mut Timer<'_>,
 ) -> Result<verify::Verification> {
+    // The views that work now must work after the change.
+    let views_before = verify::working_views(conn).map_err(Error::sqlite(Step::Verify, None))?;
     match plan.layout {
         Layout::Column => add_columns(conn, plan, options, timer)?,
         Layout::TenantFirst => rebuild_tables(conn, plan, tenant, before, options, timer)?,
@@ -676,6 +678,7 @@ fn change(
             integrity: false,
             layout: plan.layout,
             tenant_index: plan.tenant_index,
+            views_before: Some(&views_before),
         },
     )?;
     inject!(options, Step::Verify, 0);

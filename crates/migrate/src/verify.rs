@@ -35,6 +35,8 @@ pub enum Check {
     ForeignKeys,
     /// `PRAGMA quick_check` complaints.
     Integrity,
+    /// A view that worked before the migration fails after it.
+    View,
 }
 
 /// One thing verification found wrong.
@@ -108,6 +110,31 @@ pub(crate) struct Expected<'a> {
     pub layout: crate::Layout,
     /// Layout `tenant-first`: which tables must have the tenant index.
     pub tenant_index: crate::TenantIndex,
+    /// The views that worked before the migration (inside `migrate` only): each must still.
+    pub views_before: Option<&'a [String]>,
+}
+
+/// The views of the main database that SQLite can read now (their names): a view can fail
+/// on its own (a table it names was dropped), and only one that worked before the
+/// migration is held to working after it.
+///
+/// # Errors
+/// SQLite's, when the schema cannot be read.
+pub(crate) fn working_views(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM main.sqlite_schema WHERE type = 'view' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(names
+        .into_iter()
+        .filter(|v| view_error(conn, v).is_none())
+        .collect())
+}
+
+/// Why SQLite cannot read view `name` (its error preparing `SELECT * FROM` it), if it cannot.
+fn view_error(conn: &Connection, name: &str) -> Option<rusqlite::Error> {
+    conn.prepare(&format!("SELECT * FROM main.{}", sql::ident(name)))
+        .err()
 }
 
 /// The foreign-key violations that were there before, to tell new ones from old.
@@ -308,6 +335,21 @@ pub(crate) fn run(
         });
     }
 
+    for view in expected.views_before.unwrap_or_default() {
+        if let Some(e) = view_error(conn, view) {
+            problems.push(Problem {
+                check: Check::View,
+                table: None,
+                detail: format!(
+                    "view {view:?} worked before the migration and fails after it ({e}); a view \
+                     that declares its column names over `SELECT *` meets one column more (the \
+                     tenant column): name the columns in its SELECT, then run `tenantry migrate` \
+                     again"
+                ),
+            });
+        }
+    }
+
     let integrity_ok = if expected.integrity {
         let lines = checks::quick_check(conn).map_err(Error::sqlite(Step::Verify, None))?;
         let ok = lines.is_empty();
@@ -445,6 +487,7 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
             tenant_index: record
                 .as_ref()
                 .map_or_else(Default::default, |r| r.tenant_index),
+            views_before: None,
         },
     )?;
     Ok(VerifyReport {
