@@ -397,36 +397,61 @@ fn views_triggers_and_global_uniques_are_risks() {
 }
 
 #[test]
-fn a_view_the_migration_would_break_rolls_it_back_and_a_broken_one_is_not_blamed() {
+fn a_view_the_migration_would_break_is_refused_and_a_broken_one_is_not_blamed() {
     let dir = tempfile::tempdir().unwrap();
     for layout in [
         tenantry_migrate::Layout::Column,
         tenantry_migrate::Layout::TenantFirst,
     ] {
-        // Its column list meets `SELECT *` with one column more once the table has the
-        // tenant column: the whole change is rolled back, and the view named.
+        // Its column list would meet `SELECT *` with one column more once the table has the
+        // tenant column: the plan says so, and the migration refuses before changing
+        // anything.
         let db = db_from_sql(
             dir.path(),
             &format!("{layout:?}-star.db"),
             "CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT);
              INSERT INTO products VALUES (1, 'bolt');
-             CREATE VIEW product_names (pid, pname) AS SELECT * FROM products;",
+             CREATE VIEW product_names (pid, pname) AS SELECT * FROM products;
+             CREATE VIEW named (pid, pname) AS SELECT id, name FROM products;",
         );
         let before = snapshot(&db);
+        let dry = MigrateOptions {
+            layout,
+            dry_run: true,
+            ..MigrateOptions::default()
+        };
+        let report = migrate(&db, &dry, &mut |_| {}).unwrap();
+        let breaking: Vec<&str> = report
+            .plan
+            .risks
+            .iter()
+            .filter_map(|r| match r {
+                Risk::ViewWouldBreak { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(breaking, ["product_names"], "{layout:?}");
         let options = MigrateOptions {
             layout,
             ..MigrateOptions::default()
         };
         let error = migrate(&db, &options, &mut |_| {}).expect_err("the view would break");
-        let Error::RolledBack { source, .. } = &error else {
-            panic!("{layout:?}: {error}");
-        };
         assert!(
-            matches!(&**source, Error::Verification { problems }
-                if problems.iter().any(|p| p.check == Check::View && p.detail.contains("product_names"))),
-            "{layout:?}: {source}"
+            error.is_bad_input()
+                && matches!(&error, Error::ViewWouldBreak { view, .. } if view == "product_names"),
+            "{layout:?}: {error}"
         );
+        assert!(error.to_string().contains("Name the columns"), "{error}");
         assert_eq!(snapshot(&db), before, "{layout:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(&format!("{layout:?}-star.db.")) && name.contains("backup")
+            })
+            .collect();
+        assert!(left.is_empty(), "no backup is written: {left:?}");
 
         // A view that fails already (its table was dropped) does not stop the migration.
         let db = db_from_sql(

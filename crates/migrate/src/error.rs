@@ -150,6 +150,17 @@ pub enum Error {
         /// The option that named it.
         option: &'static str,
     },
+    /// A view that names its columns over `SELECT *` would stop working once its tables
+    /// have the tenant column.
+    #[error(
+        "view {view:?} would stop working after the migration: with the tenant column its SELECT gives one column more than it names ({detail}). Name the columns it selects (CREATE VIEW … AS SELECT a, b FROM …) and run the migration again. Nothing was changed"
+    )]
+    ViewWouldBreak {
+        /// The view.
+        view: String,
+        /// SQLite's error reading it with the column added.
+        detail: String,
+    },
     /// The database cannot be migrated as it is; the message says what to do.
     #[error("cannot migrate table {table:?}: {reason}. Nothing was changed")]
     Unsupported {
@@ -298,6 +309,7 @@ impl Error {
             | Error::UnknownTable { .. }
             | Error::ExpectedTablesMismatch { .. }
             | Error::Unsupported { .. }
+            | Error::ViewWouldBreak { .. }
             | Error::NotGlobal { .. }
             | Error::NoBackupPlace
             | Error::InTransaction => true,

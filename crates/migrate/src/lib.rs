@@ -62,6 +62,7 @@ mod sql;
 mod tenant;
 mod triggers;
 mod verify;
+mod views;
 
 pub use checks::FkViolations;
 pub use error::{Error, Result, Step};

@@ -315,6 +315,24 @@ fn run_locked(
     let catalog = inspect::read_catalog(conn)?;
     let mut plan = plan::build(conn, &catalog, options, tenant)?;
     let previous = record::last(conn)?;
+    // Views the tenant column would break: listed in the plan, refused below.
+    let gaining: Vec<&str> = plan
+        .scoped
+        .iter()
+        .filter(|t| {
+            !t.virtual_table
+                && catalog
+                    .table(&t.name)
+                    .is_some_and(|info| info.column(&plan.column).is_none())
+        })
+        .map(|t| t.name.as_str())
+        .collect();
+    for broken in crate::views::broken_by_column(conn, &gaining, &plan.column) {
+        plan.risks.push(plan::Risk::ViewWouldBreak {
+            name: broken.view,
+            error: broken.error,
+        });
+    }
     inject!(options, Step::Plan, 0);
     tracing::info!(
         scoped = plan.scoped.len(),
@@ -322,6 +340,14 @@ fn run_locked(
         risks = plan.risks.len(),
         "plan ready"
     );
+    if !options.dry_run
+        && let Some((view, detail)) = plan.risks.iter().find_map(|r| match r {
+            plan::Risk::ViewWouldBreak { name, error } => Some((name.clone(), error.clone())),
+            _ => None,
+        })
+    {
+        return Err(Error::ViewWouldBreak { view, detail });
+    }
     if let Some(exp) = &plan.expectation
         && !options.dry_run
         && (!exp.missing.is_empty() || !exp.extra.is_empty())

@@ -156,6 +156,15 @@ pub enum Risk {
         /// declared (`ON DELETE SET NULL`, `ON UPDATE CASCADE`, …).
         keys: Vec<(String, String, Vec<String>)>,
     },
+    /// A view that names its columns over `SELECT *`, which the tenant column would give
+    /// one column more: SQLite would refuse every statement that reads it, so the migration
+    /// refuses to run until the view names its columns.
+    ViewWouldBreak {
+        /// View name.
+        name: String,
+        /// SQLite's error reading it with the tenant column added.
+        error: String,
+    },
     /// A UNIQUE constraint or index without the tenant column: two tenants cannot hold
     /// the same value, and the error tells one tenant that another has it.
     GlobalUnique {
@@ -214,6 +223,10 @@ impl std::fmt::Display for Risk {
                     ))
                     .collect::<Vec<_>>()
                     .join("; ")
+            ),
+            Risk::ViewWouldBreak { name, error } => write!(
+                f,
+                "view {name:?} would stop working: with the tenant column its SELECT gives one column more than it names ({error}); the migration refuses to run until it names the columns it selects (CREATE VIEW … AS SELECT a, b FROM …)"
             ),
             Risk::GlobalUnique {
                 table,

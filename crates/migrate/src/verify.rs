@@ -499,3 +499,53 @@ pub fn verify(path: &std::path::Path, options: &crate::VerifyOptions) -> Result<
         verification,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_view_that_worked_before_and_fails_after_is_a_problem() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
+             CREATE VIEW star (a, b) AS SELECT * FROM t;
+             CREATE VIEW named (a, b) AS SELECT id, name FROM t;
+             CREATE TABLE gone (x);
+             CREATE VIEW stale AS SELECT x FROM gone;
+             DROP TABLE gone;",
+        )
+        .unwrap();
+        let before = working_views(&conn).unwrap();
+        assert_eq!(before, ["named", "star"]);
+        conn.execute_batch(
+            "ALTER TABLE t ADD COLUMN tenant_id TEXT NOT NULL DEFAULT 'a';
+             CREATE INDEX idx_t_tenant_id ON t (tenant_id);",
+        )
+        .unwrap();
+        let catalog = crate::inspect::read_catalog(&conn).unwrap();
+        let found = run(
+            &conn,
+            &catalog,
+            &Expected {
+                scoped: vec!["t".to_owned()],
+                column: "tenant_id",
+                registry: None,
+                rows_before: None,
+                fk_before: FkBaseline::Unknown,
+                integrity: false,
+                layout: crate::Layout::Column,
+                tenant_index: crate::TenantIndex::default(),
+                views_before: Some(&before),
+            },
+        )
+        .unwrap();
+        let views: Vec<&Problem> = found
+            .problems
+            .iter()
+            .filter(|p| p.check == Check::View)
+            .collect();
+        assert_eq!(views.len(), 1, "{:?}", found.problems);
+        assert!(views[0].detail.contains("\"star\""), "{}", views[0].detail);
+    }
+}
