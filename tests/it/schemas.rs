@@ -225,6 +225,50 @@ fn an_incompatible_existing_tenant_column_is_refused() {
     assert_eq!(snapshot(&db), before);
 }
 
+/// A tenant column that compares with NOCASE would let tenant `acme` read `Acme`'s rows:
+/// refused by both layouts, and reported by `verify` on a database that has one.
+#[test]
+fn an_own_tenant_column_with_a_collation_is_refused_and_verify_reports_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "CREATE TABLE notes (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL COLLATE NOCASE, body TEXT);
+               INSERT INTO notes VALUES (1, 'caps-automotive', 'x');";
+    for layout in [
+        tenantry_migrate::Layout::Column,
+        tenantry_migrate::Layout::TenantFirst,
+    ] {
+        let db = db_from_sql(dir.path(), &format!("{layout:?}.db"), sql);
+        let before = snapshot(&db);
+        let options = MigrateOptions {
+            layout,
+            ..MigrateOptions::default()
+        };
+        let error = migrate(&db, &options, &mut |_| {}).unwrap_err();
+        assert!(
+            error.is_bad_input() && error.to_string().contains("collation NOCASE"),
+            "{layout:?}: {error}"
+        );
+        assert_eq!(snapshot(&db), before, "{layout:?}");
+    }
+    // As an earlier release left it: the column and its index, adopted as they were.
+    let db = db_from_sql(
+        dir.path(),
+        "adopted.db",
+        &format!("{sql} CREATE INDEX idx_notes_tenant_id ON notes (tenant_id);"),
+    );
+    let report = verify(&db, &VerifyOptions::default()).unwrap();
+    assert!(
+        report
+            .verification
+            .problems
+            .iter()
+            .any(|p| p.check == Check::Column
+                && p.table.as_deref() == Some("notes")
+                && p.detail.contains("NOCASE")),
+        "{:?}",
+        report.verification.problems
+    );
+}
+
 /// A tenant column the application added itself, nullable but with no NULL row: layout
 /// `column` cannot make it NOT NULL in place and says so; `tenant-first` rebuilds the table
 /// with it NOT NULL, where it stood, keeping each row's tenant.

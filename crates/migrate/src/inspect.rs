@@ -129,6 +129,18 @@ impl Catalog {
     }
 }
 
+/// The `CREATE TABLE` text of `table` in the main schema (`None` when it holds none).
+pub(crate) fn table_sql(conn: &Connection, table: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT sql FROM main.sqlite_schema WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+}
+
 /// Reads the catalog of the `main` schema.
 ///
 /// # Errors

@@ -735,8 +735,26 @@ fn plan_table(
                 "SQLite cannot change a column in place: rebuild the table with `{} VARCHAR(255) NOT NULL`, or choose another column name with --column",
                 existing.name
             );
+            let collation = crate::inspect::table_sql(conn, name)
+                .map_err(Error::sqlite(Step::Plan, Some(name)))?
+                .and_then(|sql| crate::rebuild::declared_collation(&sql, &existing.name))
+                .filter(|c| !c.eq_ignore_ascii_case("BINARY"));
             let problem = if existing.hidden != 0 {
                 Some(("it is a generated or hidden column".to_owned(), rebuild))
+            } else if let Some(collation) = collation {
+                Some((
+                    format!(
+                        "it compares with collation {collation}: the tenant test would find \
+                         one tenant's rows for another whose id that collation calls equal \
+                         ('Acme' and 'acme' under NOCASE)"
+                    ),
+                    format!(
+                        "SQLite cannot change a column in place: rebuild the table with `{} \
+                         VARCHAR(255) NOT NULL` and no COLLATE, or choose another column name \
+                         with --column",
+                        existing.name
+                    ),
+                ))
             } else if nulls > 0 {
                 Some((
                     format!("it allows NULL and {nulls} rows hold NULL"),

@@ -195,6 +195,21 @@ pub(crate) fn run(
                 ),
             ));
         }
+        if let Some(collation) = crate::inspect::table_sql(conn, name)
+            .map_err(Error::sqlite(Step::Verify, Some(name)))?
+            .and_then(|sql| crate::rebuild::declared_collation(&sql, &col.name))
+            .filter(|c| !c.eq_ignore_ascii_case("BINARY"))
+        {
+            problems.push(problem(
+                Check::Column,
+                name,
+                format!(
+                    "column {column:?} compares with collation {collation}: the tenant test finds \
+                     one tenant's rows for another whose id that collation calls equal; rebuild \
+                     the table with the column declared without COLLATE"
+                ),
+            ));
+        }
         let indexed = info.indexes.iter().any(|i| {
             !i.partial
                 && i.columns

@@ -565,6 +565,16 @@ pub(crate) fn create_indexes(conn: &Connection, t: &TableRebuild) -> Result<()> 
     Ok(())
 }
 
+/// The collation that `column` declares in the `CREATE TABLE` text `sql` (`None`: none, so
+/// BINARY, or a text this reader does not follow).
+pub(crate) fn declared_collation(sql: &str, column: &str) -> Option<String> {
+    let ddl = ddl::read(sql).ok()?;
+    ddl.items.iter().find_map(|item| match item {
+        ddl::Item::Column(c) if c.name.eq_ignore_ascii_case(column) => c.collation.clone(),
+        _ => None,
+    })
+}
+
 impl TableRebuild {
     /// The foreign-key actions of this table that triggers run: each key's parent, and its
     /// actions as declared (`ON DELETE SET NULL`, `ON UPDATE CASCADE`, …).
