@@ -51,9 +51,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Restore a database from the backup taken by `migrate`.
     ///
-    /// Uses the backup recorded in the database unless --backup is given. The current
-    /// state is saved beside the database first, so nothing written since is lost. Safe
-    /// in WAL mode. The result is checked against the backup.
+    /// Uses the backup recorded in the database unless --backup is given; the recorded one
+    /// must still hold the rows the migration copied into it (a copy changed since, or
+    /// another file in its place, is refused: name it with --backup to restore it anyway).
+    /// The current state is saved beside the database first, so nothing written since is
+    /// lost. Safe in WAL mode. The result is checked against the backup.
     Rollback(RollbackArgs),
     /// Generate the point-of-sale fixture database (deterministic).
     Fixture(FixtureArgs),

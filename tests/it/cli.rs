@@ -1,4 +1,5 @@
 use rusqlite::Connection;
+use std::process::Command;
 
 use crate::support::{files_containing, outcome, tables_with_column, tenantry, tiny_fixture};
 
@@ -108,6 +109,50 @@ fn rollback_without_a_recorded_backup_says_what_to_pass() {
     let (code, _, err) = outcome(&tenantry(&["rollback", db.to_str().unwrap()]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--backup"), "{err}");
+}
+
+/// A migration run from the database's folder with relative names records its backup
+/// absolute: a rollback run from another folder, holding a file of the same name, restores
+/// the right one.
+#[test]
+fn rollback_from_another_folder_restores_the_recorded_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    for (folder, sql) in [
+        (
+            &a,
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES (1, 'a');",
+        ),
+        (
+            &b,
+            "CREATE TABLE other (x TEXT); INSERT INTO other VALUES ('b');",
+        ),
+    ] {
+        std::fs::create_dir(folder).unwrap();
+        crate::support::db_from_sql(folder, "app.db", sql);
+        let out = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+            .args(["migrate", "--backup", "backup.db", "app.db"])
+            .current_dir(folder)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args(["rollback", a.join("app.db").to_str().unwrap()])
+        .current_dir(&b)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let tables: Vec<String> = Connection::open(a.join("app.db"))
+        .unwrap()
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["notes"]);
 }
 
 #[test]

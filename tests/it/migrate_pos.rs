@@ -249,3 +249,51 @@ fn rollback_restores_the_database_and_keeps_what_was_written_since() {
         .unwrap();
     assert_eq!(kept, "store-2");
 }
+
+#[test]
+fn rollback_restores_only_the_copy_the_migration_made() {
+    use tenantry_migrate::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let before = snapshot(&db);
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    let backup = report.backup.unwrap();
+    let migrated = snapshot(&db);
+
+    // The database named as its own backup: refused, nothing written.
+    let itself = RollbackOptions {
+        backup: Some(db.clone()),
+        ..RollbackOptions::default()
+    };
+    let error = rollback(&db, &itself, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, Error::BadBackup { detail, .. } if detail.contains("the database itself")),
+        "{error}"
+    );
+    assert!(files_containing(dir.path(), "pre-rollback").is_empty());
+
+    // The recorded backup changed since the migration: refused, nothing restored.
+    Connection::open(&backup)
+        .unwrap()
+        .execute(
+            "DELETE FROM customers WHERE id = (SELECT min(id) FROM customers)",
+            [],
+        )
+        .unwrap();
+    let error = rollback(&db, &RollbackOptions::default(), &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, Error::BadBackup { detail, .. }
+            if detail.contains("the migration copied") && detail.contains("--backup")),
+        "{error}"
+    );
+    assert_eq!(snapshot(&db), migrated);
+
+    // Named on purpose, it is restored as it is.
+    let named = RollbackOptions {
+        backup: Some(backup),
+        ..RollbackOptions::default()
+    };
+    rollback(&db, &named, &mut |_| {}).unwrap();
+    assert_ne!(snapshot(&db), migrated);
+    assert_ne!(snapshot(&db), before, "one customer fewer");
+}

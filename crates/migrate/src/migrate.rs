@@ -505,6 +505,7 @@ fn run_locked(
         });
         let before = Before {
             rows: &rows_before,
+            backup_rows: rows,
             fk_file: baseline,
             digests: digester.is_some().then_some(&digests_rx),
         };
@@ -659,6 +660,8 @@ fn verify_backup(
 struct Before<'a> {
     /// Each table's row count.
     rows: &'a BTreeMap<String, u64>,
+    /// Each table's row count in the backup (before the application's schema code).
+    backup_rows: &'a BTreeMap<String, u64>,
     /// A file whose committed state is the database as it was (the database itself in WAL
     /// mode, else the backup), read for foreign-key violations only when the change's
     /// check finds some.
@@ -727,7 +730,11 @@ fn change(
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             column: plan.column.clone(),
             default_tenant: tenant.to_string(),
-            backup: Some(backup_path.to_owned()),
+            // Absolute: `rollback` may run from another folder.
+            backup: Some(
+                std::path::absolute(backup_path).unwrap_or_else(|_| backup_path.to_owned()),
+            ),
+            backup_rows: before.backup_rows.clone(),
             scoped_tables: plan.scoped.iter().map(|t| t.name.clone()).collect(),
             own_column_tables: plan
                 .scoped

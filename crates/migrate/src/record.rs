@@ -45,6 +45,10 @@ pub struct Record {
     /// earlier releases have none.
     #[serde(default)]
     pub own_column_tables: Vec<String>,
+    /// The rows of each table the backup holds, so that `rollback` restores only the copy
+    /// this migration made. Records of earlier releases have none.
+    #[serde(default)]
+    pub backup_rows: std::collections::BTreeMap<String, u64>,
 }
 
 fn column_layout() -> crate::Layout {

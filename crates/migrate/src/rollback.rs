@@ -32,7 +32,11 @@ pub struct RollbackReport {
 /// Restores the database at `path` from a backup: the one given in `options`, or the one
 /// recorded by the last migration.
 ///
-/// The backup is checked first (`quick_check`, readable tables). The database's current
+/// The backup is checked first (`quick_check`, readable tables; the recorded one also
+/// against the row counts the migration recorded of it, so a copy changed since or another
+/// file of its name is refused, where one named in `options` is restored as it is). The
+/// recorded path is absolute (one an earlier release recorded relative is the database's
+/// folder's). The database's current
 /// state is saved beside it (`<db>.<time>.pre-rollback.tenantry-backup`), so rows written
 /// since the migration are not lost. The restore goes through SQLite's backup API into the
 /// live file, which is atomic and correct in WAL mode. Afterwards the database's schema
@@ -52,19 +56,37 @@ pub fn rollback(
     preflight::check_file(path)?;
     preflight::check_writable(path)?;
     let mut conn = preflight::open(path, true, options.busy_wait)?;
-    let source =
-        match &options.backup {
-            Some(p) => p.clone(),
-            None => record::last(&conn)?.and_then(|r| r.backup).ok_or_else(|| {
-                Error::NoBackupRecorded {
-                    path: path.to_owned(),
-                }
-            })?,
+    let record = record::last(&conn)?;
+    // The backup the last migration recorded, and the rows it holds (records of earlier
+    // releases: none). A relative path (recorded by an earlier release) is the database's
+    // folder's: the migration wrote it beside the database.
+    let recorded = record.as_ref().and_then(|r| {
+        let backup = r.backup.as_ref()?;
+        let backup = match path.parent() {
+            Some(dir) if backup.is_relative() => dir.join(backup),
+            _ => backup.clone(),
         };
+        Some((backup, &r.backup_rows))
+    });
+    // A backup named on purpose is restored as it is (the state before is saved first).
+    let (source, expected_rows) = match (&options.backup, &recorded) {
+        (Some(p), _) => (p.clone(), None),
+        (None, Some((r, rows))) => (r.clone(), Some(*rows)),
+        (None, None) => {
+            return Err(Error::NoBackupRecorded {
+                path: path.to_owned(),
+            });
+        }
+    };
     let bad = |detail: String| Error::BadBackup {
         path: source.clone(),
         detail,
     };
+    if same_file(&source, path) {
+        return Err(bad(
+            "it is the database itself; name the backup file the migration wrote".to_owned(),
+        ));
+    }
     preflight::check_file(&source).map_err(|e| bad(e.to_string()))?;
     let src = Connection::open_with_flags(
         &source,
@@ -80,6 +102,14 @@ pub fn rollback(
         )));
     }
     let expected = snapshot(&src).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    if let Some(rows) = expected_rows.filter(|rows| !rows.is_empty())
+        && let Some(detail) = differs_from_record(&expected, rows)
+    {
+        return Err(bad(format!(
+            "it does not hold what the last migration copied ({detail}): it was changed since, \
+             or is another file; to restore it anyway, name it with --backup"
+        )));
+    }
 
     timer.start(Step::Backup);
     preflight::begin_immediate(&conn, path, options.busy_wait)?;
@@ -121,6 +151,41 @@ pub fn rollback(
         tables: expected.counts,
         timings: std::mem::take(&mut timer.timings),
     })
+}
+
+/// Whether `a` and `b` name the same file (both must exist to be told apart by identity;
+/// otherwise their absolute paths are compared).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
+    }
+}
+
+/// How a backup's row counts differ from those the migration recorded of it, if they do.
+fn differs_from_record(backup: &Snapshot, recorded: &BTreeMap<String, u64>) -> Option<String> {
+    let has = |name: &str| {
+        backup
+            .schema
+            .iter()
+            .any(|(kind, n, _)| kind == "table" && n == name)
+    };
+    for (table, rows) in recorded {
+        match backup.counts.get(table) {
+            Some(found) if found != rows => {
+                return Some(format!(
+                    "table {table:?} has {found} rows, the migration copied {rows}"
+                ));
+            }
+            None if !has(table) => return Some(format!("table {table:?} is missing")),
+            _ => {}
+        }
+    }
+    backup
+        .counts
+        .keys()
+        .find(|t| !recorded.contains_key(*t))
+        .map(|t| format!("table {t:?} was not in the database the migration copied"))
 }
 
 /// Copies every page of `src` into `dst` in one step: one write transaction on `dst`,
