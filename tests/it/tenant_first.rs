@@ -282,6 +282,28 @@ fn autoincrement_counters_become_each_tenants() {
             ("store-2".to_owned(), 1_000_000)
         ]
     );
+    // A tenant cannot set its mark back (nor read the marks), as it cannot touch
+    // `sqlite_sequence` on one tenant's database: it would get a deleted key again.
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    for sql in [
+        "UPDATE _tenantry_sequence SET seq = 0",
+        "SELECT seq FROM _tenantry_sequence",
+        "UPDATE sqlite_sequence SET seq = 0",
+    ] {
+        let refused = a.execute(sql, []);
+        assert!(
+            matches!(&refused, Err(e) if e.to_string().contains("refused")),
+            "{sql}: {refused:?}"
+        );
+    }
+    // Its inserts still take their keys from it.
+    a.execute(
+        "INSERT INTO promotion_usage (promotion_id, discount_cents, used_at) SELECT promotion_id, 1, 'now' FROM promotion_usage LIMIT 1",
+        [],
+    )
+    .unwrap();
+    assert_eq!(a.last_insert_rowid(), legacy + 1);
 }
 
 #[test]

@@ -150,7 +150,15 @@ impl Default for Policy {
         Policy {
             expose_tenant_column: false,
             allow_schema_reads: true,
-            protected_tables: vec!["_tenantry_migrations".to_owned(), GLOBALS_TABLE.to_owned()],
+            // The migrator's record and declarations, and the tenants' AUTOINCREMENT marks
+            // (the rewriter's own INSERTs and the marked triggers keep them; a statement
+            // that set one back would hand out a deleted key again, as `sqlite_sequence`,
+            // refused too, would).
+            protected_tables: vec![
+                "_tenantry_migrations".to_owned(),
+                GLOBALS_TABLE.to_owned(),
+                crate::SEQUENCE_TABLE.to_owned(),
+            ],
             read_only_tables: vec!["tenants".to_owned()],
             tenant_filter: TenantFilter::default(),
             report_keys: false,
