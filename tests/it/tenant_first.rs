@@ -306,6 +306,19 @@ fn autoincrement_counters_become_each_tenants() {
     assert_eq!(a.last_insert_rowid(), legacy + 1);
 }
 
+/// The column layout asked of a tenant-first database (an application's start-up code with
+/// the defaults, say) changes nothing: no guard triggers, no record.
+#[test]
+fn the_column_layout_leaves_a_tenant_first_database_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let before = snapshot(&db);
+    let report = migrate(&db, &MigrateOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::AlreadyMigrated);
+    assert_eq!(snapshot(&db), before);
+}
+
 #[test]
 fn a_database_migrated_by_the_column_layout_reaches_the_same_schema_and_rows() {
     let dir = tempfile::tempdir().unwrap();

@@ -313,8 +313,23 @@ fn run_locked(
     };
     timer.start(Step::Plan);
     let catalog = inspect::read_catalog(conn)?;
-    let mut plan = plan::build(conn, &catalog, options, tenant)?;
     let previous = record::last(conn)?;
+    // A database made tenant-first stays so: the column layout asks for nothing it lacks
+    // (its guard triggers would only repeat what the composite keys enforce).
+    let kept_layout;
+    let options = match &previous {
+        Some(p) if p.layout == Layout::TenantFirst && options.layout == Layout::Column => {
+            tracing::info!("the database is tenant-first already; it stays tenant-first");
+            kept_layout = MigrateOptions {
+                layout: Layout::TenantFirst,
+                tenant_index: p.tenant_index,
+                ..options.clone()
+            };
+            &kept_layout
+        }
+        _ => options,
+    };
+    let mut plan = plan::build(conn, &catalog, options, tenant)?;
     // Views the tenant column would break: listed in the plan, refused below.
     let gaining: Vec<&str> = plan
         .scoped
