@@ -45,9 +45,11 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Check a migrated database without changing it.
     ///
-    /// Every scoped table has a NOT NULL text tenant column that leads an index; no NULL,
-    /// empty or invalid tenant id; quick_check clean; no foreign-key violation beyond
-    /// those recorded before the migration. Exit 1 if any check fails.
+    /// Every scoped table has a NOT NULL text tenant column (compared with BINARY) that leads
+    /// an index; no NULL, empty or invalid tenant id; quick_check clean; no foreign-key
+    /// violation beyond those recorded before the migration. Column layout: every guard
+    /// trigger there, and no row referencing another tenant's row. Tenant-first layout:
+    /// every key, index and foreign key tenant-first. Exit 1 if any check fails.
     Verify(VerifyArgs),
     /// Restore a database from the backup taken by `migrate`.
     ///

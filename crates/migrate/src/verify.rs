@@ -37,6 +37,10 @@ pub enum Check {
     Integrity,
     /// A view that worked before the migration fails after it.
     View,
+    /// A foreign-key guard trigger of the column layout is missing.
+    Guard,
+    /// Rows whose foreign key names another tenant's row (column layout, `verify` only).
+    CrossTenant,
 }
 
 /// One thing verification found wrong.
@@ -322,6 +326,45 @@ pub(crate) fn run(
         });
     }
 
+    // The column layout's guards, which keep a reference within its tenant: each one the
+    // plan would create must be there as created.
+    if expected.layout == crate::Layout::Column {
+        let scoped: Vec<&str> = expected
+            .scoped
+            .iter()
+            .map(String::as_str)
+            .filter(|t| catalog.table(t).is_some_and(|i| i.column(column).is_some()))
+            .collect();
+        let (guards, _) = crate::triggers::plan_fk_guards(conn, catalog, &scoped, column)?;
+        // Standalone: rows written since may reference another tenant's row (a guard
+        // dropped, foreign keys written by a plain connection). Right after a migration
+        // every row has the one tenant.
+        if expected.rows_before.is_none() {
+            problems.extend(cross_tenant_references(conn, catalog, &scoped, column)?);
+        }
+        for guard in guards {
+            let present: bool = conn
+                .query_row(
+                    "SELECT count(*) > 0 FROM main.sqlite_schema WHERE type = 'trigger' AND name = ?1",
+                    [&guard.name],
+                    |r| r.get(0),
+                )
+                .map_err(Error::sqlite(Step::Verify, Some(&guard.on)))?;
+            if !present {
+                problems.push(problem(
+                    Check::Guard,
+                    &guard.on,
+                    format!(
+                        "trigger {:?}, which keeps a reference within its tenant, is missing: a \
+                         row could reference another tenant's row; run `tenantry migrate` to \
+                         create it again",
+                        guard.name
+                    ),
+                ));
+            }
+        }
+    }
+
     let foreign_key_violations =
         checks::foreign_key_violations(conn).map_err(Error::sqlite(Step::Verify, None))?;
     let before = match expected.fk_before {
@@ -387,6 +430,97 @@ pub(crate) fn run(
         integrity_ok,
         problems,
     })
+}
+
+/// One foreign key as `pragma_foreign_key_list` gives it: the parent, the child's columns,
+/// and the parent's (`None` where it names none: its primary key).
+type ForeignKey = (String, Vec<String>, Vec<Option<String>>);
+
+/// The rows of the tenant tables `scoped` whose foreign key to another of them names a row
+/// of another tenant. In the column layout keys are global, so a key value names one row.
+fn cross_tenant_references(
+    conn: &Connection,
+    catalog: &Catalog,
+    scoped: &[&str],
+    column: &str,
+) -> Result<Vec<Problem>> {
+    let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
+    let mut found = Vec::new();
+    for child in scoped {
+        let err = || Error::sqlite(Step::Verify, Some(child));
+        let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') \
+                 ORDER BY id, seq",
+            )
+            .map_err(err())?;
+        let rows = stmt
+            .query_map([child], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(err())?;
+        for (id, parent, from, to) in rows {
+            let key = keys
+                .entry(id)
+                .or_insert_with(|| (parent, Vec::new(), Vec::new()));
+            key.1.push(from);
+            key.2.push(to);
+        }
+        for (parent, from, to) in keys.into_values() {
+            if !is_scoped(&parent) {
+                continue;
+            }
+            let to: Vec<String> = if to.iter().all(Option::is_some) {
+                to.into_iter().flatten().collect()
+            } else {
+                catalog
+                    .table(&parent)
+                    .map(|t| t.primary_key())
+                    .unwrap_or_default()
+            };
+            if to.len() != from.len() {
+                continue;
+            }
+            let on: Vec<String> = from
+                .iter()
+                .zip(&to)
+                .map(|(f, t)| format!("c.{} = p.{}", sql::ident(f), sql::ident(t)))
+                .collect();
+            let rows: u64 = conn
+                .query_row(
+                    &format!(
+                        "SELECT count(*) FROM main.{} AS c JOIN main.{} AS p ON {} WHERE c.{tenant} IS NOT p.{tenant}",
+                        sql::ident(child),
+                        sql::ident(&parent),
+                        on.join(" AND "),
+                        tenant = sql::ident(column),
+                    ),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(err())?;
+            if rows > 0 {
+                found.push(Problem {
+                    check: Check::CrossTenant,
+                    table: Some((*child).to_owned()),
+                    detail: format!(
+                        "{rows} rows reference a row of another tenant in {parent} ({}): \
+                         deleting or changing that row reaches them; give them their own \
+                         tenant's row or clear the reference",
+                        from.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// `foreign_key_check` on a read-only connection to another file (the backup).
