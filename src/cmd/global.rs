@@ -1,9 +1,8 @@
 //! `tenantry global`: declare tables global, list or remove declarations.
 
-use std::path::Path;
-
-use rusqlite::OpenFlags;
-use tenantry::migrate::{declare_global, declared_global, undeclare_global};
+use tenantry::migrate::{
+    DEFAULT_BUSY_WAIT, declare_global, declared_global, open_existing, undeclare_global,
+};
 
 use super::{Status, print_json, report_error};
 use crate::cli::{GlobalAction, GlobalArgs};
@@ -17,14 +16,13 @@ pub fn run(args: GlobalArgs) -> anyhow::Result<Status> {
         | GlobalAction::Remove { db, .. }
         | GlobalAction::List { db, .. } => db,
     };
-    let conn = match open(db) {
-        Ok(conn) => conn,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Ok(Status::BadInput);
-        }
-    };
+    let write = !matches!(args.action, GlobalAction::List { .. });
     let json = matches!(args.action, GlobalAction::List { json: true, .. });
+    // Refused as `migrate` refuses it: missing, empty, not SQLite, read-only, busy.
+    let conn = match open_existing(db, write, DEFAULT_BUSY_WAIT) {
+        Ok(conn) => conn,
+        Err(error) => return Ok(report_error(&error, json, "")),
+    };
     let done = match &args.action {
         GlobalAction::Add { patterns, .. } => {
             let patterns: Vec<&str> = patterns.iter().map(String::as_str).collect();
@@ -56,23 +54,16 @@ pub fn run(args: GlobalArgs) -> anyhow::Result<Status> {
     };
     Ok(match done {
         Ok(()) => Status::Ok,
+        // Another process holds the write lock past the wait: say so, as `migrate` does.
+        Err(tenantry::migrate::Error::Sqlite { source, .. })
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+        {
+            let busy = tenantry::migrate::Error::Busy {
+                path: db.clone(),
+                waited_ms: DEFAULT_BUSY_WAIT.as_millis() as u64,
+            };
+            report_error(&busy, json, "")
+        }
         Err(error) => report_error(&error, json, ""),
     })
-}
-
-/// Opens an existing SQLite database for writing, never creating one.
-fn open(db: &Path) -> Result<rusqlite::Connection, String> {
-    if !db.is_file() {
-        return Err(format!("{}: no such database file", db.display()));
-    }
-    let conn = rusqlite::Connection::open_with_flags(
-        db,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("{}: {e}", db.display()))?;
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map_err(|e| format!("{}: not a SQLite database ({e})", db.display()))?;
-    Ok(conn)
 }

@@ -155,6 +155,27 @@ fn rollback_from_another_folder_restores_the_recorded_backup() {
     assert_eq!(tables, ["notes"]);
 }
 
+/// `tenantry global add` refuses what `migrate` refuses, before writing anything.
+#[test]
+fn global_add_refuses_an_empty_or_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let (code, _, err) = outcome(&tenantry(&["global", "add", empty.to_str().unwrap(), "x"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a SQLite database"), "{err}");
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+
+    let db = tiny_fixture(dir.path(), "pos.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(&db).unwrap();
+    let (code, _, err) = outcome(&tenantry(&["global", "add", db.to_str().unwrap(), "x"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("read-only"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
+
 #[test]
 fn fixture_command_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();

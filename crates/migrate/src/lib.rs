@@ -87,6 +87,7 @@ pub use plan::{
     DEFAULT_TENANTS_TABLE, Expectation, GlobalReason, GlobalTable, MIGRATION_TABLES, Plan,
     Registry, Risk, ScopedTable, global_reason_text,
 };
+pub use preflight::open_existing;
 pub use rebuild::{AUTOINCREMENT_MARK, CLUSTERED_MARK, Keying, ROWID_MARK, SEQUENCE_TABLE};
 pub use record::{RECORD_TABLE, Record};
 pub use report::{Outcome, Progress, Report, Timing};

@@ -103,6 +103,31 @@ pub(crate) fn check_writable(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens the existing database at `path` as the migrator does, refusing what it refuses
+/// before touching anything: a missing, empty, non-SQLite or corrupt file and, with
+/// `write`, a read-only one or one another process holds past `busy_wait`. For the
+/// commands that change tenantry's own tables (`tenantry global`).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let empty = dir.path().join("empty.db");
+/// std::fs::write(&empty, b"")?;
+/// let refused = tenantry_migrate::open_existing(&empty, true, std::time::Duration::ZERO);
+/// assert!(refused.is_err_and(|e| e.is_bad_input()));
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// The refusal ([`Error::is_bad_input`]).
+pub fn open_existing(path: &Path, write: bool, busy_wait: Duration) -> Result<Connection> {
+    check_file(path)?;
+    if write {
+        check_writable(path)?;
+    }
+    open(path, write, busy_wait)
+}
+
 /// Opens an existing database without creating it, and reads its schema once so that a
 /// file that only looks like SQLite is refused here.
 pub(crate) fn open(path: &Path, write: bool, busy_wait: Duration) -> Result<Connection> {
