@@ -612,6 +612,30 @@ fn table_of(
                         .to_owned(),
                 });
             }
+            // The tenant test compares with the tenant column's collation: under NOCASE one
+            // tenant would read another's rows (`acme` and `Acme`). Such a table is not read,
+            // so every statement that may touch it is refused.
+            for c in create
+                .columns
+                .iter()
+                .filter(|c| c.name.value.eq_ignore_ascii_case(tenant_column))
+            {
+                for o in &c.options {
+                    if let ColumnOption::Collation(name) = &o.option
+                        && !last_name(name).eq_ignore_ascii_case("BINARY")
+                    {
+                        return Err(SchemaError::Parse {
+                            statement: source::snippet(text),
+                            message: format!(
+                                "its tenant column {:?} compares with collation {}, under which \
+                                 one tenant's id can equal another's; declare it without COLLATE",
+                                c.name.value,
+                                last_name(name)
+                            ),
+                        });
+                    }
+                }
+            }
             let columns = create
                 .columns
                 .iter()

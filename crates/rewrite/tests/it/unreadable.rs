@@ -201,3 +201,19 @@ fn unknown_modules_and_odd_arguments_are_unreadable() {
         .expect("global");
     assert_eq!(out.sql(), "SELECT * FROM d WHERE d MATCH 'x'");
 }
+
+/// A tenant column compared under NOCASE would let tenant `acme` read `Acme`'s rows: its
+/// table is not read, and every statement that may touch it is refused; the others rewrite.
+#[test]
+fn a_tenant_column_with_a_collation_makes_its_table_unreadable() {
+    let rw = rewriter(&[
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL COLLATE NOCASE, body TEXT)",
+        "CREATE TABLE kept (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL COLLATE BINARY, body TEXT)",
+    ]);
+    let refused = rw.rewrite("SELECT * FROM notes", &tenant());
+    assert!(
+        matches!(refused.as_ref().map_err(|e| e.refusal()), Err(Some(Refusal::UnreadableObject { reason, .. })) if reason.contains("NOCASE")),
+        "{refused:?}"
+    );
+    assert!(rw.rewrite("SELECT * FROM kept", &tenant()).is_ok());
+}
