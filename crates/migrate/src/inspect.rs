@@ -56,6 +56,9 @@ pub struct ForeignKeyInfo {
     pub parent: String,
     /// The referencing columns, in key order.
     pub columns: Vec<String>,
+    /// The referenced columns, in key order; empty when the key names none (it references
+    /// the parent's primary key).
+    pub parent_columns: Vec<String>,
 }
 
 /// One table of the `main` schema.
@@ -127,6 +130,43 @@ impl Catalog {
             .iter()
             .find(|t| t.name.eq_ignore_ascii_case(name))
     }
+}
+
+/// One foreign key of a table, with its parent's columns resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct ResolvedKey {
+    /// The parent table, as the catalog names it.
+    pub parent: String,
+    /// The child's columns, in key order.
+    pub child_cols: Vec<String>,
+    /// The parent's columns: those the key names, or the parent's primary key.
+    pub parent_cols: Vec<String>,
+}
+
+/// The foreign keys of `table` whose parent is in `catalog`, the parent's columns resolved
+/// (a key that names none references the parent's primary key). A key SQLite itself cannot
+/// use (the column counts differ) is left out.
+pub(crate) fn resolved_foreign_keys(catalog: &Catalog, table: &str) -> Vec<ResolvedKey> {
+    let Some(child) = catalog.table(table) else {
+        return Vec::new();
+    };
+    child
+        .foreign_keys
+        .iter()
+        .filter_map(|key| {
+            let parent = catalog.table(&key.parent)?;
+            let parent_cols = if key.parent_columns.is_empty() {
+                parent.primary_key()
+            } else {
+                key.parent_columns.clone()
+            };
+            (parent_cols.len() == key.columns.len()).then(|| ResolvedKey {
+                parent: parent.name.clone(),
+                child_cols: key.columns.clone(),
+                parent_cols,
+            })
+        })
+        .collect()
 }
 
 /// The `CREATE TABLE` text of `table` in the main schema (`None` when it holds none).
@@ -241,7 +281,8 @@ fn read_columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ColumnIn
 
 fn read_foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ForeignKeyInfo>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, \"table\", \"from\" FROM pragma_foreign_key_list(?1, 'main') ORDER BY id, seq",
+        "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') \
+         ORDER BY id, seq",
     )?;
     let rows = stmt
         .query_map([table], |r| {
@@ -249,23 +290,38 @@ fn read_foreign_keys(conn: &Connection, table: &str) -> rusqlite::Result<Vec<For
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut keys: Vec<(i64, ForeignKeyInfo)> = Vec::new();
-    for (id, parent, from) in rows {
+    let mut keys: Vec<(i64, ForeignKeyInfo, bool)> = Vec::new();
+    for (id, parent, from, to) in rows {
         match keys.last_mut() {
-            Some((last, key)) if *last == id => key.columns.push(from),
+            Some((last, key, named)) if *last == id => {
+                key.columns.push(from);
+                *named &= to.is_some();
+                key.parent_columns.extend(to);
+            }
             _ => keys.push((
                 id,
                 ForeignKeyInfo {
                     parent,
                     columns: vec![from],
+                    parent_columns: to.iter().cloned().collect(),
                 },
+                to.is_some(),
             )),
         }
     }
-    Ok(keys.into_iter().map(|(_, k)| k).collect())
+    Ok(keys
+        .into_iter()
+        .map(|(_, mut key, named)| {
+            if !named {
+                key.parent_columns.clear();
+            }
+            key
+        })
+        .collect())
 }
 
 pub(crate) fn read_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<IndexInfo>> {

@@ -491,7 +491,7 @@ pub fn build(
     let (fk_guards, unindexed) = if tenant_first {
         (Vec::new(), Vec::new())
     } else {
-        triggers::plan_fk_guards(conn, catalog, &scoped_names, column)?
+        triggers::plan_fk_guards(catalog, &scoped_names, column)
     };
     for r in &rebuild {
         if r.keying == Keying::Clustered {

@@ -199,61 +199,21 @@ pub(crate) fn apply(conn: &Connection, triggers: &[ScopedTrigger]) -> Result<()>
 /// SQLite raises for a missing parent, so another tenant's row looks like no row. Triggers
 /// that exist already (a resumed migration) are left out.
 pub(crate) fn plan_fk_guards(
-    conn: &Connection,
     catalog: &Catalog,
     scoped: &[&str],
     column: &str,
-) -> Result<(Vec<ScopedTrigger>, Vec<UnindexedKey>)> {
+) -> (Vec<ScopedTrigger>, Vec<UnindexedKey>) {
     let is_scoped = |t: &str| scoped.iter().any(|s| s.eq_ignore_ascii_case(t));
-    let err = |table: &str| Error::sqlite(Step::Plan, Some(table));
     let mut checks = Vec::new();
     let mut unindexed = Vec::new();
     for child_info in catalog.tables.iter().filter(|t| is_scoped(&t.name)) {
         let child = child_info.name.as_str();
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1) \
-                 ORDER BY id, seq",
-            )
-            .map_err(err(child))?;
-        let rows = stmt
-            .query_map([child], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(err(child))?;
-        let mut keys: Vec<ForeignKey> = Vec::new();
-        for (id, parent, from, to) in rows {
-            match keys.last_mut() {
-                Some(key) if key.id == id => key.cols.push((from, to)),
-                _ => keys.push(ForeignKey {
-                    id,
-                    parent,
-                    cols: vec![(from, to)],
-                }),
-            }
-        }
-        for ForeignKey { parent, cols, .. } in keys {
-            let Some(parent) = catalog.table(&parent).filter(|p| is_scoped(&p.name)) else {
+        for key in crate::inspect::resolved_foreign_keys(catalog, child) {
+            let Some(parent) = catalog.table(&key.parent).filter(|p| is_scoped(&p.name)) else {
                 continue;
             };
-            // A key naming no parent columns references the parent's primary key.
-            let parent_cols: Vec<String> = if cols.iter().all(|(_, to)| to.is_some()) {
-                cols.iter().filter_map(|(_, to)| to.clone()).collect()
-            } else {
-                parent.primary_key()
-            };
-            if parent_cols.len() != cols.len() {
-                // A key SQLite itself cannot use; nothing to guard.
-                continue;
-            }
-            let child_cols: Vec<&str> = cols.iter().map(|(from, _)| from.as_str()).collect();
-            let parent_cols: Vec<&str> = parent_cols.iter().map(String::as_str).collect();
+            let child_cols: Vec<&str> = key.child_cols.iter().map(String::as_str).collect();
+            let parent_cols: Vec<&str> = key.parent_cols.iter().map(String::as_str).collect();
             let key = Key {
                 child,
                 parent: &parent.name,
@@ -285,7 +245,7 @@ pub(crate) fn plan_fk_guards(
                 .any(|t| t.name.eq_ignore_ascii_case(&g.name))
         })
         .collect();
-    Ok((guards, unindexed))
+    (guards, unindexed)
 }
 
 /// Whether a trigger is a foreign-key guard created by the `column` layout (an earlier
@@ -437,14 +397,6 @@ fn guards_of(checks: Vec<Check>, column: &str) -> Vec<ScopedTrigger> {
         }
     }
     out
-}
-
-/// One foreign key of a table, from `pragma_foreign_key_list`.
-struct ForeignKey {
-    id: i64,
-    parent: String,
-    /// (child column, parent column when named).
-    cols: Vec<(String, Option<String>)>,
 }
 
 /// Creates the foreign-key guards, inside the caller's transaction.

@@ -335,7 +335,7 @@ pub(crate) fn run(
             .map(String::as_str)
             .filter(|t| catalog.table(t).is_some_and(|i| i.column(column).is_some()))
             .collect();
-        let (guards, _) = crate::triggers::plan_fk_guards(conn, catalog, &scoped, column)?;
+        let (guards, _) = crate::triggers::plan_fk_guards(catalog, &scoped, column);
         // Standalone: rows written since may reference another tenant's row (a guard
         // dropped, foreign keys written by a plain connection). Right after a migration
         // every row has the one tenant.
@@ -432,10 +432,6 @@ pub(crate) fn run(
     })
 }
 
-/// One foreign key as `pragma_foreign_key_list` gives it: the parent, the child's columns,
-/// and the parent's (`None` where it names none: its primary key).
-type ForeignKey = (String, Vec<String>, Vec<Option<String>>);
-
 /// The rows of the tenant tables `scoped` whose foreign key to another of them names a row
 /// of another tenant. In the column layout keys are global, so a key value names one row.
 fn cross_tenant_references(
@@ -448,49 +444,14 @@ fn cross_tenant_references(
     let mut found = Vec::new();
     for child in scoped {
         let err = || Error::sqlite(Step::Verify, Some(child));
-        let mut keys: BTreeMap<i64, ForeignKey> = BTreeMap::new();
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?1, 'main') \
-                 ORDER BY id, seq",
-            )
-            .map_err(err())?;
-        let rows = stmt
-            .query_map([child], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(err())?;
-        for (id, parent, from, to) in rows {
-            let key = keys
-                .entry(id)
-                .or_insert_with(|| (parent, Vec::new(), Vec::new()));
-            key.1.push(from);
-            key.2.push(to);
-        }
-        for (parent, from, to) in keys.into_values() {
-            if !is_scoped(&parent) {
+        for key in crate::inspect::resolved_foreign_keys(catalog, child) {
+            if !is_scoped(&key.parent) {
                 continue;
             }
-            let to: Vec<String> = if to.iter().all(Option::is_some) {
-                to.into_iter().flatten().collect()
-            } else {
-                catalog
-                    .table(&parent)
-                    .map(|t| t.primary_key())
-                    .unwrap_or_default()
-            };
-            if to.len() != from.len() {
-                continue;
-            }
-            let on: Vec<String> = from
+            let on: Vec<String> = key
+                .child_cols
                 .iter()
-                .zip(&to)
+                .zip(&key.parent_cols)
                 .map(|(f, t)| format!("c.{} = p.{}", sql::ident(f), sql::ident(t)))
                 .collect();
             let rows: u64 = conn
@@ -498,7 +459,7 @@ fn cross_tenant_references(
                     &format!(
                         "SELECT count(*) FROM main.{} AS c JOIN main.{} AS p ON {} WHERE c.{tenant} IS NOT p.{tenant}",
                         sql::ident(child),
-                        sql::ident(&parent),
+                        sql::ident(&key.parent),
                         on.join(" AND "),
                         tenant = sql::ident(column),
                     ),
@@ -511,10 +472,11 @@ fn cross_tenant_references(
                     check: Check::CrossTenant,
                     table: Some((*child).to_owned()),
                     detail: format!(
-                        "{rows} rows reference a row of another tenant in {parent} ({}): \
-                         deleting or changing that row reaches them; give them their own \
-                         tenant's row or clear the reference",
-                        from.join(", ")
+                        "{rows} rows reference a row of another tenant in {} ({}): deleting or \
+                         changing that row reaches them; give them their own tenant's row or \
+                         clear the reference",
+                        key.parent,
+                        key.child_cols.join(", ")
                     ),
                 });
             }
