@@ -486,7 +486,7 @@ impl Connection {
     }
 
     /// Runs `f` with `tenant` as the current tenant, then restores the previous one (also
-    /// when `f` fails).
+    /// when `f` fails or panics).
     ///
     /// `tenant` is what [`Connection::set_tenant`] takes: text, checked, or a [`TenantId`],
     /// not checked again.
@@ -519,9 +519,13 @@ impl Connection {
     ) -> rusqlite::Result<T> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
         let previous = self.tenant.replace(Some(tenant));
-        let result = f(self);
-        *self.tenant.borrow_mut() = previous;
-        result
+        // Restored on return and on unwind: a panic caught above (a server's per-request
+        // catch) must not leave the connection on `tenant`.
+        let _restore = RestoreTenant {
+            cell: &self.tenant,
+            previous: Some(previous),
+        };
+        f(self)
     }
 
     /// The rewrite of `sql` for the current tenant.
@@ -963,6 +967,20 @@ impl Connection {
 /// Turns the guard back on when unscoped work ends, also when it panics, and makes the
 /// next statement re-read the schema version (the work may have changed the schema in ways
 /// SQLite does not reload, such as `DROP TABLE`).
+/// Puts the tenant that was current back when dropped (see [`Connection::with_tenant`]).
+struct RestoreTenant<'c> {
+    cell: &'c RefCell<Option<TenantId>>,
+    previous: Option<Option<TenantId>>,
+}
+
+impl Drop for RestoreTenant<'_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            *self.cell.borrow_mut() = previous;
+        }
+    }
+}
+
 struct Rescope<'g>(&'g Guard, &'g SchemaWatch);
 
 impl Drop for Rescope<'_> {

@@ -82,7 +82,11 @@ impl r2d2::ManageConnection for Manager {
         conn.check()
     }
 
-    fn has_broken(&self, _conn: &mut Connection) -> bool {
+    /// Called as each connection goes back to the pool: it goes back with no tenant, so the
+    /// next request gets refusals until it sets its own, whichever way it took the
+    /// connection ([`Pool::get`], [`Pool::r2d2`], or an `r2d2::Pool` built on this manager).
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        conn.clear_tenant();
         false
     }
 }

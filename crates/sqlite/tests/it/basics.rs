@@ -148,6 +148,13 @@ fn with_tenant_restores_the_previous_tenant() {
         conn.with_tenant("c", |c| c.execute_batch("DROP TABLE customers"));
     assert!(failed.is_err());
     assert_eq!(conn.tenant().map(|t| t.to_string()).as_deref(), Some("a"));
+    // A panic in `f` that the caller catches (a server's per-request catch) leaves the
+    // previous tenant too, never `b`.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: rusqlite::Result<()> = conn.with_tenant("b", |_| panic!("in the request"));
+    }));
+    assert!(caught.is_err());
+    assert_eq!(conn.tenant().map(|t| t.to_string()).as_deref(), Some("a"));
     // An invalid id is refused and changes nothing.
     let err = conn.set_tenant("x' OR '1'='1").unwrap_err();
     assert!(matches!(Error::of(&err), Some(Error::InvalidTenantId(_))));
@@ -454,6 +461,41 @@ fn a_pools_connections_share_their_rewrites() {
         .expect("count");
     assert_eq!(n, 1, "the shared plan is rendered for b, not a");
     assert_eq!(second.cached_plans(), 1);
+}
+
+/// However a connection is taken from the pool (`Pool::get`, the `r2d2` pool under it, or
+/// an `r2d2::Pool` built on the manager), it comes with no tenant: the previous request's
+/// is cleared when the connection goes back.
+#[test]
+fn a_pooled_connection_never_comes_with_the_previous_requests_tenant() {
+    use tenantry_sqlite::pool::{Manager, Pool};
+    let db = db();
+    let ours = Pool::new(Manager::new(&db.path), 1).expect("pool");
+    let plain = r2d2::Pool::builder()
+        .max_size(1)
+        .build(Manager::new(&db.path))
+        .expect("r2d2 pool");
+    let takes: [(&str, &dyn Fn() -> r2d2::PooledConnection<Manager>); 2] = [
+        ("Pool::r2d2", &|| ours.r2d2().get().expect("get")),
+        ("r2d2::Pool", &|| plain.get().expect("get")),
+    ];
+    for (how, take) in takes {
+        {
+            let conn = take();
+            conn.set_tenant("b").expect("tenant");
+            assert_eq!(names(&conn), ["Cy"], "{how}");
+        }
+        let next = take();
+        assert!(next.tenant().is_none(), "{how}");
+        let refused = next.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0));
+        assert!(
+            matches!(
+                Error::of(refused.as_ref().unwrap_err()),
+                Some(Error::NoTenant)
+            ),
+            "{how}: {refused:?}"
+        );
+    }
 }
 
 /// `execute` and `query_row` run one statement from the statement cache (legacy code calls
