@@ -319,6 +319,30 @@ fn the_column_layout_leaves_a_tenant_first_database_as_it_is() {
     assert_eq!(snapshot(&db), before);
 }
 
+/// A key given as integer-valued text or a real is stored as the integer (the column's
+/// affinity), and `last_insert_rowid()` says so, as on the single-tenant database.
+#[test]
+fn a_key_given_as_text_or_real_is_reported_as_the_integer_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'a');";
+    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", sql);
+    let db = crate::support::db_from_sql(dir.path(), "shared.db", sql);
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let plain = Connection::open(&legacy).unwrap();
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    for key in [
+        rusqlite::types::Value::Text("77".into()),
+        rusqlite::types::Value::Real(13.0),
+    ] {
+        let insert = "INSERT INTO customers (id, name) VALUES (?1, 'x')";
+        plain.execute(insert, [&key]).unwrap();
+        a.execute(insert, [&key]).unwrap();
+        assert_eq!(a.last_insert_rowid(), plain.last_insert_rowid(), "{key:?}");
+    }
+    assert_eq!(plain.last_insert_rowid(), 13);
+}
+
 #[test]
 fn a_database_migrated_by_the_column_layout_reaches_the_same_schema_and_rows() {
     let dir = tempfile::tempdir().unwrap();

@@ -30,7 +30,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
 /// Makes an integer `x` the connection's last inserted rowid; returns `x`.
 fn report(ctx: &mut Context<'_>) -> rusqlite::Result<Value> {
     let value: Value = ctx.get(0)?;
-    if let Value::Integer(key) = value {
+    if let Some(key) = as_stored_integer(&value) {
         // SAFETY: `get_connection` borrows the handle of the connection running this call
         // (SQLite's `sqlite3_context_db_handle`), which is open for as long as the call
         // runs; the borrow does not outlive this block, and nothing else uses the handle
@@ -43,4 +43,61 @@ fn report(ctx: &mut Context<'_>) -> rusqlite::Result<Value> {
         }
     }
     Ok(value)
+}
+
+/// The integer `value` becomes in a column of INTEGER affinity, as the key column stores it
+/// (its CHECK keeps integers only): an integer; a real with no fraction; text that is a
+/// well-formed integer or real literal (spaces around allowed) with no fraction. `None` for
+/// anything else, which the column does not store as an integer.
+fn as_stored_integer(value: &Value) -> Option<i64> {
+    let from_real = |f: f64| {
+        // Within i64's range (2^63 itself is not), and exactly an integer.
+        (f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f))
+            .then_some(f as i64)
+    };
+    match value {
+        Value::Integer(i) => Some(*i),
+        Value::Real(f) => from_real(*f),
+        Value::Text(text) => {
+            let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
+            if let Ok(i) = t.parse::<i64>() {
+                return Some(i);
+            }
+            let literal = !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+                && t.bytes().any(|b| b.is_ascii_digit());
+            literal
+                .then(|| t.parse::<f64>().ok())
+                .flatten()
+                .and_then(from_real)
+        }
+        Value::Null | Value::Blob(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_the_key_column_stores_as_integers_are_reported() {
+        let text = |s: &str| Value::Text(s.to_owned());
+        for (value, expected) in [
+            (Value::Integer(7), Some(7)),
+            (Value::Real(13.0), Some(13)),
+            (Value::Real(13.5), None),
+            (text("77"), Some(77)),
+            (text(" 78 "), Some(78)),
+            (text("1e3"), Some(1000)),
+            (text("12.0"), Some(12)),
+            (text("12.5"), None),
+            (text("0x10"), None),
+            (text("inf"), None),
+            (text("abc"), None),
+            (Value::Null, None),
+        ] {
+            assert_eq!(as_stored_integer(&value), expected, "{value:?}");
+        }
+    }
 }
