@@ -455,6 +455,10 @@ pub enum WriteForm {
     /// per-tenant key (`tenantry_rowid`): SQLite gave a skipped row's rowid to the next
     /// row, which the rewrite cannot follow.
     SkippingKeyedRows,
+    /// An INSERT column list or SET that names `rowid`, `oid` or `_rowid_` on a table the
+    /// tenant-first layout made `WITHOUT ROWID` (it has no rowid to write; write its key
+    /// column instead).
+    RowidWrite,
 }
 
 impl fmt::Display for WriteForm {
@@ -474,6 +478,10 @@ impl fmt::Display for WriteForm {
             WriteForm::SkippingKeyedRows => {
                 "INSERT OR IGNORE or an upsert of several rows into a table whose rowid became a \
                  per-tenant key (insert the rows one by one)"
+            }
+            WriteForm::RowidWrite => {
+                "a write of the rowid of a table keyed per tenant, which has no rowid (write \
+                 its key column instead)"
             }
         })
     }

@@ -57,6 +57,26 @@ struct Target<'x, 's, 'a> {
     positions: Vec<(u64, u64)>,
 }
 
+/// Refuses a write of `name` when it is the rowid of a table the tenant-first layout made
+/// `WITHOUT ROWID` (no column of that name): SQLite would fail with "no such column".
+fn refuse_rowid_write(name: &ObjectName, table: &Table) -> Result<(), Refusal> {
+    let rowid = last_ident(name).is_some_and(|c| {
+        ["rowid", "oid", "_rowid_"]
+            .iter()
+            .any(|r| c.value.eq_ignore_ascii_case(r))
+            && !table
+                .columns
+                .iter()
+                .any(|col| col.name.eq_ignore_ascii_case(&c.value))
+    });
+    if rowid && table.key.is_some() {
+        return Err(Refusal::WriteForm {
+            form: WriteForm::RowidWrite,
+        });
+    }
+    Ok(())
+}
+
 /// The target of an UPDATE or DELETE, as the AST gives it.
 struct Filtered<'t> {
     name: &'t ObjectName,
@@ -224,6 +244,7 @@ impl<'s> Target<'_, 's, '_> {
                         column: column.to_owned(),
                     });
                 }
+                refuse_rowid_write(n, table)?;
             }
         }
         Ok(())
@@ -508,6 +529,9 @@ impl<'s> Target<'_, 's, '_> {
                     table: table.name.clone(),
                 });
             }
+        }
+        for listed in &insert.columns {
+            refuse_rowid_write(listed, table)?;
         }
         let column = self.cx.schema.tenant_column();
         let src = self.cx.src;

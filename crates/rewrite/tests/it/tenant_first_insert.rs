@@ -180,3 +180,20 @@ fn reported_keys_are_wrapped_for_last_insert_rowid_but_not_in_triggers() {
         "{trigger}"
     );
 }
+
+/// The rowid of a table keyed per tenant is gone (`WITHOUT ROWID`): an INSERT column list
+/// or SET naming it is refused with the reason, where SQLite would say "no such column";
+/// reading it, in a write's WHERE too, reads the key.
+#[test]
+fn writing_the_rowid_of_a_keyed_table_is_refused_and_reading_it_reads_the_key() {
+    let w = world();
+    for sql in [
+        "INSERT INTO vehicles (rowid, customer_id, plate) VALUES (40, 'c1', 'x')",
+        "INSERT INTO vehicles (oid, customer_id, plate) VALUES (NULL, 'c1', 'x')",
+        "UPDATE vehicles SET rowid = 99 WHERE id = 1",
+        "UPDATE vehicles SET _rowid_ = 99",
+    ] {
+        assert_eq!(rewrite(&w, sql), Err("WriteForm"), "{sql}");
+    }
+    check_all(&["UPDATE vehicles SET plate = 'by rowid' WHERE rowid = 2"]);
+}
