@@ -770,6 +770,7 @@ impl Connection {
         Ok(Transaction {
             conn: self,
             open: true,
+            drop_behavior: rusqlite::DropBehavior::Rollback,
         })
     }
 
@@ -830,6 +831,7 @@ impl Connection {
         Ok(Transaction {
             conn: self,
             open: true,
+            drop_behavior: rusqlite::DropBehavior::Rollback,
         })
     }
 
@@ -840,14 +842,23 @@ impl Connection {
     /// # Errors
     /// SQLite's errors.
     pub fn savepoint(&mut self) -> rusqlite::Result<Savepoint<'_>> {
+        self.open_savepoint(None)
+    }
+
+    /// SAVEPOINT under `name` (quoted as an identifier), or a name of its own.
+    fn open_savepoint(&self, name: Option<String>) -> rusqlite::Result<Savepoint<'_>> {
         let depth = self.savepoints.get() + 1;
-        let name = format!("tenantry_sp_{depth}");
+        let name = match name {
+            Some(name) => format!("\"{}\"", name.replace('"', "\"\"")),
+            None => format!("tenantry_sp_{depth}"),
+        };
         self.inner.execute_batch(&format!("SAVEPOINT {name}"))?;
         self.savepoints.set(depth);
         Ok(Savepoint {
             conn: self,
             name,
             open: true,
+            drop_behavior: rusqlite::DropBehavior::Rollback,
         })
     }
 
@@ -860,14 +871,7 @@ impl Connection {
         &mut self,
         name: T,
     ) -> rusqlite::Result<Savepoint<'_>> {
-        let name = format!("\"{}\"", name.into().replace('"', "\"\""));
-        self.inner.execute_batch(&format!("SAVEPOINT {name}"))?;
-        self.savepoints.set(self.savepoints.get() + 1);
-        Ok(Savepoint {
-            conn: self,
-            name,
-            open: true,
-        })
+        self.open_savepoint(Some(name.into()))
     }
 
     /// `rusqlite::Connection::set_transaction_behavior`: what [`Connection::transaction`]
@@ -994,9 +998,66 @@ impl Drop for Rescope<'_> {
 pub struct Transaction<'c> {
     conn: &'c Connection,
     open: bool,
+    drop_behavior: rusqlite::DropBehavior,
 }
 
 impl Transaction<'_> {
+    /// `rusqlite::Transaction::savepoint`: a savepoint nested in the transaction.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn savepoint(&mut self) -> rusqlite::Result<Savepoint<'_>> {
+        self.conn.open_savepoint(None)
+    }
+
+    /// `rusqlite::Transaction::savepoint_with_name`.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn savepoint_with_name<T: Into<String>>(
+        &mut self,
+        name: T,
+    ) -> rusqlite::Result<Savepoint<'_>> {
+        self.conn.open_savepoint(Some(name.into()))
+    }
+
+    /// What dropping the transaction does (rusqlite's `DropBehavior`; `Rollback` unless set).
+    pub fn drop_behavior(&self) -> rusqlite::DropBehavior {
+        self.drop_behavior
+    }
+
+    /// Sets what dropping the transaction does.
+    pub fn set_drop_behavior(&mut self, drop_behavior: rusqlite::DropBehavior) {
+        self.drop_behavior = drop_behavior;
+    }
+
+    /// `rusqlite::Transaction::finish`: ends the transaction as dropping it would, with the
+    /// error, if any.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn finish(mut self) -> rusqlite::Result<()> {
+        self.finish_now()
+    }
+
+    fn finish_now(&mut self) -> rusqlite::Result<()> {
+        if !self.open || self.conn.inner.is_autocommit() {
+            self.open = false;
+            return Ok(());
+        }
+        self.open = false;
+        match self.drop_behavior {
+            rusqlite::DropBehavior::Commit => self
+                .conn
+                .inner
+                .execute_batch("COMMIT")
+                .or_else(|_| self.conn.inner.execute_batch("ROLLBACK")),
+            rusqlite::DropBehavior::Ignore => Ok(()),
+            rusqlite::DropBehavior::Panic => panic!("a transaction was dropped unfinished"),
+            _ => self.conn.inner.execute_batch("ROLLBACK"),
+        }
+    }
+
     /// COMMIT.
     ///
     /// # Errors
@@ -1027,11 +1088,11 @@ impl std::ops::Deref for Transaction<'_> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
-        if self.open
-            && !self.conn.inner.is_autocommit()
-            && let Err(error) = self.conn.inner.execute_batch("ROLLBACK")
-        {
-            tracing::error!(%error, "rolling back a dropped transaction failed");
+        if std::thread::panicking() && self.drop_behavior == rusqlite::DropBehavior::Panic {
+            self.drop_behavior = rusqlite::DropBehavior::Rollback;
+        }
+        if let Err(error) = self.finish_now() {
+            tracing::error!(%error, "ending a dropped transaction failed");
         }
     }
 }
@@ -1041,9 +1102,76 @@ pub struct Savepoint<'c> {
     conn: &'c Connection,
     name: String,
     open: bool,
+    drop_behavior: rusqlite::DropBehavior,
 }
 
 impl Savepoint<'_> {
+    /// `rusqlite::Savepoint::savepoint`: a savepoint nested in this one.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn savepoint(&mut self) -> rusqlite::Result<Savepoint<'_>> {
+        self.conn.open_savepoint(None)
+    }
+
+    /// `rusqlite::Savepoint::savepoint_with_name`.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn savepoint_with_name<T: Into<String>>(
+        &mut self,
+        name: T,
+    ) -> rusqlite::Result<Savepoint<'_>> {
+        self.conn.open_savepoint(Some(name.into()))
+    }
+
+    /// What dropping the savepoint does (rusqlite's `DropBehavior`; `Rollback` unless set).
+    pub fn drop_behavior(&self) -> rusqlite::DropBehavior {
+        self.drop_behavior
+    }
+
+    /// Sets what dropping the savepoint does.
+    pub fn set_drop_behavior(&mut self, drop_behavior: rusqlite::DropBehavior) {
+        self.drop_behavior = drop_behavior;
+    }
+
+    /// `rusqlite::Savepoint::finish`: ends the savepoint as dropping it would, with the
+    /// error, if any.
+    ///
+    /// # Errors
+    /// SQLite's errors.
+    pub fn finish(mut self) -> rusqlite::Result<()> {
+        self.finish_now()
+    }
+
+    fn finish_now(&mut self) -> rusqlite::Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        self.conn
+            .savepoints
+            .set(self.conn.savepoints.get().saturating_sub(1));
+        let name = &self.name;
+        match self.drop_behavior {
+            rusqlite::DropBehavior::Commit => self
+                .conn
+                .inner
+                .execute_batch(&format!("RELEASE {name}"))
+                .or_else(|_| {
+                    self.conn
+                        .inner
+                        .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))
+                }),
+            rusqlite::DropBehavior::Ignore => Ok(()),
+            rusqlite::DropBehavior::Panic => panic!("a savepoint was dropped unfinished"),
+            _ => self
+                .conn
+                .inner
+                .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}")),
+        }
+    }
+
     /// RELEASE: keep what was done since the savepoint.
     ///
     /// # Errors
@@ -1085,17 +1213,11 @@ impl std::ops::Deref for Savepoint<'_> {
 
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
-        if !self.open {
-            return;
+        if std::thread::panicking() && self.drop_behavior == rusqlite::DropBehavior::Panic {
+            self.drop_behavior = rusqlite::DropBehavior::Rollback;
         }
-        self.conn
-            .savepoints
-            .set(self.conn.savepoints.get().saturating_sub(1));
-        if let Err(error) = self.conn.inner.execute_batch(&format!(
-            "ROLLBACK TO {name}; RELEASE {name}",
-            name = self.name
-        )) {
-            tracing::error!(%error, "rolling back a dropped savepoint failed");
+        if let Err(error) = self.finish_now() {
+            tracing::error!(%error, "ending a dropped savepoint failed");
         }
     }
 }

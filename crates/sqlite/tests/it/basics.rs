@@ -436,6 +436,47 @@ fn savepoints_are_scoped_and_roll_back_when_dropped() {
     assert_eq!(tenants, ["a", "a", "c"]);
 }
 
+/// rusqlite's `Transaction` and `Savepoint` methods: a savepoint nested in either, the
+/// drop behaviour, `finish`; the statements in them scoped as anywhere.
+#[test]
+fn transactions_and_savepoints_offer_rusqlites_methods() {
+    use rusqlite::DropBehavior;
+    let db = db();
+    let mut conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("b").expect("tenant");
+    {
+        let mut tx = conn.transaction().expect("begin");
+        assert_eq!(tx.drop_behavior(), DropBehavior::Rollback);
+        {
+            let mut sp = tx.savepoint().expect("savepoint");
+            sp.execute("INSERT INTO customers (name) VALUES ('kept')", [])
+                .expect("insert");
+            let inner = sp.savepoint_with_name("inner").expect("nested");
+            inner
+                .execute("INSERT INTO customers (name) VALUES ('dropped')", [])
+                .expect("insert");
+            drop(inner);
+            sp.commit().expect("release");
+        }
+        tx.set_drop_behavior(DropBehavior::Commit);
+    }
+    // Dropped with Commit: kept, and only tenant b's rows were written.
+    assert_eq!(names(&conn), ["Cy", "kept"]);
+    let tenants: Vec<String> = all_rows(&db).into_iter().map(|r| r.2).collect();
+    assert_eq!(tenants.iter().filter(|t| *t == "b").count(), 2);
+
+    let tx = conn.transaction().expect("begin");
+    tx.execute("DELETE FROM customers", []).expect("delete");
+    tx.finish().expect("finish rolls back");
+    assert_eq!(names(&conn), ["Cy", "kept"]);
+    let mut sp = conn.savepoint().expect("savepoint");
+    sp.set_drop_behavior(DropBehavior::Commit);
+    sp.execute("DELETE FROM customers WHERE name = 'kept'", [])
+        .expect("delete");
+    sp.finish().expect("finish releases");
+    assert_eq!(names(&conn), ["Cy"]);
+}
+
 #[test]
 fn a_pools_connections_share_their_rewrites() {
     use tenantry_sqlite::pool::{Manager, Pool};
