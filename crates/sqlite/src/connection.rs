@@ -994,6 +994,27 @@ impl Drop for Rescope<'_> {
     }
 }
 
+/// Ends an open transaction or savepoint as `behavior` says (rusqlite's rules): `keep`
+/// (COMMIT, RELEASE), and `undo` if that fails; `undo`; nothing; or a panic, unless the
+/// thread is unwinding already (then `undo`).
+fn end(
+    conn: &rusqlite::Connection,
+    behavior: rusqlite::DropBehavior,
+    keep: &str,
+    undo: &str,
+) -> rusqlite::Result<()> {
+    match behavior {
+        rusqlite::DropBehavior::Commit => conn
+            .execute_batch(keep)
+            .or_else(|_| conn.execute_batch(undo)),
+        rusqlite::DropBehavior::Ignore => Ok(()),
+        rusqlite::DropBehavior::Panic if !std::thread::panicking() => {
+            panic!("a transaction or savepoint was dropped unfinished")
+        }
+        _ => conn.execute_batch(undo),
+    }
+}
+
 /// A transaction on a tenant connection (see [`Connection::transaction`]).
 pub struct Transaction<'c> {
     conn: &'c Connection,
@@ -1041,21 +1062,11 @@ impl Transaction<'_> {
     }
 
     fn finish_now(&mut self) -> rusqlite::Result<()> {
-        if !self.open || self.conn.inner.is_autocommit() {
-            self.open = false;
+        let open = std::mem::replace(&mut self.open, false);
+        if !open || self.conn.inner.is_autocommit() {
             return Ok(());
         }
-        self.open = false;
-        match self.drop_behavior {
-            rusqlite::DropBehavior::Commit => self
-                .conn
-                .inner
-                .execute_batch("COMMIT")
-                .or_else(|_| self.conn.inner.execute_batch("ROLLBACK")),
-            rusqlite::DropBehavior::Ignore => Ok(()),
-            rusqlite::DropBehavior::Panic => panic!("a transaction was dropped unfinished"),
-            _ => self.conn.inner.execute_batch("ROLLBACK"),
-        }
+        end(&self.conn.inner, self.drop_behavior, "COMMIT", "ROLLBACK")
     }
 
     /// COMMIT.
@@ -1088,9 +1099,6 @@ impl std::ops::Deref for Transaction<'_> {
 
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() && self.drop_behavior == rusqlite::DropBehavior::Panic {
-            self.drop_behavior = rusqlite::DropBehavior::Rollback;
-        }
         if let Err(error) = self.finish_now() {
             tracing::error!(%error, "ending a dropped transaction failed");
         }
@@ -1145,31 +1153,19 @@ impl Savepoint<'_> {
     }
 
     fn finish_now(&mut self) -> rusqlite::Result<()> {
-        if !self.open {
+        if !std::mem::replace(&mut self.open, false) {
             return Ok(());
         }
-        self.open = false;
         self.conn
             .savepoints
             .set(self.conn.savepoints.get().saturating_sub(1));
         let name = &self.name;
-        match self.drop_behavior {
-            rusqlite::DropBehavior::Commit => self
-                .conn
-                .inner
-                .execute_batch(&format!("RELEASE {name}"))
-                .or_else(|_| {
-                    self.conn
-                        .inner
-                        .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))
-                }),
-            rusqlite::DropBehavior::Ignore => Ok(()),
-            rusqlite::DropBehavior::Panic => panic!("a savepoint was dropped unfinished"),
-            _ => self
-                .conn
-                .inner
-                .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}")),
-        }
+        end(
+            &self.conn.inner,
+            self.drop_behavior,
+            &format!("RELEASE {name}"),
+            &format!("ROLLBACK TO {name}; RELEASE {name}"),
+        )
     }
 
     /// RELEASE: keep what was done since the savepoint.
@@ -1213,9 +1209,6 @@ impl std::ops::Deref for Savepoint<'_> {
 
 impl Drop for Savepoint<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() && self.drop_behavior == rusqlite::DropBehavior::Panic {
-            self.drop_behavior = rusqlite::DropBehavior::Rollback;
-        }
         if let Err(error) = self.finish_now() {
             tracing::error!(%error, "ending a dropped savepoint failed");
         }
