@@ -2,7 +2,7 @@
 
 use tenantry::migrate::{MigrateOptions, Outcome, migrate};
 
-use super::{Status, init_logging, print_report, report_error, with_progress};
+use super::{LogFile, Status, init_logging, print_report, report_error, with_progress};
 use crate::cli::{LayoutArg, MigrateArgs, TenantIndexArg};
 use crate::render;
 
@@ -52,7 +52,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<Status> {
         Err(error) => Ok(report_error(
             &error,
             args.json,
-            &render::migrate_failure(&args.db, &error, log.as_deref()),
+            &render::migrate_failure(&args.db, &error, LogFile::after(log.as_ref(), &error)),
         )),
     }
 }

@@ -60,13 +60,41 @@ fn with_progress<T>(json: bool, operation: impl FnOnce(&mut dyn FnMut(Progress<'
     result
 }
 
+/// The log file of a command that changes a database.
+struct LogFile {
+    path: PathBuf,
+    /// This run created it (it did not exist before).
+    created: bool,
+}
+
+impl LogFile {
+    /// The log to name after `error`: none for a refusal that changed nothing, whose log
+    /// this run created (removed: a refused command leaves no file behind; its reason is
+    /// on standard error). A refusal found once the work had begun (corruption the copy's
+    /// check found, an unusable backup) keeps its log, as does a log that existed before.
+    fn after<'a>(log: Option<&'a LogFile>, error: &tenantry::migrate::Error) -> Option<&'a Path> {
+        use tenantry::migrate::Error;
+        let log = log?;
+        let late = matches!(error, Error::Corrupt { .. } | Error::BadBackup { .. });
+        if log.created && error.is_bad_input() && !late {
+            if let Err(e) = std::fs::remove_file(&log.path) {
+                tracing::warn!(log = %log.path.display(), error = %e, "cannot remove the log of a refused command");
+                return Some(&log.path);
+            }
+            return None;
+        }
+        Some(&log.path)
+    }
+}
+
 /// Starts logging for a command that changes `db`: with `enabled`, also to a log file,
 /// `log` or else `<db>.tenantry.log` beside it. Returns the log file, if any.
-fn init_logging(db: &Path, log: Option<&Path>, enabled: bool) -> anyhow::Result<Option<PathBuf>> {
+fn init_logging(db: &Path, log: Option<&Path>, enabled: bool) -> anyhow::Result<Option<LogFile>> {
     let file =
         enabled.then(|| log.map_or_else(|| logging::default_log_path(db), Path::to_path_buf));
+    let created = file.as_deref().is_some_and(|f| !f.exists());
     logging::init(file.as_deref(), Some(db))?;
-    Ok(file)
+    Ok(file.map(|path| LogFile { path, created }))
 }
 
 /// Prints a report on standard output: as JSON with `json`, else as `render` writes it

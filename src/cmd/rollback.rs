@@ -2,13 +2,13 @@
 
 use tenantry::migrate::{RollbackOptions, rollback};
 
-use super::{Status, init_logging, print_report, report_error, with_progress};
+use super::{LogFile, Status, init_logging, print_report, report_error, with_progress};
 use crate::cli::RollbackArgs;
 use crate::render;
 
 /// Restores the backup and prints what was checked.
 pub fn run(args: RollbackArgs) -> anyhow::Result<Status> {
-    init_logging(&args.db, args.log.as_deref(), args.db.is_file())?;
+    let log = init_logging(&args.db, args.log.as_deref(), args.db.is_file())?;
     let options = RollbackOptions {
         backup: args.backup,
         ..RollbackOptions::default()
@@ -19,6 +19,7 @@ pub fn run(args: RollbackArgs) -> anyhow::Result<Status> {
             Ok(Status::Ok)
         }
         Err(error) => {
+            LogFile::after(log.as_ref(), &error);
             let advice = if error.is_bad_input() {
                 "Nothing was changed.\n"
             } else {

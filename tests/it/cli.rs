@@ -109,6 +109,43 @@ fn rollback_without_a_recorded_backup_says_what_to_pass() {
     let (code, _, err) = outcome(&tenantry(&["rollback", db.to_str().unwrap()]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--backup"), "{err}");
+    // A refusal leaves no file behind, a log included.
+    assert!(files_containing(dir.path(), ".log").is_empty());
+}
+
+/// A refused migration (nothing changed) leaves no log beside the database: its reason is
+/// on standard error. (It left `<db>.tenantry.log`.) A log that existed already is kept.
+#[test]
+fn a_refused_migration_leaves_no_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let path = db.to_str().unwrap();
+    let not_a_db = dir.path().join("notes.txt");
+    std::fs::write(
+        &not_a_db,
+        "not a database, but long enough to be read as one ...",
+    )
+    .unwrap();
+    let refused: [&[&str]; 3] = [
+        &["migrate", path, "--default-tenant", "bad tenant!"],
+        &["migrate", path, "--exclude", "no_such_table"],
+        &["migrate", not_a_db.to_str().unwrap()],
+    ];
+    for args in refused {
+        let (code, _, err) = outcome(&tenantry(args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("tenantry.log"), "{args:?}: {err}");
+        assert!(files_containing(dir.path(), ".log").is_empty(), "{args:?}");
+    }
+    let log = dir.path().join("pos.db.tenantry.log");
+    std::fs::write(&log, "earlier\n").unwrap();
+    let (code, _, err) = outcome(&tenantry(refused[0]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .starts_with("earlier\n")
+    );
 }
 
 /// A migration run from the database's folder with relative names records its backup
