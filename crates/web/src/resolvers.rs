@@ -27,11 +27,13 @@ pub struct TrustedHeader {
 }
 
 impl TrustedHeader {
-    /// The header `name`, accepted from the peers `proxies` only.
+    /// The header `name`, accepted from the peers `proxies` only. An IPv4 address and
+    /// its IPv4-mapped IPv6 form (`::ffff:127.0.0.1`, how a server listening on `[::]`
+    /// sees an IPv4 peer) are the same peer.
     pub fn new(name: impl Into<String>, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
         TrustedHeader {
             name: name.into(),
-            proxies: proxies.into_iter().collect(),
+            proxies: proxies.into_iter().map(|p| p.to_canonical()).collect(),
         }
     }
 }
@@ -43,7 +45,7 @@ impl TenantResolver for TrustedHeader {
             return Err(Rejection::Missing);
         };
         let peer = request.peer();
-        if !peer.is_some_and(|p| self.proxies.contains(&p)) {
+        if !peer.is_some_and(|p| self.proxies.contains(&p.to_canonical())) {
             return Err(Rejection::Untrusted {
                 header: self.name.clone(),
                 peer,
@@ -94,5 +96,30 @@ impl TenantResolver for Subdomain {
             return Err(Rejection::Missing);
         }
         TenantId::new(label).map_err(|e| Rejection::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server listening on `[::]` sees an IPv4 proxy as `::ffff:a.b.c.d`: the same proxy,
+    /// trusted either way round. (Every proxied request was refused as untrusted.)
+    #[test]
+    fn an_ipv4_proxy_is_trusted_in_its_ipv6_mapped_form_too() {
+        let v4: IpAddr = [127, 0, 0, 1].into();
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let other: IpAddr = "::ffff:127.0.0.2".parse().unwrap();
+        for (trusted, peer) in [(v4, mapped), (mapped, v4), (v4, v4)] {
+            let resolver = TrustedHeader::new("X-Tenant-ID", [trusted]);
+            let request = Request::new(Some(peer)).with_header("X-Tenant-ID", b"store-1");
+            assert_eq!(resolver.resolve(&request).unwrap().as_str(), "store-1");
+        }
+        let resolver = TrustedHeader::new("X-Tenant-ID", [v4]);
+        let request = Request::new(Some(other)).with_header("X-Tenant-ID", b"store-1");
+        assert!(matches!(
+            resolver.resolve(&request),
+            Err(Rejection::Untrusted { .. })
+        ));
     }
 }
