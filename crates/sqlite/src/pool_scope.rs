@@ -16,7 +16,7 @@
 use std::sync::{Arc, RwLock};
 
 use rusqlite::hooks::AuthContext;
-use tenantry_rewrite::{Refusal, RewriteError, TenantId};
+use tenantry_rewrite::{Refusal, RewriteError, StatementKind, TenantId};
 
 use crate::guard::Guard;
 use crate::scoping::{self, Scoping};
@@ -139,6 +139,19 @@ impl PoolScope {
     /// The rewriter's refusal, or [`Refusal::TenantColumnWrite`] for an upsert that assigns
     /// the tenant column itself (checked on a tenant connection, refused on a pool).
     pub fn render(&self, sql: &str, tenant: &TenantId) -> Result<String, RewriteError> {
+        self.render_with_kinds(sql, tenant).map(|(text, _)| text)
+    }
+
+    /// As [`PoolScope::render`], with the kind of each statement of `sql` (a pool keeps
+    /// no connection whose settings or transaction a statement changed).
+    ///
+    /// # Errors
+    /// As [`PoolScope::render`].
+    pub fn render_with_kinds(
+        &self,
+        sql: &str,
+        tenant: &TenantId,
+    ) -> Result<(String, Vec<StatementKind>), RewriteError> {
         let scoping = self.scoping();
         let plan = match scoping.plans.get(sql) {
             Some(plan) => plan,
@@ -169,7 +182,8 @@ impl PoolScope {
                 .iter()
                 .flat_map(|s| s.ctes.iter().map(String::as_str)),
         );
-        Ok(plan.render(tenant)?.sql().to_owned())
+        let kinds = plan.statements().iter().map(|s| s.kind).collect();
+        Ok((plan.render(tenant)?.sql().to_owned(), kinds))
     }
 
     fn scoping(&self) -> Arc<Scoping> {

@@ -135,6 +135,8 @@ impl PoolConnection {
     /// # Errors
     /// sqlx's.
     pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
+        // The schema is looked at before the transaction begins (its statements cannot).
+        self.conn.pool.refresh_on(&mut self.conn.inner).await?;
         let tx = sqlx::Connection::begin(&mut *self.conn.inner).await?;
         Ok(Transaction::new(
             tx,

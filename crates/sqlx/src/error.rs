@@ -19,6 +19,16 @@ pub enum Error {
     /// The rewriter refused the statement or could not parse it.
     #[error(transparent)]
     Rewrite(#[from] RewriteError),
+    /// A transaction statement (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE) run through
+    /// the pool itself: each such statement runs on whichever connection is free, and a
+    /// transaction it left open would be handed to another tenant's request.
+    #[error(
+        "BEGIN, COMMIT, ROLLBACK, SAVEPOINT and RELEASE cannot run through the pool (each \
+         statement takes whichever connection is free, so a transaction left open would \
+         reach another tenant's request); begin one with pool.begin(), or hold a connection \
+         with pool.acquire()"
+    )]
+    TransactionOnPool,
     /// The database has no table with the tenant column: it has not been migrated.
     #[error(
         "the database has no table with the tenant column {column:?}; run `tenantry migrate` \
@@ -68,6 +78,7 @@ impl sqlx::error::DatabaseError for Error {
         match self {
             Error::NoTenant => "no tenant for this statement",
             Error::Rewrite(_) => "the statement was refused for the tenant",
+            Error::TransactionOnPool => "a transaction statement cannot run through the pool",
             Error::NotMigrated { .. } => "the database has not been migrated",
             Error::Schema(_) => "the database's schema could not be read",
         }
@@ -77,6 +88,7 @@ impl sqlx::error::DatabaseError for Error {
         Some(Cow::Borrowed(match self {
             Error::NoTenant => "TENANTRY_NO_TENANT",
             Error::Rewrite(_) => "TENANTRY_REFUSED",
+            Error::TransactionOnPool => "TENANTRY_TRANSACTION_ON_POOL",
             Error::NotMigrated { .. } => "TENANTRY_NOT_MIGRATED",
             Error::Schema(_) => "TENANTRY_SCHEMA",
         }))

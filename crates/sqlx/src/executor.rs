@@ -13,7 +13,7 @@ use sqlx::sqlite::{
     SqliteTypeInfo,
 };
 use sqlx::{AssertSqlSafe, Execute, Executor, SqlSafeStr, SqlStr, Sqlite};
-use tenantry_rewrite::TenantId;
+use tenantry_rewrite::{StatementKind, TenantId};
 
 use crate::connection::ScopedConnection;
 use crate::error::Error;
@@ -129,7 +129,14 @@ fn ready<'e, C: Connect<'e>>(
         let tenant = tenant.ok_or(Error::NoTenant)?;
         let mut conn = conn.connect(pool).await?;
         pool.refresh_if_due(&mut conn).await?;
-        let text = pool.render(sql.as_str(), &tenant)?;
+        let (text, kinds) = pool.render(sql.as_str(), &tenant)?;
+        let transaction = kinds.contains(&StatementKind::Transaction);
+        if transaction && C::PER_STATEMENT {
+            return Err(Error::TransactionOnPool.into());
+        }
+        if transaction || kinds.contains(&StatementKind::Pragma) {
+            pool.taint(&mut conn).await?;
+        }
         tracing::debug!(tenant = tenant.as_str(), sql = sql.as_str(), scoped = %text, "scoped statement");
         Ok((conn, AssertSqlSafe(text).into_sql_str()))
     })
@@ -140,6 +147,8 @@ fn ready<'e, C: Connect<'e>>(
 pub(crate) trait Connect<'e>: Send + 'e {
     /// The connection, ready.
     type Conn: DerefMut<Target = SqliteConnection> + Send;
+    /// The pool gives a connection for this one statement (the caller holds none).
+    const PER_STATEMENT: bool;
     fn connect(self, pool: &'e TenantPool) -> BoxFuture<'e, Result<Self::Conn, sqlx::Error>>;
 }
 
@@ -148,6 +157,7 @@ pub(crate) struct FromPool;
 
 impl<'e> Connect<'e> for FromPool {
     type Conn = sqlx::pool::PoolConnection<Sqlite>;
+    const PER_STATEMENT: bool = true;
     fn connect(self, pool: &'e TenantPool) -> BoxFuture<'e, Result<Self::Conn, sqlx::Error>> {
         Box::pin(pool.pool().acquire())
     }
@@ -158,6 +168,7 @@ pub(crate) struct Held<'e>(pub &'e mut SqliteConnection);
 
 impl<'e> Connect<'e> for Held<'e> {
     type Conn = &'e mut SqliteConnection;
+    const PER_STATEMENT: bool = false;
     fn connect(self, _pool: &'e TenantPool) -> BoxFuture<'e, Result<Self::Conn, sqlx::Error>> {
         Box::pin(async move { Ok(self.0) })
     }

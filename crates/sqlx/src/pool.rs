@@ -1,13 +1,14 @@
 //! [`TenantPool`]: a `sqlx::SqlitePool` whose every connection carries Tenantry's guard,
 //! and the scoping (rewriter, plans) its connections share.
 
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePoolOptions};
 use sqlx::{ConnectOptions, SqlitePool};
-use tenantry_rewrite::TenantId;
+use tenantry_rewrite::{StatementKind, TenantId};
 use tenantry_sqlite::{DEFAULT_TENANT_COLUMN, PoolScope};
 
 use crate::connection::{PoolConnection, Transaction};
@@ -30,6 +31,33 @@ pub struct TenantPool {
     pool: SqlitePool,
     scope: Arc<PoolScope>,
     last_look: Arc<Mutex<Instant>>,
+    tainted: Arc<Tainted>,
+}
+
+/// The connections (by handle) on which a statement changed a setting (PRAGMA) or ran a
+/// transaction statement of its own: closed when they go back to the pool rather than
+/// handed to the next request, whose tenant may be another (a setting such as
+/// `foreign_keys` or `query_only`, or an open transaction, would reach it).
+#[derive(Debug, Default)]
+pub(crate) struct Tainted(Mutex<HashSet<usize>>);
+
+impl Tainted {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<usize>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether `conn`, going back to the pool, may serve another request (a tainted one is
+    /// forgotten: the pool closes it).
+    async fn keep(&self, conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+        // The common case, no tainted connection: no look at the handle.
+        if self.set().is_empty() {
+            return Ok(true);
+        }
+        let key = handle_key(conn).await?;
+        Ok(!self.set().remove(&key))
+    }
 }
 
 impl TenantPool {
@@ -50,9 +78,11 @@ impl TenantPool {
     /// Opens a pool with the application's own options: `pool` (size, timeouts) and
     /// `connect` (file, pragmas, busy timeout, collations).
     ///
-    /// The pool's `after_connect` is Tenantry's (it installs the guard on each new
-    /// connection) and replaces one set in `pool`; put per-connection settings in
-    /// `connect` (`SqliteConnectOptions::pragma`, `collation`, …).
+    /// The pool's `after_connect` (it installs the guard on each new connection) and
+    /// `after_release` (it closes a connection on which a statement changed a setting or
+    /// ran a transaction statement of its own, rather than hand it to another tenant's
+    /// request) are Tenantry's and replace ones set in `pool`; put per-connection settings
+    /// in `connect` (`SqliteConnectOptions::pragma`, `collation`, …).
     ///
     /// # Errors
     /// As [`TenantPool::connect`].
@@ -68,10 +98,16 @@ impl TenantPool {
         sqlx::Connection::close(first).await?;
         let scope = Arc::new(loaded?);
         let installer = Arc::clone(&scope);
+        let tainted = Arc::new(Tainted::default());
+        let releaser = Arc::clone(&tainted);
         let pool = pool
             .after_connect(move |conn, _| {
                 let scope = Arc::clone(&installer);
                 Box::pin(async move { with_view(conn, |view| scope.install(view)).await })
+            })
+            .after_release(move |conn, _| {
+                let tainted = Arc::clone(&releaser);
+                Box::pin(async move { tainted.keep(conn).await })
             })
             .connect_with(connect)
             .await?;
@@ -79,6 +115,7 @@ impl TenantPool {
             pool,
             scope,
             last_look: Arc::new(Mutex::new(Instant::now())),
+            tainted,
         })
     }
 
@@ -111,6 +148,9 @@ impl TenantPool {
         &self,
         tenant: TenantId,
     ) -> Result<Transaction<'static>, sqlx::Error> {
+        // A transaction's statements cannot look at the schema (see `refresh`): it is
+        // looked at before it begins, on a connection outside any transaction.
+        self.refresh_now().await?;
         Ok(Transaction::new(
             self.pool.begin().await?,
             self.clone(),
@@ -153,37 +193,77 @@ impl TenantPool {
         &self.pool
     }
 
-    /// `sql` rewritten for `tenant`.
-    pub(crate) fn render(&self, sql: &str, tenant: &TenantId) -> Result<String, Error> {
-        Ok(self.scope.render(sql, tenant)?)
+    /// `sql` rewritten for `tenant`, with the kind of each of its statements.
+    pub(crate) fn render(
+        &self,
+        sql: &str,
+        tenant: &TenantId,
+    ) -> Result<(String, Vec<StatementKind>), Error> {
+        Ok(self.scope.render_with_kinds(sql, tenant)?)
+    }
+
+    /// Marks `conn` to be closed when it goes back to the pool (see [`Tainted`]).
+    pub(crate) async fn taint(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        let key = handle_key(conn).await?;
+        self.tainted.set().insert(key);
+        Ok(())
     }
 
     /// Reads the schema again, on `conn`, when it changed since it was last looked at
-    /// (at most every [`SCHEMA_LOOK_EVERY`]; one caller at a time looks).
+    /// (at most every [`SCHEMA_LOOK_EVERY`]; one caller at a time looks). A connection
+    /// inside a transaction cannot look: the look stays due for the next statement.
     pub(crate) async fn refresh_if_due(
         &self,
         conn: &mut SqliteConnection,
     ) -> Result<(), sqlx::Error> {
-        if self.due() {
-            self.refresh(conn).await?;
+        let Some(previous) = self.take_look() else {
+            return Ok(());
+        };
+        let looked = self.refresh(conn).await;
+        if !matches!(looked, Ok(true)) {
+            self.put_back(previous);
+        }
+        looked.map(|_| ())
+    }
+
+    /// Reads the schema again, when it changed, on a connection of the pool outside any
+    /// transaction (whatever the time of the last look).
+    async fn refresh_now(&self) -> Result<(), sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        if self.refresh(&mut conn).await?
+            && let Ok(mut last) = self.last_look.lock()
+        {
+            *last = Instant::now();
         }
         Ok(())
     }
 
-    /// Whether the schema is due a look; the caller that is told so looks.
-    fn due(&self) -> bool {
-        let Ok(mut last) = self.last_look.try_lock() else {
-            return false;
-        };
-        let due = last.elapsed() >= SCHEMA_LOOK_EVERY;
-        if due {
-            *last = Instant::now();
-        }
-        due
+    /// Reads the schema again, when it changed, on `conn` (held by the caller), unless it
+    /// is inside a transaction.
+    pub(crate) async fn refresh_on(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+        self.refresh(conn).await.map(|_| ())
     }
 
-    /// Reads the schema again, on `conn`, when its version moved.
-    async fn refresh(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    /// When the schema is due a look, the time of the last one (the caller looks, and
+    /// puts it back if it could not).
+    fn take_look(&self) -> Option<Instant> {
+        let mut last = self.last_look.try_lock().ok()?;
+        let previous = *last;
+        (previous.elapsed() >= SCHEMA_LOOK_EVERY).then(|| {
+            *last = Instant::now();
+            previous
+        })
+    }
+
+    /// Puts back the time of the last look, taken by a caller that could not look.
+    fn put_back(&self, previous: Instant) {
+        if let Ok(mut last) = self.last_look.lock() {
+            *last = previous.min(*last);
+        }
+    }
+
+    /// Reads the schema again, on `conn`, when its version moved; whether it looked.
+    async fn refresh(&self, conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
         let scope = Arc::clone(&self.scope);
         // Not inside a transaction: reading the schema version would start its read
         // snapshot before its first write, which SQLite then refuses to upgrade
@@ -191,13 +271,19 @@ impl TenantPool {
         // looked at before it begins ([`TenantPool::begin`]).
         with_view(conn, |view| {
             if view.is_autocommit() {
-                scope.refresh(view).map(|_| ())
+                scope.refresh(view).map(|_| true)
             } else {
-                Ok(())
+                Ok(false)
             }
         })
         .await
     }
+}
+
+/// The address of `conn`'s SQLite handle, which names it while it is open.
+async fn handle_key(conn: &mut SqliteConnection) -> Result<usize, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    Ok(handle.as_raw_handle().as_ptr() as usize)
 }
 
 /// Runs `f` on a rusqlite view of `conn`'s handle, while sqlx's worker is held off it.

@@ -6,4 +6,5 @@ mod support;
 mod catalogue;
 mod guard;
 mod macros;
+mod pooled_state;
 mod transactions;

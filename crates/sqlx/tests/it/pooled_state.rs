@@ -1,0 +1,189 @@
+//! What a pooled connection carries from one request to the next: no transaction, no
+//! setting a statement changed, and no schema older than the transaction it runs.
+
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use tenantry_migrate::{DEFAULT_TENANT, Layout, MigrateOptions};
+use tenantry_sqlx::{Error, TenantPool};
+
+use crate::support::{B, shop, tenant};
+
+/// A pool of one connection on the shop (migrated with the column layout): every request
+/// gets the connection the previous one used, if the pool keeps it.
+async fn one_connection_pool(path: &std::path::Path) -> TenantPool {
+    TenantPool::connect_with(
+        SqlitePoolOptions::new().max_connections(1),
+        SqliteConnectOptions::new().filename(path),
+    )
+    .await
+    .unwrap()
+}
+
+/// Scopes `currencies`, global until now, while `pool` is open: undeclared, then migrated
+/// (its rows go to the default tenant), as a release of the application would.
+fn scope_currencies(path: &std::path::Path) {
+    let admin = rusqlite::Connection::open(path).unwrap();
+    tenantry_migrate::undeclare_global(&admin, &["currencies"]).unwrap();
+    drop(admin);
+    let options = MigrateOptions {
+        skip_backup: true,
+        ..MigrateOptions::default()
+    };
+    tenantry_migrate::migrate(path, &options, &mut |_| {}).unwrap();
+}
+
+/// A table scoped while the pool is open is scoped in the next transaction, begun on the
+/// pool or on a held connection, at once: B reads none of the default tenant's rows and
+/// changes none. (Transactions never looked at the schema, and used up the look of the
+/// statements around them: B read and overwrote the other tenant's rows.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_scoped_while_the_pool_is_open_is_scoped_in_the_next_transaction() {
+    for held in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = shop(dir.path(), Layout::Column);
+        let pool = TenantPool::connect_with(
+            SqlitePoolOptions::new().max_connections(2),
+            SqliteConnectOptions::new().filename(&path),
+        )
+        .await
+        .unwrap();
+        let b = pool.with_tenant(tenant(B));
+        let read = "SELECT symbol FROM currencies ORDER BY code";
+        let global: Vec<String> = sqlx::query_scalar(read).fetch_all(&b).await.unwrap();
+        assert_eq!(global, ["E", "$"]);
+        let mut conn = b.acquire().await.unwrap();
+
+        scope_currencies(&path);
+        let (seen, changed) = if held {
+            let mut tx = conn.begin().await.unwrap();
+            let seen: Vec<String> = sqlx::query_scalar(read).fetch_all(&mut *tx).await.unwrap();
+            let changed = sqlx::query("UPDATE currencies SET symbol = 'B'")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            (seen, changed.rows_affected())
+        } else {
+            let mut tx = b.begin().await.unwrap();
+            let seen: Vec<String> = sqlx::query_scalar(read).fetch_all(&mut *tx).await.unwrap();
+            let changed = sqlx::query("UPDATE currencies SET symbol = 'B'")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            (seen, changed.rows_affected())
+        };
+        assert!(seen.is_empty(), "held {held}: B read {seen:?}");
+        assert_eq!(changed, 0, "held {held}");
+        drop(conn);
+        let owner: Vec<(String, String)> = rusqlite::Connection::open(&path)
+            .unwrap()
+            .prepare("SELECT symbol, tenant_id FROM currencies ORDER BY code")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let a = DEFAULT_TENANT.to_owned();
+        assert_eq!(owner, [("E".to_owned(), a.clone()), ("$".to_owned(), a)]);
+    }
+}
+
+/// BEGIN, COMMIT, ROLLBACK, SAVEPOINT and RELEASE through the pool itself are refused: the
+/// transaction would stay open on a connection the pool hands to the next request. (A's
+/// BEGIN was accepted, B's INSERT then ran inside it, and A's ROLLBACK discarded it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_statement_through_the_pool_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = shop(dir.path(), Layout::Column);
+    let pool = one_connection_pool(&path).await;
+    let a = pool.with_tenant(tenant(DEFAULT_TENANT));
+    let refused = |sql: &'static str| {
+        let a = &a;
+        async move {
+            let err = sqlx::query(sql).execute(a).await.unwrap_err();
+            assert!(
+                matches!(Error::of(&err), Some(Error::TransactionOnPool)),
+                "{sql}: {err}"
+            );
+        }
+    };
+    refused("BEGIN").await;
+    let b = pool.with_tenant(tenant(B));
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
+        .execute(&b)
+        .await
+        .unwrap();
+    refused("ROLLBACK").await;
+    for sql in [
+        "BEGIN IMMEDIATE",
+        "SAVEPOINT s",
+        "RELEASE s",
+        "COMMIT",
+        "END",
+    ] {
+        refused(sql).await;
+    }
+    let plain = rusqlite::Connection::open(&path).unwrap();
+    let kept: i64 = plain
+        .query_row("SELECT count(*) FROM products WHERE sku = 'B-1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(kept, 1);
+}
+
+/// A connection on which a statement changed a setting, or left a transaction open, is
+/// closed when it goes back to the pool: the next request, another tenant's, gets a
+/// connection as the pool opens them. (A's `query_only` refused B's writes; A's
+/// `foreign_keys = OFF` let B insert an orphan; B's INSERT ran inside the transaction A
+/// left open on a held connection, never committed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_and_open_transactions_do_not_reach_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = shop(dir.path(), Layout::Column);
+    let pool = one_connection_pool(&path).await;
+    let a = pool.with_tenant(tenant(DEFAULT_TENANT));
+    let b = pool.with_tenant(tenant(B));
+
+    sqlx::query("PRAGMA query_only = ON")
+        .execute(&a)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
+        .execute(&b)
+        .await
+        .unwrap();
+
+    let mut held = a.acquire().await.unwrap();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    drop(held);
+    let orphan = sqlx::query("INSERT INTO stock (product_id, qty) VALUES (999, 1)")
+        .execute(&b)
+        .await
+        .unwrap_err();
+    assert!(orphan.to_string().contains("FOREIGN KEY"), "{orphan}");
+
+    let mut held = a.acquire().await.unwrap();
+    sqlx::query("BEGIN").execute(&mut *held).await.unwrap();
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-OPEN', 'a', 1)")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    drop(held);
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-2', 'b', 2)")
+        .execute(&b)
+        .await
+        .unwrap();
+    let plain = rusqlite::Connection::open(&path).unwrap();
+    let skus: Vec<String> = plain
+        .prepare("SELECT sku FROM products WHERE sku IN ('A-OPEN', 'B-1', 'B-2') ORDER BY sku")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(skus, ["B-1", "B-2"]);
+}
