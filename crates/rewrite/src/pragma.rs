@@ -73,5 +73,22 @@ pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> 
         | [Lex::LParen, Lex::Minus, Lex::Number, Lex::RParen] => true,
         _ => false,
     };
-    if ok { Ok(()) } else { Err(refuse()) }
+    if !ok {
+        return Err(refuse());
+    }
+    // The value, unquoted: `journal_mode` without a journal on disk is refused.
+    let value = rest
+        .get(1)
+        .map(|&i| src.tok_text(i).trim_matches(['\'', '"', '`', '[', ']']))
+        .unwrap_or_default();
+    let unjournaled = ["off", "memory"]
+        .iter()
+        .any(|v| value.eq_ignore_ascii_case(v));
+    if name.eq_ignore_ascii_case("journal_mode") && unjournaled {
+        return Err(Refusal::PragmaValue {
+            name,
+            value: value.to_owned(),
+        });
+    }
+    Ok(())
 }

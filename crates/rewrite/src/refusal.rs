@@ -33,6 +33,20 @@ pub enum Refusal {
         /// The pragmas that are allowed.
         allowed: String,
     },
+    /// An allowed pragma given a value that would let one tenant's statements damage every
+    /// tenant's rows: `journal_mode` OFF or MEMORY (a ROLLBACK, or a crash, then leaves
+    /// pages the transaction spilled to the file half-written).
+    #[error(
+        "PRAGMA {name} = {value} is refused: without a journal on disk, a ROLLBACK or a crash \
+         leaves pages of every tenant's rows half-written; keep DELETE, TRUNCATE, PERSIST or \
+         WAL"
+    )]
+    PragmaValue {
+        /// The pragma's name.
+        name: String,
+        /// The value refused.
+        value: String,
+    },
     /// VACUUM, REINDEX or ANALYZE.
     #[error("{keyword} works on the whole database, across tenants; run it administratively")]
     Maintenance {
@@ -386,6 +400,7 @@ impl Refusal {
             Refusal::SchemaChange { .. } => "SchemaChange",
             Refusal::Attach { .. } => "Attach",
             Refusal::Pragma { .. } => "Pragma",
+            Refusal::PragmaValue { .. } => "PragmaValue",
             Refusal::Maintenance { .. } => "Maintenance",
             Refusal::UnsupportedStatement { .. } => "UnsupportedStatement",
             Refusal::UnknownTable { .. } => "UnknownTable",

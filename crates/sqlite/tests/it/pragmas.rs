@@ -68,3 +68,52 @@ fn pragmas_that_read_count_or_change_rows_stay_refused() {
         }
     }
 }
+
+/// `journal_mode` OFF or MEMORY is refused, in every spelling: without a journal on disk, a
+/// tenant's ROLLBACK after a spill (a small cache) left its half-done pages in the file, and
+/// `integrity_check` found every tenant's table damaged. Other journal modes still run.
+#[test]
+fn a_journal_mode_without_a_journal_on_disk_is_refused() {
+    let db = db("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, tenant_id TEXT NOT NULL);
+         CREATE INDEX idx_notes_tenant_id ON notes (tenant_id);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+         INSERT INTO notes (body, tenant_id) SELECT 'note ' || i, CASE i % 2 WHEN 0 THEN 'a' ELSE 'b' END FROM n;");
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("b").expect("tenant");
+    for sql in [
+        "PRAGMA journal_mode = OFF",
+        "PRAGMA journal_mode = 'off'",
+        "PRAGMA main.journal_mode(MEMORY)",
+        "PRAGMA journal_mode = \"Memory\"",
+    ] {
+        let err = conn.execute_batch(sql).expect_err(sql);
+        match Error::of(&err) {
+            Some(Error::Rewrite(e)) => assert!(
+                matches!(e.refusal(), Some(Refusal::PragmaValue { .. })),
+                "{sql}: {e}"
+            ),
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // What the refused pragma enabled: a spilled, rolled-back update of b's rows.
+    conn.execute_batch(
+        "PRAGMA cache_size = 1; BEGIN; UPDATE notes SET body = body || hex(randomblob(300)); ROLLBACK;",
+    )
+    .expect("a rolled-back update");
+    for sql in ["PRAGMA journal_mode", "PRAGMA journal_mode = TRUNCATE"] {
+        conn.execute_batch(sql).expect(sql);
+    }
+    let plain = rusqlite::Connection::open(&db.path).expect("open");
+    let check: String = plain
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(check, "ok");
+    let a: i64 = plain
+        .query_row(
+            "SELECT count(*) FROM notes WHERE tenant_id = 'a'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(a, 150);
+}
