@@ -31,6 +31,20 @@ fn scope_currencies(path: &std::path::Path) {
     tenantry_migrate::migrate(path, &options, &mut |_| {}).unwrap();
 }
 
+/// In `tx`: the currencies read, and how many an UPDATE of all of them changed; committed.
+async fn read_and_overwrite(mut tx: tenantry_sqlx::Transaction<'_>) -> (Vec<String>, u64) {
+    let seen: Vec<String> = sqlx::query_scalar("SELECT symbol FROM currencies ORDER BY code")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    let changed = sqlx::query("UPDATE currencies SET symbol = 'B'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (seen, changed.rows_affected())
+}
+
 /// A table scoped while the pool is open is scoped in the next transaction, begun on the
 /// pool or on a held connection, at once: B reads none of the default tenant's rows and
 /// changes none. (Transactions never looked at the schema, and used up the look of the
@@ -47,30 +61,18 @@ async fn a_table_scoped_while_the_pool_is_open_is_scoped_in_the_next_transaction
         .await
         .unwrap();
         let b = pool.with_tenant(tenant(B));
-        let read = "SELECT symbol FROM currencies ORDER BY code";
-        let global: Vec<String> = sqlx::query_scalar(read).fetch_all(&b).await.unwrap();
+        let global: Vec<String> = sqlx::query_scalar("SELECT symbol FROM currencies ORDER BY code")
+            .fetch_all(&b)
+            .await
+            .unwrap();
         assert_eq!(global, ["E", "$"]);
         let mut conn = b.acquire().await.unwrap();
 
         scope_currencies(&path);
         let (seen, changed) = if held {
-            let mut tx = conn.begin().await.unwrap();
-            let seen: Vec<String> = sqlx::query_scalar(read).fetch_all(&mut *tx).await.unwrap();
-            let changed = sqlx::query("UPDATE currencies SET symbol = 'B'")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
-            (seen, changed.rows_affected())
+            read_and_overwrite(conn.begin().await.unwrap()).await
         } else {
-            let mut tx = b.begin().await.unwrap();
-            let seen: Vec<String> = sqlx::query_scalar(read).fetch_all(&mut *tx).await.unwrap();
-            let changed = sqlx::query("UPDATE currencies SET symbol = 'B'")
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
-            (seen, changed.rows_affected())
+            read_and_overwrite(b.begin().await.unwrap()).await
         };
         assert!(seen.is_empty(), "held {held}: B read {seen:?}");
         assert_eq!(changed, 0, "held {held}");
