@@ -471,13 +471,27 @@ impl Connection {
         tenant: impl TryInto<TenantId, Error: Into<Error>>,
     ) -> rusqlite::Result<()> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
-        *self.tenant.borrow_mut() = Some(tenant);
+        self.switch_tenant(Some(tenant));
         Ok(())
     }
 
     /// Clears the current tenant: every scoped statement is refused until one is set.
     pub fn clear_tenant(&self) {
-        *self.tenant.borrow_mut() = None;
+        self.switch_tenant(None);
+    }
+
+    /// Makes `tenant` the current tenant; returns the previous one. When it changes,
+    /// SQLite's `last_insert_rowid()` is set back to 0: the previous tenant's last key (on
+    /// the tenant-first layout, its own key counter) is not the new tenant's to read.
+    fn switch_tenant(&self, tenant: Option<TenantId>) -> Option<TenantId> {
+        let changed = *self.tenant.borrow() != tenant;
+        let previous = self.tenant.replace(tenant);
+        if changed {
+            // SAFETY: the handle is open while `self` is borrowed; the call only sets the
+            // connection's last-insert value.
+            unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(self.inner.handle(), 0) };
+        }
+        previous
     }
 
     /// The current tenant.
@@ -486,7 +500,8 @@ impl Connection {
     }
 
     /// Runs `f` with `tenant` as the current tenant, then restores the previous one (also
-    /// when `f` fails or panics).
+    /// when `f` fails or panics). Like every change of tenant, both set
+    /// [`Connection::last_insert_rowid`] back to 0: read a key `f` inserted inside `f`.
     ///
     /// `tenant` is what [`Connection::set_tenant`] takes: text, checked, or a [`TenantId`],
     /// not checked again.
@@ -518,11 +533,11 @@ impl Connection {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
-        let previous = self.tenant.replace(Some(tenant));
+        let previous = self.switch_tenant(Some(tenant));
         // Restored on return and on unwind: a panic caught above (a server's per-request
         // catch) must not leave the connection on `tenant`.
         let _restore = RestoreTenant {
-            cell: &self.tenant,
+            conn: self,
             previous: Some(previous),
         };
         f(self)
@@ -973,14 +988,14 @@ impl Connection {
 /// SQLite does not reload, such as `DROP TABLE`).
 /// Puts the tenant that was current back when dropped (see [`Connection::with_tenant`]).
 struct RestoreTenant<'c> {
-    cell: &'c RefCell<Option<TenantId>>,
+    conn: &'c Connection,
     previous: Option<Option<TenantId>>,
 }
 
 impl Drop for RestoreTenant<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
-            *self.cell.borrow_mut() = previous;
+            self.conn.switch_tenant(previous);
         }
     }
 }

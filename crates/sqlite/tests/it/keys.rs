@@ -85,3 +85,36 @@ fn a_given_key_and_the_last_row_of_several_are_reported() {
         .expect("audit");
     assert_eq!(audits, 4);
 }
+
+/// Another tenant's last key is not the next tenant's to read: a change of tenant
+/// (`set_tenant`, `with_tenant` and its return, `clear_tenant`) sets `last_insert_rowid()`
+/// back to 0, as on a connection that inserted nothing. (b read a's key 5, a's key
+/// counter.) The same tenant set again keeps it.
+#[test]
+fn a_change_of_tenant_does_not_hand_on_the_last_key() {
+    let (_dir, conn) = open();
+    let sql_value = |conn: &Connection| -> i64 {
+        conn.query_row("SELECT last_insert_rowid()", [], |r| r.get(0))
+            .expect("last_insert_rowid()")
+    };
+    conn.set_tenant("a").expect("tenant");
+    conn.execute("INSERT INTO users(username) VALUES ('new')", [])
+        .expect("insert");
+    assert_eq!(conn.last_insert_rowid(), 5);
+    conn.set_tenant("a").expect("same tenant");
+    assert_eq!(conn.last_insert_rowid(), 5);
+    let seen = conn
+        .with_tenant("b", |c| Ok((c.last_insert_rowid(), sql_value(c))))
+        .expect("b");
+    assert_eq!(seen, (0, 0));
+    conn.execute("INSERT INTO users(username) VALUES ('newer')", [])
+        .expect("insert");
+    assert_eq!(conn.last_insert_rowid(), 6);
+    conn.set_tenant("b").expect("tenant");
+    assert_eq!((conn.last_insert_rowid(), sql_value(&conn)), (0, 0));
+    conn.set_tenant("a").expect("tenant");
+    conn.execute("INSERT INTO users(username) VALUES ('newest')", [])
+        .expect("insert");
+    conn.clear_tenant();
+    assert_eq!(conn.last_insert_rowid(), 0);
+}
