@@ -87,6 +87,13 @@ impl Subdomain {
 
 impl TenantResolver for Subdomain {
     fn resolve(&self, request: &Request<'_>) -> Result<TenantId, Rejection> {
+        // Two Host headers name two hosts: which one a proxy or the framework routed by is
+        // not known here, so neither is taken (as TrustedHeader refuses a repeated header).
+        if request.headers("host").nth(1).is_some() {
+            return Err(Rejection::Invalid(
+                "the request has more than one Host header".to_owned(),
+            ));
+        }
         let host = request
             .host()
             .ok_or(Rejection::Missing)?
@@ -102,6 +109,22 @@ impl TenantResolver for Subdomain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request with two Host headers is refused, whichever comes first. (The first was
+    /// taken, though a proxy may have routed by the other.)
+    #[test]
+    fn two_host_headers_are_refused() {
+        let resolver = Subdomain::new("pos.example");
+        let request = Request::new(None)
+            .with_header("Host", b"store-1.pos.example")
+            .with_header("host", b"store-2.pos.example");
+        assert!(matches!(
+            resolver.resolve(&request),
+            Err(Rejection::Invalid(_))
+        ));
+        let one = Request::new(None).with_header("Host", b"store-1.pos.example");
+        assert_eq!(resolver.resolve(&one).unwrap().as_str(), "store-1");
+    }
 
     /// A server listening on `[::]` sees an IPv4 proxy as `::ffff:a.b.c.d`: the same proxy,
     /// trusted either way round. (Every proxied request was refused as untrusted.)
