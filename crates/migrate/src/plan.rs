@@ -210,7 +210,7 @@ impl std::fmt::Display for Risk {
             ),
             Risk::RowidDropped { table } => write!(
                 f,
-                "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid (read its primary key instead); and its primary key no longer takes NULL, which SQLite's rowid tables accept by a long-standing quirk. Migrate with --layout column to keep both"
+                "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid (read its primary key instead); an INSERT into it no longer changes last_insert_rowid(); rows a statement reads without ORDER BY come in primary-key order rather than the order they were inserted in, so a LIMIT without ORDER BY may return other rows; and its primary key no longer takes NULL, which SQLite's rowid tables accept by a long-standing quirk. Migrate with --layout column to keep all of these"
             ),
             Risk::ActionsByTrigger { keys } => write!(
                 f,
