@@ -137,9 +137,25 @@ fn ready<'e, C: Connect<'e>>(
         if transaction || kinds.contains(&StatementKind::Pragma) {
             pool.taint(&mut conn).await?;
         }
+        // A connection given for this one statement last served another request: what it
+        // inserted last is not this statement's to report (an INSERT that inserts nothing
+        // reports it) or to read.
+        if C::PER_STATEMENT
+            && (kinds.contains(&StatementKind::Insert) || reads_last_insert(sql.as_str()))
+        {
+            crate::pool::forget_last_insert(&mut conn).await?;
+        }
         tracing::debug!(tenant = tenant.as_str(), sql = sql.as_str(), scoped = %text, "scoped statement");
         Ok((conn, AssertSqlSafe(text).into_sql_str()))
     })
+}
+
+/// Whether `sql` may read `last_insert_rowid()` (a word of its text; a false positive only
+/// costs a reset).
+fn reads_last_insert(sql: &str) -> bool {
+    sql.as_bytes()
+        .windows(b"last_insert_rowid".len())
+        .any(|w| w.eq_ignore_ascii_case(b"last_insert_rowid"))
 }
 
 /// Where a statement runs: a connection the pool gives for this statement, or one the

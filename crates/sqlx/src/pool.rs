@@ -151,22 +151,18 @@ impl TenantPool {
         // A transaction's statements cannot look at the schema (see `refresh`): it is
         // looked at before it begins, on a connection outside any transaction.
         self.refresh_now().await?;
-        Ok(Transaction::new(
-            self.pool.begin().await?,
-            self.clone(),
-            tenant,
-        ))
+        let mut tx = self.pool.begin().await?;
+        forget_last_insert(&mut tx).await?;
+        Ok(Transaction::new(tx, self.clone(), tenant))
     }
 
     pub(crate) async fn acquire_for(
         &self,
         tenant: TenantId,
     ) -> Result<PoolConnection, sqlx::Error> {
-        Ok(PoolConnection::new(
-            self.pool.acquire().await?,
-            self.clone(),
-            tenant,
-        ))
+        let mut conn = self.pool.acquire().await?;
+        forget_last_insert(&mut conn).await?;
+        Ok(PoolConnection::new(conn, self.clone(), tenant))
     }
 
     /// The pool underneath, unscoped: every tenant's rows. For administrative reads and
@@ -278,6 +274,18 @@ impl TenantPool {
         })
         .await
     }
+}
+
+/// Sets SQLite's `last_insert_rowid()` of `conn` back to 0: the key the connection's
+/// previous user (another request, maybe another tenant) inserted last is not the next
+/// one's to read.
+pub(crate) async fn forget_last_insert(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle();
+    // SAFETY: `raw` is the open handle of `conn`, held off sqlx's worker until `handle`
+    // drops; the call only sets the connection's last-insert value.
+    unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(raw.as_ptr().cast(), 0) };
+    Ok(())
 }
 
 /// The address of `conn`'s SQLite handle, which names it while it is open.

@@ -189,3 +189,53 @@ async fn settings_and_open_transactions_do_not_reach_the_next_request() {
         .unwrap();
     assert_eq!(skus, ["B-1", "B-2"]);
 }
+
+/// The key another request inserted last on a pooled connection is not the next request's
+/// to read: an INSERT that inserts nothing reports 0, as does `last_insert_rowid()` read
+/// through the pool or first thing on a held connection; a held connection reports its own
+/// INSERT's key to its next statement. (B read A's key, on the tenant-first layout A's own
+/// key counter.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_key_another_request_inserted_is_not_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = shop(dir.path(), Layout::TenantFirst);
+    let pool = one_connection_pool(&path).await;
+    let a = pool.with_tenant(tenant(DEFAULT_TENANT));
+    let b = pool.with_tenant(tenant(B));
+    let inserted = sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-2', 'a', 1)")
+        .execute(&a)
+        .await
+        .unwrap();
+    assert_eq!(inserted.last_insert_rowid(), 2);
+    let none = sqlx::query("INSERT INTO products (sku, name, price) SELECT 'B-0', 'b', 1 WHERE 0")
+        .execute(&b)
+        .await
+        .unwrap();
+    assert_eq!((none.rows_affected(), none.last_insert_rowid()), (0, 0));
+    let read = "SELECT last_insert_rowid()";
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-3', 'a', 1)")
+        .execute(&a)
+        .await
+        .unwrap();
+    let through_pool: i64 = sqlx::query_scalar(read).fetch_one(&b).await.unwrap();
+    assert_eq!(through_pool, 0);
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-4', 'a', 1)")
+        .execute(&a)
+        .await
+        .unwrap();
+    let mut held = b.acquire().await.unwrap();
+    let first: i64 = sqlx::query_scalar(read)
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    assert_eq!(first, 0);
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let own: i64 = sqlx::query_scalar(read)
+        .fetch_one(&mut *held)
+        .await
+        .unwrap();
+    assert_eq!(own, 1);
+}
