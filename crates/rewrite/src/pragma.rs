@@ -81,9 +81,7 @@ pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> 
         .get(1)
         .map(|&i| src.tok_text(i).trim_matches(['\'', '"', '`', '[', ']']))
         .unwrap_or_default();
-    let unjournaled = ["off", "memory"]
-        .iter()
-        .any(|v| value.eq_ignore_ascii_case(v));
+    let unjournaled = matches!(journal_mode_named(value), Some("off" | "memory"));
     if name.eq_ignore_ascii_case("journal_mode") && unjournaled {
         return Err(Refusal::PragmaValue {
             name,
@@ -91,4 +89,40 @@ pub(crate) fn check(src: &Source<'_>, seg: Range<usize>) -> Result<(), Refusal> 
         });
     }
     Ok(())
+}
+
+/// The journal mode SQLite takes `value` to name: the first of its modes, in its order,
+/// that `value` begins (any case), so `o` and `mem` name OFF and MEMORY; `None` for a value
+/// that names none (SQLite then keeps the mode).
+fn journal_mode_named(value: &str) -> Option<&'static str> {
+    const MODES: [&str; 6] = ["delete", "persist", "off", "truncate", "memory", "wal"];
+    MODES.into_iter().find(|mode| {
+        value.len() <= mode.len()
+            && mode.as_bytes()[..value.len()].eq_ignore_ascii_case(value.as_bytes())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::journal_mode_named;
+
+    /// SQLite compares a journal mode's name only as far as the value goes (checked
+    /// against SQLite itself in `crates/sqlite/tests/it/pragmas.rs`).
+    #[test]
+    fn a_journal_mode_is_named_by_any_start_of_it() {
+        for (value, mode) in [
+            ("OFF", Some("off")),
+            ("o", Some("off")),
+            ("Of", Some("off")),
+            ("m", Some("memory")),
+            ("MEMO", Some("memory")),
+            ("w", Some("wal")),
+            ("t", Some("truncate")),
+            ("", Some("delete")),
+            ("offline", None),
+            ("0", None),
+        ] {
+            assert_eq!(journal_mode_named(value), mode, "{value:?}");
+        }
+    }
 }

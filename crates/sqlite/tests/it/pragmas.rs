@@ -85,6 +85,11 @@ fn a_journal_mode_without_a_journal_on_disk_is_refused() {
         "PRAGMA journal_mode = 'off'",
         "PRAGMA main.journal_mode(MEMORY)",
         "PRAGMA journal_mode = \"Memory\"",
+        // SQLite takes any start of a mode's name: these name OFF and MEMORY too.
+        "PRAGMA journal_mode = of",
+        "PRAGMA journal_mode = 'O'",
+        "PRAGMA journal_mode = mem",
+        "PRAGMA journal_mode = [m]",
     ] {
         let err = conn.execute_batch(sql).expect_err(sql);
         match Error::of(&err) {
@@ -94,6 +99,23 @@ fn a_journal_mode_without_a_journal_on_disk_is_refused() {
             ),
             other => panic!("{sql}: {other:?}"),
         }
+    }
+    // SQLite itself takes those starts of a name for the mode (on another file).
+    let other = crate::support::db("CREATE TABLE t (x)");
+    let plain = rusqlite::Connection::open(&other.path).expect("open");
+    for (value, mode) in [
+        ("of", "off"),
+        ("'O'", "off"),
+        ("mem", "memory"),
+        ("[m]", "memory"),
+    ] {
+        let set: String = plain
+            .query_row(&format!("PRAGMA journal_mode = {value}"), [], |r| r.get(0))
+            .expect("journal_mode");
+        assert_eq!(set, mode, "{value}");
+        plain
+            .execute_batch("PRAGMA journal_mode = DELETE")
+            .expect("back to DELETE");
     }
     // What the refused pragma enabled: a spilled, rolled-back update of b's rows.
     conn.execute_batch(
