@@ -3,6 +3,7 @@
 //! and it runs on a connection of the pool underneath (which carries the guard).
 
 use std::ops::DerefMut;
+use std::sync::LazyLock;
 
 use either::Either;
 use futures_core::future::BoxFuture;
@@ -13,7 +14,7 @@ use sqlx::sqlite::{
     SqliteTypeInfo,
 };
 use sqlx::{AssertSqlSafe, Execute, Executor, SqlSafeStr, SqlStr, Sqlite};
-use tenantry_rewrite::{StatementKind, TenantId};
+use tenantry_rewrite::{KEY_FUNCTION, StatementKind, TenantId};
 
 use crate::connection::ScopedConnection;
 use crate::error::Error;
@@ -47,6 +48,10 @@ impl TenantExecutor<'_> {
 }
 
 type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
+
+/// A statement that returns no row and sets the connection's `last_insert_rowid()` to 0.
+static FORGET_LAST_INSERT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT 0 WHERE {KEY_FUNCTION}(0) <> 0;"));
 
 /// A statement taken apart: its SQL, its arguments, whether sqlx should cache it.
 pub(crate) struct Taken {
@@ -113,6 +118,15 @@ async fn ready_query<'e, C: Connect<'e>>(
     let tenant = tenant.ok_or(Error::NoTenant)?;
     let taken = taken?;
     let (conn, text) = ready(pool, conn, Some(tenant), taken.sql).await?;
+    // A connection given for this one statement last served another request, maybe
+    // another tenant's: the key it inserted last is not this statement's to report (sqlx
+    // reports `last_insert_rowid()` after every statement) or to read. A statement of no
+    // row, before the caller's, sets it back to 0 (`tenantry_key` sets it as it runs).
+    let text = if C::PER_STATEMENT {
+        AssertSqlSafe(format!("{}\n{}", *FORGET_LAST_INSERT, text.as_str())).into_sql_str()
+    } else {
+        text
+    };
     let query = sqlx::query_with(text, taken.arguments).persistent(taken.persistent);
     Ok((conn, query))
 }
@@ -137,25 +151,10 @@ fn ready<'e, C: Connect<'e>>(
         if transaction || kinds.contains(&StatementKind::Pragma) {
             pool.taint(&mut conn).await?;
         }
-        // A connection given for this one statement last served another request: what it
-        // inserted last is not this statement's to report (an INSERT that inserts nothing
-        // reports it) or to read.
-        if C::PER_STATEMENT
-            && (kinds.contains(&StatementKind::Insert) || reads_last_insert(sql.as_str()))
-        {
-            crate::pool::forget_last_insert(&mut conn).await?;
-        }
+
         tracing::debug!(tenant = tenant.as_str(), sql = sql.as_str(), scoped = %text, "scoped statement");
         Ok((conn, AssertSqlSafe(text).into_sql_str()))
     })
-}
-
-/// Whether `sql` may read `last_insert_rowid()` (a word of its text; a false positive only
-/// costs a reset).
-fn reads_last_insert(sql: &str) -> bool {
-    sql.as_bytes()
-        .windows(b"last_insert_rowid".len())
-        .any(|w| w.eq_ignore_ascii_case(b"last_insert_rowid"))
 }
 
 /// Where a statement runs: a connection the pool gives for this statement, or one the

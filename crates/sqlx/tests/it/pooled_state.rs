@@ -191,8 +191,8 @@ async fn settings_and_open_transactions_do_not_reach_the_next_request() {
 }
 
 /// The key another request inserted last on a pooled connection is not the next request's
-/// to read: an INSERT that inserts nothing reports 0, as does `last_insert_rowid()` read
-/// through the pool or first thing on a held connection; a held connection reports its own
+/// to read: an INSERT that inserts nothing, an UPDATE, a DELETE and a SELECT report 0, as
+/// does `last_insert_rowid()` read through the pool or first thing on a held connection; a held connection reports its own
 /// INSERT's key to its next statement. (B read A's key, on the tenant-first layout A's own
 /// key counter.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,6 +212,20 @@ async fn the_last_key_another_request_inserted_is_not_reported() {
         .await
         .unwrap();
     assert_eq!((none.rows_affected(), none.last_insert_rowid()), (0, 0));
+    // sqlx reports the connection's last key after any statement.
+    for sql in [
+        "UPDATE products SET name = name WHERE 0",
+        "DELETE FROM products WHERE 0",
+        "SELECT 1",
+    ] {
+        sqlx::query("INSERT INTO products (sku, name, price) VALUES (?, 'a', 1)")
+            .bind(sql)
+            .execute(&a)
+            .await
+            .unwrap();
+        let done = sqlx::query(sql).execute(&b).await.unwrap();
+        assert_eq!(done.last_insert_rowid(), 0, "{sql}");
+    }
     let read = "SELECT last_insert_rowid()";
     sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-3', 'a', 1)")
         .execute(&a)
