@@ -19,8 +19,10 @@ pub fn default_log_path(db: &Path) -> PathBuf {
 /// Sends what `RUST_LOG` asks for to standard error (nothing by default: the commands
 /// report for themselves); with `file`, also `debug` and above from tenantry's crates to
 /// that file, appended. A log file this creates gets the permissions of `like` (the
-/// database it is about, when it exists): the log names its tables and backups.
-pub fn init(file: Option<&Path>, like: Option<&Path>) -> anyhow::Result<()> {
+/// database it is about, when it exists): the log names its tables and backups. Returns
+/// whether it created `file` (it did not exist, not even as a symbolic link).
+pub fn init(file: Option<&Path>, like: Option<&Path>) -> anyhow::Result<bool> {
+    let mut created = false;
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
@@ -28,7 +30,8 @@ pub fn init(file: Option<&Path>, like: Option<&Path>) -> anyhow::Result<()> {
         .with_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("off")));
     let file_layer = match file {
         Some(path) => {
-            let handle = open_log(path, like)
+            let handle;
+            (handle, created) = open_log(path, like)
                 .with_context(|| format!("cannot open the log file {}", path.display()))?;
             Some(
                 fmt::layer()
@@ -46,20 +49,29 @@ pub fn init(file: Option<&Path>, like: Option<&Path>) -> anyhow::Result<()> {
         .with(file_layer)
         .try_init()
         .context("cannot start logging")?;
-    Ok(())
+    Ok(created)
 }
 
-/// Opens the log file for appending. A new one is created readable by its owner only, then
-/// given the permissions of `like` when that file exists.
-fn open_log(path: &Path, like: Option<&Path>) -> std::io::Result<std::fs::File> {
-    let created = !path.exists();
+/// Opens the log file for appending; whether this call created it. A new one is created
+/// readable by its owner only (exclusively: a file or link that appears meanwhile is
+/// opened, not taken for this run's), then given the permissions of `like` when that file
+/// exists.
+fn open_log(path: &Path, like: Option<&Path>) -> std::io::Result<(std::fs::File, bool)> {
     let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
+    options.append(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let handle = options.open(path)?;
-    if let (true, Some(like)) = (created, like.filter(|l| l.exists())) {
-        tenantry::migrate::copy_permissions(like, path)?;
+    match options.open(path) {
+        Ok(handle) => {
+            if let Some(like) = like.filter(|l| l.exists()) {
+                tenantry::migrate::copy_permissions(like, path)?;
+            }
+            Ok((handle, true))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let handle = options.create_new(false).create(true).open(path)?;
+            Ok((handle, false))
+        }
+        Err(e) => Err(e),
     }
-    Ok(handle)
 }

@@ -92,8 +92,7 @@ impl LogFile {
 fn init_logging(db: &Path, log: Option<&Path>, enabled: bool) -> anyhow::Result<Option<LogFile>> {
     let file =
         enabled.then(|| log.map_or_else(|| logging::default_log_path(db), Path::to_path_buf));
-    let created = file.as_deref().is_some_and(|f| !f.exists());
-    logging::init(file.as_deref(), Some(db))?;
+    let created = logging::init(file.as_deref(), Some(db))?;
     Ok(file.map(|path| LogFile { path, created }))
 }
 

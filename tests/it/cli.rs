@@ -148,6 +148,31 @@ fn a_refused_migration_leaves_no_log() {
     );
 }
 
+/// A log path that exists as a symbolic link, even one to no file yet, is the user's: a
+/// refusal keeps it. (The link was removed: it was taken for a log the run created.)
+#[cfg(unix)]
+#[test]
+fn a_refused_migration_keeps_a_log_link_of_the_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tiny_fixture(dir.path(), "pos.db");
+    let link = dir.path().join("pos.db.tenantry.log");
+    let target = dir.path().join("logs-app.log");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (code, _, err) = outcome(&tenantry(&[
+        "migrate",
+        db.to_str().unwrap(),
+        "--default-tenant",
+        "bad tenant!",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
 /// A migration run from the database's folder with relative names records its backup
 /// absolute: a rollback run from another folder, holding a file of the same name, restores
 /// the right one.
