@@ -1012,3 +1012,40 @@ fn awkward_schemas_rebuild_or_are_refused_before_anything_changes() {
     a.execute("INSERT INTO t(n) VALUES('z')", []).unwrap();
     assert_eq!(a.last_insert_rowid(), 8);
 }
+
+/// What the plan says of a table stored in tenant order holds: a read without ORDER BY
+/// comes in key order where it came in insertion order (so a LIMIT without ORDER BY
+/// returns another row), and an insert into it leaves `last_insert_rowid()` as it was.
+#[test]
+fn a_clustered_tables_risk_says_what_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::db_from_sql(
+        dir.path(),
+        "codes.db",
+        "CREATE TABLE codes(k TEXT PRIMARY KEY, n TEXT); INSERT INTO codes VALUES ('b', 'second'), ('a', 'first');",
+    );
+    let first = "SELECT n FROM codes LIMIT 1";
+    let before: String = Connection::open(&db)
+        .unwrap()
+        .query_row(first, [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(before, "second");
+    let report = migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let risk = report
+        .plan
+        .risks
+        .iter()
+        .map(ToString::to_string)
+        .find(|r| r.contains("\"codes\""))
+        .expect("a risk for codes");
+    for said in ["rowid values are gone", "ORDER BY", "last_insert_rowid()"] {
+        assert!(risk.contains(said), "{said}: {risk}");
+    }
+    let conn = tenantry_sqlite::Connection::open(&db).unwrap();
+    conn.set_tenant(DEFAULT).unwrap();
+    let after: String = conn.query_row(first, [], |r| r.get(0)).unwrap();
+    assert_eq!(after, "first");
+    conn.execute("INSERT INTO codes VALUES ('c', 'third')", [])
+        .unwrap();
+    assert_eq!(conn.last_insert_rowid(), 0);
+}
