@@ -151,7 +151,6 @@ fn ready<'e, C: Connect<'e>>(
         if transaction || kinds.contains(&StatementKind::Pragma) {
             pool.taint(&mut conn).await?;
         }
-
         tracing::debug!(tenant = tenant.as_str(), sql = sql.as_str(), scoped = %text, "scoped statement");
         Ok((conn, AssertSqlSafe(text).into_sql_str()))
     })

@@ -279,7 +279,7 @@ impl TenantPool {
 /// Sets SQLite's `last_insert_rowid()` of `conn` back to 0: the key the connection's
 /// previous user (another request, maybe another tenant) inserted last is not the next
 /// one's to read.
-pub(crate) async fn forget_last_insert(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+async fn forget_last_insert(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
     let mut handle = conn.lock_handle().await?;
     let raw = handle.as_raw_handle();
     // SAFETY: `raw` is the open handle of `conn`, held off sqlx's worker until `handle`
