@@ -143,7 +143,9 @@ fn ready<'e, C: Connect<'e>>(
         let tenant = tenant.ok_or(Error::NoTenant)?;
         let mut conn = conn.connect(pool).await?;
         pool.refresh_if_due(&mut conn).await?;
-        let (text, kinds) = pool.render(sql.as_str(), &tenant)?;
+        // A statement the pool prepared runs the SQL it was prepared from.
+        let source = pool.prepared_from(sql.as_str());
+        let (text, kinds) = pool.render(source.as_deref().unwrap_or(sql.as_str()), &tenant)?;
         let transaction = kinds.contains(&StatementKind::Transaction);
         if transaction && C::PER_STATEMENT {
             return Err(Error::TransactionOnPool.into());
@@ -227,7 +229,9 @@ macro_rules! scoped_executor {
         {
             let (pool, conn, tenant) = $parts(self);
             Box::pin(async move {
-                let (mut conn, text) = ready(pool, conn, tenant, sql).await?;
+                let (mut conn, text) = ready(pool, conn, tenant, sql.clone()).await?;
+                let source = pool.prepared_from(sql.as_str());
+                pool.prepared(text.as_str(), source.as_deref().unwrap_or(sql.as_str()));
                 let conn: &mut SqliteConnection = &mut conn;
                 conn.prepare_with(text, parameters).await
             })

@@ -32,6 +32,26 @@ pub struct TenantPool {
     scope: Arc<PoolScope>,
     last_look: Arc<Mutex<Instant>>,
     tainted: Arc<Tainted>,
+    prepared: Arc<Prepared>,
+}
+
+/// The statements the pool prepared (`Executor::prepare`): each one's text is the rewrite,
+/// and running it through the pool runs the SQL it was prepared from, rewritten for the
+/// tenant that runs it (rewriting the rewrite fails). Bounded: past
+/// [`Prepared::MOST`] texts it starts again, and a statement prepared before then has its
+/// text rewritten again, which keeps the tenant test it has and adds another: it fails,
+/// as it did before this record, or reads no other tenant's rows.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared(Mutex<std::collections::HashMap<String, String>>);
+
+impl Prepared {
+    const MOST: usize = 4096;
+
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The connections (by handle) on which a statement changed a setting (PRAGMA) or ran a
@@ -116,6 +136,7 @@ impl TenantPool {
             scope,
             last_look: Arc::new(Mutex::new(Instant::now())),
             tainted,
+            prepared: Arc::default(),
         })
     }
 
@@ -196,6 +217,20 @@ impl TenantPool {
         tenant: &TenantId,
     ) -> Result<(String, Vec<StatementKind>), Error> {
         Ok(self.scope.render_with_kinds(sql, tenant)?)
+    }
+
+    /// Records that `text`, the rewrite of `sql`, is a statement the pool prepared.
+    pub(crate) fn prepared(&self, text: &str, sql: &str) {
+        let mut map = self.prepared.map();
+        if map.len() >= Prepared::MOST {
+            map.clear();
+        }
+        map.insert(text.to_owned(), sql.to_owned());
+    }
+
+    /// The SQL a statement the pool prepared was prepared from, given its text.
+    pub(crate) fn prepared_from(&self, text: &str) -> Option<String> {
+        self.prepared.map().get(text).cloned()
     }
 
     /// Marks `conn` to be closed when it goes back to the pool (see [`Tainted`]).

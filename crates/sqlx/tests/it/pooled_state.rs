@@ -253,3 +253,28 @@ async fn the_last_key_another_request_inserted_is_not_reported() {
         .unwrap();
     assert_eq!(own, 1);
 }
+
+/// A statement prepared through the pool (`Executor::prepare`) runs through it for the
+/// tenant that runs it. (Its text, already rewritten, was rewritten again and failed.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_prepared_through_the_pool_runs_for_each_tenant() {
+    use sqlx::{Executor, Row, Statement};
+    let dir = tempfile::tempdir().unwrap();
+    let path = shop(dir.path(), Layout::Column);
+    let pool = one_connection_pool(&path).await;
+    let a = pool.with_tenant(tenant(DEFAULT_TENANT));
+    let b = pool.with_tenant(tenant(B));
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
+        .execute(&b)
+        .await
+        .unwrap();
+    let stmt = (&a)
+        .prepare(sqlx::SqlSafeStr::into_sql_str("SELECT sku FROM products"))
+        .await
+        .unwrap();
+    for (executor, expected) in [(&a, "OIL-5W30"), (&b, "B-1")] {
+        let rows = stmt.query().fetch_all(executor).await.unwrap();
+        let skus: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(skus, [expected]);
+    }
+}
