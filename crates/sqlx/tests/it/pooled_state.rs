@@ -7,15 +7,32 @@ use tenantry_sqlx::{Error, TenantPool};
 
 use crate::support::{B, shop, tenant};
 
-/// A pool of one connection on the shop (migrated with the column layout): every request
-/// gets the connection the previous one used, if the pool keeps it.
-async fn one_connection_pool(path: &std::path::Path) -> TenantPool {
-    TenantPool::connect_with(
+/// The shop migrated with `layout`, in a folder of its own, and a pool of one connection
+/// on it: every request gets the connection the previous one used, if the pool keeps it.
+async fn one_connection_shop(
+    layout: Layout,
+) -> (tempfile::TempDir, std::path::PathBuf, TenantPool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = shop(dir.path(), layout);
+    let pool = TenantPool::connect_with(
         SqlitePoolOptions::new().max_connections(1),
-        SqliteConnectOptions::new().filename(path),
+        SqliteConnectOptions::new().filename(&path),
     )
     .await
-    .unwrap()
+    .unwrap();
+    (dir, path, pool)
+}
+
+/// Inserts product `sku` through `executor`; what sqlx reports of it.
+async fn add_product<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    sku: &str,
+) -> sqlx::sqlite::SqliteQueryResult {
+    sqlx::query("INSERT INTO products (sku, name, price) VALUES (?, 'x', 1)")
+        .bind(sku.to_owned())
+        .execute(executor)
+        .await
+        .unwrap()
 }
 
 /// Scopes `currencies`, global until now, while `pool` is open: undeclared, then migrated
@@ -95,9 +112,7 @@ async fn a_table_scoped_while_the_pool_is_open_is_scoped_in_the_next_transaction
 /// BEGIN was accepted, B's INSERT then ran inside it, and A's ROLLBACK discarded it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_statement_through_the_pool_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = shop(dir.path(), Layout::Column);
-    let pool = one_connection_pool(&path).await;
+    let (_dir, path, pool) = one_connection_shop(Layout::Column).await;
     let a = pool.with_tenant(tenant(DEFAULT_TENANT));
     let refused = |sql: &'static str| {
         let a = &a;
@@ -111,10 +126,7 @@ async fn a_transaction_statement_through_the_pool_is_refused() {
     };
     refused("BEGIN").await;
     let b = pool.with_tenant(tenant(B));
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
-        .execute(&b)
-        .await
-        .unwrap();
+    add_product(&b, "B-1").await;
     refused("ROLLBACK").await;
     for sql in [
         "BEGIN IMMEDIATE",
@@ -141,9 +153,7 @@ async fn a_transaction_statement_through_the_pool_is_refused() {
 /// left open on a held connection, never committed.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_and_open_transactions_do_not_reach_the_next_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = shop(dir.path(), Layout::Column);
-    let pool = one_connection_pool(&path).await;
+    let (_dir, path, pool) = one_connection_shop(Layout::Column).await;
     let a = pool.with_tenant(tenant(DEFAULT_TENANT));
     let b = pool.with_tenant(tenant(B));
 
@@ -151,10 +161,7 @@ async fn settings_and_open_transactions_do_not_reach_the_next_request() {
         .execute(&a)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
-        .execute(&b)
-        .await
-        .unwrap();
+    add_product(&b, "B-1").await;
 
     let mut held = a.acquire().await.unwrap();
     sqlx::query("PRAGMA foreign_keys = OFF")
@@ -170,15 +177,9 @@ async fn settings_and_open_transactions_do_not_reach_the_next_request() {
 
     let mut held = a.acquire().await.unwrap();
     sqlx::query("BEGIN").execute(&mut *held).await.unwrap();
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-OPEN', 'a', 1)")
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    add_product(&mut *held, "A-OPEN").await;
     drop(held);
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-2', 'b', 2)")
-        .execute(&b)
-        .await
-        .unwrap();
+    add_product(&b, "B-2").await;
     let plain = rusqlite::Connection::open(&path).unwrap();
     let skus: Vec<String> = plain
         .prepare("SELECT sku FROM products WHERE sku IN ('A-OPEN', 'B-1', 'B-2') ORDER BY sku")
@@ -197,15 +198,10 @@ async fn settings_and_open_transactions_do_not_reach_the_next_request() {
 /// key counter.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_key_another_request_inserted_is_not_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = shop(dir.path(), Layout::TenantFirst);
-    let pool = one_connection_pool(&path).await;
+    let (_dir, _path, pool) = one_connection_shop(Layout::TenantFirst).await;
     let a = pool.with_tenant(tenant(DEFAULT_TENANT));
     let b = pool.with_tenant(tenant(B));
-    let inserted = sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-2', 'a', 1)")
-        .execute(&a)
-        .await
-        .unwrap();
+    let inserted = add_product(&a, "A-2").await;
     assert_eq!(inserted.last_insert_rowid(), 2);
     let none = sqlx::query("INSERT INTO products (sku, name, price) SELECT 'B-0', 'b', 1 WHERE 0")
         .execute(&b)
@@ -218,35 +214,22 @@ async fn the_last_key_another_request_inserted_is_not_reported() {
         "DELETE FROM products WHERE 0",
         "SELECT 1",
     ] {
-        sqlx::query("INSERT INTO products (sku, name, price) VALUES (?, 'a', 1)")
-            .bind(sql)
-            .execute(&a)
-            .await
-            .unwrap();
+        add_product(&a, sql).await;
         let done = sqlx::query(sql).execute(&b).await.unwrap();
         assert_eq!(done.last_insert_rowid(), 0, "{sql}");
     }
     let read = "SELECT last_insert_rowid()";
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-3', 'a', 1)")
-        .execute(&a)
-        .await
-        .unwrap();
+    add_product(&a, "A-3").await;
     let through_pool: i64 = sqlx::query_scalar(read).fetch_one(&b).await.unwrap();
     assert_eq!(through_pool, 0);
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('A-4', 'a', 1)")
-        .execute(&a)
-        .await
-        .unwrap();
+    add_product(&a, "A-4").await;
     let mut held = b.acquire().await.unwrap();
     let first: i64 = sqlx::query_scalar(read)
         .fetch_one(&mut *held)
         .await
         .unwrap();
     assert_eq!(first, 0);
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
-        .execute(&mut *held)
-        .await
-        .unwrap();
+    add_product(&mut *held, "B-1").await;
     let own: i64 = sqlx::query_scalar(read)
         .fetch_one(&mut *held)
         .await
@@ -259,15 +242,10 @@ async fn the_last_key_another_request_inserted_is_not_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_prepared_through_the_pool_runs_for_each_tenant() {
     use sqlx::{Executor, Row, Statement};
-    let dir = tempfile::tempdir().unwrap();
-    let path = shop(dir.path(), Layout::Column);
-    let pool = one_connection_pool(&path).await;
+    let (_dir, _path, pool) = one_connection_shop(Layout::Column).await;
     let a = pool.with_tenant(tenant(DEFAULT_TENANT));
     let b = pool.with_tenant(tenant(B));
-    sqlx::query("INSERT INTO products (sku, name, price) VALUES ('B-1', 'b', 1)")
-        .execute(&b)
-        .await
-        .unwrap();
+    add_product(&b, "B-1").await;
     let stmt = (&a)
         .prepare(sqlx::SqlSafeStr::into_sql_str("SELECT sku FROM products"))
         .await
