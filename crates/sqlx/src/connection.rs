@@ -92,6 +92,21 @@ impl<'c> Transaction<'c> {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.conn.inner.rollback().await
     }
+
+    /// Begins a transaction nested in this one (a savepoint, as sqlx's `tx.begin()`), for
+    /// the same tenant: committed, its work joins this transaction's; rolled back or
+    /// dropped, it is undone alone.
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
+        let nested = sqlx::Connection::begin(&mut *self.conn.inner).await?;
+        Ok(Transaction::new(
+            nested,
+            self.conn.pool.clone(),
+            self.conn.tenant.clone(),
+        ))
+    }
 }
 
 impl<'c> Deref for Transaction<'c> {

@@ -82,6 +82,35 @@ async fn a_sale_in_a_transaction_is_the_tenants_own_and_commits_or_rolls_back_wh
     assert_eq!(tx.tenant(), &tenant(B));
 }
 
+/// A transaction nested in another (`tx.begin()`, a savepoint, as on sqlx's own
+/// transactions) runs for the same tenant; rolled back it is undone alone, committed its
+/// work stays with the outer transaction's. (Legacy code calling `tx.begin()` did not
+/// compile.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_transaction_is_a_savepoint_of_the_same_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = TenantPool::connect(&url(&shop(dir.path(), Layout::TenantFirst)))
+        .await
+        .unwrap();
+    let mut tx = pool.with_tenant(tenant(B)).begin().await.unwrap();
+    sell_new_product(&mut tx, "KEPT-1").await;
+    let mut undone = tx.begin().await.unwrap();
+    assert_eq!(undone.tenant(), &tenant(B));
+    sell_new_product(&mut undone, "UNDONE").await;
+    undone.rollback().await.unwrap();
+    let mut joined = tx.begin().await.unwrap();
+    sell_new_product(&mut joined, "KEPT-2").await;
+    joined.commit().await.unwrap();
+    tx.commit().await.unwrap();
+    let skus: Vec<String> = products(&pool, B)
+        .await
+        .into_iter()
+        .map(|(_, sku, _)| sku)
+        .collect();
+    assert_eq!(skus, ["KEPT-1", "KEPT-2"]);
+    assert_eq!(products(&pool, DEFAULT_TENANT).await.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_tenant_no_transaction_or_connection_is_given() {
     let dir = tempfile::tempdir().unwrap();
