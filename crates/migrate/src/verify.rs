@@ -136,7 +136,7 @@ pub(crate) fn working_views(conn: &Connection) -> rusqlite::Result<Vec<String>> 
 }
 
 /// Why SQLite cannot read view `name` (its error preparing `SELECT * FROM` it), if it cannot.
-fn view_error(conn: &Connection, name: &str) -> Option<rusqlite::Error> {
+pub(crate) fn view_error(conn: &Connection, name: &str) -> Option<rusqlite::Error> {
     conn.prepare(&format!("SELECT * FROM main.{}", sql::ident(name)))
         .err()
 }

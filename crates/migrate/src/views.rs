@@ -52,11 +52,7 @@ fn replay(conn: &Connection, tables: &[&str], column: &str) -> rusqlite::Result<
             tracing::debug!(kind, name, error = %e, "not replayed");
         }
     }
-    let reads = |name: &str| {
-        scratch
-            .prepare(&format!("SELECT * FROM main.{}", ident(name)))
-            .err()
-    };
+    let reads = |name: &str| crate::verify::view_error(&scratch, name);
     let views: Vec<&str> = objects
         .iter()
         .filter(|(kind, ..)| kind == "view")
