@@ -11,6 +11,9 @@ mod adoption;
 mod audit;
 /// The command line: JSON reports, dry runs, verify and rollback, help.
 mod cli;
+/// A condition that raises an error for some values tells a tenant nothing about another
+/// tenant's rows: the error is the same whatever the other tenant holds.
+mod error_channel;
 /// A failure injected at every step leaves the database logically identical.
 mod faults;
 /// Tables without the tenant column: used only when declared global, refused otherwise.

@@ -113,6 +113,29 @@ pub(crate) fn index_key(create: &CreateIndex) -> Option<(String, UniqueKey)> {
     ))
 }
 
+/// The table an index is on and the index's name, when its first item is the plain column
+/// `tenant_column` and it has no WHERE: an index that can hold every row of one tenant and
+/// find them by the tenant alone (SQLite's `INDEXED BY` then reads only that tenant's
+/// entries).
+pub(crate) fn tenant_index(create: &CreateIndex, tenant_column: &str) -> Option<(String, String)> {
+    if create.predicate.is_some() {
+        return None;
+    }
+    let Expr::Identifier(first) = &create.columns.first()?.column.expr else {
+        return None;
+    };
+    if !first.value.eq_ignore_ascii_case(tenant_column) {
+        return None;
+    }
+    let last = |name: &sqlparser::ast::ObjectName| {
+        name.0
+            .last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.clone())
+    };
+    Some((last(&create.table_name)?, last(create.name.as_ref()?)?))
+}
+
 /// The plain column names among an index's items.
 fn column_names(items: &[IndexColumn]) -> Vec<String> {
     items

@@ -236,6 +236,34 @@ pub enum Refusal {
         /// The table.
         table: String,
     },
+    /// The statement has a condition that may raise an error on the values it reads, so
+    /// the tenant table must be read through an index led by the tenant column (SQLite could
+    /// otherwise evaluate the condition on another tenant's rows, and the error would tell
+    /// about them), and the table has none.
+    #[error(
+        "the statement has a condition that may fail on the values it reads (a function such \
+         as json(), `||`, `->`, a LIKE with a column pattern); SQLite could evaluate it on \
+         other tenants' rows of {table:?} unless it reads that table through an index led by \
+         the tenant column, and the table has none: create one (`tenantry migrate` names it \
+         idx_<table>_<tenant column>)"
+    )]
+    NoTenantIndex {
+        /// The table.
+        table: String,
+    },
+    /// The statement has a condition that may raise an error on the values it reads, so
+    /// the tenant table must be read through its tenant index, and the statement names an
+    /// index (or NOT INDEXED) for it.
+    #[error(
+        "the statement has a condition that may fail on the values it reads (a function such \
+         as json(), `||`, `->`, a LIKE with a column pattern), so tenant table {table:?} must \
+         be read through its tenant index, and the statement says INDEXED BY or NOT INDEXED \
+         for it; drop that clause"
+    )]
+    IndexHint {
+        /// The table.
+        table: String,
+    },
     /// SQLite would split the text into tokens differently from the parser the rewriter
     /// reads it with, so part of it could run unseen.
     #[error(
@@ -420,6 +448,8 @@ impl Refusal {
             Refusal::RowidAmbiguous { .. } => "RowidAmbiguous",
             Refusal::RowidGone { .. } => "RowidGone",
             Refusal::RowidUnsure { .. } => "RowidUnsure",
+            Refusal::NoTenantIndex { .. } => "NoTenantIndex",
+            Refusal::IndexHint { .. } => "IndexHint",
             Refusal::Tokenization { .. } => "Tokenization",
             Refusal::GlobalCascade { .. } => "GlobalCascade",
             Refusal::ViewWrite { .. } => "ViewWrite",

@@ -22,7 +22,7 @@ use crate::sql::{column_list, quote_ident};
 use crate::statement::{StatementInfo, StatementKind};
 use crate::template::{Edit, Template};
 use crate::tenant::TenantId;
-use crate::views::{self, ViewPlan};
+use crate::views::{self, ViewPlans};
 
 /// The longest input accepted, in bytes.
 pub const MAX_SQL_LEN: usize = 1 << 20;
@@ -77,7 +77,7 @@ pub struct Rewriter {
     /// and joined, computed once.
     derived: HashMap<String, String>,
     /// Per view (lower-case name): its query scoped, or why it cannot be.
-    views: HashMap<String, Result<ViewPlan, Refusal>>,
+    views: HashMap<String, ViewPlans>,
 }
 
 impl Rewriter {
@@ -287,6 +287,7 @@ impl Rewriter {
             in_view: false,
             report_keys: options.report_keys,
             tenant_values: options.tenant_values,
+            bounded: false,
         };
         let model = analysis::analyze(&cx, &statement)?;
         let mut edits = emit::emit(
@@ -301,7 +302,13 @@ impl Rewriter {
         let mut tables = model.tables;
         let mut ctes = model.ctes;
         for edit in &mut edits {
-            views::fill(&mut edit.pieces, &self.views, &mut tables, &mut ctes)?;
+            views::fill(
+                &mut edit.pieces,
+                &self.views,
+                &mut tables,
+                &mut ctes,
+                model.bounded,
+            )?;
         }
         let info = StatementInfo {
             kind,

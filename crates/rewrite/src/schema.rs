@@ -193,6 +193,8 @@ pub struct Schema {
     indexes: HashMap<String, Vec<UniqueKey>>,
     /// A `CREATE UNIQUE INDEX` could not be read: no table has per-tenant keys.
     unreadable_unique_index: bool,
+    /// Indexes led by the tenant column, without WHERE, by their table's lower-case name.
+    tenant_indexes: HashMap<String, Vec<String>>,
     /// Tables (lower case) whose tenant column the application declared itself (see
     /// `crate::own_tenant`).
     pub(crate) own_tenant_columns: HashSet<String>,
@@ -218,15 +220,17 @@ impl Schema {
             triggers: Vec::new(),
             indexes: HashMap::new(),
             unreadable_unique_index: false,
+            tenant_indexes: HashMap::new(),
             own_tenant_columns: HashSet::new(),
             unreadable: Vec::new(),
         })
     }
 
     /// Reads the `CREATE TABLE`, `CREATE VIRTUAL TABLE`, `CREATE VIEW`, `CREATE TRIGGER`
-    /// and `CREATE UNIQUE INDEX` statements of `sql` (for example the `sql` column of
-    /// `sqlite_master` joined with `;`, or a schema file). Other statements (plain indexes,
-    /// inserts) are skipped; temporary objects are not part of the main schema.
+    /// and `CREATE INDEX` statements of `sql` (for example the `sql` column of
+    /// `sqlite_master` joined with `;`, or a schema file): of an index, whether it is unique
+    /// (a key) and whether the tenant column leads it ([`Schema::tenant_index`]). Other
+    /// statements (inserts) are skipped; temporary objects are not part of the main schema.
     ///
     /// ```
     /// use tenantry_rewrite::Schema;
@@ -365,7 +369,8 @@ impl Schema {
         }
         let is_table = matches!(words.as_slice(), ["CREATE", "TABLE", ..]);
         let is_unique_index = matches!(words.as_slice(), ["CREATE", "UNIQUE", "INDEX", ..]);
-        if !is_table && !is_unique_index {
+        let is_index = matches!(words.as_slice(), ["CREATE", "INDEX", ..]);
+        if !is_table && !is_unique_index && !is_index {
             return Ok(());
         }
         let text = src.text(segment.clone());
@@ -383,6 +388,8 @@ impl Schema {
                 }
                 return Ok(());
             }
+            // A plain index the parser cannot read is only not known as a tenant index.
+            Err(_) if is_index => return Ok(()),
             Err(e) => return Err(ObjectError::Unreadable(e.to_string())),
         };
         let replaces_on_conflict = src.has_words(segment, &["ON", "CONFLICT", "REPLACE"]);
@@ -390,6 +397,9 @@ impl Schema {
             if let Statement::CreateIndex(index) = &statement {
                 if let Some((table, key)) = keys::index_key(index) {
                     self.add_unique_index(&table, key);
+                }
+                if let Some((table, name)) = keys::tenant_index(index, &self.tenant_column) {
+                    self.add_tenant_index(&table, &name);
                 }
             } else if let Some(mut table) = table_of(&statement, text, &self.tenant_column)
                 .map_err(|e| match e {
@@ -492,6 +502,41 @@ impl Schema {
             t.compute_tenant_keys(&self.tenant_column, self.unreadable_unique_index);
         }
         self.indexes.entry(lower).or_default().push(key);
+    }
+
+    /// Records that index `index` on `table` is led by the tenant column and has no WHERE:
+    /// one that finds a tenant's rows by the tenant alone.
+    pub fn add_tenant_index(&mut self, table: &str, index: &str) {
+        let list = self
+            .tenant_indexes
+            .entry(table.to_ascii_lowercase())
+            .or_default();
+        if !list.iter().any(|i| i.eq_ignore_ascii_case(index)) {
+            list.push(index.to_owned());
+        }
+    }
+
+    /// An index on `table` led by the tenant column, without WHERE: the migrator's
+    /// `idx_<table>_<tenant column>` when it is there, else the first one read.
+    ///
+    /// ```
+    /// use tenantry_rewrite::Schema;
+    /// let schema = Schema::from_sql(
+    ///     "CREATE TABLE t (a TEXT, tenant_id TEXT NOT NULL);
+    ///      CREATE INDEX t_a ON t (a);
+    ///      CREATE INDEX idx_t_tenant_id ON t (tenant_id);",
+    ///     "tenant_id",
+    /// )?;
+    /// assert_eq!(schema.tenant_index("T"), Some("idx_t_tenant_id"));
+    /// # Ok::<(), tenantry_rewrite::SchemaError>(())
+    /// ```
+    pub fn tenant_index(&self, table: &str) -> Option<&str> {
+        let list = self.tenant_indexes.get(&table.to_ascii_lowercase())?;
+        let usual = format!("idx_{table}_{}", self.tenant_column);
+        list.iter()
+            .find(|i| i.eq_ignore_ascii_case(&usual))
+            .or_else(|| list.first())
+            .map(String::as_str)
     }
 
     /// Adds a table.

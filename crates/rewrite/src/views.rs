@@ -9,6 +9,11 @@
 //! A view's query is planned on its own, with the views it reads left as placeholders; the
 //! placeholders are filled in when a statement is planned, with a loop rather than recursion,
 //! so a deep or circular chain of views is refused instead of exhausting the stack.
+//!
+//! Each view is planned twice: as it reads, and with every tenant table read through its
+//! tenant index (`Model::bounded`). A statement (or view) whose conditions may raise an
+//! error gets the second form of the views it reads: SQLite merges a view's query into the
+//! statement, so the statement's conditions run on the view's tables.
 
 use std::collections::HashMap;
 
@@ -35,6 +40,15 @@ pub(crate) struct ViewPlan {
     tables: Vec<TableUse>,
     /// The CTEs its query declares.
     ctes: Vec<String>,
+    /// Its tables are read through their tenant index, so the views it reads must be too.
+    bounded: bool,
+}
+
+/// A view's two plans (see the module's doc); each, or why the view cannot be scoped.
+#[derive(Clone, Debug)]
+pub(crate) struct ViewPlans {
+    plain: Result<ViewPlan, Refusal>,
+    bounded: Result<ViewPlan, Refusal>,
 }
 
 /// Plans every view of `schema`. A view that cannot be scoped keeps its refusal, which a
@@ -43,14 +57,15 @@ pub(crate) fn plan_all(
     schema: &Schema,
     policy: &Policy,
     derived: &HashMap<String, String>,
-) -> HashMap<String, Result<ViewPlan, Refusal>> {
+) -> HashMap<String, ViewPlans> {
     schema
         .views()
         .map(|v| {
-            (
-                v.name.to_ascii_lowercase(),
-                plan(schema, policy, derived, v),
-            )
+            let plans = ViewPlans {
+                plain: plan(schema, policy, derived, v, false),
+                bounded: plan(schema, policy, derived, v, true),
+            };
+            (v.name.to_ascii_lowercase(), plans)
         })
         .collect()
 }
@@ -60,6 +75,7 @@ fn plan(
     policy: &Policy,
     derived: &HashMap<String, String>,
     view: &View,
+    bounded: bool,
 ) -> Result<ViewPlan, Refusal> {
     let refuse = |form| Refusal::ViewQuery { form };
     if !view.columns.is_empty() {
@@ -105,6 +121,7 @@ fn plan(
         in_view: true,
         report_keys: false,
         tenant_values: TenantValues::Literal,
+        bounded,
     };
     let model = analysis::analyze(&cx, &statement)?;
     let edits = emit::emit(
@@ -121,31 +138,36 @@ fn plan(
         pieces,
         tables: model.tables,
         ctes: model.ctes,
+        bounded: model.bounded,
     })
 }
 
 /// Replaces each view placeholder in `pieces` with the view's scoped query (and the views
 /// that one reads, and so on), and adds the tables those queries read to `tables` and the
-/// CTEs they declare to `ctes`.
+/// CTEs they declare to `ctes`. `bounded`: the statement reads its tables through their
+/// tenant index, so the views it reads must be read so too.
 ///
 /// # Errors
 /// [`Refusal::InView`] naming the outermost view when a view cannot be scoped, reads
 /// itself, or nests deeper than [`MAX_VIEW_DEPTH`].
 pub(crate) fn fill(
     pieces: &mut Vec<Piece>,
-    views: &HashMap<String, Result<ViewPlan, Refusal>>,
+    views: &HashMap<String, ViewPlans>,
     tables: &mut Vec<TableUse>,
     ctes: &mut Vec<String>,
+    bounded: bool,
 ) -> Result<(), Refusal> {
     if !pieces.iter().any(|p| matches!(p, Piece::View(_))) {
         return Ok(());
     }
     let mut out = Vec::with_capacity(pieces.len());
-    // The pieces being copied, innermost last: (pieces, next index, view name).
-    let mut stack: Vec<(&[Piece], usize, Option<&str>)> = Vec::new();
+    // The pieces being copied, innermost last: (pieces, next index, view name, whether
+    // the views they read are bounded).
+    let mut stack: Vec<(&[Piece], usize, Option<&str>, bool)> = Vec::new();
     let top = std::mem::take(pieces);
-    stack.push((&top, 0, None));
-    while let Some((list, at, _)) = stack.last_mut() {
+    stack.push((&top, 0, None, bounded));
+    while let Some((list, at, _, reads_bounded)) = stack.last_mut() {
+        let reads_bounded = *reads_bounded;
         let Some(piece) = list.get(*at) else {
             stack.pop();
             continue;
@@ -157,14 +179,14 @@ pub(crate) fn fill(
         };
         let outermost = stack
             .iter()
-            .find_map(|(_, _, v)| *v)
+            .find_map(|(_, _, v, _)| *v)
             .unwrap_or(name.as_str())
             .to_owned();
         let in_view = |reason: Refusal| Refusal::InView {
             view: outermost.clone(),
             reason: Box::new(reason),
         };
-        if stack.iter().any(|(_, _, v)| *v == Some(name.as_str())) {
+        if stack.iter().any(|(_, _, v, _)| *v == Some(name.as_str())) {
             return Err(in_view(Refusal::TooComplex {
                 detail: format!("view {name:?} reads itself"),
             }));
@@ -174,7 +196,11 @@ pub(crate) fn fill(
                 detail: format!("views read views more than {MAX_VIEW_DEPTH} deep"),
             }));
         }
-        let plan = match views.get(name) {
+        let plans = views.get(name).map(|p| match reads_bounded {
+            true => &p.bounded,
+            false => &p.plain,
+        });
+        let plan = match plans {
             Some(Ok(plan)) => plan,
             Some(Err(reason)) => {
                 let reason = if outermost == *name {
@@ -199,7 +225,7 @@ pub(crate) fn fill(
                 ctes.push(name.clone());
             }
         }
-        stack.push((&plan.pieces, 0, Some(name.as_str())));
+        stack.push((&plan.pieces, 0, Some(name.as_str()), plan.bounded));
     }
     *pieces = out;
     Ok(())

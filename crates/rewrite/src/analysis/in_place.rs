@@ -17,7 +17,9 @@
 //!   the rows the join fills with NULLs;
 //! - its qualifier (alias or name) is the only one of that name in its FROM, so the test's
 //!   `c."tenant_id"` names it and nothing else;
-//! - the SELECT's WHERE (or where a new one goes) was found in the text.
+//! - the SELECT's WHERE (or where a new one goes) was found in the text;
+//! - the statement is not one whose tables are read through their tenant index
+//!   (`analysis/raising.rs`), which the derived table names.
 //!
 //! Anything else becomes a derived table (`emit/derived.rs`). Tenant virtual tables are
 //! always read in place: a derived table would hide the hidden columns their special forms
@@ -69,6 +71,10 @@ pub(super) fn place_of(
     schema: &Schema,
     policy: &Policy,
 ) -> Option<FilterPlace> {
+    // Read through its tenant index: the derived table names it.
+    if model.through_tenant_index(read.table) {
+        return None;
+    }
     let select = read.select?;
     let facts = facts?;
     let shape = model.selects.get(select)?;

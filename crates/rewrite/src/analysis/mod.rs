@@ -17,6 +17,8 @@
 //! - [`unreadable`]: statements that may touch an unreadable object or a shadow table,
 //!   refused first; [`vtab`]: tenant virtual tables, read in place (their SELECT's tenant
 //!   test, outer joins) and the INSERTs they refuse.
+//! - [`raising`]: whether a condition may raise an error on the values it reads, which
+//!   makes every tenant table without per-tenant keys read through its tenant index;
 //! - [`walk`]: the visitor; [`scopes`]: CTEs and FROM clauses in scope; [`from`]: what each
 //!   table name in a FROM or after IN resolves to; [`columns`]: result columns and their
 //!   names; [`words`]: facts about the statement's text.
@@ -27,6 +29,7 @@ mod from;
 mod in_place;
 mod keys;
 mod model;
+mod raising;
 mod scopes;
 mod target;
 mod unreadable;
@@ -61,10 +64,16 @@ pub(crate) fn analyze<'s>(
     let mut model = Model::new(Words::of(cx.src, cx.seg.clone()));
     unreadable::check(cx, statement, &model.words)?;
     vtab::check_insert(cx, statement)?;
+    // A trigger's body is the application's own text, and SQLite refuses INDEXED BY on
+    // its UPDATE and DELETE targets.
+    let in_trigger = matches!(cx.tenant_values, TenantValues::FiringRow(_));
+    model.bounded = cx.bounded || (!in_trigger && raising::condition_can_raise(statement));
     let targets = target::analyze(cx, statement, &mut model)?;
     let mut walk = walk::Walk::new(cx.clone(), targets, model);
     if let ControlFlow::Break(refusal) = statement.visit(&mut walk) {
         return Err(refusal);
     }
-    walk.finish()
+    let model = walk.finish()?;
+    raising::check_indexes(cx.schema, &model)?;
+    Ok(model)
 }

@@ -27,6 +27,9 @@ pub(crate) struct Context<'s, 'a> {
     pub report_keys: bool,
     /// Which tenant values the statement may give the tenant column itself.
     pub tenant_values: TenantValues,
+    /// Read every tenant table through its tenant index whatever the statement's
+    /// conditions ([`Model::bounded`]): a view's query for statements that need it.
+    pub bounded: bool,
 }
 
 /// Which values a statement may give the tenant column itself (in an INSERT, or compared
@@ -80,6 +83,10 @@ pub(crate) struct Model<'s> {
     pub columns: Vec<ResultColumn>,
     /// Facts about the statement's words.
     pub words: Words,
+    /// A condition may raise an error on the values it reads (`analysis/raising.rs`): every
+    /// tenant table read or written that has no per-tenant keys is read through its tenant
+    /// index, with a tenant test the index can use, so SQLite visits no other tenant's row.
+    pub bounded: bool,
 }
 
 /// A value a statement gives the tenant column of `table` (or compares with it), wrapped
@@ -211,6 +218,9 @@ pub(crate) struct Filter {
     /// The target's alias or name, as written.
     pub qualifier: String,
     pub place: FilterPlace,
+    /// Where ` INDEXED BY <tenant index>` goes, after the target's name and alias, when
+    /// the statement is [`Model::bounded`]; none for an upsert's `DO UPDATE`.
+    pub index_at: Option<usize>,
 }
 
 /// Where a tenant test goes.
@@ -295,6 +305,14 @@ pub(crate) enum InsertSource {
 }
 
 impl Model<'_> {
+    /// Whether `table`, read or written by this statement, is read through its tenant
+    /// index ([`Model::bounded`]): a table without per-tenant keys (whose indexes may lack
+    /// the tenant column, or whose tenant test keeps the legacy plan). Not a virtual table,
+    /// which has no index to name.
+    pub fn through_tenant_index(&self, table: &Table) -> bool {
+        self.bounded && table.module.is_none() && !table.tenant_keys
+    }
+
     /// An empty model of a statement with these words.
     pub(super) fn new(words: Words) -> Self {
         Model {
@@ -314,6 +332,7 @@ impl Model<'_> {
             selects: Vec::new(),
             columns: Vec::new(),
             words,
+            bounded: false,
         }
     }
 }

@@ -427,7 +427,16 @@ impl<'s> Target<'_, 's, '_> {
         let from = token_at(src, (start.line, start.column))?;
         let place =
             clauses::filter_place(src, self.cx.seg.end, from, target.has_where, target.tail)?;
-        Ok(Filter { qualifier, place })
+        // After the name and alias, unless the statement names an index there itself.
+        let hinted = src
+            .next_sig(qualifier_tok, self.cx.seg.end)
+            .is_some_and(|n| src.is_kw(n, Keyword::INDEXED) || src.is_kw(n, Keyword::NOT));
+        let index_at = (!hinted).then(|| src.toks[qualifier_tok].end);
+        Ok(Filter {
+            qualifier,
+            place,
+            index_at,
+        })
     }
 
     /// DELETE: target scoped by WHERE.
@@ -633,6 +642,7 @@ impl<'s> Target<'_, 's, '_> {
                     Some(Filter {
                         qualifier: src.tok_text(name_end).to_owned(),
                         place,
+                        index_at: None,
                     })
                 }
             },

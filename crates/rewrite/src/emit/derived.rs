@@ -7,7 +7,10 @@
 //! column never spelled cannot be referenced), unless a `*`, `t.*` or NATURAL join over it
 //! needs them all; plus the rowid under the names the statement reads it by, where the
 //! analysis says it must be exposed. `x IN t` on a tenant table becomes the same subquery.
-//! `main.` inside means a CTE named like the table cannot capture it.
+//! `main.` inside means a CTE named like the table cannot capture it. In a statement whose
+//! conditions may raise an error (`Model::bounded`), a table without per-tenant keys is read
+//! through its tenant index: `FROM main."customers" INDEXED BY "idx_customers_tenant_id"
+//! WHERE "tenant_id" = 'A'`, so SQLite visits only the tenant's entries.
 
 use crate::analysis::{Model, TenantRead};
 use crate::emit::context::Emit;
@@ -17,12 +20,18 @@ use crate::template::{Edits, Piece, text};
 
 pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     for read in &model.in_tables {
+        let through_index = model.through_tenant_index(read.table);
         let pieces = vec![
             text(format!(
-                "(SELECT {} FROM main.{} WHERE {}",
+                "(SELECT {} FROM main.{}{} WHERE {}",
                 every_column(read.table, cx),
                 quote_ident(&read.table.name),
-                cx.tenant_test(&quote_ident(cx.schema.tenant_column()), read.table),
+                cx.index_clause(model, read.table, ""),
+                cx.tenant_test(
+                    &quote_ident(cx.schema.tenant_column()),
+                    read.table,
+                    through_index
+                ),
             )),
             Piece::Tenant,
             text(")"),
@@ -40,13 +49,18 @@ pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
                 columns.push(format!("{} AS {}", rowid.source, quote_ident(name)));
             }
         }
+        let through_index = model.through_tenant_index(read.table);
         let pieces = vec![
             text(format!(
                 "(SELECT {} FROM main.{}{} WHERE {}",
                 columns.join(", "),
                 quote_ident(&read.table.name),
-                read.index_clause,
-                cx.tenant_test(&quote_ident(cx.schema.tenant_column()), read.table),
+                cx.index_clause(model, read.table, &read.index_clause),
+                cx.tenant_test(
+                    &quote_ident(cx.schema.tenant_column()),
+                    read.table,
+                    through_index
+                ),
             )),
             Piece::Tenant,
             text(format!(") AS {}", read.alias_text)),

@@ -30,7 +30,7 @@ pub(super) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
                 tests.push(text(" AND "));
             }
             let column = format!("{}.{}", r.qualifier, quote_ident(cx.schema.tenant_column()));
-            tests.push(text(cx.tenant_test(&column, r.table)));
+            tests.push(text(cx.tenant_test(&column, r.table, false)));
             tests.push(Piece::Tenant);
         }
         match read.place {

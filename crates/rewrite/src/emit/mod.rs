@@ -40,7 +40,7 @@ pub use keys::{KEY_FUNCTION, SEQUENCE_TABLE};
 pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     let mut edits = Edits::default();
     if let Some(target) = &model.write {
-        write::emit(target, cx, &mut edits);
+        write::emit(target, model, cx, &mut edits);
     }
     checked::emit(model, cx, &mut edits);
     qualify::emit(model, &mut edits);

@@ -2,9 +2,11 @@
 //! found its clauses:
 //!
 //! - UPDATE, DELETE and an upsert's `DO UPDATE`: `WHERE +t."tenant_id" = 'A' AND
-//!   (original condition)`, or a new WHERE. The tenant test comes first: SQLite evaluates
-//!   an AND left to right, so the caller's condition (which may raise an error) never runs
-//!   on another tenant's row and cannot reveal anything about it.
+//!   (original condition)`, or a new WHERE. The tenant test comes first, but SQLite may
+//!   still check the caller's condition on an index entry before it reads the row's
+//!   tenant; where that condition may raise an error (`Model::bounded`), a target without
+//!   per-tenant keys gets `INDEXED BY` its tenant index after its name, and the test
+//!   without `+`, so SQLite visits only the tenant's rows.
 //! - INSERT: the tenant column in the column list (the schema gives the list when the
 //!   statement has none) and the tenant in every row: each VALUES row, the SELECT's last
 //!   column, or a wrapping `SELECT *, 'A' FROM (...) WHERE 1` (`WHERE 1` keeps SQLite from
@@ -13,7 +15,8 @@
 //! - RETURNING `*` lists the legacy columns, so it does not reveal the tenant column.
 
 use crate::analysis::{
-    Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Write, WriteClauses,
+    Filter, FilterPlace, InsertClauses, InsertSource, KeyAlloc, KeyPlace, Model, Write,
+    WriteClauses,
 };
 use crate::emit::context::Emit;
 use crate::emit::keys;
@@ -21,9 +24,15 @@ use crate::schema::Table;
 use crate::sql::{column_list, quote_ident};
 use crate::template::{Edits, Piece, text};
 
-pub(super) fn emit(write: &Write<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
+pub(super) fn emit(write: &Write<'_>, model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     match &write.clauses {
-        WriteClauses::Filter(filter) => emit_filter(filter, write.table, cx, edits),
+        WriteClauses::Filter(filter) => {
+            let through_index = model.through_tenant_index(write.table);
+            if through_index && let Some(at) = filter.index_at {
+                edits.insert(at, vec![text(cx.index_clause(model, write.table, ""))]);
+            }
+            emit_filter(filter, write.table, through_index, cx, edits);
+        }
         WriteClauses::Insert(insert) => emit_insert(insert, write.table, cx, edits),
     }
     for star in &write.returning_stars {
@@ -33,13 +42,19 @@ pub(super) fn emit(write: &Write<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
 }
 
 /// `+qualifier."tenant_id" = <tenant>` where the analysis placed it.
-fn emit_filter(filter: &Filter, table: &Table, cx: &Emit<'_, '_>, edits: &mut Edits) {
+fn emit_filter(
+    filter: &Filter,
+    table: &Table,
+    through_index: bool,
+    cx: &Emit<'_, '_>,
+    edits: &mut Edits,
+) {
     let column = format!(
         "{}.{}",
         filter.qualifier,
         quote_ident(cx.schema.tenant_column())
     );
-    let test = text(cx.tenant_test(&column, table));
+    let test = text(cx.tenant_test(&column, table, through_index));
     match filter.place {
         FilterPlace::Before { start, end } => {
             edits.insert(start, vec![test, Piece::Tenant, text(" AND (")]);
@@ -128,7 +143,7 @@ fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: 
         edits.insert(at, vec![text(format!(", {tenant_column}"))]);
     }
     if let Some(upsert) = &insert.upsert {
-        emit_filter(upsert, table, cx, edits);
+        emit_filter(upsert, table, false, cx, edits);
     }
 }
 

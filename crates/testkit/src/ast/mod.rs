@@ -26,6 +26,9 @@ CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER, tenant_id TEXT NOT NU
 CREATE TABLE u (id INTEGER PRIMARY KEY, t_id INTEGER, c TEXT, tenant_id TEXT NOT NULL);
 CREATE TABLE g (k TEXT PRIMARY KEY, v TEXT);
 CREATE TABLE n (x TEXT, y INTEGER, tenant_id TEXT NOT NULL);
+CREATE INDEX idx_t_tenant_id ON t (tenant_id);
+CREATE INDEX idx_u_tenant_id ON u (tenant_id);
+CREATE INDEX idx_n_tenant_id ON n (tenant_id);
 ";
 
 /// Whether `PROP_AVOID` (a comma-separated list) names `shape`: a way to keep the generator

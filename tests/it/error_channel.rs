@@ -1,0 +1,122 @@
+//! Errors are not a side channel: a condition that raises an error for some values
+//! (`json(CASE WHEN phone = '…' THEN 'x' ELSE '1' END)`) must fail or succeed for tenant B
+//! the same way whatever tenant A holds. Before, SQLite evaluated such a condition on A's
+//! index entries (an index without the tenant column, or an OR branch over a skip-scan)
+//! before the tenant test, so B could read A's values one error at a time (red team 4).
+//!
+//! Each probe runs as B twice: once guessing A's value, once guessing a value nobody
+//! holds. The two outcomes (rows or error message) must be equal, and not an error: the
+//! statement is legitimate SQL, and B holds neither value.
+
+use std::path::Path;
+
+use tenantry_migrate::{Layout, MigrateOptions, migrate};
+use tenantry_sqlite::Connection;
+
+use crate::support::db_from_sql;
+
+/// A's rows, in the legacy database; A is the default tenant after the migration.
+const LEGACY: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, phone TEXT, note TEXT);
+CREATE INDEX customers_phone ON customers (phone);
+CREATE INDEX customers_name ON customers (name);
+CREATE TABLE audit_log (msg TEXT, k INTEGER);
+CREATE INDEX audit_msg ON audit_log (msg);
+CREATE INDEX audit_k ON audit_log (k);
+CREATE VIEW phones AS SELECT name, phone FROM customers;
+INSERT INTO customers VALUES (1, 'Zelda Secret', '555-0199', 'private');
+INSERT INTO audit_log VALUES ('card 4111 refunded', 1);
+";
+
+/// A's values, and a value of the same shape nobody holds.
+const HELD: [&str; 4] = ["555-0199", "private", "card 4111 refunded", "Zelda Secret"];
+const NOT_HELD: &str = "nobody holds this";
+
+/// The probes, `{g}` the guess: index-covered conditions, an OR branch reading a column no
+/// index holds, a table without a primary key (its rowid kept by the tenant-first layout),
+/// a view and a subquery in FROM, and UPDATE and DELETE.
+const PROBES: &[&str] = &[
+    "SELECT count(*) FROM customers WHERE phone > '' \
+     AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
+    "SELECT count(*) FROM customers WHERE (phone > '' \
+     AND json(CASE WHEN note = '{g}' THEN 'x' ELSE '1' END)) OR name = 'none'",
+    "SELECT count(*) FROM audit_log WHERE (msg > '' \
+     AND json(CASE WHEN msg = '{g}' THEN 'x' ELSE '1' END)) OR k = -42",
+    "SELECT count(*) FROM phones WHERE phone > '' \
+     AND json(CASE WHEN name = '{g}' THEN 'x' ELSE '1' END) = 1",
+    "SELECT count(*) FROM (SELECT phone FROM customers) AS s WHERE s.phone > '' \
+     AND json(CASE WHEN s.phone = '{g}' THEN 'x' ELSE '1' END) = 1",
+    "SELECT count(*) FROM customers WHERE name > '' AND phone || '' = '{g}' \
+     AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
+    "UPDATE customers SET note = 'b' WHERE phone > '' \
+     AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
+    "DELETE FROM customers WHERE phone > '' \
+     AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
+];
+
+/// The legacy database migrated with `layout`, B's rows added through B's connection.
+fn as_b(dir: &Path, layout: Layout) -> Connection {
+    let db = db_from_sql(dir, "pos.db", LEGACY);
+    let options = MigrateOptions {
+        layout,
+        ..MigrateOptions::default()
+    };
+    migrate(&db, &options, &mut |_| {}).expect("migrate");
+    let b = Connection::open(&db).expect("open as a tenant connection");
+    b.set_tenant("store-b").expect("tenant B");
+    b.execute_batch(
+        "INSERT INTO customers (id, name, phone, note) VALUES (100, 'b-name', 'b-phone', 'b');
+         INSERT INTO audit_log VALUES ('b own row', 1);",
+    )
+    .expect("B's rows");
+    b
+}
+
+/// What `sql` gives B: its rows (or the number of rows it changed), or its error.
+fn outcome(b: &Connection, sql: &str) -> Result<String, String> {
+    let mut statement = b.prepare(sql).map_err(|e| e.to_string())?;
+    if statement.column_count() == 0 {
+        return statement
+            .execute([])
+            .map(|n| format!("{n} changed"))
+            .map_err(|e| e.to_string());
+    }
+    let rows = statement
+        .query_map([], |r| r.get::<_, i64>(0))
+        .map_err(|e| e.to_string())?;
+    rows.map(|r| r.map(|n| n.to_string()).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|v| v.join(","))
+}
+
+fn no_probe_tells(layout: Layout) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let b = as_b(dir.path(), layout);
+    for probe in PROBES {
+        for held in HELD {
+            let guessed = outcome(&b, &probe.replace("{g}", held));
+            let missed = outcome(&b, &probe.replace("{g}", NOT_HELD));
+            assert_eq!(
+                guessed, missed,
+                "{layout:?}: B's outcome tells whether A holds {held:?}: {probe}"
+            );
+            assert!(guessed.is_ok(), "{layout:?}: {probe}: {guessed:?}");
+        }
+    }
+    // B's own value still raises: the condition runs on B's rows as it did before.
+    let own = outcome(&b, &PROBES[0].replace("{g}", "b-phone"));
+    assert!(
+        own.as_ref().is_err_and(|e| e.contains("malformed JSON")),
+        "{own:?}"
+    );
+}
+
+#[test]
+fn the_column_layout_tells_nothing_through_errors() {
+    no_probe_tells(Layout::Column);
+}
+
+#[test]
+fn the_tenant_first_layout_tells_nothing_through_errors() {
+    no_probe_tells(Layout::TenantFirst);
+}
