@@ -242,7 +242,7 @@ pub enum Refusal {
     /// about them), and the table has none.
     #[error(
         "the statement has a condition that may fail on the values it reads (a function such \
-         as json(), `||`, `->`, a LIKE with a column pattern); SQLite could evaluate it on \
+         as json(), `||`, `->`, a LIKE with a bound pattern); SQLite could evaluate it on \
          other tenants' rows of {table:?} unless it reads that table through an index led by \
          the tenant column, and the table has none: create one (`tenantry migrate` names it \
          idx_<table>_<tenant column>)"
@@ -256,12 +256,25 @@ pub enum Refusal {
     /// index (or NOT INDEXED) for it.
     #[error(
         "the statement has a condition that may fail on the values it reads (a function such \
-         as json(), `||`, `->`, a LIKE with a column pattern), so tenant table {table:?} must \
+         as json(), `||`, `->`, a LIKE with a bound pattern), so tenant table {table:?} must \
          be read through its tenant index, and the statement says INDEXED BY or NOT INDEXED \
          for it; drop that clause"
     )]
     IndexHint {
         /// The table.
+        table: String,
+    },
+    /// The statement has a condition that may raise an error on the values it reads, and
+    /// reads a tenant virtual table: SQLite may test the condition on other tenants' rows
+    /// of it before their tenant, and no index can keep it to the tenant's.
+    #[error(
+        "the statement has a condition that may fail on the values it reads (a function such \
+         as json(), `||`, `->`, a LIKE with a bound pattern) and reads tenant virtual table \
+         {table:?}, whose rows SQLite may test before their tenant; keep such conditions out \
+         of statements that read it (filter its matches in the application)"
+    )]
+    BoundedVirtualTable {
+        /// The virtual table.
         table: String,
     },
     /// SQLite would split the text into tokens differently from the parser the rewriter
@@ -450,6 +463,7 @@ impl Refusal {
             Refusal::RowidUnsure { .. } => "RowidUnsure",
             Refusal::NoTenantIndex { .. } => "NoTenantIndex",
             Refusal::IndexHint { .. } => "IndexHint",
+            Refusal::BoundedVirtualTable { .. } => "BoundedVirtualTable",
             Refusal::Tokenization { .. } => "Tokenization",
             Refusal::GlobalCascade { .. } => "GlobalCascade",
             Refusal::ViewWrite { .. } => "ViewWrite",

@@ -67,7 +67,8 @@ pub(crate) fn analyze<'s>(
     // A trigger's body is the application's own text, and SQLite refuses INDEXED BY on
     // its UPDATE and DELETE targets.
     let in_trigger = matches!(cx.tenant_values, TenantValues::FiringRow(_));
-    model.bounded = cx.bounded || (!in_trigger && raising::condition_can_raise(statement));
+    model.bounded =
+        cx.bounded || (!in_trigger && raising::condition_can_raise(cx.schema, statement));
     let targets = target::analyze(cx, statement, &mut model)?;
     let mut walk = walk::Walk::new(cx.clone(), targets, model);
     if let ControlFlow::Break(refusal) = statement.visit(&mut walk) {

@@ -12,14 +12,16 @@
 //! tenant's entries, whatever the conditions are.
 //!
 //! What counts ([`raises`]): a function call other than those that return a value for any
-//! argument ([`NEVER_RAISES`]: `lower`, `length`, `coalesce`, the aggregates, which see
-//! only rows that passed the WHERE, …), `||` (a result too big is an error), `->` / `->>`,
-//! REGEXP, a GLOB, MATCH or LIKE whose pattern (or escape) is not a constant, and any
-//! construct of another dialect; in each case only when what it reads includes a column
-//! (`json(?)` answers the same on every row). What does not count: such an expression where
-//! SQLite evaluates it only on rows that passed every condition — the statement's own
-//! result columns, its ORDER BY, an INSERT's VALUES, an UPDATE's SET, RETURNING — unless it
-//! sits in a subquery there, which has conditions of its own.
+//! argument ([`NEVER_RAISES`]: `lower`, `length`, `coalesce`, the date functions, the
+//! aggregates, which see only rows that passed the WHERE, …), `||` (a result too big is an
+//! error), `->` / `->>`, REGEXP, MATCH (except a virtual table's own, standing alone among
+//! a WHERE's AND terms), a LIKE or GLOB whose pattern is not a literal SQLite takes, and any
+//! construct of another dialect. Whether its arguments read a column does not matter: under
+//! a CASE or an AND, whether it runs at all depends on the row. What does not count: such
+//! an expression where SQLite evaluates it only on rows that passed every condition — the
+//! statement's own result columns (unless their alias is used elsewhere: SQLite puts the
+//! expression in its place), its ORDER BY, an INSERT's VALUES, an UPDATE's SET, RETURNING —
+//! unless it sits in a subquery there, which has conditions of its own.
 
 use std::ops::ControlFlow;
 
@@ -28,19 +30,28 @@ use crate::refusal::Refusal;
 use crate::schema::Schema;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, Insert, OnConflictAction, OnInsert, OrderByKind, Query,
-    SelectItem, SetExpr, Statement, UnaryOperator, Visit, Visitor,
+    SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value, Visit, Visitor,
 };
 
 /// Functions (lower case) that return a value, never an error, whatever their arguments,
 /// and have no effect: a call of one cannot tell anything about the row it runs on. The
 /// aggregate and window functions are here because SQLite runs them only on rows that
 /// passed the WHERE. Everything else — `json()`, `abs()` (it fails on the smallest
-/// integer), `printf()`, `replace()`, the date functions (`localtime` can fail), any
-/// function of the application — counts as one that may raise.
+/// integer), `printf()`, `replace()` and `strftime()` (a result too big), any function of
+/// the application — counts as one that may raise.
 pub const NEVER_RAISES: &[&str] = &[
     // Core scalar functions.
     "changes",
     "char",
+    // Date functions: fixed-size results, NULL for what they cannot read; `localtime`
+    // maps a year outside 1970–2037 into that range first (strftime's result grows with
+    // its format: not here).
+    "date",
+    "datetime",
+    "julianday",
+    "time",
+    "timediff",
+    "unixepoch",
     "coalesce",
     "if",
     "ifnull",
@@ -123,33 +134,170 @@ pub const NEVER_RAISES: &[&str] = &[
 
 /// Whether `statement` has an expression that may raise an error on the values of the rows
 /// it reads, where SQLite may evaluate it before the tenant test (see the module's doc).
-pub(super) fn condition_can_raise(statement: &Statement) -> bool {
+pub(super) fn condition_can_raise(schema: &Schema, statement: &Statement) -> bool {
+    let mut names = Names::default();
+    let _ = statement.visit(&mut names);
     let mut scan = Scan::default();
-    safe_zones(statement, &mut scan.safe);
+    safe_zones(statement, &names.identifiers, &mut scan.safe);
+    let virtual_names = virtual_table_names(schema, &names.tables);
+    full_text_matches(statement, &virtual_names, &mut scan.full_text);
     statement.visit(&mut scan).is_break()
+}
+
+/// The names a statement uses: every bare identifier (lower case), and every table name
+/// in a FROM with its alias.
+#[derive(Default)]
+struct Names {
+    identifiers: Vec<String>,
+    /// (table name's last part, alias), lower case.
+    tables: Vec<(String, Option<String>)>,
+}
+
+impl Visitor for Names {
+    type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::Identifier(ident) = expr {
+            self.identifiers.push(ident.value.to_ascii_lowercase());
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, alias, .. } = factor
+            && let Some(last) = name.0.last().and_then(|p| p.as_ident())
+        {
+            self.tables.push((
+                last.value.to_ascii_lowercase(),
+                alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()),
+            ));
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The names by which the statement may refer to a virtual table it reads, or to one of
+/// its columns (the left side of a full-text MATCH): the table's name, its aliases, and
+/// its columns' names. (An ordinary table's column of the same name, unqualified, would be
+/// ambiguous: SQLite refuses the statement before it runs.)
+fn virtual_table_names(schema: &Schema, tables: &[(String, Option<String>)]) -> VirtualNames {
+    let mut names = VirtualNames::default();
+    for (table, alias) in tables {
+        if let Some(t) = schema.table(table).filter(|t| t.module.is_some()) {
+            names.tables.push(table.clone());
+            names.tables.extend(alias.iter().cloned());
+            names
+                .columns
+                .extend(t.columns.iter().map(|c| c.name.to_ascii_lowercase()));
+        }
+    }
+    names
+}
+
+/// See [`virtual_table_names`].
+#[derive(Default)]
+struct VirtualNames {
+    /// Names and aliases (lower case).
+    tables: Vec<String>,
+    /// Column names (lower case).
+    columns: Vec<String>,
+}
+
+/// The `<virtual table> MATCH <constant>` terms that stand alone among the AND terms of a
+/// WHERE: the virtual table answers them from its own index (its errors depend on the
+/// query text alone), so they do not count as conditions that may raise. Anywhere else
+/// (under OR, NOT, CASE, or on an ordinary column) SQLite calls `match()`, which fails.
+fn full_text_matches(statement: &Statement, names: &VirtualNames, out: &mut Vec<*const Expr>) {
+    struct Wheres<'n, 'o> {
+        names: &'n VirtualNames,
+        out: &'o mut Vec<*const Expr>,
+    }
+    impl Visitor for Wheres<'_, '_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            selects(&query.body, self.names, self.out);
+            ControlFlow::Continue(())
+        }
+    }
+    // The SELECTs of a query body (a nested query's are visited on their own).
+    fn selects(body: &SetExpr, names: &VirtualNames, out: &mut Vec<*const Expr>) {
+        match body {
+            SetExpr::Select(select) => {
+                if let Some(selection) = &select.selection {
+                    and_terms(selection, names, out);
+                }
+            }
+            SetExpr::SetOperation { left, right, .. } => {
+                selects(left, names, out);
+                selects(right, names, out);
+            }
+            SetExpr::Query(_)
+            | SetExpr::Values(_)
+            | SetExpr::Insert(_)
+            | SetExpr::Update(_)
+            | SetExpr::Delete(_)
+            | SetExpr::Merge(_)
+            | SetExpr::Table(_) => {}
+        }
+    }
+    fn and_terms(expr: &Expr, names: &VirtualNames, out: &mut Vec<*const Expr>) {
+        match expr {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::And,
+                right,
+            } => {
+                and_terms(left, names, out);
+                and_terms(right, names, out);
+            }
+            Expr::Nested(inner) => and_terms(inner, names, out),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Match,
+                right,
+            } if names_virtual_table(left, names) && !reads_column(right) => {
+                out.push(expr as *const Expr);
+            }
+            _ => {}
+        }
+    }
+    fn names_virtual_table(expr: &Expr, names: &VirtualNames) -> bool {
+        let known = |list: &[String], name: &str| list.iter().any(|n| n.eq_ignore_ascii_case(name));
+        match expr {
+            Expr::Identifier(ident) => {
+                known(&names.tables, &ident.value) || known(&names.columns, &ident.value)
+            }
+            Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [q, _] => known(&names.tables, &q.value),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    let _ = statement.visit(&mut Wheres { names, out });
 }
 
 /// The expressions SQLite evaluates only on rows that passed every condition of the
 /// statement: the outermost query's result columns and ORDER BY, an INSERT's VALUES and
 /// its upsert's SET, an UPDATE's SET, RETURNING.
-fn safe_zones(statement: &Statement, safe: &mut Vec<*const Expr>) {
+fn safe_zones(statement: &Statement, used: &[String], safe: &mut Vec<*const Expr>) {
     match statement {
-        Statement::Query(query) => safe_query(query, safe),
-        Statement::Insert(insert) => safe_insert(insert, safe),
+        Statement::Query(query) => safe_query(query, used, safe),
+        Statement::Insert(insert) => safe_insert(insert, used, safe),
         Statement::Update(update) => {
             safe.extend(update.assignments.iter().map(|a| &a.value as *const Expr));
-            safe_items(update.returning.iter().flatten(), safe);
+            safe_items(update.returning.iter().flatten(), used, safe);
         }
-        Statement::Delete(delete) => safe_items(delete.returning.iter().flatten(), safe),
-        Statement::Explain { statement, .. } => safe_zones(statement, safe),
+        Statement::Delete(delete) => safe_items(delete.returning.iter().flatten(), used, safe),
+        Statement::Explain { statement, .. } => safe_zones(statement, used, safe),
         // Other statements read no table (the classifier refused any that would).
         _ => {}
     }
 }
 
-fn safe_insert(insert: &Insert, safe: &mut Vec<*const Expr>) {
+fn safe_insert(insert: &Insert, used: &[String], safe: &mut Vec<*const Expr>) {
     if let Some(source) = &insert.source {
-        safe_query(source, safe);
+        safe_query(source, used, safe);
     }
     if let Some(OnInsert::OnConflict(conflict)) = &insert.on
         && let OnConflictAction::DoUpdate(update) = &conflict.action
@@ -157,11 +305,11 @@ fn safe_insert(insert: &Insert, safe: &mut Vec<*const Expr>) {
         // Evaluated on the row in conflict, which has the tenant's key: the tenant's own.
         safe.extend(update.assignments.iter().map(|a| &a.value as *const Expr));
     }
-    safe_items(insert.returning.iter().flatten(), safe);
+    safe_items(insert.returning.iter().flatten(), used, safe);
 }
 
-fn safe_query(query: &Query, safe: &mut Vec<*const Expr>) {
-    safe_body(&query.body, safe);
+fn safe_query(query: &Query, used: &[String], safe: &mut Vec<*const Expr>) {
+    safe_body(&query.body, used, safe);
     if let Some(order_by) = &query.order_by
         && let OrderByKind::Expressions(list) = &order_by.kind
     {
@@ -169,13 +317,13 @@ fn safe_query(query: &Query, safe: &mut Vec<*const Expr>) {
     }
 }
 
-fn safe_body(body: &SetExpr, safe: &mut Vec<*const Expr>) {
+fn safe_body(body: &SetExpr, used: &[String], safe: &mut Vec<*const Expr>) {
     match body {
-        SetExpr::Select(select) => safe_items(select.projection.iter(), safe),
-        SetExpr::Query(query) => safe_query(query, safe),
+        SetExpr::Select(select) => safe_items(select.projection.iter(), used, safe),
+        SetExpr::Query(query) => safe_query(query, used, safe),
         SetExpr::SetOperation { left, right, .. } => {
-            safe_body(left, safe);
-            safe_body(right, safe);
+            safe_body(left, used, safe);
+            safe_body(right, used, safe);
         }
         SetExpr::Values(values) => {
             safe.extend(
@@ -195,14 +343,29 @@ fn safe_body(body: &SetExpr, safe: &mut Vec<*const Expr>) {
     }
 }
 
-fn safe_items<'a>(items: impl Iterator<Item = &'a SelectItem>, safe: &mut Vec<*const Expr>) {
+/// Result columns are safe unless their alias is used as a name anywhere in the statement:
+/// SQLite puts the result's expression in place of an alias in WHERE, GROUP BY and HAVING.
+fn safe_items<'a>(
+    items: impl Iterator<Item = &'a SelectItem>,
+    used: &[String],
+    safe: &mut Vec<*const Expr>,
+) {
+    let unused = |alias: &str| !used.iter().any(|u| u.eq_ignore_ascii_case(alias));
     for item in items {
         match item {
-            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+            SelectItem::UnnamedExpr(expr) => safe.push(expr as *const Expr),
+            SelectItem::ExprWithAlias { expr, alias } if unused(&alias.value) => {
                 safe.push(expr as *const Expr);
             }
-            SelectItem::ExprWithAliases { expr, .. } => safe.push(expr as *const Expr),
-            SelectItem::QualifiedWildcard(..) | SelectItem::Wildcard(_) => {}
+            SelectItem::ExprWithAliases { expr, aliases }
+                if aliases.iter().all(|a| unused(&a.value)) =>
+            {
+                safe.push(expr as *const Expr);
+            }
+            SelectItem::ExprWithAlias { .. }
+            | SelectItem::ExprWithAliases { .. }
+            | SelectItem::QualifiedWildcard(..)
+            | SelectItem::Wildcard(_) => {}
         }
     }
 }
@@ -216,6 +379,8 @@ struct Scan {
     entered: Vec<(*const Expr, usize)>,
     /// How many queries deep the visit is.
     depth: usize,
+    /// MATCH terms a virtual table answers ([`full_text_matches`]).
+    full_text: Vec<*const Expr>,
 }
 
 impl Visitor for Scan {
@@ -238,7 +403,8 @@ impl Visitor for Scan {
         }
         // In a safe zone, unless inside a subquery of it.
         let safe = self.entered.last().is_some_and(|&(_, d)| d == self.depth);
-        if !safe && raises(expr) {
+        let full_text = self.full_text.iter().any(|m| std::ptr::eq(*m, at));
+        if !safe && !full_text && raises(expr) {
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
@@ -257,19 +423,20 @@ impl Visitor for Scan {
 }
 
 /// Whether evaluating `expr` itself (not the expressions inside it, which the visitor meets
-/// on their own) may raise an error or call the application, depending on a column's value.
+/// on their own) may raise an error or call the application. Its arguments need not read a
+/// column: `CASE WHEN phone = ? THEN json('x') END`, or an AND that stops early, makes
+/// whether it runs depend on the row.
 pub(crate) fn raises(expr: &Expr) -> bool {
     match expr {
-        Expr::Function(f) => function_raises(f) && reads_column(expr),
-        Expr::BinaryOp { left, op, right } => match op {
-            // The pattern is GLOB's right operand (too long a pattern is an error); MATCH's
-            // right operand is a full-text query, which the table reads (its syntax errors
-            // depend on the query alone).
-            BinaryOperator::Glob | BinaryOperator::Match => reads_column(right),
+        Expr::Function(f) => function_raises(f),
+        Expr::BinaryOp { op, right, .. } => match op {
+            // GLOB fails on a pattern too long (its right operand).
+            BinaryOperator::Glob => pattern_raises(right, None),
             BinaryOperator::StringConcat
             | BinaryOperator::Arrow
             | BinaryOperator::LongArrow
-            | BinaryOperator::Regexp => reads_column(left) || reads_column(right),
+            | BinaryOperator::Regexp
+            | BinaryOperator::Match => true,
             // Arithmetic, comparison and logic: SQLite answers NULL or a REAL, never an
             // error (an integer overflow becomes a REAL, a division by zero NULL).
             BinaryOperator::Plus
@@ -338,7 +505,7 @@ pub(crate) fn raises(expr: &Expr) -> bool {
             | BinaryOperator::QuestionDoublePipe
             | BinaryOperator::At
             | BinaryOperator::TildeEq
-            | BinaryOperator::Assignment => reads_column(expr),
+            | BinaryOperator::Assignment => true,
         },
         Expr::UnaryOp { op, .. } => match op {
             UnaryOperator::Plus
@@ -355,7 +522,7 @@ pub(crate) fn raises(expr: &Expr) -> bool {
             | UnaryOperator::PGPrefixFactorial
             | UnaryOperator::PGSquareRoot
             | UnaryOperator::QuestionDash
-            | UnaryOperator::QuestionPipe => reads_column(expr),
+            | UnaryOperator::QuestionPipe => true,
         },
         // LIKE fails on a pattern too long or an escape that is not one character; the
         // string it matches cannot make it fail.
@@ -373,8 +540,7 @@ pub(crate) fn raises(expr: &Expr) -> bool {
             pattern,
             escape_char,
             ..
-        } => reads_column(pattern) || escape_char.as_deref().is_some_and(reads_column),
-        Expr::RLike { .. } => reads_column(expr),
+        } => pattern_raises(pattern, escape_char.as_deref()),
         // Never an error by themselves.
         Expr::Identifier(_)
         | Expr::CompoundIdentifier(_)
@@ -404,8 +570,10 @@ pub(crate) fn raises(expr: &Expr) -> bool {
         | Expr::Tuple(_)
         | Expr::Wildcard(_)
         | Expr::QualifiedWildcard(..) => false,
-        // Other dialects' constructs: not known not to raise.
-        Expr::CompoundFieldAccess { .. }
+        // REGEXP calls the application; the rest are other dialects' constructs, not known
+        // not to raise.
+        Expr::RLike { .. }
+        | Expr::CompoundFieldAccess { .. }
         | Expr::JsonAccess { .. }
         | Expr::IsJson { .. }
         | Expr::IsNormalized { .. }
@@ -431,8 +599,30 @@ pub(crate) fn raises(expr: &Expr) -> bool {
         | Expr::OuterJoin(_)
         | Expr::Prior(_)
         | Expr::Lambda(_)
-        | Expr::MemberOf(_) => reads_column(expr),
+        | Expr::MemberOf(_) => true,
     }
+}
+
+/// The longest LIKE or GLOB pattern SQLite takes by default (`SQLITE_LIMIT_LIKE_PATTERN_LENGTH`).
+const LONGEST_PATTERN: usize = 50_000;
+
+/// Whether a LIKE or GLOB with this pattern and escape may fail: unless the pattern is a
+/// string literal SQLite takes (at most [`LONGEST_PATTERN`] bytes) and the escape, if any, a
+/// literal of one character. A bound pattern may be of any length.
+fn pattern_raises(pattern: &Expr, escape: Option<&Expr>) -> bool {
+    let literal = |e: &Expr| match e {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let pattern_ok = literal(pattern).is_some_and(|p| p.len() <= LONGEST_PATTERN);
+    let escape_ok = match escape {
+        None => true,
+        Some(e) => literal(e).is_some_and(|c| c.chars().count() == 1),
+    };
+    !(pattern_ok && escape_ok)
 }
 
 /// Whether a call of `f` may raise an error (or run the application's code).
@@ -463,10 +653,12 @@ fn reads_column(expr: &Expr) -> bool {
 }
 
 /// When `model` is [`Model::bounded`]: every table it must read through its tenant index
-/// has one, and the statement does not name another index (or NOT INDEXED) for it.
+/// has one, and the statement does not name another index (or NOT INDEXED) for it; and it
+/// reads no tenant virtual table, which no index can bound.
 ///
 /// # Errors
-/// [`Refusal::IndexHint`] or [`Refusal::NoTenantIndex`], naming the table.
+/// [`Refusal::IndexHint`], [`Refusal::BoundedVirtualTable`] or [`Refusal::NoTenantIndex`],
+/// naming the table.
 pub(super) fn check_indexes(schema: &Schema, model: &Model<'_>) -> Result<(), Refusal> {
     if !model.bounded {
         return Ok(());
@@ -490,6 +682,11 @@ pub(super) fn check_indexes(schema: &Schema, model: &Model<'_>) -> Result<(), Re
             });
         }
         tables.push(write.table);
+    }
+    if let Some(read) = model.in_place.iter().find(|r| r.table.module.is_some()) {
+        return Err(Refusal::BoundedVirtualTable {
+            table: read.table.name.clone(),
+        });
     }
     for table in tables {
         if model.through_tenant_index(table) && schema.tenant_index(&table.name).is_none() {
