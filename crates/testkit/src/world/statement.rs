@@ -55,8 +55,12 @@ pub fn statement(w: &World, picks: &[u8]) -> Stmt {
     let ca = col_ref(a, "x", p(3));
     let cb = col_ref(b, "y", p(4));
     let lit = i64::from(p(5) % 8) - 1;
-    let cond = match p(6) % 6 {
+    let cond = match p(6) % 8 {
         0 => format!("{ca} > {lit}"),
+        // Conditions that may raise an error (a function, `||`): the statement reads its
+        // tables through their tenant index.
+        6 => format!("abs({ca}) >= {lit}"),
+        7 => format!("{ca} || 'z' <> 'n1z'"),
         1 => format!("{ca} IS NOT NULL"),
         2 => format!(
             "x.id IN (SELECT y.id FROM {} AS y WHERE {cb} <> {lit})",
