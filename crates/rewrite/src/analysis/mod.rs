@@ -18,7 +18,9 @@
 //!   refused first; [`vtab`]: tenant virtual tables, read in place (their SELECT's tenant
 //!   test, outer joins) and the INSERTs they refuse.
 //! - [`raising`]: whether a condition may raise an error on the values it reads, which
-//!   makes every tenant table without per-tenant keys read through its tenant index;
+//!   makes every tenant table without per-tenant keys read through its tenant index, or,
+//!   where the statement's shape allows ([`guard`]), the condition guarded by the tenant
+//!   test;
 //! - [`walk`]: the visitor; [`scopes`]: CTEs and FROM clauses in scope; [`from`]: what each
 //!   table name in a FROM or after IN resolves to; [`columns`]: result columns and their
 //!   names; [`words`]: facts about the statement's text.
@@ -26,6 +28,7 @@
 mod clauses;
 mod columns;
 mod from;
+mod guard;
 mod in_place;
 mod keys;
 mod model;
@@ -67,14 +70,31 @@ pub(crate) fn analyze<'s>(
     // A trigger's body is the application's own text, and SQLite refuses INDEXED BY on
     // its UPDATE and DELETE targets.
     let in_trigger = matches!(cx.tenant_values, TenantValues::FiringRow(_));
-    model.bounded =
-        cx.bounded || (!in_trigger && raising::condition_can_raise(cx.schema, statement));
+    let raising = !in_trigger && raising::condition_can_raise(cx.schema, statement);
+    // Guarded where the statement's shape allows it, else bounded.
+    let candidate = match raising && !cx.bounded {
+        true => guard::candidate(cx.schema, statement),
+        false => None,
+    };
+    model.bounded = cx.bounded || (raising && candidate.is_none());
     let targets = target::analyze(cx, statement, &mut model)?;
     let mut walk = walk::Walk::new(cx.clone(), targets, model);
     if let ControlFlow::Break(refusal) = statement.visit(&mut walk) {
         return Err(refusal);
     }
-    let model = walk.finish()?;
+    let mut model = walk.finish()?;
+    if let Some(candidate) = candidate {
+        match guard::place(cx, &model, &candidate) {
+            Some(guard) => model.guard = Some(guard),
+            None => {
+                let bounded = Context {
+                    bounded: true,
+                    ..cx.clone()
+                };
+                return analyze(&bounded, statement);
+            }
+        }
+    }
     raising::check_indexes(cx.schema, &model)?;
     Ok(model)
 }

@@ -87,6 +87,17 @@ pub(crate) struct Model<'s> {
     /// tenant table read or written that has no per-tenant keys is read through its tenant
     /// index, with a tenant test the index can use, so SQLite visits no other tenant's row.
     pub bounded: bool,
+    /// The conditions that may raise, guarded by the tenant test instead
+    /// (`analysis/guard.rs`).
+    pub guard: Option<Guard>,
+}
+
+/// Terms of a WHERE each wrapped in `CASE WHEN <tenant tests> THEN (<term>) END`.
+pub(crate) struct Guard {
+    /// Alias or name, as written, of each table whose tenant the CASE tests.
+    pub qualifiers: Vec<String>,
+    /// The bytes of each term.
+    pub terms: Vec<Range<usize>>,
 }
 
 /// A value a statement gives the tenant column of `table` (or compares with it), wrapped
@@ -333,6 +344,7 @@ impl Model<'_> {
             columns: Vec::new(),
             words,
             bounded: false,
+            guard: None,
         }
     }
 }

@@ -135,9 +135,22 @@ pub const NEVER_RAISES: &[&str] = &[
 /// Whether `statement` has an expression that may raise an error on the values of the rows
 /// it reads, where SQLite may evaluate it before the tenant test (see the module's doc).
 pub(super) fn condition_can_raise(schema: &Schema, statement: &Statement) -> bool {
+    condition_can_raise_beside(schema, statement, &[])
+}
+
+/// [`condition_can_raise`], not counting what is inside the expressions `beside` (the
+/// terms a guard will wrap, `analysis/guard.rs`).
+pub(super) fn condition_can_raise_beside(
+    schema: &Schema,
+    statement: &Statement,
+    beside: &[*const Expr],
+) -> bool {
     let mut names = Names::default();
     let _ = statement.visit(&mut names);
-    let mut scan = Scan::default();
+    let mut scan = Scan {
+        beside: beside.to_vec(),
+        ..Scan::default()
+    };
     safe_zones(statement, &names.identifiers, &mut scan.safe);
     let virtual_names = virtual_table_names(schema, &names.tables);
     full_text_matches(statement, &virtual_names, &mut scan.full_text);
@@ -381,6 +394,9 @@ struct Scan {
     depth: usize,
     /// MATCH terms a virtual table answers ([`full_text_matches`]).
     full_text: Vec<*const Expr>,
+    /// Expressions not looked into, and the one being skipped.
+    beside: Vec<*const Expr>,
+    skipping: Option<*const Expr>,
 }
 
 impl Visitor for Scan {
@@ -398,6 +414,13 @@ impl Visitor for Scan {
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         let at = expr as *const Expr;
+        if self.skipping.is_some() {
+            return ControlFlow::Continue(());
+        }
+        if self.beside.iter().any(|s| std::ptr::eq(*s, at)) {
+            self.skipping = Some(at);
+            return ControlFlow::Continue(());
+        }
         if self.safe.iter().any(|s| std::ptr::eq(*s, at)) {
             self.entered.push((at, self.depth));
         }
@@ -411,6 +434,12 @@ impl Visitor for Scan {
     }
 
     fn post_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self
+            .skipping
+            .is_some_and(|s| std::ptr::eq(s, expr as *const Expr))
+        {
+            self.skipping = None;
+        }
         if self
             .entered
             .last()

@@ -12,6 +12,7 @@
 //!   tables of the tenant's rows;
 //! - [`in_place`]: tenant tables read in place (and tenant virtual tables) get their tenant
 //!   test in their SELECT's WHERE;
+//! - [`guard`]: the WHERE's terms that may raise an error run only on the tenant's rows;
 //! - [`view_refs`]: views become placeholders for their scoped query (filled by
 //!   `crate::views`);
 //! - [`aliases`]: result columns whose text changed keep their legacy name (last: it looks
@@ -21,6 +22,7 @@ mod aliases;
 mod checked;
 mod context;
 mod derived;
+mod guard;
 mod in_place;
 mod keys;
 mod qualify;
@@ -39,6 +41,9 @@ pub use keys::{KEY_FUNCTION, SEQUENCE_TABLE};
 /// by the analysis.)
 pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     let mut edits = Edits::default();
+    // Inside the WHERE's closing parenthesis, which the write target and in-place tables
+    // add: made before theirs.
+    guard::close(model, &mut edits);
     if let Some(target) = &model.write {
         write::emit(target, model, cx, &mut edits);
     }
@@ -47,6 +52,8 @@ pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     rowid::emit(model, &mut edits);
     derived::emit(model, cx, &mut edits);
     in_place::emit(model, cx, &mut edits);
+    // After the tenant test that goes before the WHERE: made after it.
+    guard::open(model, cx, &mut edits);
     view_refs::emit(model, &mut edits);
     aliases::emit(model, cx.src, &mut edits);
     edits.list

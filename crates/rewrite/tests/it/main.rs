@@ -2,6 +2,7 @@
 
 mod fuzz_regressions;
 mod golden;
+mod guarded;
 mod in_place;
 mod keys_schema;
 mod limits;

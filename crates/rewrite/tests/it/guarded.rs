@@ -1,0 +1,67 @@
+//! Conditions that may raise an error run only on the tenant's rows: guarded by a CASE on
+//! the tenant where the statement's shape allows it (the other conditions keep their
+//! indexes), read through the tenant index otherwise.
+
+use tenantry_rewrite::{Policy, Rewriter, Schema, TenantFilter, TenantId};
+
+const SCHEMA: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, note TEXT, tenant_id TEXT NOT NULL);
+CREATE INDEX customers_phone ON customers (phone);
+CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
+";
+
+fn rewrite(policy: Policy, sql: &str) -> String {
+    let schema = Schema::from_sql(SCHEMA, "tenant_id").expect("schema");
+    let tenant = TenantId::new("B").expect("tenant");
+    Rewriter::with_policy(schema, policy)
+        .rewrite(sql, &tenant)
+        .expect("rewritten")
+        .sql()
+        .to_owned()
+}
+
+#[test]
+fn a_raising_term_is_guarded_and_the_others_keep_their_indexes() {
+    let out = rewrite(
+        Policy::default(),
+        "SELECT id FROM customers WHERE phone = ?1 AND json(note) = 1",
+    );
+    assert_eq!(
+        out,
+        "SELECT id FROM customers WHERE +customers.\"tenant_id\" = 'B' AND (phone = ?1 AND \
+         CASE WHEN customers.\"tenant_id\" = 'B' THEN (json(note) = 1) END)"
+    );
+    let out = rewrite(
+        Policy::default(),
+        "DELETE FROM customers AS c WHERE c.phone || 'x' = ? AND id BETWEEN 1 AND 5",
+    );
+    assert_eq!(
+        out,
+        "DELETE FROM customers AS c WHERE +c.\"tenant_id\" = 'B' AND (CASE WHEN \
+         c.\"tenant_id\" = 'B' THEN (c.phone || 'x' = ?) END AND id BETWEEN 1 AND 5)"
+    );
+}
+
+#[test]
+fn where_a_guard_cannot_reach_the_tenant_the_tables_go_through_the_tenant_index() {
+    // A `*` makes the table a derived table, whose tenant column is out of reach.
+    let out = rewrite(
+        Policy::default(),
+        "SELECT * FROM customers WHERE phone = ?1 AND json(note) = 1",
+    );
+    assert!(
+        out.contains("INDEXED BY \"idx_customers_tenant_id\" WHERE \"tenant_id\" = 'B'"),
+        "{out}"
+    );
+    assert!(!out.contains("CASE WHEN"), "{out}");
+    // A tenant test without `+` would let SQLite put 'B' in place of the guard's column
+    // (constant propagation), so the guard would always hold.
+    let mut policy = Policy::default();
+    policy.tenant_filter = TenantFilter::UseTenantIndex;
+    let out = rewrite(
+        policy,
+        "SELECT id FROM customers WHERE phone = ?1 AND json(note) = 1",
+    );
+    assert!(out.contains("INDEXED BY"), "{out}");
+    assert!(!out.contains("CASE WHEN"), "{out}");
+}
