@@ -636,6 +636,9 @@ pub enum VirtualForm {
     OuterJoin,
     /// The table in the FROM of an UPDATE.
     UpdateFrom,
+    /// A constraint on its `rank` column (`rank MATCH 'fn(…)'`, `rank = …`): FTS5 runs the
+    /// ranking function it names on every tenant's matching rows, before the tenant test.
+    RankConstraint,
 }
 
 impl fmt::Display for VirtualForm {
@@ -649,6 +652,11 @@ impl fmt::Display for VirtualForm {
             VirtualForm::InsertWithoutColumns => f.write_str(
                 "an INSERT without a column list (name the columns, the tenant column may be \
                  left out)",
+            ),
+            VirtualForm::RankConstraint => f.write_str(
+                "a constraint on the rank column (the ranking function it names would run on \
+                 every tenant's matching rows; order by the default rank, or call the \
+                 function in the result columns)",
             ),
             VirtualForm::OuterJoin => f.write_str(
                 "a read on the nullable side of an outer join (join it with JOIN, or read it \

@@ -82,8 +82,15 @@ pub(super) fn place_of(
     let tenant_visible =
         visible_columns(read.table, schema, policy).any(|c| c.name.eq_ignore_ascii_case(tenant));
     let hidden_spelled = !tenant_visible && model.words.spells(tenant);
-    let shows_columns =
-        shape.wildcard || shape.natural || shape.qualified_wildcards.contains(&read.qualifier);
+    // A guarded statement's SELECT spells out its `*` and `t.*` (`emit/guard.rs`): one
+    // table's `*`, and any table's `t.*`.
+    let spelled_out = model.guard_wanted
+        && select == 0
+        && !shape.natural
+        && shape.stars_complete
+        && (!shape.wildcard || shape.single_item);
+    let shows_columns = !spelled_out
+        && (shape.wildcard || shape.natural || shape.qualified_wildcards.contains(&read.qualifier));
     let fits = !read.nullable
         && read.rowid.is_none()
         && !model.words.reads_rowid()

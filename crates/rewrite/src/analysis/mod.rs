@@ -77,6 +77,7 @@ pub(crate) fn analyze<'s>(
         false => None,
     };
     model.bounded = cx.bounded || (raising && candidate.is_none());
+    model.guard_wanted = candidate.is_some();
     let targets = target::analyze(cx, statement, &mut model)?;
     let mut walk = walk::Walk::new(cx.clone(), targets, model);
     if let ControlFlow::Break(refusal) = statement.visit(&mut walk) {
@@ -96,5 +97,6 @@ pub(crate) fn analyze<'s>(
         }
     }
     raising::check_indexes(cx.schema, &model)?;
+    raising::check_rank(cx.schema, statement, &model)?;
     Ok(model)
 }

@@ -90,6 +90,9 @@ pub(crate) struct Model<'s> {
     /// The conditions that may raise, guarded by the tenant test instead
     /// (`analysis/guard.rs`).
     pub guard: Option<Guard>,
+    /// The analysis tries to guard the statement: its SELECT's tenant tables are read in
+    /// place even under a `*` or `t.*`, which the guard's emitter then spells out.
+    pub guard_wanted: bool,
 }
 
 /// Terms of a WHERE each wrapped in `CASE WHEN <tenant tests> THEN (<term>) END`.
@@ -191,6 +194,12 @@ pub(crate) struct SelectShape {
     pub wildcard: bool,
     pub qualified_wildcards: Vec<String>,
     pub natural: bool,
+    /// Each `*` (no qualifier) and `t.*` (its qualifier, lower case) of its result columns,
+    /// with its bytes; `stars_complete` when every one was found in the text.
+    pub stars: Vec<(Option<String>, Range<usize>)>,
+    pub stars_complete: bool,
+    /// Its FROM is one table, without joins.
+    pub single_item: bool,
 }
 
 /// A result column that keeps its legacy name only with an alias.
@@ -345,6 +354,7 @@ impl Model<'_> {
             words,
             bounded: false,
             guard: None,
+            guard_wanted: false,
         }
     }
 }

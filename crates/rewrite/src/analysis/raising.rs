@@ -26,7 +26,7 @@
 use std::ops::ControlFlow;
 
 use crate::analysis::model::{Model, WriteClauses};
-use crate::refusal::Refusal;
+use crate::refusal::{Refusal, VirtualForm};
 use crate::schema::Schema;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, Insert, OnConflictAction, OnInsert, OrderByKind, Query,
@@ -723,6 +723,60 @@ pub(super) fn check_indexes(schema: &Schema, model: &Model<'_>) -> Result<(), Re
                 table: table.name.clone(),
             });
         }
+    }
+    Ok(())
+}
+
+/// When the statement reads a tenant virtual table: it sets no `rank` (`rank MATCH …`,
+/// `rank = …`, the table's or unqualified), whose ranking function FTS5 would run on every
+/// tenant's matching rows before the tenant test.
+///
+/// # Errors
+/// [`Refusal::VirtualTable`] with [`VirtualForm::RankConstraint`].
+pub(super) fn check_rank(
+    schema: &Schema,
+    statement: &Statement,
+    model: &Model<'_>,
+) -> Result<(), Refusal> {
+    let Some(read) = model.in_place.iter().find(|r| r.table.module.is_some()) else {
+        return Ok(());
+    };
+    let mut names = Names::default();
+    let _ = statement.visit(&mut names);
+    let virtual_names = virtual_table_names(schema, &names.tables);
+    struct Rank<'n>(&'n VirtualNames);
+    impl Visitor for Rank<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+            let is_rank = |e: &Expr| match e {
+                Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rank"),
+                Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+                    [q, c] => {
+                        c.value.eq_ignore_ascii_case("rank")
+                            && self
+                                .0
+                                .tables
+                                .iter()
+                                .any(|t| t.eq_ignore_ascii_case(&q.value))
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
+            match expr {
+                Expr::BinaryOp { left, right, .. } if is_rank(left) || is_rank(right) => {
+                    ControlFlow::Break(())
+                }
+                Expr::In { expr, .. } if is_rank(expr) => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    if statement.visit(&mut Rank(&virtual_names)).is_break() {
+        return Err(Refusal::VirtualTable {
+            table: read.table.name.clone(),
+            form: VirtualForm::RankConstraint,
+        });
     }
     Ok(())
 }

@@ -464,20 +464,39 @@ impl Walk<'_, '_> {
         self.model.columns.extend(found);
         let mut shape = SelectShape {
             natural: scopes::has_natural_join(&select.from),
+            single_item: select.from.len() == 1 && select.from.iter().all(|f| f.joins.is_empty()),
+            stars_complete: ranges.len() == select.projection.len(),
             ..SelectShape::default()
         };
-        for item in &select.projection {
+        let bytes = |i: usize| {
+            ranges
+                .get(i)
+                .filter(|_| ranges.len() == select.projection.len())
+                .map(|&(first, last)| src.toks[first].start..src.toks[last].end)
+        };
+        for (i, item) in select.projection.iter().enumerate() {
             match item {
-                SelectItem::Wildcard(_) => shape.wildcard = true,
+                SelectItem::Wildcard(_) => {
+                    shape.wildcard = true;
+                    if let Some(span) = bytes(i) {
+                        shape.stars.push((None, span));
+                    }
+                }
                 SelectItem::QualifiedWildcard(kind, _) => match kind {
                     SelectItemQualifiedWildcardKind::ObjectName(name) => {
                         if let Some(last) = last_ident(name) {
-                            shape
-                                .qualified_wildcards
-                                .push(last.value.to_ascii_lowercase());
+                            let qualifier = last.value.to_ascii_lowercase();
+                            shape.qualified_wildcards.push(qualifier.clone());
+                            match (name.0.len(), bytes(i)) {
+                                (1, Some(span)) => shape.stars.push((Some(qualifier), span)),
+                                _ => shape.stars_complete = false,
+                            }
                         }
                     }
-                    SelectItemQualifiedWildcardKind::Expr(_) => shape.wildcard = true,
+                    SelectItemQualifiedWildcardKind::Expr(_) => {
+                        shape.wildcard = true;
+                        shape.stars_complete = false;
+                    }
                 },
                 SelectItem::UnnamedExpr(_)
                 | SelectItem::ExprWithAlias { .. }

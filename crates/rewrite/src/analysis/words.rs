@@ -4,14 +4,15 @@
 use std::ops::Range;
 
 use crate::rowid::ROWID_NAMES;
-use crate::source::Source;
+use crate::source::{Lex, Source};
 
 /// The words of one statement.
 pub(crate) struct Words {
     /// Rowid names written anywhere in the statement (lower case), in order of first use.
     pub rowid_names: Vec<String>,
-    /// A hash of every word of the statement (ASCII lower case, without quotes), sorted and
-    /// without repeats: the names it can use. A collision only keeps a column it does not
+    /// A hash of every word of the statement (ASCII lower case, without quotes), and of
+    /// every string after a dot (SQLite reads `t.'col'` as a name), sorted and without
+    /// repeats: the names it can use. A collision only keeps a column it does not
     /// need (or makes a check more careful).
     hashes: Vec<u64>,
 }
@@ -21,10 +22,21 @@ impl Words {
     pub fn of(src: &Source<'_>, seg: Range<usize>) -> Words {
         let mut rowid_names = Vec::new();
         let mut hashes = Vec::with_capacity(seg.len());
+        let mut after_dot = false;
         for i in seg {
-            let Some(value) = src.word(i) else {
+            let lex = src.toks[i].lex;
+            let name = match lex {
+                // SQLite takes a string after a dot as a name (`t.'col'`).
+                Lex::Str if after_dot => string_content(src.tok_text(i)),
+                _ => src.word(i).map(str::to_owned),
+            };
+            if !matches!(lex, Lex::Space | Lex::LineComment | Lex::BlockComment) {
+                after_dot = matches!(lex, Lex::Period);
+            }
+            let Some(name) = name else {
                 continue;
             };
+            let value = name.as_str();
             hashes.push(word_hash(value));
             // Cheap filter first: rowid names are 3 to 7 letters.
             if !(3..=7).contains(&value.len()) {
@@ -54,6 +66,12 @@ impl Words {
     pub fn spells(&self, name: &str) -> bool {
         self.hashes.binary_search(&word_hash(name)).is_ok()
     }
+}
+
+/// The text of a string literal `'…'`, its doubled quotes single.
+fn string_content(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(inner.replace("''", "'"))
 }
 
 /// FNV-1a of a name's ASCII-lower-case bytes: words compare as SQLite compares names,

@@ -2,23 +2,31 @@
 //! becomes `CASE WHEN <each table's tenant test> THEN (<term>) END`, evaluated in order, so
 //! the term runs only on the tenant's rows.
 //!
+//! Each gets a space outside where the term touches the AND next to it (`json(x)AND y`).
 //! The opening goes after the tenant test the write target or the in-place tables put before
 //! the WHERE (made first, same place and rank); the closing goes inside their `)`, so it is
 //! made before theirs, as an insertion that goes first.
 
 use crate::analysis::Model;
 use crate::emit::context::Emit;
-use crate::sql::quote_ident;
+use crate::sql::{quote_ident, visible_columns};
 use crate::template::{Edits, Piece, text};
 
 /// The `) END` of each guarded term: to be made before the other emitters close the WHERE.
-pub(super) fn close(model: &Model<'_>, edits: &mut Edits) {
+pub(super) fn close(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     let Some(guard) = model.guard.as_ref().filter(|g| !g.qualifiers.is_empty()) else {
         return;
     };
     for term in &guard.terms {
-        edits.insert_first(term.end, vec![text(") END")]);
+        let glued = src_byte(cx, term.end).is_some_and(|b| !b.is_ascii_whitespace() && b != b')');
+        let close = if glued { ") END " } else { ") END" };
+        edits.insert_first(term.end, vec![text(close)]);
     }
+}
+
+/// The caller's byte at `at`, if any.
+fn src_byte(cx: &Emit<'_, '_>, at: usize) -> Option<u8> {
+    cx.src.sql.as_bytes().get(at).copied()
 }
 
 /// The `CASE WHEN … THEN (` of each guarded term: to be made after the tenant tests that go
@@ -29,7 +37,12 @@ pub(super) fn open(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     };
     let column = quote_ident(cx.schema.tenant_column());
     for term in &guard.terms {
-        let mut pieces = vec![text("CASE WHEN ")];
+        let glued = term
+            .start
+            .checked_sub(1)
+            .and_then(|before| src_byte(cx, before))
+            .is_some_and(|b| !b.is_ascii_whitespace() && b != b'(');
+        let mut pieces = vec![text(if glued { " CASE WHEN " } else { "CASE WHEN " })];
         for (k, qualifier) in guard.qualifiers.iter().enumerate() {
             if k > 0 {
                 pieces.push(text(" AND "));
@@ -40,4 +53,48 @@ pub(super) fn open(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
         pieces.push(text(" THEN ("));
         edits.insert(term.start, pieces);
     }
+}
+
+/// The `*` and `t.*` of a guarded SELECT, whose tables were read in place under them
+/// (`analysis/in_place.rs`): each becomes the table's visible columns, qualified, which is
+/// what it showed before (the same names, in the same order), without the tenant column.
+/// A `t.*` of a global table stays.
+pub(super) fn spell_out_stars(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
+    if model.guard.is_none() {
+        return;
+    }
+    let Some(shape) = model.selects.first() else {
+        return;
+    };
+    let mine: Vec<_> = model
+        .in_place
+        .iter()
+        .filter(|r| r.select == 0 && r.table.module.is_none())
+        .collect();
+    for (qualifier, span) in &shape.stars {
+        let read = match qualifier {
+            None => match mine.as_slice() {
+                [only] => Some(*only),
+                _ => None,
+            },
+            Some(q) => mine
+                .iter()
+                .find(|r| r.qualifier.eq_ignore_ascii_case(q) || unquoted(&r.qualifier) == *q)
+                .copied(),
+        };
+        let Some(read) = read else {
+            continue;
+        };
+        let columns: Vec<String> = visible_columns(read.table, cx.schema, cx.policy)
+            .map(|c| format!("{}.{}", read.qualifier, quote_ident(&c.name)))
+            .collect();
+        edits.replace(span.start, span.end, vec![text(columns.join(", "))]);
+    }
+}
+
+/// A qualifier as written, without its quotes, lower case.
+fn unquoted(qualifier: &str) -> String {
+    qualifier
+        .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+        .to_ascii_lowercase()
 }

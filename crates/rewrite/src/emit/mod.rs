@@ -43,7 +43,7 @@ pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     let mut edits = Edits::default();
     // Inside the WHERE's closing parenthesis, which the write target and in-place tables
     // add: made before theirs.
-    guard::close(model, &mut edits);
+    guard::close(model, cx, &mut edits);
     if let Some(target) = &model.write {
         write::emit(target, model, cx, &mut edits);
     }
@@ -54,6 +54,7 @@ pub(crate) fn emit(model: &Model<'_>, cx: &Emit<'_, '_>) -> Vec<Edit> {
     in_place::emit(model, cx, &mut edits);
     // After the tenant test that goes before the WHERE: made after it.
     guard::open(model, cx, &mut edits);
+    guard::spell_out_stars(model, cx, &mut edits);
     view_refs::emit(model, &mut edits);
     aliases::emit(model, cx.src, &mut edits);
     edits.list

@@ -43,11 +43,34 @@ fn a_raising_term_is_guarded_and_the_others_keep_their_indexes() {
 }
 
 #[test]
-fn where_a_guard_cannot_reach_the_tenant_the_tables_go_through_the_tenant_index() {
-    // A `*` makes the table a derived table, whose tenant column is out of reach.
+fn a_star_over_one_table_is_spelled_out_so_the_table_stays_in_place() {
     let out = rewrite(
         Policy::default(),
         "SELECT * FROM customers WHERE phone = ?1 AND json(note) = 1",
+    );
+    assert_eq!(
+        out,
+        "SELECT customers.\"id\", customers.\"phone\", customers.\"note\" FROM customers \
+         WHERE +customers.\"tenant_id\" = 'B' AND (phone = ?1 AND CASE WHEN \
+         customers.\"tenant_id\" = 'B' THEN (json(note) = 1) END)"
+    );
+    let out = rewrite(
+        Policy::default(),
+        "SELECT c.*, 1 FROM customers AS c WHERE json(note) = 1",
+    );
+    assert!(
+        out.starts_with("SELECT c.\"id\", c.\"phone\", c.\"note\", 1 FROM customers AS c"),
+        "{out}"
+    );
+}
+
+#[test]
+fn where_a_guard_cannot_reach_the_tenant_the_tables_go_through_the_tenant_index() {
+    // A `*` over a join is not spelled out: the tables become derived tables, whose tenant
+    // column is out of reach.
+    let out = rewrite(
+        Policy::default(),
+        "SELECT * FROM customers AS a JOIN customers AS b ON a.id = b.id WHERE json(a.note) = 1",
     );
     assert!(
         out.contains("INDEXED BY \"idx_customers_tenant_id\" WHERE \"tenant_id\" = 'B'"),
