@@ -35,13 +35,7 @@ fn main() {
     let dir = bench_dir("open");
     let plain = fixture::pristine(&dir, Size::Typical);
     let layout = fixture::layout_from_env(tenantry_migrate::Layout::default());
-    let migrated = dir.join(format!("pos-typical-migrated-{layout:?}.db"));
-    if !migrated.exists() {
-        let partial = dir.join("pos-typical-migrated.db.partial");
-        let _ = std::fs::remove_file(&partial);
-        fixture::migrate_copy_as(&plain, &partial, layout);
-        std::fs::rename(&partial, &migrated).expect("move the migrated copy into place");
-    }
+    let migrated = fixture::migrated_typical(&dir, &plain, layout);
     let since = SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("open");

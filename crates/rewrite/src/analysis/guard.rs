@@ -33,6 +33,7 @@ use sqlparser::parser::Parser;
 
 use crate::analysis::model::{Context, FilterPlace, Guard, Model, WriteClauses};
 use crate::analysis::raising;
+use crate::analysis::terms::{Nesting, and_terms};
 use crate::policy::TenantFilter;
 use crate::schema::Schema;
 use crate::source::{Lex, Source};
@@ -59,7 +60,7 @@ pub(super) fn candidate(schema: &Schema, statement: &Statement) -> Option<Candid
         Statement::Delete(delete) if delete.using.is_none() => delete.selection.as_ref()?,
         _ => return None,
     };
-    let terms = and_terms(selection);
+    let terms = and_terms(selection, Nesting::Kept);
     let mut raising = Vec::new();
     for (i, term) in terms.iter().enumerate() {
         if any_raises(term) {
@@ -164,22 +165,6 @@ fn needs_guard(table: &crate::schema::Table) -> bool {
 fn plain_tables(item: &TableWithJoins) -> bool {
     let plain = |factor: &TableFactor| matches!(factor, TableFactor::Table { args: None, .. });
     plain(&item.relation) && item.joins.iter().all(|j| plain(&j.relation))
-}
-
-/// The top-level AND terms of `expr`, as SQLite splits a WHERE (parentheses make one term).
-fn and_terms(expr: &Expr) -> Vec<&Expr> {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            let mut terms = and_terms(left);
-            terms.extend(and_terms(right));
-            terms
-        }
-        _ => vec![expr],
-    }
 }
 
 /// Whether anything in `expr` may raise.

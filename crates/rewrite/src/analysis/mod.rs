@@ -21,6 +21,7 @@
 //!   makes every tenant table without per-tenant keys read through its tenant index, or,
 //!   where the statement's shape allows ([`guard`]), the condition guarded by the tenant
 //!   test;
+//! - [`terms`]: a condition's AND terms, as SQLite splits them;
 //! - [`walk`]: the visitor; [`scopes`]: CTEs and FROM clauses in scope; [`from`]: what each
 //!   table name in a FROM or after IN resolves to; [`columns`]: result columns and their
 //!   names; [`words`]: facts about the statement's text.
@@ -35,6 +36,7 @@ mod model;
 mod raising;
 mod scopes;
 mod target;
+mod terms;
 mod unreadable;
 mod values;
 mod vtab;

@@ -26,6 +26,7 @@
 use std::ops::ControlFlow;
 
 use crate::analysis::model::{Model, WriteClauses};
+use crate::analysis::terms::{self, Nesting};
 use crate::refusal::{Refusal, VirtualForm};
 use crate::schema::Schema;
 use sqlparser::ast::{
@@ -254,24 +255,17 @@ fn full_text_matches(statement: &Statement, names: &VirtualNames, out: &mut Vec<
         }
     }
     fn and_terms(expr: &Expr, names: &VirtualNames, out: &mut Vec<*const Expr>) {
-        match expr {
-            Expr::BinaryOp {
-                left,
-                op: BinaryOperator::And,
-                right,
-            } => {
-                and_terms(left, names, out);
-                and_terms(right, names, out);
-            }
-            Expr::Nested(inner) => and_terms(inner, names, out),
-            Expr::BinaryOp {
+        for term in terms::and_terms(expr, Nesting::Through) {
+            if let Expr::BinaryOp {
                 left,
                 op: BinaryOperator::Match,
                 right,
-            } if names_virtual_table(left, names) && !reads_column(right) => {
-                out.push(expr as *const Expr);
+            } = term
+                && names_virtual_table(left, names)
+                && !reads_column(right)
+            {
+                out.push(term as *const Expr);
             }
-            _ => {}
         }
     }
     fn names_virtual_table(expr: &Expr, names: &VirtualNames) -> bool {

@@ -18,6 +18,7 @@ use sqlparser::keywords::Keyword;
 
 use crate::analysis::clauses::{self, internal};
 use crate::analysis::model::{CheckedValue, Context, Model, TenantValues};
+use crate::analysis::terms::{Nesting, and_terms};
 use crate::objects::TriggerEvent;
 use crate::plan::TenantCheck;
 use crate::refusal::Refusal;
@@ -103,9 +104,7 @@ pub(super) fn filter(
     }
     let column = cx.schema.tenant_column();
     let is_tenant = |e: &Expr| names_column(e, column, qualifier);
-    let mut terms = Vec::new();
-    conjuncts(selection, &mut terms);
-    for term in terms {
+    for term in and_terms(selection, Nesting::Through) {
         let Expr::BinaryOp {
             left,
             op: BinaryOperator::Eq,
@@ -228,22 +227,6 @@ fn firing_row(expr: &Expr, event: TriggerEvent, column: &str) -> bool {
         TriggerEvent::Insert => new,
         TriggerEvent::Update => new || old,
         TriggerEvent::Delete => old,
-    }
-}
-
-/// The top-level AND terms of a condition (through parentheses).
-fn conjuncts<'e>(expr: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match expr {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            conjuncts(left, out);
-            conjuncts(right, out);
-        }
-        Expr::Nested(inner) => conjuncts(inner, out),
-        _ => out.push(expr),
     }
 }
 
