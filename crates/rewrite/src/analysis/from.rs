@@ -213,11 +213,15 @@ impl<'s> Walk<'s, '_> {
             None => self.name_tokens(name, pos)?.1,
         };
         let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
+        let lower = alias
+            .map_or_else(|| table.name.clone(), |a| a.name.value.clone())
+            .to_ascii_lowercase();
         self.qualify_in_view(parts, pos)?;
         self.model.in_place.push(InPlaceRead {
             select,
             table,
             qualifier,
+            name: lower,
             place,
         });
         Ok(())

@@ -130,6 +130,9 @@ pub(super) fn place(
             (start..end, qualifiers)
         }
     };
+    if model.spell_out_stars && !stars_resolved(model) {
+        return None;
+    }
     let pieces = split(src, range)?;
     if pieces.len() != candidate.terms.len() {
         return None;
@@ -151,6 +154,21 @@ pub(super) fn place(
             .iter()
             .map(|&i| pieces[i].clone())
             .collect(),
+    })
+}
+
+/// Whether every `*` and `t.*` of the statement's SELECT names what the guard's emitter can
+/// spell out, when its tables were read in place under them: a bare `*` the one table
+/// read in place (or none, over a global table), a `t.*` one table read in place by that
+/// name, or none (a global table, whose `*` stays).
+fn stars_resolved(model: &Model<'_>) -> bool {
+    let Some(shape) = model.selects.first() else {
+        return true;
+    };
+    let mine: Vec<_> = model.in_place.iter().filter(|r| r.select == 0).collect();
+    shape.stars.iter().all(|(qualifier, _)| match qualifier {
+        None => mine.len() <= 1,
+        Some(q) => mine.iter().filter(|r| r.name == *q).count() <= 1,
     })
 }
 

@@ -84,7 +84,7 @@ pub(super) fn place_of(
     let hidden_spelled = !tenant_visible && model.words.spells(tenant);
     // A guarded statement's SELECT spells out its `*` and `t.*` (`emit/guard.rs`): one
     // table's `*`, and any table's `t.*`.
-    let spelled_out = model.guard_wanted
+    let spelled_out = model.spell_out_stars
         && select == 0
         && !shape.natural
         && shape.stars_complete

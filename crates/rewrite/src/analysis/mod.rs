@@ -79,7 +79,7 @@ pub(crate) fn analyze<'s>(
         false => None,
     };
     model.bounded = cx.bounded || (raising && candidate.is_none());
-    model.guard_wanted = candidate.is_some();
+    model.spell_out_stars = candidate.is_some() && matches!(statement, Statement::Query(_));
     let targets = target::analyze(cx, statement, &mut model)?;
     let mut walk = walk::Walk::new(cx.clone(), targets, model);
     if let ControlFlow::Break(refusal) = statement.visit(&mut walk) {

@@ -90,9 +90,9 @@ pub(crate) struct Model<'s> {
     /// The conditions that may raise, guarded by the tenant test instead
     /// (`analysis/guard.rs`).
     pub guard: Option<Guard>,
-    /// The analysis tries to guard the statement: its SELECT's tenant tables are read in
-    /// place even under a `*` or `t.*`, which the guard's emitter then spells out.
-    pub guard_wanted: bool,
+    /// The analysis tries to guard the statement, a query: its SELECT's tenant tables are
+    /// read in place even under a `*` or `t.*`, which the guard's emitter then spells out.
+    pub spell_out_stars: bool,
 }
 
 /// Terms of a WHERE each wrapped in `CASE WHEN <tenant tests> THEN (<term>) END`.
@@ -145,6 +145,9 @@ pub(crate) struct InPlaceRead<'s> {
     pub table: &'s Table,
     /// Its alias or name, as written: what qualifies its tenant column.
     pub qualifier: String,
+    /// The same name as SQLite reads it (unquoted, unescaped), lower case: what a `t.*`
+    /// names.
+    pub name: String,
     /// Where its SELECT's tenant tests go.
     pub place: FilterPlace,
 }
@@ -354,7 +357,7 @@ impl Model<'_> {
             words,
             bounded: false,
             guard: None,
-            guard_wanted: false,
+            spell_out_stars: false,
         }
     }
 }

@@ -127,6 +127,7 @@ impl<'s, 'a> Walk<'s, 'a> {
                         select,
                         table: read.table,
                         qualifier: read.alias_text,
+                        name: read.qualifier,
                         place,
                     });
                 }

@@ -58,9 +58,10 @@ pub(super) fn open(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
 /// The `*` and `t.*` of a guarded SELECT, whose tables were read in place under them
 /// (`analysis/in_place.rs`): each becomes the table's visible columns, qualified, which is
 /// what it showed before (the same names, in the same order), without the tenant column.
-/// A `t.*` of a global table stays.
+/// A `*` or `t.*` of a global table stays. (The analysis checked that each names at most
+/// one table read in place.) A space goes outside where the list would touch a word.
 pub(super) fn spell_out_stars(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
-    if model.guard.is_none() {
+    if model.guard.is_none() || !model.spell_out_stars {
         return;
     }
     let Some(shape) = model.selects.first() else {
@@ -77,10 +78,7 @@ pub(super) fn spell_out_stars(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut 
                 [only] => Some(*only),
                 _ => None,
             },
-            Some(q) => mine
-                .iter()
-                .find(|r| r.qualifier.eq_ignore_ascii_case(q) || unquoted(&r.qualifier) == *q)
-                .copied(),
+            Some(q) => mine.iter().find(|r| r.name == *q).copied(),
         };
         let Some(read) = read else {
             continue;
@@ -88,13 +86,15 @@ pub(super) fn spell_out_stars(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut 
         let columns: Vec<String> = visible_columns(read.table, cx.schema, cx.policy)
             .map(|c| format!("{}.{}", read.qualifier, quote_ident(&c.name)))
             .collect();
-        edits.replace(span.start, span.end, vec![text(columns.join(", "))]);
+        let before = span.start.checked_sub(1).and_then(|b| src_byte(cx, b));
+        let after = src_byte(cx, span.end);
+        let mut list = columns.join(", ");
+        if before.is_some_and(|b| !b.is_ascii_whitespace() && b != b'(' && b != b',') {
+            list.insert(0, ' ');
+        }
+        if after.is_some_and(|b| !b.is_ascii_whitespace() && b != b')' && b != b',') {
+            list.push(' ');
+        }
+        edits.replace(span.start, span.end, vec![text(list)]);
     }
-}
-
-/// A qualifier as written, without its quotes, lower case.
-fn unquoted(qualifier: &str) -> String {
-    qualifier
-        .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
-        .to_ascii_lowercase()
 }

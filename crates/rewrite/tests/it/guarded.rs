@@ -8,6 +8,8 @@ const SCHEMA: &str = "
 CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, note TEXT, tenant_id TEXT NOT NULL);
 CREATE INDEX customers_phone ON customers (phone);
 CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
+CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL, tenant_id TEXT NOT NULL);
+CREATE INDEX idx_orders_tenant_id ON orders (tenant_id);
 ";
 
 fn rewrite(policy: Policy, sql: &str) -> String {
@@ -87,4 +89,36 @@ fn where_a_guard_cannot_reach_the_tenant_the_tables_go_through_the_tenant_index(
     );
     assert!(out.contains("INDEXED BY"), "{out}");
     assert!(!out.contains("CASE WHEN"), "{out}");
+}
+
+/// The result columns SQLite gives `sql` rewritten, on the schema (so it must prepare).
+fn columns_of(sql: &str) -> Vec<String> {
+    let db = rusqlite::Connection::open_in_memory().expect("open");
+    db.execute_batch(SCHEMA).expect("schema");
+    let out = rewrite(Policy::default(), sql);
+    let statement = db.prepare(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
+    statement.column_names().map(str::to_owned).collect()
+}
+
+/// Red team 9: a `*` touching the words around it, and `t.*` with quoted or look-alike
+/// qualifiers, are spelled out as the table they name showed them.
+#[test]
+fn spelled_out_stars_keep_their_words_apart_and_name_the_right_table() {
+    for sql in [
+        "SELECT*FROM customers WHERE json(note) IS NULL",
+        "SELECT DISTINCT*FROM customers WHERE json(note) IS NULL",
+        "SELECT c.*FROM customers c WHERE json(note) IS NULL",
+    ] {
+        assert_eq!(columns_of(sql), ["id", "phone", "note"], "{sql}");
+    }
+    let sql = "SELECT \"c\"\"\".* FROM customers AS \"c\"\"\" WHERE json(note) = 1";
+    assert_eq!(columns_of(sql), ["id", "phone", "note"], "{sql}");
+    let sql = "SELECT c.* FROM customers AS \"[c]\", orders AS c WHERE abs(c.total) > 0";
+    assert_eq!(columns_of(sql), ["id", "total"], "{sql}");
+    // A DELETE's subquery keeps its `*` (its table is a derived table of the tenant's rows).
+    let out = rewrite(
+        Policy::default(),
+        "DELETE FROM customers WHERE json(note) = 2 AND EXISTS (SELECT*FROM orders)",
+    );
+    assert!(out.contains("EXISTS (SELECT*FROM (SELECT"), "{out}");
 }
