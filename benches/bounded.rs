@@ -40,6 +40,15 @@ const STATEMENTS: [(&str, &str); 3] = [
     ),
 ];
 
+/// The first column of every row `statement` returns for `phone`.
+fn found(mut statement: rusqlite::CachedStatement<'_>, phone: &str) -> Vec<String> {
+    statement
+        .query_map([phone], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 fn main() {
     let dir = bench_dir("bounded");
     let plain = fixture::pristine(&dir, Size::Typical);
@@ -64,35 +73,11 @@ fn main() {
     let mut group = c.benchmark_group("bounded");
     for (name, sql) in STATEMENTS {
         // Both sides must find the same rows, or the comparison means nothing.
-        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
-            let mut statement = conn.prepare_cached(sql).expect("prepare");
-            statement
-                .query_map([&phone], |r| r.get(0))
-                .expect("query")
-                .collect::<Result<_, _>>()
-                .expect("rows")
-        };
-        let scoped_rows: Vec<String> = {
-            let mut statement = scoped.prepare_cached(sql).expect("prepare scoped");
-            statement
-                .query_map([&phone], |r| r.get(0))
-                .expect("query scoped")
-                .collect::<Result<_, _>>()
-                .expect("rows scoped")
-        };
-        assert_eq!(rows(&raw), scoped_rows, "{name}: raw and scoped differ");
-        group.bench_function(format!("{name}/raw"), |b| b.iter(|| rows(&raw)));
-        group.bench_function(format!("{name}/scoped"), |b| {
-            b.iter(|| {
-                let mut statement = scoped.prepare_cached(sql).expect("prepare scoped");
-                let found: Vec<String> = statement
-                    .query_map([&phone], |r| r.get(0))
-                    .expect("query scoped")
-                    .collect::<Result<_, _>>()
-                    .expect("rows scoped");
-                found
-            });
-        });
+        let raw_rows = || found(raw.prepare_cached(sql).expect("prepare"), &phone);
+        let scoped_rows = || found(scoped.prepare_cached(sql).expect("prepare scoped"), &phone);
+        assert_eq!(raw_rows(), scoped_rows(), "{name}: raw and scoped differ");
+        group.bench_function(format!("{name}/raw"), |b| b.iter(raw_rows));
+        group.bench_function(format!("{name}/scoped"), |b| b.iter(scoped_rows));
     }
     group.finish();
     c.final_summary();
