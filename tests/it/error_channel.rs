@@ -24,6 +24,8 @@ CREATE TABLE audit_log (msg TEXT, k INTEGER);
 CREATE INDEX audit_msg ON audit_log (msg);
 CREATE INDEX audit_k ON audit_log (k);
 CREATE VIEW phones AS SELECT name, phone FROM customers;
+CREATE VIEW contacts AS SELECT id, name, phone, phone ->> '$.ext' AS ext FROM customers;
+CREATE VIEW log_view AS SELECT msg, k, msg ->> '$.x' AS x FROM audit_log;
 CREATE VIRTUAL TABLE psi USING fts5(title, body, tenant_id UNINDEXED);
 INSERT INTO customers VALUES (1, 'Zelda Secret', '555-0199', 'private');
 INSERT INTO audit_log VALUES ('card 4111 refunded', 1);
@@ -46,7 +48,9 @@ const NOT_HELD: &str = "nobody holds this";
 /// constants under a CASE, MATCH on an ordinary column, a result column's alias in WHERE
 /// and HAVING, and an OR over a full-text table (red team 7); the tenant column named by a
 /// string (`t.'tenant_id'`), whose constant SQLite would put in place of a guard's column,
-/// and a full-text ranking function FTS5 runs on every tenant's matches (red team 8).
+/// and a full-text ranking function FTS5 runs on every tenant's matches (red team 8); a
+/// view's column that may raise, which SQLite puts into the statement's WHERE, alone or
+/// beside another table's index (red team 10).
 const PROBES: &[&str] = &[
     "SELECT count(*) FROM customers WHERE phone > '' \
      AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
@@ -86,6 +90,12 @@ const PROBES: &[&str] = &[
      AND audit_log.'tenant_id' = 'store-b'",
     "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' AND psi.rank MATCH 'snippet()' \
      ORDER BY rank",
+    "SELECT count(*) FROM contacts WHERE phone > '' \
+     AND CASE WHEN phone = '{g}' THEN ext END IS NULL",
+    "SELECT count(*) FROM log_view WHERE (msg > '' \
+     AND CASE WHEN msg = '{g}' THEN x END IS NULL) OR k = -42",
+    "SELECT count(*) FROM customers AS c, contacts AS v WHERE c.phone > '' \
+     AND CASE WHEN c.phone = '{g}' THEN v.ext END IS NULL",
 ];
 
 /// The errors the probes raise when what they evaluate fails.

@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use sqlparser::tokenizer::TokenWithSpan;
 
+use crate::analysis::raising::RaisingColumns;
 use crate::analysis::{self, Context, TenantValues};
 use crate::classify::{self, Leading};
 use crate::emit::{self, Emit};
@@ -78,6 +79,8 @@ pub struct Rewriter {
     derived: HashMap<String, String>,
     /// Per view (lower-case name): its query scoped, or why it cannot be.
     views: HashMap<String, ViewPlans>,
+    /// The views' result columns that may raise an error (`views::raising_columns`).
+    raising_columns: RaisingColumns,
 }
 
 impl Rewriter {
@@ -106,12 +109,14 @@ impl Rewriter {
                 (t.name.to_ascii_lowercase(), list)
             })
             .collect();
-        let views = views::plan_all(&schema, &policy, &derived);
+        let raising_columns = views::raising_columns(&schema);
+        let views = views::plan_all(&schema, &policy, &derived, &raising_columns);
         Rewriter {
             schema,
             policy,
             derived,
             views,
+            raising_columns,
         }
     }
 
@@ -288,6 +293,7 @@ impl Rewriter {
             report_keys: options.report_keys,
             tenant_values: options.tenant_values,
             bounded: false,
+            raising_columns: &self.raising_columns,
         };
         let model = analysis::analyze(&cx, &statement)?;
         let mut edits = emit::emit(

@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 
+use crate::analysis::raising::RaisingColumns;
 use crate::analysis::{self, Context, TenantValues};
 use crate::classify::{self, Body, Shape};
 use crate::emit::{self, Emit};
@@ -57,23 +58,75 @@ pub(crate) fn plan_all(
     schema: &Schema,
     policy: &Policy,
     derived: &HashMap<String, String>,
+    raising_columns: &RaisingColumns,
 ) -> HashMap<String, ViewPlans> {
     schema
         .views()
         .map(|v| {
             let plans = ViewPlans {
-                plain: plan(schema, policy, derived, v, false),
-                bounded: plan(schema, policy, derived, v, true),
+                plain: plan(schema, policy, derived, raising_columns, v, false),
+                bounded: plan(schema, policy, derived, raising_columns, v, true),
             };
             (v.name.to_ascii_lowercase(), plans)
         })
         .collect()
 }
 
+/// The result columns of each view that may raise an error (`analysis::raising::
+/// raising_columns`), through views that read views: SQLite merges a view into the
+/// statement that reads it and puts a column's expression in place of its name, so a
+/// statement that names such a column in a condition must be bounded. A view the parser
+/// cannot read is left out: its plan is a refusal anyway.
+pub(crate) fn raising_columns(schema: &Schema) -> RaisingColumns {
+    let parsed: Vec<(String, sqlparser::ast::Statement)> = schema
+        .views()
+        .filter_map(|v| Some((v.name.to_ascii_lowercase(), parsed(v)?)))
+        .collect();
+    let mut out = RaisingColumns::new();
+    // Each pass can only add columns; one pass per view reaches the end of any chain.
+    for _ in 0..=parsed.len() {
+        let mut changed = false;
+        for (name, statement) in &parsed {
+            let inherited = inherited(&out, &analysis::raising::from_names(statement));
+            let columns = analysis::raising::raising_columns(statement, &inherited);
+            let raising = columns.as_ref().is_none_or(|c| !c.is_empty());
+            if raising && out.get(name) != Some(&columns) {
+                out.insert(name.clone(), columns);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    out
+}
+
+/// The raising column names of the views among `names` (`None`: any name), or none.
+pub(crate) fn inherited(columns: &RaisingColumns, names: &[String]) -> Option<Vec<String>> {
+    let mut all = Vec::new();
+    for name in names {
+        match columns.get(name) {
+            Some(None) => return None,
+            Some(Some(list)) => all.extend(list.iter().cloned()),
+            None => {}
+        }
+    }
+    Some(all)
+}
+
+/// A view's query, parsed as a plan reads it, or `None`.
+fn parsed(view: &View) -> Option<sqlparser::ast::Statement> {
+    let (src, mut tokens) = Source::new(view.select.as_str()).ok()?;
+    let [seg] = <[_; 1]>::try_from(src.segments()).ok()?;
+    parse::statement(tokens.take(seg)).ok()
+}
+
 fn plan(
     schema: &Schema,
     policy: &Policy,
     derived: &HashMap<String, String>,
+    raising_columns: &RaisingColumns,
     view: &View,
     bounded: bool,
 ) -> Result<ViewPlan, Refusal> {
@@ -122,6 +175,7 @@ fn plan(
         report_keys: false,
         tenant_values: TenantValues::Literal,
         bounded,
+        raising_columns,
     };
     let model = analysis::analyze(&cx, &statement)?;
     let edits = emit::emit(

@@ -48,7 +48,11 @@ pub(crate) struct Candidate {
 /// The statement's one WHERE, when its shape allows guarding and every condition that may
 /// raise (outside the places that run only on rows that passed, see `raising.rs`) is one of
 /// its top-level AND terms, without a subquery.
-pub(super) fn candidate(schema: &Schema, statement: &Statement) -> Option<Candidate> {
+pub(super) fn candidate(
+    schema: &Schema,
+    statement: &Statement,
+    names: &Option<Vec<String>>,
+) -> Option<Candidate> {
     let selection = match statement {
         Statement::Query(query) if query.with.is_none() => match query.body.as_ref() {
             SetExpr::Select(select) if select.from.iter().all(plain_tables) => {
@@ -72,7 +76,9 @@ pub(super) fn candidate(schema: &Schema, statement: &Statement) -> Option<Candid
         }
     }
     let excluded: Vec<*const Expr> = raising.iter().map(|&i| terms[i] as *const Expr).collect();
-    if raising.is_empty() || raising::condition_can_raise_beside(schema, statement, &excluded) {
+    if raising.is_empty()
+        || raising::condition_can_raise_beside(schema, statement, &excluded, names)
+    {
         return None;
     }
     Some(Candidate {

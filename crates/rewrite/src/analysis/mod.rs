@@ -33,7 +33,7 @@ mod guard;
 mod in_place;
 mod keys;
 mod model;
-mod raising;
+pub(crate) mod raising;
 mod scopes;
 mod target;
 mod terms;
@@ -72,10 +72,14 @@ pub(crate) fn analyze<'s>(
     // A trigger's body is the application's own text, and SQLite refuses INDEXED BY on
     // its UPDATE and DELETE targets.
     let in_trigger = matches!(cx.tenant_values, TenantValues::FiringRow(_));
-    let raising = !in_trigger && raising::condition_can_raise(cx.schema, statement);
-    // Guarded where the statement's shape allows it, else bounded.
-    let candidate = match raising && !cx.bounded {
-        true => guard::candidate(cx.schema, statement),
+    // A view's result columns that may raise: SQLite puts their expressions in place of
+    // their names, into this statement's WHERE too.
+    let names = crate::views::inherited(cx.raising_columns, &raising::from_names(statement));
+    let raising = !in_trigger && raising::condition_can_raise(cx.schema, statement, &names);
+    // Guarded where the statement's shape allows it, else bounded (a view's query always:
+    // its terms end up in other statements).
+    let candidate = match raising && !cx.bounded && !cx.in_view {
+        true => guard::candidate(cx.schema, statement, &names),
         false => None,
     };
     model.bounded = cx.bounded || (raising && candidate.is_none());

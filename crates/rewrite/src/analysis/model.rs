@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use crate::analysis::raising::RaisingColumns;
 use crate::objects::TriggerEvent;
 use crate::plan::TenantCheck;
 use crate::policy::Policy;
@@ -30,6 +31,9 @@ pub(crate) struct Context<'s, 'a> {
     /// Read every tenant table through its tenant index whatever the statement's
     /// conditions ([`Model::bounded`]): a view's query for statements that need it.
     pub bounded: bool,
+    /// The views' result columns that may raise (`views::raising_columns`): a statement
+    /// that names one in a condition is bounded.
+    pub raising_columns: &'s RaisingColumns,
 }
 
 /// Which values a statement may give the tenant column itself (in an INSERT, or compared

@@ -23,6 +23,7 @@
 //! expression in its place), its ORDER BY, an INSERT's VALUES, an UPDATE's SET, RETURNING —
 //! unless it sits in a subquery there, which has conditions of its own.
 
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use crate::analysis::model::{Model, WriteClauses};
@@ -135,8 +136,12 @@ pub const NEVER_RAISES: &[&str] = &[
 
 /// Whether `statement` has an expression that may raise an error on the values of the rows
 /// it reads, where SQLite may evaluate it before the tenant test (see the module's doc).
-pub(super) fn condition_can_raise(schema: &Schema, statement: &Statement) -> bool {
-    condition_can_raise_beside(schema, statement, &[])
+pub(super) fn condition_can_raise(
+    schema: &Schema,
+    statement: &Statement,
+    names: &Option<Vec<String>>,
+) -> bool {
+    condition_can_raise_beside(schema, statement, &[], names)
 }
 
 /// [`condition_can_raise`], not counting what is inside the expressions `beside` (the
@@ -145,17 +150,92 @@ pub(super) fn condition_can_raise_beside(
     schema: &Schema,
     statement: &Statement,
     beside: &[*const Expr],
+    raising_names: &Option<Vec<String>>,
 ) -> bool {
     let mut names = Names::default();
     let _ = statement.visit(&mut names);
     let mut scan = Scan {
         beside: beside.to_vec(),
+        names: raising_names.clone(),
         ..Scan::default()
     };
     safe_zones(statement, &names.identifiers, &mut scan.safe);
     let virtual_names = virtual_table_names(schema, &names.tables);
     full_text_matches(statement, &virtual_names, &mut scan.full_text);
     statement.visit(&mut scan).is_break()
+}
+
+/// The result columns of views that may raise, by view (lower case): each such column's
+/// name (lower case), or `None` when one has no name a statement could use safely (an
+/// unnamed expression, a compound SELECT): then any name counts. SQLite merges a view into
+/// the statement that reads it and puts a column's expression in place of its name, in
+/// that statement's WHERE too.
+pub(crate) type RaisingColumns = HashMap<String, Option<Vec<String>>>;
+
+/// The names of the result columns of a view's query `statement` that may raise, or whose
+/// expression names a column of `inherited` (the raising columns of the views it reads);
+/// `Some(empty)` when none does. `None` when any name must count.
+pub(crate) fn raising_columns(
+    statement: &Statement,
+    inherited: &Option<Vec<String>>,
+) -> Option<Vec<String>> {
+    let Statement::Query(query) = statement else {
+        return Some(Vec::new());
+    };
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        // A compound's columns are named by its first SELECT; any member may raise.
+        let any = Scan {
+            names: inherited.clone(),
+            ..Scan::default()
+        };
+        let mut scan = any;
+        return match statement.visit(&mut scan).is_break() {
+            true => None,
+            false => Some(Vec::new()),
+        };
+    };
+    let mut out = Vec::new();
+    for item in &select.projection {
+        let (expr, name) = match item {
+            SelectItem::UnnamedExpr(expr) => (expr, None),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
+            SelectItem::ExprWithAliases { expr, .. } => (expr, None),
+            SelectItem::QualifiedWildcard(..) | SelectItem::Wildcard(_) => {
+                // A `*` over a view with raising columns passes them on under their names.
+                match inherited {
+                    Some(names) => {
+                        out.extend(names.iter().cloned());
+                        continue;
+                    }
+                    None => return None,
+                }
+            }
+        };
+        let mut scan = Scan {
+            names: inherited.clone(),
+            ..Scan::default()
+        };
+        if !expr.visit(&mut scan).is_break() {
+            continue;
+        }
+        let name = name.or_else(|| match expr {
+            Expr::Identifier(i) => Some(i.value.clone()),
+            Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
+            _ => None,
+        });
+        match name {
+            Some(name) => out.push(name.to_ascii_lowercase()),
+            None => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The names (last part, lower case) of the tables and views in the FROMs of `statement`.
+pub(crate) fn from_names(statement: &Statement) -> Vec<String> {
+    let mut names = Names::default();
+    let _ = statement.visit(&mut names);
+    names.tables.into_iter().map(|(name, _)| name).collect()
 }
 
 /// The names a statement uses: every bare identifier (lower case), and every table name
@@ -378,7 +458,6 @@ fn safe_items<'a>(
 }
 
 /// The visitor: breaks at the first expression that may raise outside a safe zone.
-#[derive(Default)]
 struct Scan {
     /// The safe zones' root expressions (compared by address, never dereferenced).
     safe: Vec<*const Expr>,
@@ -391,6 +470,41 @@ struct Scan {
     /// Expressions not looked into, and the one being skipped.
     beside: Vec<*const Expr>,
     skipping: Option<*const Expr>,
+    /// Names that count as raising (a read view's raising columns, lower case); `None`:
+    /// every name does.
+    names: Option<Vec<String>>,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            safe: Vec::new(),
+            entered: Vec::new(),
+            depth: 0,
+            full_text: Vec::new(),
+            beside: Vec::new(),
+            skipping: None,
+            names: Some(Vec::new()),
+        }
+    }
+}
+
+impl Scan {
+    /// Whether `expr` names a raising column of a view the statement reads.
+    fn names_raising(&self, expr: &Expr) -> bool {
+        let name = match expr {
+            Expr::Identifier(i) => &i.value,
+            Expr::CompoundIdentifier(parts) => match parts.last() {
+                Some(i) => &i.value,
+                None => return false,
+            },
+            _ => return false,
+        };
+        match &self.names {
+            None => true,
+            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+        }
+    }
 }
 
 impl Visitor for Scan {
@@ -421,7 +535,7 @@ impl Visitor for Scan {
         // In a safe zone, unless inside a subquery of it.
         let safe = self.entered.last().is_some_and(|&(_, d)| d == self.depth);
         let full_text = self.full_text.iter().any(|m| std::ptr::eq(*m, at));
-        if !safe && !full_text && raises(expr) {
+        if !safe && !full_text && (raises(expr) || self.names_raising(expr)) {
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
