@@ -87,7 +87,8 @@ pub(crate) fn raising_columns(schema: &Schema) -> RaisingColumns {
     for _ in 0..=parsed.len() {
         let mut changed = false;
         for (name, statement) in &parsed {
-            let inherited = inherited(&out, &analysis::raising::from_names(statement));
+            let reads = analysis::raising::Names::of(statement).table_names();
+            let inherited = analysis::raising::inherited(&out, &reads);
             let columns = analysis::raising::raising_columns(statement, &inherited);
             let raising = columns.as_ref().is_none_or(|c| !c.is_empty());
             if raising && out.get(name) != Some(&columns) {
@@ -100,19 +101,6 @@ pub(crate) fn raising_columns(schema: &Schema) -> RaisingColumns {
         }
     }
     out
-}
-
-/// The raising column names of the views among `names` (`None`: any name), or none.
-pub(crate) fn inherited(columns: &RaisingColumns, names: &[String]) -> Option<Vec<String>> {
-    let mut all = Vec::new();
-    for name in names {
-        match columns.get(name) {
-            Some(None) => return None,
-            Some(Some(list)) => all.extend(list.iter().cloned()),
-            None => {}
-        }
-    }
-    Some(all)
 }
 
 /// A view's query, parsed as a plan reads it, or `None`.

@@ -32,7 +32,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 
 use crate::analysis::model::{Context, FilterPlace, Guard, Model, WriteClauses};
-use crate::analysis::raising;
+use crate::analysis::raising::{self, Names};
 use crate::analysis::terms::{Nesting, and_terms};
 use crate::policy::TenantFilter;
 use crate::schema::Schema;
@@ -51,6 +51,7 @@ pub(crate) struct Candidate {
 pub(super) fn candidate(
     schema: &Schema,
     statement: &Statement,
+    used: &Names,
     names: &Option<Vec<String>>,
 ) -> Option<Candidate> {
     let selection = match statement {
@@ -77,7 +78,7 @@ pub(super) fn candidate(
     }
     let excluded: Vec<*const Expr> = raising.iter().map(|&i| terms[i] as *const Expr).collect();
     if raising.is_empty()
-        || raising::condition_can_raise_beside(schema, statement, &excluded, names)
+        || raising::condition_can_raise_beside(schema, statement, used, &excluded, names)
     {
         return None;
     }

@@ -74,12 +74,13 @@ pub(crate) fn analyze<'s>(
     let in_trigger = matches!(cx.tenant_values, TenantValues::FiringRow(_));
     // A view's result columns that may raise: SQLite puts their expressions in place of
     // their names, into this statement's WHERE too.
-    let names = crate::views::inherited(cx.raising_columns, &raising::from_names(statement));
-    let raising = !in_trigger && raising::condition_can_raise(cx.schema, statement, &names);
+    let used = raising::Names::of(statement);
+    let names = raising::inherited(cx.raising_columns, &used.table_names());
+    let raising = !in_trigger && raising::condition_can_raise(cx.schema, statement, &used, &names);
     // Guarded where the statement's shape allows it, else bounded (a view's query always:
     // its terms end up in other statements).
     let candidate = match raising && !cx.bounded && !cx.in_view {
-        true => guard::candidate(cx.schema, statement, &names),
+        true => guard::candidate(cx.schema, statement, &used, &names),
         false => None,
     };
     model.bounded = cx.bounded || (raising && candidate.is_none());
@@ -103,6 +104,6 @@ pub(crate) fn analyze<'s>(
         }
     }
     raising::check_indexes(cx.schema, &model)?;
-    raising::check_rank(cx.schema, statement, &model)?;
+    raising::check_rank(cx.schema, statement, &used, &model)?;
     Ok(model)
 }

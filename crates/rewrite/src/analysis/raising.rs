@@ -139,9 +139,10 @@ pub const NEVER_RAISES: &[&str] = &[
 pub(super) fn condition_can_raise(
     schema: &Schema,
     statement: &Statement,
-    names: &Option<Vec<String>>,
+    names: &Names,
+    raising_names: &Option<Vec<String>>,
 ) -> bool {
-    condition_can_raise_beside(schema, statement, &[], names)
+    condition_can_raise_beside(schema, statement, names, &[], raising_names)
 }
 
 /// [`condition_can_raise`], not counting what is inside the expressions `beside` (the
@@ -149,11 +150,10 @@ pub(super) fn condition_can_raise(
 pub(super) fn condition_can_raise_beside(
     schema: &Schema,
     statement: &Statement,
+    names: &Names,
     beside: &[*const Expr],
     raising_names: &Option<Vec<String>>,
 ) -> bool {
-    let mut names = Names::default();
-    let _ = statement.visit(&mut names);
     let mut scan = Scan {
         beside: beside.to_vec(),
         names: raising_names.clone(),
@@ -184,11 +184,10 @@ pub(crate) fn raising_columns(
     };
     let SetExpr::Select(select) = query.body.as_ref() else {
         // A compound's columns are named by its first SELECT; any member may raise.
-        let any = Scan {
+        let mut scan = Scan {
             names: inherited.clone(),
             ..Scan::default()
         };
-        let mut scan = any;
         return match statement.visit(&mut scan).is_break() {
             true => None,
             false => Some(Vec::new()),
@@ -231,20 +230,40 @@ pub(crate) fn raising_columns(
     Some(out)
 }
 
-/// The names (last part, lower case) of the tables and views in the FROMs of `statement`.
-pub(crate) fn from_names(statement: &Statement) -> Vec<String> {
-    let mut names = Names::default();
-    let _ = statement.visit(&mut names);
-    names.tables.into_iter().map(|(name, _)| name).collect()
+/// The raising column names of the views among `names` (`None`: any name), or none.
+pub(crate) fn inherited(columns: &RaisingColumns, names: &[String]) -> Option<Vec<String>> {
+    let mut all = Vec::new();
+    for name in names {
+        match columns.get(name) {
+            Some(None) => return None,
+            Some(Some(list)) => all.extend(list.iter().cloned()),
+            None => {}
+        }
+    }
+    Some(all)
 }
 
 /// The names a statement uses: every bare identifier (lower case), and every table name
-/// in a FROM with its alias.
+/// in a FROM with its alias. Read once per statement, by one visit.
 #[derive(Default)]
-struct Names {
+pub(crate) struct Names {
     identifiers: Vec<String>,
     /// (table name's last part, alias), lower case.
     tables: Vec<(String, Option<String>)>,
+}
+
+impl Names {
+    /// The names `statement` uses.
+    pub(crate) fn of(statement: &Statement) -> Names {
+        let mut names = Names::default();
+        let _ = statement.visit(&mut names);
+        names
+    }
+
+    /// The names (last part, lower case) of the tables and views in its FROMs.
+    pub(crate) fn table_names(&self) -> Vec<String> {
+        self.tables.iter().map(|(name, _)| name.clone()).collect()
+    }
 }
 
 impl Visitor for Names {
@@ -844,13 +863,12 @@ pub(super) fn check_indexes(schema: &Schema, model: &Model<'_>) -> Result<(), Re
 pub(super) fn check_rank(
     schema: &Schema,
     statement: &Statement,
+    names: &Names,
     model: &Model<'_>,
 ) -> Result<(), Refusal> {
     let Some(read) = model.in_place.iter().find(|r| r.table.module.is_some()) else {
         return Ok(());
     };
-    let mut names = Names::default();
-    let _ = statement.visit(&mut names);
     let virtual_names = virtual_table_names(schema, &names.tables);
     struct Rank<'n>(&'n VirtualNames);
     impl Visitor for Rank<'_> {

@@ -18,15 +18,20 @@ pub(super) fn close(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
         return;
     };
     for term in &guard.terms {
-        let glued = src_byte(cx, term.end).is_some_and(|b| !b.is_ascii_whitespace() && b != b')');
-        let close = if glued { ") END " } else { ") END" };
+        let close = if touches(cx, Some(term.end), b")") {
+            ") END "
+        } else {
+            ") END"
+        };
         edits.insert_first(term.end, vec![text(close)]);
     }
 }
 
-/// The caller's byte at `at`, if any.
-fn src_byte(cx: &Emit<'_, '_>, at: usize) -> Option<u8> {
-    cx.src.sql.as_bytes().get(at).copied()
+/// Whether the caller's byte at `at` would touch inserted text: it is there and is neither
+/// a space nor one of `apart` (punctuation that keeps words apart on that side).
+fn touches(cx: &Emit<'_, '_>, at: Option<usize>, apart: &[u8]) -> bool {
+    at.and_then(|at| cx.src.sql.as_bytes().get(at))
+        .is_some_and(|b| !b.is_ascii_whitespace() && !apart.contains(b))
 }
 
 /// The `CASE WHEN … THEN (` of each guarded term: to be made after the tenant tests that go
@@ -37,11 +42,7 @@ pub(super) fn open(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut Edits) {
     };
     let column = quote_ident(cx.schema.tenant_column());
     for term in &guard.terms {
-        let glued = term
-            .start
-            .checked_sub(1)
-            .and_then(|before| src_byte(cx, before))
-            .is_some_and(|b| !b.is_ascii_whitespace() && b != b'(');
+        let glued = touches(cx, term.start.checked_sub(1), b"(");
         let mut pieces = vec![text(if glued { " CASE WHEN " } else { "CASE WHEN " })];
         for (k, qualifier) in guard.qualifiers.iter().enumerate() {
             if k > 0 {
@@ -86,13 +87,11 @@ pub(super) fn spell_out_stars(model: &Model<'_>, cx: &Emit<'_, '_>, edits: &mut 
         let columns: Vec<String> = visible_columns(read.table, cx.schema, cx.policy)
             .map(|c| format!("{}.{}", read.qualifier, quote_ident(&c.name)))
             .collect();
-        let before = span.start.checked_sub(1).and_then(|b| src_byte(cx, b));
-        let after = src_byte(cx, span.end);
         let mut list = columns.join(", ");
-        if before.is_some_and(|b| !b.is_ascii_whitespace() && b != b'(' && b != b',') {
+        if touches(cx, span.start.checked_sub(1), b"(,") {
             list.insert(0, ' ');
         }
-        if after.is_some_and(|b| !b.is_ascii_whitespace() && b != b')' && b != b',') {
+        if touches(cx, Some(span.end), b"),") {
             list.push(' ');
         }
         edits.replace(span.start, span.end, vec![text(list)]);
