@@ -2,11 +2,12 @@
 //! which columns of a table a statement may see.
 
 use sqlparser::ast::{Ident, ObjectName};
+use sqlparser::keywords::Keyword;
 
 use crate::policy::Policy;
 use crate::refusal::{Refusal, SourceForm};
 use crate::schema::{Column, Schema, Table};
-use crate::source::Source;
+use crate::source::{Lex, Source};
 
 /// The identifier parts of a name, unquoted.
 pub(crate) fn ident_parts(name: &ObjectName) -> Result<Vec<String>, Refusal> {
@@ -55,6 +56,49 @@ pub(crate) fn token_at(src: &Source<'_>, pos: (u64, u64)) -> Result<usize, Refus
     .ok_or_else(|| Refusal::Internal {
         detail: format!("no token at line {} column {}", pos.0, pos.1),
     })
+}
+
+/// The token of a table's alias, which follows the table's name (token `name_end`).
+///
+/// SQLite reads a string there as a name (`FROM customers AS 'c'`, `UPDATE t 'c'`), and
+/// sqlparser gives such an alias no position. It is then the token after the name (and
+/// its `AS`), which must be that string.
+///
+/// # Errors
+/// [`Refusal::Internal`] when the token is not found.
+pub(crate) fn alias_token(
+    src: &Source<'_>,
+    name_end: usize,
+    alias: &Ident,
+) -> Result<usize, Refusal> {
+    if alias.span.start.line > 0 {
+        return token_at(src, loc_of(alias));
+    }
+    let end = src.toks.len();
+    let mut next = src.next_sig(name_end, end);
+    if let Some(n) = next
+        && src.is_kw(n, Keyword::AS)
+    {
+        next = src.next_sig(n, end);
+    }
+    next.filter(|&i| {
+        matches!(src.toks[i].lex, Lex::Str)
+            && alias.quote_style == Some('\'')
+            && unquote_literal(src.tok_text(i)) == Some(alias.value.clone())
+    })
+    .ok_or_else(|| Refusal::Internal {
+        detail: format!(
+            "the alias {} was not found after its table's name",
+            alias.value
+        ),
+    })
+}
+
+/// The value of an SQL string literal's text (`'it''s'` → `it's`).
+fn unquote_literal(text: &str) -> Option<String> {
+    text.strip_prefix('\'')
+        .and_then(|t| t.strip_suffix('\''))
+        .map(|t| t.replace("''", "'"))
 }
 
 /// `value` as an SQL string literal.

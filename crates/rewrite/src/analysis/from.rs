@@ -12,7 +12,7 @@ use crate::analysis::walk::Walk;
 use crate::objects::View;
 use crate::refusal::{Refusal, SourceForm, VirtualForm};
 use crate::schema::Table;
-use crate::sql::{ident_parts, last_ident, loc_of, name_pos};
+use crate::sql::{alias_token, ident_parts, last_ident, loc_of, name_pos};
 use crate::statement::{Access, TableUse};
 
 /// Table-valued functions that read no table rows and may appear in FROM.
@@ -119,7 +119,7 @@ impl<'s> Walk<'s, '_> {
         let src = self.cx.src;
         let (first, mut last) = self.name_tokens(name, pos)?;
         let alias_tok = match alias {
-            Some(a) => Some(self.tok(loc_of(&a.name))?),
+            Some(a) => Some(alias_token(src, last, &a.name)?),
             None => None,
         };
         if let Some(a) = alias_tok {
@@ -208,9 +208,10 @@ impl<'s> Walk<'s, '_> {
                 detail: format!("no WHERE place for the SELECT reading {name}"),
             });
         };
+        let name_end = self.name_tokens(name, pos)?.1;
         let qualifier_tok = match alias {
-            Some(a) => self.tok(loc_of(&a.name))?,
-            None => self.name_tokens(name, pos)?.1,
+            Some(a) => alias_token(self.cx.src, name_end, &a.name)?,
+            None => name_end,
         };
         let qualifier = self.cx.src.tok_text(qualifier_tok).to_owned();
         let lower = alias
@@ -390,14 +391,15 @@ impl<'s> Walk<'s, '_> {
     ) -> Result<(), Refusal> {
         let (first, mut last) = self.name_tokens(name, pos)?;
         let name_end = last;
-        if let Some(a) = alias {
-            last = last.max(self.tok(loc_of(a))?);
-        }
         let src = self.cx.src;
-        let alias_text = match alias {
-            Some(a) => src.tok_text(self.tok(loc_of(a))?),
-            None => src.tok_text(name_end),
+        let alias_tok = match alias {
+            Some(a) => Some(alias_token(src, name_end, a)?),
+            None => None,
         };
+        if let Some(a) = alias_tok {
+            last = last.max(a);
+        }
+        let alias_text = src.tok_text(alias_tok.unwrap_or(name_end));
         self.model.views.push(ViewUse {
             span: src.toks[first].start..src.toks[last].end,
             view: view.name.to_ascii_lowercase(),

@@ -32,7 +32,7 @@ use crate::classify::{self, Body, Shape};
 use crate::objects::TriggerEvent;
 use crate::refusal::{Refusal, SourceForm, WriteForm};
 use crate::schema::Table;
-use crate::sql::{ident_parts, last_ident, loc_of, name_pos, token_at};
+use crate::sql::{alias_token, ident_parts, last_ident, loc_of, name_pos, token_at};
 use crate::statement::{Access, TableUse};
 
 /// Analyses the write target of `statement` (through EXPLAIN and WITH) into `model`, and
@@ -418,9 +418,10 @@ impl<'s> Target<'_, 's, '_> {
     /// before the statement's own WHERE.
     fn filter(&self, target: &Filtered<'_>) -> Result<Filter, Refusal> {
         let src = self.cx.src;
+        let name_end = self.name_end(target.name)?;
         let qualifier_tok = match target.alias {
-            Some(a) => token_at(src, loc_of(&a.name))?,
-            None => self.name_end(target.name)?,
+            Some(a) => alias_token(src, name_end, &a.name)?,
+            None => name_end,
         };
         let qualifier = src.tok_text(qualifier_tok).to_owned();
         let start = target.keyword.0.span.start;

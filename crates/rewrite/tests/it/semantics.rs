@@ -52,6 +52,37 @@ fn quoted_identifiers_letter_case_and_main_schema() {
     w.check("SELECT * FROM [Mixed Case]");
 }
 
+/// SQLite reads a string where an alias goes as a name (`FROM customers AS 'c'`), and so
+/// `'c'.name` as a column; sqlparser gives such an alias no position. These were refused
+/// as an internal inconsistency.
+#[test]
+fn string_aliases_of_tables_views_and_targets() {
+    let w = World::new();
+    w.check("SELECT c.name FROM customers AS 'c' WHERE c.city = 'Austin'");
+    w.check("SELECT c.name FROM customers 'c'");
+    w.check("SELECT 'c'.name FROM customers AS 'c'");
+    w.check("SELECT \"x'y\".name FROM customers AS 'x''y'");
+    w.check("SELECT c.name, o.total FROM customers 'c' JOIN orders AS 'o' ON o.customer_id = c.id");
+    w.check("SELECT g.id FROM gold AS 'g'");
+    w.check("UPDATE orders AS 'o' SET total = o.total + 1 WHERE o.status = 'open'");
+    w.check("DELETE FROM orders AS 'o' WHERE o.total > 10");
+    // Guarded and bounded forms (a condition that may raise) place text after the alias.
+    w.check("SELECT * FROM customers 'c' WHERE abs(c.id) > 101");
+    w.check("SELECT c.name FROM customers AS 'c' WHERE c.id IN (SELECT customer_id FROM orders 'o' WHERE abs(o.total) > 1)");
+    w.check("UPDATE orders AS 'o' SET total = 1 WHERE abs(o.total) > 10");
+    let guarded = w
+        .rewrite("SELECT * FROM customers 'c' WHERE abs(c.id) > 101")
+        .expect("rewrite");
+    assert!(guarded.contains("CASE WHEN 'c'."), "{guarded}");
+    let bounded = w
+        .rewrite("SELECT c.name FROM customers AS 'c' WHERE c.id IN (SELECT customer_id FROM orders 'o' WHERE abs(o.total) > 1)")
+        .expect("rewrite");
+    assert!(
+        bounded.contains("INDEXED BY") && bounded.contains("AS 'o'"),
+        "{bounded}"
+    );
+}
+
 #[test]
 fn where_precedence_is_kept() {
     let w = World::new();
