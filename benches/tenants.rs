@@ -142,8 +142,9 @@ fn settle(sides: [&tenantry_sqlite::Connection; 2], cases: &mut [Case], runs: us
 }
 
 /// `TENANTRY_BENCH_PER_STATEMENT=1`: each statement alone, both sides alternately, the
-/// median of 31 rounds of as many runs as fit in 20 ms (a diagnostic beside criterion's
-/// classes: which statements make a class's cost).
+/// median of 31 rounds of as many runs as fit in 20 ms (which statements make a class's
+/// cost), then each class as the sum of its statements' medians: what one run of the
+/// class costs, steadier than criterion's class groups on a shared machine.
 fn per_statement(
     own: &mut tenantry_sqlite::Connection,
     shared: &mut tenantry_sqlite::Connection,
@@ -164,6 +165,7 @@ fn per_statement(
         "{:<32} {:>12} {:>12} {:>9}",
         "statement", "own µs", "shared µs", "cost"
     );
+    let mut classes: Vec<(tenantry_fixtures::QueryClass, f64, f64)> = Vec::new();
     for case in cases {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..31 {
@@ -178,7 +180,29 @@ fn per_statement(
             case.query.name,
             100.0 * (b / a - 1.0)
         );
+        match classes.iter_mut().find(|(c, ..)| *c == case.query.class) {
+            Some((_, own, shared)) => {
+                *own += a;
+                *shared += b;
+            }
+            None => classes.push((case.query.class, a, b)),
+        }
     }
+    eprintln!(
+        "\n{:<32} {:>12} {:>12} {:>9}",
+        "class (sum of medians)", "own µs", "shared µs", "cost"
+    );
+    for (class, a, b) in classes {
+        eprintln!(
+            "{:<32} {a:>12.1} {b:>12.1} {:>+8.1}%",
+            class.as_str(),
+            100.0 * (b / a - 1.0)
+        );
+    }
+    eprintln!(
+        "(writes rolled back: every run of an INSERT splits the same packed page again; \
+         TENANTRY_BENCH_COMMITTED=N times inserts as a live tenant makes them)"
+    );
 }
 
 /// Parameters for `query` sampled through the measured tenant's connection: the sampling
