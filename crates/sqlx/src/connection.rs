@@ -13,18 +13,87 @@ use crate::pool::TenantPool;
 
 /// A connection of the tenant pool held for one tenant: `&mut ScopedConnection` is a
 /// `sqlx::Executor`. What `&mut *tx` of a [`Transaction`] and `&mut *conn` of a
-/// [`PoolConnection`] give.
+/// [`PoolConnection`] both give, so a legacy helper that takes `&mut SqliteConnection`
+/// takes either once its import names [`crate::SqliteConnection`] (this type for a
+/// transaction begun on the pool and a held connection).
+///
+/// ```
+/// use tenantry_sqlx::SqliteConnection; // was: use sqlx::SqliteConnection;
+///
+/// async fn stock(conn: &mut SqliteConnection, sku: &str) -> Result<i64, sqlx::Error> {
+///     sqlx::query_scalar("SELECT qty FROM stock WHERE sku = ?").bind(sku).fetch_one(conn).await
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("shop.db");
+/// # rusqlite::Connection::open(&path)?.execute_batch(
+/// #     "CREATE TABLE stock (sku TEXT, qty INTEGER, tenant_id TEXT NOT NULL);
+/// #      INSERT INTO stock VALUES ('BRK-1', 5, 'store-1'), ('BRK-1', 9, 'store-2');")?;
+/// # let pool = tenantry_sqlx::TenantPool::connect(&format!("sqlite://{}", path.display())).await?;
+/// let store = pool.with_tenant("store-1".parse()?);
+/// let mut tx = store.begin().await?;
+/// assert_eq!(stock(&mut *tx, "BRK-1").await?, 5);
+/// tx.commit().await?;
+/// let mut conn = store.acquire().await?;
+/// assert_eq!(stock(&mut *conn, "BRK-1").await?, 5);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
-pub struct ScopedConnection<C> {
-    inner: C,
+pub struct ScopedConnection<'c> {
+    inner: Holder<'c>,
     pool: TenantPool,
     tenant: TenantId,
 }
 
-impl<C: DerefMut<Target = SqliteConnection>> ScopedConnection<C> {
+/// What a [`ScopedConnection`] holds its connection by.
+#[derive(Debug)]
+enum Holder<'c> {
+    /// Taken from the pool ([`TenantPool::acquire`]).
+    Pooled(sqlx::pool::PoolConnection<Sqlite>),
+    /// A transaction, or a savepoint in one.
+    Transaction(sqlx::Transaction<'c, Sqlite>),
+}
+
+impl Deref for Holder<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        match self {
+            Holder::Pooled(conn) => conn,
+            Holder::Transaction(tx) => tx,
+        }
+    }
+}
+
+impl DerefMut for Holder<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        match self {
+            Holder::Pooled(conn) => conn,
+            Holder::Transaction(tx) => tx,
+        }
+    }
+}
+
+impl ScopedConnection<'_> {
     /// The tenant every statement on this connection runs for.
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
+    }
+
+    /// Begins a transaction on this connection for its tenant, as sqlx's
+    /// `Connection::begin` does: on a held connection a transaction, within a transaction
+    /// a savepoint (committed, its work joins the outer transaction's; rolled back or
+    /// dropped, it is undone alone).
+    ///
+    /// # Errors
+    /// sqlx's.
+    pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
+        if let Holder::Pooled(conn) = &mut self.inner {
+            // The schema is looked at before a transaction begins (its statements cannot).
+            self.pool.refresh_on(conn).await?;
+        }
+        let tx = sqlx::Connection::begin(&mut *self.inner).await?;
+        Ok(Transaction::new(tx, self.pool.clone(), self.tenant.clone()))
     }
 
     pub(crate) fn parts(&mut self) -> (&TenantPool, &mut SqliteConnection, &TenantId) {
@@ -59,7 +128,7 @@ impl<C: DerefMut<Target = SqliteConnection>> ScopedConnection<C> {
 /// [`PoolConnection`] borrows it.
 #[derive(Debug)]
 pub struct Transaction<'c> {
-    conn: ScopedConnection<sqlx::Transaction<'c, Sqlite>>,
+    conn: ScopedConnection<'c>,
 }
 
 impl<'c> Transaction<'c> {
@@ -70,7 +139,7 @@ impl<'c> Transaction<'c> {
     ) -> Self {
         Transaction {
             conn: ScopedConnection {
-                inner,
+                inner: Holder::Transaction(inner),
                 pool,
                 tenant,
             },
@@ -82,7 +151,10 @@ impl<'c> Transaction<'c> {
     /// # Errors
     /// sqlx's.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.conn.inner.commit().await
+        match self.conn.inner {
+            Holder::Transaction(tx) => tx.commit().await,
+            Holder::Pooled(_) => Err(not_a_transaction()),
+        }
     }
 
     /// Rolls the transaction back.
@@ -90,7 +162,10 @@ impl<'c> Transaction<'c> {
     /// # Errors
     /// sqlx's.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.conn.inner.rollback().await
+        match self.conn.inner {
+            Holder::Transaction(tx) => tx.rollback().await,
+            Holder::Pooled(_) => Err(not_a_transaction()),
+        }
     }
 
     /// Begins a transaction nested in this one (a savepoint, as sqlx's `tx.begin()`), for
@@ -100,17 +175,17 @@ impl<'c> Transaction<'c> {
     /// # Errors
     /// sqlx's.
     pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
-        let nested = sqlx::Connection::begin(&mut *self.conn.inner).await?;
-        Ok(Transaction::new(
-            nested,
-            self.conn.pool.clone(),
-            self.conn.tenant.clone(),
-        ))
+        self.conn.begin().await
     }
 }
 
+/// A [`Transaction`] is only ever made over a transaction; this says so should that change.
+fn not_a_transaction() -> sqlx::Error {
+    sqlx::Error::Protocol("tenantry: a Transaction that holds no transaction".into())
+}
+
 impl<'c> Deref for Transaction<'c> {
-    type Target = ScopedConnection<sqlx::Transaction<'c, Sqlite>>;
+    type Target = ScopedConnection<'c>;
     fn deref(&self) -> &Self::Target {
         &self.conn
     }
@@ -127,7 +202,7 @@ impl DerefMut for Transaction<'_> {
 /// dropped, keeping no tenant.
 #[derive(Debug)]
 pub struct PoolConnection {
-    conn: ScopedConnection<sqlx::pool::PoolConnection<Sqlite>>,
+    conn: ScopedConnection<'static>,
 }
 
 impl PoolConnection {
@@ -138,7 +213,7 @@ impl PoolConnection {
     ) -> Self {
         PoolConnection {
             conn: ScopedConnection {
-                inner,
+                inner: Holder::Pooled(inner),
                 pool,
                 tenant,
             },
@@ -150,19 +225,12 @@ impl PoolConnection {
     /// # Errors
     /// sqlx's.
     pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
-        // The schema is looked at before the transaction begins (its statements cannot).
-        self.conn.pool.refresh_on(&mut self.conn.inner).await?;
-        let tx = sqlx::Connection::begin(&mut *self.conn.inner).await?;
-        Ok(Transaction::new(
-            tx,
-            self.conn.pool.clone(),
-            self.conn.tenant.clone(),
-        ))
+        self.conn.begin().await
     }
 }
 
 impl Deref for PoolConnection {
-    type Target = ScopedConnection<sqlx::pool::PoolConnection<Sqlite>>;
+    type Target = ScopedConnection<'static>;
     fn deref(&self) -> &Self::Target {
         &self.conn
     }

@@ -265,12 +265,9 @@ fn of_call<'c>(executor: &'c TenantExecutor<'_>) -> (&'c TenantPool, FromPool, O
 }
 
 /// The connection held, and its tenant.
-fn of_connection<'c, C>(
-    conn: &'c mut ScopedConnection<C>,
-) -> (&'c TenantPool, Held<'c>, Option<TenantId>)
-where
-    C: DerefMut<Target = SqliteConnection>,
-{
+fn of_connection<'c>(
+    conn: &'c mut ScopedConnection<'_>,
+) -> (&'c TenantPool, Held<'c>, Option<TenantId>) {
     let (pool, inner, tenant) = conn.parts();
     (pool, Held(inner), Some(tenant.clone()))
 }
@@ -286,9 +283,6 @@ impl<'c> Executor<'c> for &'c TenantExecutor<'_> {
 }
 
 /// The tenant the connection or transaction was taken for.
-impl<'c, C> Executor<'c> for &'c mut ScopedConnection<C>
-where
-    C: DerefMut<Target = SqliteConnection> + Send + std::fmt::Debug,
-{
+impl<'c> Executor<'c> for &'c mut ScopedConnection<'_> {
     scoped_executor!(of_connection);
 }

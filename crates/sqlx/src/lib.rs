@@ -46,6 +46,14 @@ mod executor;
 mod pool;
 
 pub use connection::{PoolConnection, ScopedConnection, Transaction};
+
+/// The name legacy helpers give the connection they take: with the import changed to
+/// `use tenantry_sqlx::SqliteConnection;`, a helper taking `&mut SqliteConnection` accepts
+/// `&mut *tx` of a [`Transaction`] begun on the pool and `&mut *conn` of a
+/// [`PoolConnection`] (see [`ScopedConnection`]). A transaction begun on a held connection
+/// or nested in another borrows it, so a helper that must take those too names
+/// `&mut ScopedConnection<'_>`.
+pub type SqliteConnection = ScopedConnection<'static>;
 pub use context::{current_tenant, scope};
 pub use error::Error;
 pub use executor::TenantExecutor;

@@ -191,3 +191,70 @@ async fn query_builder_statements_are_scoped() {
     assert_eq!(names(B).await, ["B's oil", "Filter"]);
     assert_eq!(names(DEFAULT_TENANT).await, ["Motor oil"]);
 }
+
+/// Legacy helpers that take `&mut SqliteConnection`, as sqlx services write them, with
+/// only their import changed: they accept the tenant pool's transaction (`&mut *tx`) and
+/// held connection (`&mut *conn`) alike, and `conn.begin()` inside one begins a
+/// transaction (or a savepoint) of the same tenant.
+mod legacy_helpers {
+    use tenantry_sqlx::SqliteConnection; // was: use sqlx::SqliteConnection;
+
+    pub async fn skus(conn: &mut SqliteConnection) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT sku FROM products ORDER BY sku")
+            .fetch_all(conn)
+            .await
+    }
+
+    pub async fn reprice(conn: &mut SqliteConnection, price: f64) -> Result<u64, sqlx::Error> {
+        let mut tx = conn.begin().await?;
+        let done = sqlx::query("UPDATE products SET price = ?")
+            .bind(price)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helpers_taking_a_sqlite_connection_take_transactions_and_held_connections() {
+    use legacy_helpers::{reprice, skus};
+    for layout in [Layout::Column, Layout::TenantFirst] {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = TenantPool::connect(&url(&shop(dir.path(), layout)))
+            .await
+            .unwrap();
+        let b = pool.with_tenant(tenant(B));
+        let mut conn = b.acquire().await.unwrap();
+        sqlx::query("INSERT INTO products (sku, name, price) VALUES ('TIRE-1', 'Tire', 90)")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(skus(&mut conn).await.unwrap(), ["TIRE-1"], "{layout:?}");
+        assert_eq!(reprice(&mut conn, 2.0).await.unwrap(), 1, "{layout:?}");
+        drop(conn);
+
+        let mut tx = b.begin().await.unwrap();
+        assert_eq!(skus(&mut tx).await.unwrap(), ["TIRE-1"], "{layout:?}");
+        // A savepoint inside the transaction, rolled back with it.
+        assert_eq!(reprice(&mut tx, 3.0).await.unwrap(), 1, "{layout:?}");
+        tx.rollback().await.unwrap();
+
+        let prices = |store| {
+            let pool = &pool;
+            async move {
+                sqlx::query_as::<_, (String, f64)>("SELECT sku, price FROM products")
+                    .fetch_all(&pool.with_tenant(tenant(store)))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(prices(B).await, [("TIRE-1".to_owned(), 2.0)], "{layout:?}");
+        assert_eq!(
+            prices(DEFAULT_TENANT).await,
+            [("OIL-5W30".to_owned(), 24.5)],
+            "{layout:?}"
+        );
+    }
+}
