@@ -2,7 +2,11 @@
 //! recursion limit, and every token read (`sqlparser` stops quietly at some words, such as
 //! `END`, and text it did not read must not run).
 
-use sqlparser::ast::Statement;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    AccessExpr, Expr, Ident, Statement, Value, ValueWithSpan, VisitMut, visit_expressions_mut,
+};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
@@ -27,7 +31,7 @@ pub(crate) fn statement(tokens: Vec<TokenWithSpan>) -> Result<Statement, Unreada
     let mut parser = Parser::new(&SQLiteDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens);
-    let statement = parser
+    let mut statement = parser
         .parse_statement()
         .map_err(|e| Unreadable::Parser(e.to_string()))?;
     let rest = parser.peek_token();
@@ -38,5 +42,46 @@ pub(crate) fn statement(tokens: Vec<TokenWithSpan>) -> Result<Statement, Unreada
             column: rest.span.start.column,
         });
     }
+    strings_as_names(&mut statement);
     Ok(statement)
+}
+
+/// SQLite reads a string before a dot as a name (`'c'.rowid`, `'main'.t.x`: its grammar's
+/// `nm DOT nm`, where a name may be a string), sqlparser as a field access on a string
+/// value. Each such access becomes the compound identifier SQLite reads (the string a name
+/// quoted with `'`, at the string's position), so every check of names sees it.
+pub(crate) fn strings_as_names<V: VisitMut>(node: &mut V) {
+    let _ = visit_expressions_mut(node, |expr| {
+        string_qualified(expr);
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+/// See [`strings_as_names`]: one expression.
+fn string_qualified(expr: &mut Expr) {
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return;
+    };
+    let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(name),
+        span,
+    }) = root.as_ref()
+    else {
+        return;
+    };
+    let mut parts = vec![Ident {
+        value: name.clone(),
+        quote_style: Some('\''),
+        span: *span,
+    }];
+    for access in access_chain.iter() {
+        match access {
+            AccessExpr::Dot(Expr::Identifier(ident)) => parts.push(ident.clone()),
+            AccessExpr::Dot(_) | AccessExpr::Subscript(_) => return,
+        }
+    }
+    // SQLite's names have at most three parts (schema, table, column).
+    if parts.len() <= 3 {
+        *expr = Expr::CompoundIdentifier(parts);
+    }
 }

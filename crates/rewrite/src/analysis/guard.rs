@@ -146,10 +146,11 @@ pub(super) fn place(
     }
     for (piece, term) in pieces.iter().zip(&candidate.terms) {
         let text = src.sql.get(piece.clone())?;
-        let parsed = Parser::new(&SQLiteDialect {})
+        let mut parsed = Parser::new(&SQLiteDialect {})
             .try_with_sql(text)
             .and_then(|mut p| p.parse_expr())
             .ok()?;
+        crate::parse::strings_as_names(&mut parsed);
         if parsed.to_string() != *term {
             return None;
         }

@@ -70,6 +70,21 @@ fn string_aliases_of_tables_views_and_targets() {
     w.check("SELECT * FROM customers 'c' WHERE abs(c.id) > 101");
     w.check("SELECT c.name FROM customers AS 'c' WHERE c.id IN (SELECT customer_id FROM orders 'o' WHERE abs(o.total) > 1)");
     w.check("UPDATE orders AS 'o' SET total = 1 WHERE abs(o.total) > 10");
+    // A string before a dot is a name too (`nm DOT nm`): sqlparser reads a field access
+    // on a string. Rowid reads, `main` prefixes, and plain columns through it.
+    w.check("SELECT 'c'.rowid, name FROM customers 'c'");
+    w.check("SELECT name FROM customers AS 'c' ORDER BY 'c'.rowid");
+    w.check("SELECT 'customers'.oid FROM customers");
+    w.check("SELECT *, 'main'.customers.name FROM customers");
+    w.check("UPDATE orders AS 'o' SET total = 2 WHERE 'o'.rowid = 101");
+    w.check("DELETE FROM orders AS 'o' WHERE 'o'.oid = 102");
+    let join = "SELECT c.name FROM customers c JOIN orders o ON 'o'.customer_id = 'c'.id";
+    w.check(join);
+    let plain = w.rewrite(join).expect("rewrite");
+    assert!(
+        !plain.contains("INDEXED BY"),
+        "a qualified column is no raising access: {plain}"
+    );
     let guarded = w
         .rewrite("SELECT * FROM customers 'c' WHERE abs(c.id) > 101")
         .expect("rewrite");

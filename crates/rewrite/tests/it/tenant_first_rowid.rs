@@ -15,6 +15,9 @@ fn a_rowid_kept_in_a_key_column_reads_that_column() {
         // Read from a subquery, through a WITHOUT ROWID table to the outer one: exposed.
         "SELECT (SELECT count(*) FROM price_levels WHERE rowid > 1) FROM users",
         "SELECT id FROM users WHERE rowid IN (SELECT max(rowid) FROM users)",
+        // A string before a dot is a name (`'u'.rowid`), which sqlparser reads otherwise.
+        "SELECT 'u'.rowid, username FROM users 'u'",
+        "SELECT 'users'.oid FROM users ORDER BY 'users'.rowid",
     ] {
         w.check(sql);
     }
@@ -33,6 +36,8 @@ fn a_write_targets_rowid_is_its_key_column() {
     w.check("UPDATE vehicles SET plate = 'X' WHERE rowid = 2");
     w.check("DELETE FROM users WHERE oid = 3 RETURNING rowid, username");
     w.check("UPDATE users SET note = 'n' || rowid RETURNING _rowid_");
+    w.check("UPDATE vehicles AS 'v' SET plate = 'Y' WHERE 'v'.rowid = 2");
+    w.check("DELETE FROM users AS 'u' WHERE 'u'.oid = 2");
     w.assert_slices_equal("writes by rowid");
     assert_eq!(
         rewrite(&w, "DELETE FROM vehicles WHERE rowid = 2").as_deref(),
@@ -46,6 +51,7 @@ fn a_rowid_that_is_gone_is_refused_not_looked_up_further_out() {
     for sql in [
         "SELECT rowid FROM customers",
         "SELECT c.oid FROM customers c",
+        "SELECT 'c'.rowid FROM customers 'c'",
         "UPDATE customers SET name = 'x' WHERE rowid = 1",
         // Legacy: the inner rowid is customers' (it had one), not vehicles'.
         "SELECT (SELECT max(rowid) FROM customers) FROM vehicles",
