@@ -50,7 +50,9 @@ const NOT_HELD: &str = "nobody holds this";
 /// string (`t.'tenant_id'`), whose constant SQLite would put in place of a guard's column,
 /// and a full-text ranking function FTS5 runs on every tenant's matches (red team 8); a
 /// view's column that may raise, which SQLite puts into the statement's WHERE, alone or
-/// beside another table's index (red team 10).
+/// beside another table's index (red team 10); a ranking function set through a `main.`
+/// prefix, parentheses, COLLATE, or a subquery's or CTE's column that SQLite pushes down
+/// into the full-text scan (red team 12).
 const PROBES: &[&str] = &[
     "SELECT count(*) FROM customers WHERE phone > '' \
      AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
@@ -90,6 +92,20 @@ const PROBES: &[&str] = &[
      AND audit_log.'tenant_id' = 'store-b'",
     "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' AND psi.rank MATCH 'snippet()' \
      ORDER BY rank",
+    "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' AND 'main'.psi.rank = 'highlight(9)' \
+     ORDER BY rank",
+    "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' \
+     AND 'main'.'psi'.'rank' = 'highlight(9)' ORDER BY rank",
+    "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' AND main.psi.rank = 'highlight(9)' \
+     ORDER BY rank",
+    "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' AND (rank) = 'highlight(9)' \
+     ORDER BY rank",
+    "SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' \
+     AND rank COLLATE binary = 'highlight(9)' ORDER BY rank",
+    "SELECT d.rowid FROM (SELECT rowid, rank AS r FROM psi WHERE psi MATCH '\"{g}\"' \
+     ORDER BY rank) AS d WHERE d.r = 'highlight(9)'",
+    "WITH d AS (SELECT rowid, rank FROM psi WHERE psi MATCH '\"{g}\"' ORDER BY rank) \
+     SELECT rowid FROM d WHERE d.rank = 'highlight(9)'",
     "SELECT count(*) FROM contacts WHERE phone > '' \
      AND CASE WHEN phone = '{g}' THEN ext END IS NULL",
     "SELECT count(*) FROM log_view WHERE (msg > '' \

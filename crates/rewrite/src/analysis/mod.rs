@@ -104,6 +104,6 @@ pub(crate) fn analyze<'s>(
         }
     }
     raising::check_indexes(cx.schema, &model)?;
-    raising::check_rank(cx.schema, statement, &used, &model)?;
+    raising::check_rank(statement, &model, cx.in_view)?;
     Ok(model)
 }

@@ -854,55 +854,89 @@ pub(super) fn check_indexes(schema: &Schema, model: &Model<'_>) -> Result<(), Re
     Ok(())
 }
 
-/// When the statement reads a tenant virtual table: it sets no `rank` (`rank MATCH …`,
-/// `rank = …`, the table's or unqualified), whose ranking function FTS5 would run on every
-/// tenant's matching rows before the tenant test.
+/// When the statement reads a tenant virtual table: it constrains no `rank`. FTS5 takes a
+/// constraint on `rank` (`rank MATCH 'fn()'`, `rank = 'fn()'`) as the ranking function
+/// to run, and runs it on every tenant's matching rows before the tenant test, so its
+/// errors tell what other tenants' documents hold. SQLite hands FTS5 such a constraint
+/// however it is written (parentheses, COLLATE, a `main.` prefix) and pushes a condition
+/// on a subquery's, CTE's or view's column down into the scan, so the rule is on names:
+/// a name `rank` (any qualifier) may stand only in an ORDER BY, or among the statement's
+/// own result columns (not a view's: a view is always read from outside). Anywhere else,
+/// refused, even where it names another table's column.
 ///
 /// # Errors
 /// [`Refusal::VirtualTable`] with [`VirtualForm::RankConstraint`].
 pub(super) fn check_rank(
-    schema: &Schema,
     statement: &Statement,
-    names: &Names,
     model: &Model<'_>,
+    in_view: bool,
 ) -> Result<(), Refusal> {
     let Some(read) = model.in_place.iter().find(|r| r.table.module.is_some()) else {
         return Ok(());
     };
-    let virtual_names = virtual_table_names(schema, &names.tables);
-    struct Rank<'n>(&'n VirtualNames);
-    impl Visitor for Rank<'_> {
+    let mut allowed: Vec<*const Expr> = Vec::new();
+    struct OrderBys<'a>(&'a mut Vec<*const Expr>);
+    impl Visitor for OrderBys<'_> {
         type Break = ();
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            let is_rank = |e: &Expr| match e {
-                Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rank"),
-                Expr::CompoundIdentifier(parts) => match parts.as_slice() {
-                    [q, c] => {
-                        c.value.eq_ignore_ascii_case("rank")
-                            && self
-                                .0
-                                .tables
-                                .iter()
-                                .any(|t| t.eq_ignore_ascii_case(&q.value))
-                    }
-                    _ => false,
-                },
-                _ => false,
-            };
-            match expr {
-                Expr::BinaryOp { left, right, .. } if is_rank(left) || is_rank(right) => {
-                    ControlFlow::Break(())
-                }
-                Expr::In { expr, .. } if is_rank(expr) => ControlFlow::Break(()),
-                _ => ControlFlow::Continue(()),
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(order_by) = &query.order_by {
+                let _ = sqlparser::ast::visit_expressions(order_by, |e| {
+                    self.0.push(e);
+                    ControlFlow::<()>::Continue(())
+                });
             }
+            ControlFlow::Continue(())
         }
     }
-    if statement.visit(&mut Rank(&virtual_names)).is_break() {
+    let _ = statement.visit(&mut OrderBys(&mut allowed));
+    if let (false, Statement::Query(query)) = (in_view, statement) {
+        result_columns(&query.body, &mut allowed);
+    }
+    let names_rank = |e: &Expr| match e {
+        Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rank"),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")),
+        _ => false,
+    };
+    let constrained = sqlparser::ast::visit_expressions(statement, |e| {
+        if names_rank(e) && !allowed.contains(&std::ptr::from_ref(e)) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    if constrained.is_break() {
         return Err(Refusal::VirtualTable {
             table: read.table.name.clone(),
             form: VirtualForm::RankConstraint,
         });
     }
     Ok(())
+}
+
+/// The expressions of the result columns of a statement's own query (each SELECT of a
+/// compound one), pushed onto `out`.
+fn result_columns(body: &SetExpr, out: &mut Vec<*const Expr>) {
+    match body {
+        SetExpr::Select(select) => {
+            for item in &select.projection {
+                let _ = sqlparser::ast::visit_expressions(item, |e| {
+                    out.push(e);
+                    ControlFlow::<()>::Continue(())
+                });
+            }
+        }
+        SetExpr::Query(query) => result_columns(&query.body, out),
+        SetExpr::SetOperation { left, right, .. } => {
+            result_columns(left, out);
+            result_columns(right, out);
+        }
+        SetExpr::Values(_)
+        | SetExpr::Insert(_)
+        | SetExpr::Update(_)
+        | SetExpr::Delete(_)
+        | SetExpr::Merge(_)
+        | SetExpr::Table(_) => {}
+    }
 }

@@ -394,3 +394,63 @@ fn bm25_scores_count_every_tenants_rows() {
     assert_eq!(single.rows.len(), multi.rows.len());
     assert_ne!(single.rows, multi.rows);
 }
+
+/// A name `rank` stands only in an ORDER BY or among the statement's own result columns:
+/// anywhere else SQLite may hand FTS5 a constraint on it (a ranking function FTS5 runs on
+/// every tenant's matches), however it is written or from however far out it is pushed
+/// down (red team 12).
+#[test]
+fn fts5_rank_is_read_and_ordered_by_never_constrained() {
+    let w = world();
+    let m = "product_search_index MATCH 'red'";
+    for sql in [
+        format!("SELECT rowid FROM product_search_index WHERE {m} AND rank MATCH 'bm25()'"),
+        format!("SELECT rowid FROM product_search_index WHERE {m} AND (rank) = 'bm25()'"),
+        format!("SELECT rowid FROM product_search_index WHERE {m} AND rank COLLATE binary = 'x'"),
+        format!(
+            "SELECT rowid FROM product_search_index WHERE {m} AND main.product_search_index.rank = 'x'"
+        ),
+        format!(
+            "SELECT rowid FROM product_search_index WHERE {m} \
+             AND 'main'.'product_search_index'.'rank' = 'x'"
+        ),
+        format!("SELECT rowid FROM product_search_index WHERE {m} AND rank IN ('x')"),
+        format!(
+            "SELECT d.rowid FROM (SELECT rowid, rank AS r FROM product_search_index WHERE {m}) AS d \
+             WHERE d.r = 'x'"
+        ),
+        format!(
+            "WITH d AS (SELECT rowid, rank FROM product_search_index WHERE {m} ORDER BY rank) \
+             SELECT rowid FROM d WHERE d.rank = 'x'"
+        ),
+        format!(
+            "SELECT p.name FROM products p JOIN product_search_index s ON s.product_id = p.id \
+             AND s.rank = 'x' WHERE {m}"
+        ),
+    ] {
+        // (`rank MATCH` also counts as a condition that may raise, which a full-text
+        // table cannot be bounded for.)
+        assert!(
+            matches!(
+                refusal(&w, &sql),
+                Refusal::VirtualTable {
+                    form: VirtualForm::RankConstraint,
+                    ..
+                } | Refusal::BoundedVirtualTable { .. }
+            ),
+            "{sql}: {:?}",
+            refusal(&w, &sql)
+        );
+    }
+    // Read, and ordered by, at any depth.
+    w.check_ordered(&format!(
+        "SELECT product_id, rank < 0 FROM product_search_index WHERE {m} ORDER BY rank"
+    ));
+    w.check_ordered(&format!(
+        "SELECT s.product_id FROM (SELECT product_id FROM product_search_index WHERE {m} \
+         ORDER BY rank) AS s ORDER BY s.product_id"
+    ));
+    w.check_ordered(&format!(
+        "SELECT product_id FROM product_search_index WHERE {m} ORDER BY product_search_index.rank"
+    ));
+}
