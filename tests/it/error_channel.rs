@@ -52,7 +52,8 @@ const NOT_HELD: &str = "nobody holds this";
 /// view's column that may raise, which SQLite puts into the statement's WHERE, alone or
 /// beside another table's index (red team 10); a ranking function set through a `main.`
 /// prefix, parentheses, COLLATE, or a subquery's or CTE's column that SQLite pushes down
-/// into the full-text scan (red team 12).
+/// into the full-text scan (red team 12), or through a result column's alias, or in a
+/// subquery inside a result column or an ORDER BY.
 const PROBES: &[&str] = &[
     "SELECT count(*) FROM customers WHERE phone > '' \
      AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
@@ -106,6 +107,11 @@ const PROBES: &[&str] = &[
      ORDER BY rank) AS d WHERE d.r = 'highlight(9)'",
     "WITH d AS (SELECT rowid, rank FROM psi WHERE psi MATCH '\"{g}\"' ORDER BY rank) \
      SELECT rowid FROM d WHERE d.rank = 'highlight(9)'",
+    "SELECT rank AS r FROM psi WHERE psi MATCH '\"{g}\"' AND r = 'highlight(9)' ORDER BY rank",
+    "SELECT (SELECT rowid FROM psi WHERE psi MATCH '\"{g}\"' AND rank = 'highlight(9)' \
+     ORDER BY rank LIMIT 1)",
+    "SELECT rowid FROM psi WHERE psi MATCH 'doc' ORDER BY (SELECT p2.rowid FROM psi AS p2 \
+     WHERE psi MATCH '\"{g}\"' AND p2.rank = 'highlight(9)' ORDER BY p2.rank LIMIT 1)",
     "SELECT count(*) FROM contacts WHERE phone > '' \
      AND CASE WHEN phone = '{g}' THEN ext END IS NULL",
     "SELECT count(*) FROM log_view WHERE (msg > '' \

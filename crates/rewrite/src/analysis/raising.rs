@@ -874,33 +874,37 @@ pub(super) fn check_rank(
     let Some(read) = model.in_place.iter().find(|r| r.table.module.is_some()) else {
         return Ok(());
     };
-    let mut allowed: Vec<*const Expr> = Vec::new();
-    struct OrderBys<'a>(&'a mut Vec<*const Expr>);
+    // The names that may stand where they are: directly in an ORDER BY or a top-level
+    // result column, not in a subquery there (whose WHERE is a WHERE).
+    let mut allowed = Allowed::default();
+    struct OrderBys<'a>(&'a mut Allowed);
     impl Visitor for OrderBys<'_> {
         type Break = ();
         fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
             if let Some(order_by) = &query.order_by {
-                let _ = sqlparser::ast::visit_expressions(order_by, |e| {
-                    self.0.push(e);
-                    ControlFlow::<()>::Continue(())
-                });
+                self.0.add(order_by);
             }
             ControlFlow::Continue(())
         }
     }
     let _ = statement.visit(&mut OrderBys(&mut allowed));
+    // A result column's alias names its expression in the WHERE, GROUP BY and HAVING too.
+    let mut aliases: Vec<String> = Vec::new();
     if let (false, Statement::Query(query)) = (in_view, statement) {
-        result_columns(&query.body, &mut allowed);
+        result_columns(&query.body, &mut allowed, &mut aliases);
     }
-    let names_rank = |e: &Expr| match e {
-        Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rank"),
-        Expr::CompoundIdentifier(parts) => parts
-            .last()
-            .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")),
-        _ => false,
-    };
     let constrained = sqlparser::ast::visit_expressions(statement, |e| {
-        if names_rank(e) && !allowed.contains(&std::ptr::from_ref(e)) {
+        let named = match e {
+            Expr::Identifier(i) => {
+                i.value.eq_ignore_ascii_case("rank")
+                    || aliases.iter().any(|a| a.eq_ignore_ascii_case(&i.value))
+            }
+            Expr::CompoundIdentifier(parts) => parts
+                .last()
+                .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")),
+            _ => false,
+        };
+        if named && !allowed.exprs.contains(&std::ptr::from_ref(e)) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
@@ -915,22 +919,71 @@ pub(super) fn check_rank(
     Ok(())
 }
 
-/// The expressions of the result columns of a statement's own query (each SELECT of a
-/// compound one), pushed onto `out`.
-fn result_columns(body: &SetExpr, out: &mut Vec<*const Expr>) {
+/// See [`check_rank`]: the expressions that stand directly in an ORDER BY or a result
+/// column, outside any subquery there.
+#[derive(Default)]
+struct Allowed {
+    exprs: Vec<*const Expr>,
+    /// How many queries deep the visit is, below the node added.
+    depth: usize,
+}
+
+impl Allowed {
+    fn add<V: Visit>(&mut self, node: &V) {
+        self.depth = 0;
+        let _ = node.visit(self);
+    }
+}
+
+impl Visitor for Allowed {
+    type Break = ();
+    fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+    fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth = self.depth.saturating_sub(1);
+        ControlFlow::Continue(())
+    }
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self.depth == 0 {
+            self.exprs.push(expr);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The result columns of a statement's own query (each SELECT of a compound one), added
+/// to `allowed`, and the aliases of those that name `rank` pushed onto `aliases`.
+fn result_columns(body: &SetExpr, allowed: &mut Allowed, aliases: &mut Vec<String>) {
     match body {
         SetExpr::Select(select) => {
             for item in &select.projection {
-                let _ = sqlparser::ast::visit_expressions(item, |e| {
-                    out.push(e);
-                    ControlFlow::<()>::Continue(())
-                });
+                allowed.add(item);
+                if let SelectItem::ExprWithAlias { expr, alias } = item
+                    && sqlparser::ast::visit_expressions(expr, |e| match e {
+                        Expr::Identifier(i) if i.value.eq_ignore_ascii_case("rank") => {
+                            ControlFlow::Break(())
+                        }
+                        Expr::CompoundIdentifier(parts)
+                            if parts
+                                .last()
+                                .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")) =>
+                        {
+                            ControlFlow::Break(())
+                        }
+                        _ => ControlFlow::Continue(()),
+                    })
+                    .is_break()
+                {
+                    aliases.push(alias.value.clone());
+                }
             }
         }
-        SetExpr::Query(query) => result_columns(&query.body, out),
+        SetExpr::Query(query) => result_columns(&query.body, allowed, aliases),
         SetExpr::SetOperation { left, right, .. } => {
-            result_columns(left, out);
-            result_columns(right, out);
+            result_columns(left, allowed, aliases);
+            result_columns(right, allowed, aliases);
         }
         SetExpr::Values(_)
         | SetExpr::Insert(_)

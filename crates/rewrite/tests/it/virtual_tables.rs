@@ -427,6 +427,14 @@ fn fts5_rank_is_read_and_ordered_by_never_constrained() {
             "SELECT p.name FROM products p JOIN product_search_index s ON s.product_id = p.id \
              AND s.rank = 'x' WHERE {m}"
         ),
+        // A result column's alias names its expression in the WHERE.
+        format!("SELECT rank AS r FROM product_search_index WHERE {m} AND r = 'x' ORDER BY rank"),
+        // A subquery in a result column or an ORDER BY has a WHERE of its own.
+        format!("SELECT (SELECT rowid FROM product_search_index WHERE {m} AND rank = 'x' LIMIT 1)"),
+        format!(
+            "SELECT rowid FROM product_search_index WHERE {m} ORDER BY (SELECT p.rowid \
+             FROM product_search_index AS p WHERE {m} AND p.rank = 'x' LIMIT 1)"
+        ),
     ] {
         // (`rank MATCH` also counts as a condition that may raise, which a full-text
         // table cannot be bounded for.)
@@ -452,5 +460,9 @@ fn fts5_rank_is_read_and_ordered_by_never_constrained() {
     ));
     w.check_ordered(&format!(
         "SELECT product_id FROM product_search_index WHERE {m} ORDER BY product_search_index.rank"
+    ));
+    w.check_ordered(&format!(
+        "SELECT product_id, rank < 0 AS r FROM product_search_index WHERE {m} \
+         ORDER BY r, product_id"
     ));
 }
