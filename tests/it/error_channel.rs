@@ -52,8 +52,9 @@ const NOT_HELD: &str = "nobody holds this";
 /// view's column that may raise, which SQLite puts into the statement's WHERE, alone or
 /// beside another table's index (red team 10); a ranking function set through a `main.`
 /// prefix, parentheses, COLLATE, or a subquery's or CTE's column that SQLite pushes down
-/// into the full-text scan (red team 12), or through a result column's alias, or in a
-/// subquery inside a result column or an ORDER BY.
+/// into the full-text scan (red team 12), or through a result column's alias, in a
+/// subquery inside a result column or an ORDER BY, or by `JOIN … USING (rank)` (red team
+/// 13).
 const PROBES: &[&str] = &[
     "SELECT count(*) FROM customers WHERE phone > '' \
      AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
@@ -112,6 +113,12 @@ const PROBES: &[&str] = &[
      ORDER BY rank LIMIT 1)",
     "SELECT rowid FROM psi WHERE psi MATCH 'doc' ORDER BY (SELECT p2.rowid FROM psi AS p2 \
      WHERE psi MATCH '\"{g}\"' AND p2.rank = 'highlight(9)' ORDER BY p2.rank LIMIT 1)",
+    "SELECT rowid, rank AS r FROM psi WHERE psi MATCH '\"{g}\"' GROUP BY r \
+     HAVING r = 'highlight(9)' ORDER BY rank",
+    "SELECT rowid FROM psi WHERE psi MATCH 'doc' UNION ALL SELECT (SELECT rowid FROM psi \
+     WHERE psi MATCH '\"{g}\"' AND rank = 'highlight(9)' ORDER BY rank)",
+    "SELECT psi.rowid FROM (SELECT 'highlight(9)' AS rank) AS x JOIN psi USING (rank) \
+     WHERE psi MATCH '\"{g}\"' ORDER BY psi.rank",
     "SELECT count(*) FROM contacts WHERE phone > '' \
      AND CASE WHEN phone = '{g}' THEN ext END IS NULL",
     "SELECT count(*) FROM log_view WHERE (msg > '' \

@@ -31,8 +31,9 @@ use crate::analysis::terms::{self, Nesting};
 use crate::refusal::{Refusal, VirtualForm};
 use crate::schema::Schema;
 use sqlparser::ast::{
-    BinaryOperator, Expr, Function, Insert, OnConflictAction, OnInsert, OrderByKind, Query,
-    SelectItem, SetExpr, Statement, TableFactor, UnaryOperator, Value, Visit, Visitor,
+    BinaryOperator, Expr, Function, Insert, JoinConstraint, OnConflictAction, OnInsert,
+    OrderByKind, Query, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator,
+    Value, Visit, Visitor,
 };
 
 /// Functions (lower case) that return a value, never an error, whatever their arguments,
@@ -888,6 +889,18 @@ pub(super) fn check_rank(
         }
     }
     let _ = statement.visit(&mut OrderBys(&mut allowed));
+    // `USING (rank)` matches the hidden column too: SQLite adds `x.rank = t.rank`.
+    struct Usings;
+    impl Visitor for Usings {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if body_uses_rank(&query.body) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
     // A result column's alias names its expression in the WHERE, GROUP BY and HAVING too.
     let mut aliases: Vec<String> = Vec::new();
     if let (false, Statement::Query(query)) = (in_view, statement) {
@@ -910,13 +923,59 @@ pub(super) fn check_rank(
             ControlFlow::Continue(())
         }
     });
-    if constrained.is_break() {
+    if constrained.is_break() || statement.visit(&mut Usings).is_break() {
         return Err(Refusal::VirtualTable {
             table: read.table.name.clone(),
             form: VirtualForm::RankConstraint,
         });
     }
     Ok(())
+}
+
+/// Whether a SELECT of `body` joins by `USING` a column named `rank`.
+fn body_uses_rank(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Select(select) => joins_use_rank(&select.from),
+        SetExpr::SetOperation { left, right, .. } => body_uses_rank(left) || body_uses_rank(right),
+        // Visited as queries of their own.
+        SetExpr::Query(_)
+        | SetExpr::Values(_)
+        | SetExpr::Insert(_)
+        | SetExpr::Update(_)
+        | SetExpr::Delete(_)
+        | SetExpr::Merge(_)
+        | SetExpr::Table(_) => false,
+    }
+}
+
+/// See [`body_uses_rank`]: the joins of a FROM, nested ones included.
+fn joins_use_rank(from: &[TableWithJoins]) -> bool {
+    let nested = |factor: &TableFactor| match factor {
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => joins_use_rank(std::slice::from_ref(table_with_joins.as_ref())),
+        _ => false,
+    };
+    from.iter().any(|t| {
+        nested(&t.relation)
+            || t.joins.iter().any(|join| {
+                nested(&join.relation)
+                    || match crate::classify::join_constraint(&join.join_operator) {
+                        Ok(JoinConstraint::Using(names) | JoinConstraint::UsingAlias(names, _)) => {
+                            names.iter().any(|name| {
+                                name.0
+                                    .last()
+                                    .and_then(|part| part.as_ident())
+                                    .is_some_and(|i| i.value.eq_ignore_ascii_case("rank"))
+                            })
+                        }
+                        Ok(
+                            JoinConstraint::On(_) | JoinConstraint::Natural | JoinConstraint::None,
+                        )
+                        | Err(_) => false,
+                    }
+            })
+    })
 }
 
 /// See [`check_rank`]: the expressions that stand directly in an ORDER BY or a result

@@ -427,6 +427,11 @@ fn fts5_rank_is_read_and_ordered_by_never_constrained() {
             "SELECT p.name FROM products p JOIN product_search_index s ON s.product_id = p.id \
              AND s.rank = 'x' WHERE {m}"
         ),
+        // USING matches the hidden column: SQLite adds `x.rank = s.rank`.
+        format!(
+            "SELECT s.rowid FROM (SELECT 'x' AS rank) AS x JOIN product_search_index AS s \
+             USING (rank) WHERE {m} ORDER BY s.rank"
+        ),
         // A result column's alias names its expression in the WHERE.
         format!("SELECT rank AS r FROM product_search_index WHERE {m} AND r = 'x' ORDER BY rank"),
         // A subquery in a result column or an ORDER BY has a WHERE of its own.
