@@ -907,16 +907,9 @@ pub(super) fn check_rank(
         result_columns(&query.body, &mut allowed, &mut aliases);
     }
     let constrained = sqlparser::ast::visit_expressions(statement, |e| {
-        let named = match e {
-            Expr::Identifier(i) => {
-                i.value.eq_ignore_ascii_case("rank")
-                    || aliases.iter().any(|a| a.eq_ignore_ascii_case(&i.value))
-            }
-            Expr::CompoundIdentifier(parts) => parts
-                .last()
-                .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")),
-            _ => false,
-        };
+        let named = names_rank(e)
+            || matches!(e, Expr::Identifier(i)
+                if aliases.iter().any(|a| a.eq_ignore_ascii_case(&i.value)));
         if named && !allowed.exprs.contains(&std::ptr::from_ref(e)) {
             ControlFlow::Break(())
         } else {
@@ -978,6 +971,17 @@ fn joins_use_rank(from: &[TableWithJoins]) -> bool {
     })
 }
 
+/// Whether `expr` is a name whose last part is `rank` (any qualifier, any quoting).
+fn names_rank(expr: &Expr) -> bool {
+    match expr {
+        Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rank"),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")),
+        _ => false,
+    }
+}
+
 /// See [`check_rank`]: the expressions that stand directly in an ORDER BY or a result
 /// column, outside any subquery there.
 #[derive(Default)]
@@ -1020,18 +1024,12 @@ fn result_columns(body: &SetExpr, allowed: &mut Allowed, aliases: &mut Vec<Strin
             for item in &select.projection {
                 allowed.add(item);
                 if let SelectItem::ExprWithAlias { expr, alias } = item
-                    && sqlparser::ast::visit_expressions(expr, |e| match e {
-                        Expr::Identifier(i) if i.value.eq_ignore_ascii_case("rank") => {
+                    && sqlparser::ast::visit_expressions(expr, |e| {
+                        if names_rank(e) {
                             ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
                         }
-                        Expr::CompoundIdentifier(parts)
-                            if parts
-                                .last()
-                                .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")) =>
-                        {
-                            ControlFlow::Break(())
-                        }
-                        _ => ControlFlow::Continue(()),
                     })
                     .is_break()
                 {
