@@ -217,17 +217,18 @@ struct State {
 /// The largest file the migration maps into memory (see [`tune`]).
 const MAP_UP_TO_BYTES: i64 = 512 << 20;
 
-/// Connection settings for the migration only: a bigger page cache, worker threads for the
-/// index sorts, and, for a file of up to [`MAP_UP_TO_BYTES`], the file mapped into memory,
+/// Connection settings for the migration only: a bigger page cache, temporary data (the
+/// index sorts) in memory, and, for a file of up to [`MAP_UP_TO_BYTES`], the file mapped into memory,
 /// so reading the old tables does not copy each of their pages into the cache. A bigger
 /// file is not mapped: its change does not fit in the cache, and a change that spills out
 /// of it was measured much slower mapped (2.8 GB, tenant-first: verification 62 s against
-/// 17 s). Nothing here is stored in the database.
+/// 17 s). No sorter worker threads (`PRAGMA threads`): SQLite gives the sorter none while
+/// temporary data is in memory, and with it in files an index sort uses them only once it
+/// spills past the cache. Nothing here is stored in the database.
 fn tune(conn: &Connection) -> Result<()> {
     let err = || Error::sqlite(Step::Preflight, None);
     conn.execute_batch(
-        "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA threads = 2; \
-         PRAGMA foreign_keys = OFF;",
+        "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;",
     )
     .map_err(err())?;
     let bytes: i64 = conn
