@@ -28,6 +28,7 @@ use std::ops::ControlFlow;
 
 use crate::analysis::model::{Model, WriteClauses};
 use crate::analysis::terms::{self, Nesting};
+use crate::classify::Factor;
 use crate::refusal::{Refusal, VirtualForm};
 use crate::schema::Schema;
 use sqlparser::ast::{
@@ -943,11 +944,10 @@ fn body_uses_rank(body: &SetExpr) -> bool {
 
 /// See [`body_uses_rank`]: the joins of a FROM, nested ones included.
 fn joins_use_rank(from: &[TableWithJoins]) -> bool {
-    let nested = |factor: &TableFactor| match factor {
-        TableFactor::NestedJoin {
-            table_with_joins, ..
-        } => joins_use_rank(std::slice::from_ref(table_with_joins.as_ref())),
-        _ => false,
+    let nested = |factor: &TableFactor| match crate::classify::factor(factor) {
+        Factor::Nested(joins) => joins_use_rank(std::slice::from_ref(joins)),
+        // A subquery is visited as a query of its own.
+        Factor::Table { .. } | Factor::Derived { .. } | Factor::Foreign => false,
     };
     from.iter().any(|t| {
         nested(&t.relation)

@@ -432,6 +432,11 @@ fn fts5_rank_is_read_and_ordered_by_never_constrained() {
             "SELECT s.rowid FROM (SELECT 'x' AS rank) AS x JOIN product_search_index AS s \
              USING (rank) WHERE {m} ORDER BY s.rank"
         ),
+        format!(
+            "SELECT s.rowid FROM products AS p JOIN ((SELECT 'x' AS rank) AS x \
+             JOIN product_search_index AS s USING (rank)) ON s.product_id = p.id \
+             WHERE {m} ORDER BY s.rank"
+        ),
         // A result column's alias names its expression in the WHERE.
         format!("SELECT rank AS r FROM product_search_index WHERE {m} AND r = 'x' ORDER BY rank"),
         // A subquery in a result column or an ORDER BY has a WHERE of its own.
