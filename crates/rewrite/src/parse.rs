@@ -46,11 +46,23 @@ pub(crate) fn statement(tokens: Vec<TokenWithSpan>) -> Result<Statement, Unreada
     Ok(statement)
 }
 
+/// Parses an expression at the start of `text`, read as [`statement`] reads one (the same
+/// recursion limit, strings before a dot as names); `None` on the parser's error.
+pub(crate) fn expression(text: &str) -> Option<Expr> {
+    let mut parser = Parser::new(&SQLiteDialect {})
+        .with_recursion_limit(RECURSION_LIMIT)
+        .try_with_sql(text)
+        .ok()?;
+    let mut expr = parser.parse_expr().ok()?;
+    strings_as_names(&mut expr);
+    Some(expr)
+}
+
 /// SQLite reads a string before a dot as a name (`'c'.rowid`, `'main'.t.x`: its grammar's
 /// `nm DOT nm`, where a name may be a string), sqlparser as a field access on a string
 /// value. Each such access becomes the compound identifier SQLite reads (the string a name
 /// quoted with `'`, at the string's position), so every check of names sees it.
-pub(crate) fn strings_as_names<V: VisitMut>(node: &mut V) {
+fn strings_as_names<V: VisitMut>(node: &mut V) {
     let _ = visit_expressions_mut(node, |expr| {
         string_qualified(expr);
         ControlFlow::<()>::Continue(())

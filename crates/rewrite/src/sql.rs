@@ -1,7 +1,7 @@
 //! Small facts about names in the AST: their parts, where they start, how to quote one, and
 //! which columns of a table a statement may see.
 
-use sqlparser::ast::{Ident, ObjectName};
+use sqlparser::ast::{Expr, Ident, ObjectName};
 use sqlparser::keywords::Keyword;
 
 use crate::policy::Policy;
@@ -28,6 +28,16 @@ pub(crate) fn ident_parts(name: &ObjectName) -> Result<Vec<String>, Refusal> {
 /// The last identifier of a name (a table's own name, without its schema).
 pub(crate) fn last_ident(name: &ObjectName) -> Option<&Ident> {
     name.0.last().and_then(|p| p.as_ident())
+}
+
+/// The column a name expression names: its last part (`c`, `t.c`, `main.t.c`); `None`
+/// for any other expression.
+pub(crate) fn column_ident(expr: &Expr) -> Option<&Ident> {
+    match expr {
+        Expr::Identifier(ident) => Some(ident),
+        Expr::CompoundIdentifier(parts) => parts.last(),
+        _ => None,
+    }
 }
 
 /// Where a name starts, as (line, column).
@@ -84,7 +94,7 @@ pub(crate) fn alias_token(
     next.filter(|&i| {
         matches!(src.toks[i].lex, Lex::Str)
             && alias.quote_style == Some('\'')
-            && unquote_literal(src.tok_text(i)) == Some(alias.value.clone())
+            && string_content(src.tok_text(i)).as_deref() == Some(alias.value.as_str())
     })
     .ok_or_else(|| Refusal::Internal {
         detail: format!(
@@ -94,11 +104,10 @@ pub(crate) fn alias_token(
     })
 }
 
-/// The value of an SQL string literal's text (`'it''s'` → `it's`).
-fn unquote_literal(text: &str) -> Option<String> {
-    text.strip_prefix('\'')
-        .and_then(|t| t.strip_suffix('\''))
-        .map(|t| t.replace("''", "'"))
+/// The text of a string literal `'…'`, its doubled quotes single (`'it''s'` → `it's`).
+pub(crate) fn string_content(literal: &str) -> Option<String> {
+    let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(inner.replace("''", "'"))
 }
 
 /// `value` as an SQL string literal.

@@ -27,9 +27,7 @@ use std::ops::{ControlFlow, Range};
 use sqlparser::ast::{
     BinaryOperator, Expr, Query, SetExpr, Statement, TableFactor, TableWithJoins, Visit, Visitor,
 };
-use sqlparser::dialect::SQLiteDialect;
 use sqlparser::keywords::Keyword;
-use sqlparser::parser::Parser;
 
 use crate::analysis::model::{Context, FilterPlace, Guard, Model, WriteClauses};
 use crate::analysis::raising::{self, Names};
@@ -146,11 +144,7 @@ pub(super) fn place(
     }
     for (piece, term) in pieces.iter().zip(&candidate.terms) {
         let text = src.sql.get(piece.clone())?;
-        let mut parsed = Parser::new(&SQLiteDialect {})
-            .try_with_sql(text)
-            .and_then(|mut p| p.parse_expr())
-            .ok()?;
-        crate::parse::strings_as_names(&mut parsed);
+        let parsed = crate::parse::expression(text)?;
         if parsed.to_string() != *term {
             return None;
         }

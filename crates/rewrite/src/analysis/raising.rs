@@ -31,6 +31,7 @@ use crate::analysis::terms::{self, Nesting};
 use crate::classify::Factor;
 use crate::refusal::{Refusal, VirtualForm};
 use crate::schema::Schema;
+use crate::sql::column_ident;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, Insert, JoinConstraint, OnConflictAction, OnInsert,
     OrderByKind, Query, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator,
@@ -219,11 +220,7 @@ pub(crate) fn raising_columns(
         if !expr.visit(&mut scan).is_break() {
             continue;
         }
-        let name = name.or_else(|| match expr {
-            Expr::Identifier(i) => Some(i.value.clone()),
-            Expr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.clone()),
-            _ => None,
-        });
+        let name = name.or_else(|| column_ident(expr).map(|i| i.value.clone()));
         match name {
             Some(name) => out.push(name.to_ascii_lowercase()),
             None => return None,
@@ -513,17 +510,12 @@ impl Default for Scan {
 impl Scan {
     /// Whether `expr` names a raising column of a view the statement reads.
     fn names_raising(&self, expr: &Expr) -> bool {
-        let name = match expr {
-            Expr::Identifier(i) => &i.value,
-            Expr::CompoundIdentifier(parts) => match parts.last() {
-                Some(i) => &i.value,
-                None => return false,
-            },
-            _ => return false,
+        let Some(name) = column_ident(expr) else {
+            return false;
         };
         match &self.names {
             None => true,
-            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(name)),
+            Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(&name.value)),
         }
     }
 }
@@ -878,29 +870,28 @@ pub(super) fn check_rank(
     };
     // The names that may stand where they are: directly in an ORDER BY or a top-level
     // result column, not in a subquery there (whose WHERE is a WHERE).
+    // Each query's ORDER BY, and whether it joins `USING (rank)`, which matches the hidden
+    // column too: SQLite adds `x.rank = t.rank`.
     let mut allowed = Allowed::default();
-    struct OrderBys<'a>(&'a mut Allowed);
-    impl Visitor for OrderBys<'_> {
+    struct Queries<'a>(&'a mut Allowed);
+    impl Visitor for Queries<'_> {
         type Break = ();
         fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if body_uses_rank(&query.body) {
+                return ControlFlow::Break(());
+            }
             if let Some(order_by) = &query.order_by {
                 self.0.add(order_by);
             }
             ControlFlow::Continue(())
         }
     }
-    let _ = statement.visit(&mut OrderBys(&mut allowed));
-    // `USING (rank)` matches the hidden column too: SQLite adds `x.rank = t.rank`.
-    struct Usings;
-    impl Visitor for Usings {
-        type Break = ();
-        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-            if body_uses_rank(&query.body) {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        }
+    let refused = || Refusal::VirtualTable {
+        table: read.table.name.clone(),
+        form: VirtualForm::RankConstraint,
+    };
+    if statement.visit(&mut Queries(&mut allowed)).is_break() {
+        return Err(refused());
     }
     // A result column's alias names its expression in the WHERE, GROUP BY and HAVING too.
     let mut aliases: Vec<String> = Vec::new();
@@ -917,11 +908,8 @@ pub(super) fn check_rank(
             ControlFlow::Continue(())
         }
     });
-    if constrained.is_break() || statement.visit(&mut Usings).is_break() {
-        return Err(Refusal::VirtualTable {
-            table: read.table.name.clone(),
-            form: VirtualForm::RankConstraint,
-        });
+    if constrained.is_break() {
+        return Err(refused());
     }
     Ok(())
 }
@@ -973,13 +961,7 @@ fn joins_use_rank(from: &[TableWithJoins]) -> bool {
 
 /// Whether `expr` is a name whose last part is `rank` (any qualifier, any quoting).
 fn names_rank(expr: &Expr) -> bool {
-    match expr {
-        Expr::Identifier(i) => i.value.eq_ignore_ascii_case("rank"),
-        Expr::CompoundIdentifier(parts) => parts
-            .last()
-            .is_some_and(|c| c.value.eq_ignore_ascii_case("rank")),
-        _ => false,
-    }
+    column_ident(expr).is_some_and(|c| c.value.eq_ignore_ascii_case("rank"))
 }
 
 /// See [`check_rank`]: the expressions that stand directly in an ORDER BY or a result

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use crate::rowid::ROWID_NAMES;
 use crate::source::{Lex, Source};
+use crate::sql::string_content;
 
 /// The words of one statement.
 pub(crate) struct Words {
@@ -66,12 +67,6 @@ impl Words {
     pub fn spells(&self, name: &str) -> bool {
         self.hashes.binary_search(&word_hash(name)).is_ok()
     }
-}
-
-/// The text of a string literal `'…'`, its doubled quotes single.
-fn string_content(literal: &str) -> Option<String> {
-    let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
-    Some(inner.replace("''", "'"))
 }
 
 /// FNV-1a of a name's ASCII-lower-case bytes: words compare as SQLite compares names,
