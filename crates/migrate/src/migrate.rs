@@ -218,11 +218,11 @@ struct State {
 const MAP_UP_TO_BYTES: i64 = 512 << 20;
 
 /// Connection settings for the migration only: a bigger page cache, temporary data (the
-/// index sorts) in memory, and, for a file of up to [`MAP_UP_TO_BYTES`], the file mapped into memory,
-/// so reading the old tables does not copy each of their pages into the cache. A bigger
-/// file is not mapped: its change does not fit in the cache, and a change that spills out
-/// of it was measured much slower mapped (2.8 GB, tenant-first: verification 62 s against
-/// 17 s). No sorter worker threads (`PRAGMA threads`): SQLite gives the sorter none while
+/// index sorts) in memory, and, for a file of up to [`MAP_UP_TO_BYTES`], the file mapped
+/// into memory, so reading the old tables does not copy each of their pages into the
+/// cache. A bigger file is not mapped: its change does not fit in the cache, and a change
+/// that spills out of it was measured much slower mapped (2.8 GB, tenant-first:
+/// verification 62 s against 17 s). No sorter worker threads (`PRAGMA threads`): SQLite gives the sorter none while
 /// temporary data is in memory, and with it in files an index sort uses them only once it
 /// spills past the cache. Nothing here is stored in the database.
 fn tune(conn: &Connection) -> Result<()> {

@@ -83,7 +83,8 @@ impl ScopedConnection<'_> {
     /// Begins a transaction on this connection for its tenant, as sqlx's
     /// `Connection::begin` does: on a held connection a transaction, within a transaction
     /// a savepoint (committed, its work joins the outer transaction's; rolled back or
-    /// dropped, it is undone alone).
+    /// dropped, it is undone alone). `conn.begin()` of a [`PoolConnection`] and
+    /// `tx.begin()` of a [`Transaction`] are this method, through `Deref`.
     ///
     /// # Errors
     /// sqlx's.
@@ -167,16 +168,6 @@ impl<'c> Transaction<'c> {
             Holder::Pooled(_) => Err(not_a_transaction()),
         }
     }
-
-    /// Begins a transaction nested in this one (a savepoint, as sqlx's `tx.begin()`), for
-    /// the same tenant: committed, its work joins this transaction's; rolled back or
-    /// dropped, it is undone alone.
-    ///
-    /// # Errors
-    /// sqlx's.
-    pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
-        self.conn.begin().await
-    }
 }
 
 /// A [`Transaction`] is only ever made over a transaction; this says so should that change.
@@ -218,14 +209,6 @@ impl PoolConnection {
                 tenant,
             },
         }
-    }
-
-    /// Begins a transaction on this connection, for its tenant.
-    ///
-    /// # Errors
-    /// sqlx's.
-    pub async fn begin(&mut self) -> Result<Transaction<'_>, sqlx::Error> {
-        self.conn.begin().await
     }
 }
 
