@@ -431,6 +431,7 @@ impl Connection {
             false
         }))?;
         crate::key::register(&conn)?;
+        crate::counts::register(&conn)?;
         let mismatches = Arc::new(Mismatches::default());
         crate::tenant_value::register(&conn, Arc::clone(&mismatches))?;
         let guard = Guard::new(scoping.rewriter.schema());
@@ -494,15 +495,16 @@ impl Connection {
     }
 
     /// Makes `tenant` the current tenant; returns the previous one. When it changes,
-    /// SQLite's `last_insert_rowid()` is set back to 0: the previous tenant's last key (on
-    /// the tenant-first layout, its own key counter) is not the new tenant's to read.
+    /// SQLite's `last_insert_rowid()` is set back to 0 (the previous tenant's last key, on
+    /// the tenant-first layout its own key counter, is not the new tenant's to read), and
+    /// `changes()` and `total_changes()` start again (see `counts.rs`).
     fn switch_tenant(&self, tenant: Option<TenantId>) -> Option<TenantId> {
         let changed = *self.tenant.borrow() != tenant;
         let previous = self.tenant.replace(tenant);
         if changed {
             // SAFETY: the handle is open while `self` is borrowed; the call only sets the
             // connection's last-insert value.
-            unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(self.inner.handle(), 0) };
+            crate::hand_over::hand_over(&self.inner);
         }
         previous
     }
@@ -927,9 +929,11 @@ impl Connection {
         self.inner.last_insert_rowid()
     }
 
-    /// Rows changed by the last statement.
+    /// Rows changed by the current tenant's last INSERT, UPDATE or DELETE on this
+    /// connection: 0 until it changes one, whatever the previous tenant changed. The SQL
+    /// function `changes()` reads the same.
     pub fn changes(&self) -> u64 {
-        self.inner.changes()
+        crate::counts::changes(&self.inner)
     }
 
     /// `rusqlite::Connection::busy_timeout`.

@@ -61,8 +61,10 @@
 #![deny(missing_docs)]
 
 mod connection;
+mod counts;
 mod error;
 mod guard;
+mod hand_over;
 mod key;
 mod passthrough;
 pub mod pool;
@@ -78,5 +80,6 @@ pub use connection::{
     SharedPlans, Transaction,
 };
 pub use error::Error;
+pub use hand_over::HAND_OVER_FUNCTION;
 pub use pool_scope::PoolScope;
 pub use tenantry_rewrite::TenantId;

@@ -108,12 +108,13 @@ impl Connection {
     }
 
     /// `rusqlite::Connection::create_scalar_function`: a function the application's SQL
-    /// calls, on values the scoped statement hands it. Passed through, except for names
-    /// starting with `tenantry_`, which are the tenant connection's own (the tenant-value
-    /// check and the key report).
+    /// calls, on values the scoped statement hands it. Passed through, except for the
+    /// tenant connection's own: names starting with `tenantry_` (the tenant-value check,
+    /// the key report), and `changes` and `total_changes` (counts of the current tenant's
+    /// changes only).
     ///
     /// # Errors
-    /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
+    /// [`Error::NotOnTenantConnection`] for one of those names; SQLite's errors.
     pub fn create_scalar_function<F, N: Name, T>(
         &self,
         fn_name: N,
@@ -131,7 +132,7 @@ impl Connection {
     }
 
     /// `rusqlite::Connection::remove_function`, except the tenant connection's own
-    /// (`tenantry_` names).
+    /// (`tenantry_` names, `changes`, `total_changes`).
     ///
     /// # Errors
     /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
@@ -141,7 +142,8 @@ impl Connection {
     }
 
     /// `rusqlite::Connection::create_aggregate_function`, as
-    /// [`Connection::create_scalar_function`]: passed through, except `tenantry_` names.
+    /// [`Connection::create_scalar_function`]: passed through, except the connection's own
+    /// names.
     ///
     /// # Errors
     /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
@@ -201,10 +203,11 @@ impl Connection {
         self.inner.is_busy()
     }
 
-    /// `rusqlite::Connection::total_changes`: rows this connection's statements changed
-    /// since it opened (its own, so the tenant's).
+    /// `rusqlite::Connection::total_changes`, for the current tenant: rows its statements
+    /// changed on this connection since it was set (the SQL function `total_changes()`
+    /// reads the same). The previous tenant's are not counted.
     pub fn total_changes(&self) -> u64 {
-        self.inner.total_changes()
+        crate::counts::total_changes(&self.inner)
     }
 
     /// `rusqlite::Connection::is_readonly`: whether the database `db_name` is read-only.
@@ -282,6 +285,14 @@ fn reserved<N: Name>(name: &N, method: &'static str) -> rusqlite::Result<()> {
             method,
             reason: "functions named tenantry_… are the tenant connection's own (the \
                      tenant-value check, the key report); name yours otherwise",
+        }
+        .into());
+    }
+    if text == "changes" || text == "total_changes" {
+        return Err(Error::NotOnTenantConnection {
+            method,
+            reason: "changes() and total_changes() are the tenant connection's own: they \
+                     count the current tenant's changes only; name yours otherwise",
         }
         .into());
     }

@@ -83,9 +83,10 @@ impl PoolScope {
     }
 
     /// Installs on `conn`'s handle what a tenant connection installs on its own: the query
-    /// planner stability guarantee, the guard (SQLite's authorizer), `tenantry_key` (a tenant-first row's key reported as
-    /// `last_insert_rowid()`) and `tenantry_tenant` (a tenant value checked when the
-    /// statement runs). They stay with the handle, whoever holds it, until it is closed;
+    /// planner stability guarantee, the guard (SQLite's authorizer), `tenantry_key` (a
+    /// tenant-first row's key reported as `last_insert_rowid()`), `tenantry_tenant` (a
+    /// tenant value checked when the statement runs), and `changes()` and
+    /// `total_changes()` counting since the handle's last [`PoolScope::hand_over`]. They stay with the handle, whoever holds it, until it is closed;
     /// `conn` itself may be a view of the handle that is dropped right after.
     ///
     /// # Errors
@@ -98,11 +99,23 @@ impl PoolScope {
             true,
         )?;
         crate::key::register(conn)?;
+        crate::counts::register(conn)?;
+        crate::hand_over::register(conn)?;
         crate::tenant_value::register(conn, Arc::new(Mismatches::default()))?;
         let hook = Arc::clone(&self.guard);
         // rusqlite keeps the closure in the handle's client data, freed when the handle
         // closes: a view made by `from_handle` may be dropped right after.
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))
+    }
+
+    /// Makes `conn`'s handle forget its previous user (another request, maybe another
+    /// tenant) before the next one: SQLite's `last_insert_rowid()` back to 0, and
+    /// `changes()` and `total_changes()` counting from 0, as on a handle opened for the
+    /// next request.
+    /// A pool that hands the handle to a statement without holding it runs
+    /// [`crate::HAND_OVER_FUNCTION`] first instead.
+    pub fn hand_over(conn: &rusqlite::Connection) {
+        crate::hand_over::hand_over(conn);
     }
 
     /// The schema version the current scoping was read at.

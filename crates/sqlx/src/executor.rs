@@ -14,7 +14,8 @@ use sqlx::sqlite::{
     SqliteTypeInfo,
 };
 use sqlx::{AssertSqlSafe, Execute, Executor, SqlSafeStr, SqlStr, Sqlite};
-use tenantry_rewrite::{KEY_FUNCTION, StatementKind, TenantId};
+use tenantry_rewrite::{StatementKind, TenantId};
+use tenantry_sqlite::HAND_OVER_FUNCTION;
 
 use crate::connection::ScopedConnection;
 use crate::error::Error;
@@ -49,9 +50,10 @@ impl TenantExecutor<'_> {
 
 type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
 
-/// A statement that returns no row and sets the connection's `last_insert_rowid()` to 0.
-static FORGET_LAST_INSERT: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT 0 WHERE {KEY_FUNCTION}(0) <> 0;"));
+/// A statement that returns no row and makes the connection forget its previous user
+/// (`last_insert_rowid()` 0, `changes()` and `total_changes()` counting from 0).
+static FORGET_PREVIOUS_USER: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT 0 WHERE {HAND_OVER_FUNCTION}() <> 0;"));
 
 /// A statement taken apart: its SQL, its arguments, whether sqlx should cache it.
 pub(crate) struct Taken {
@@ -120,10 +122,11 @@ async fn ready_query<'e, C: Connect<'e>>(
     let (conn, text) = ready(pool, conn, Some(tenant), taken.sql).await?;
     // A connection given for this one statement last served another request, maybe
     // another tenant's: the key it inserted last is not this statement's to report (sqlx
-    // reports `last_insert_rowid()` after every statement) or to read. A statement of no
-    // row, before the caller's, sets it back to 0 (`tenantry_key` sets it as it runs).
+    // reports `last_insert_rowid()` after every statement) or to read, nor the rows it
+    // changed this statement's to count. A statement of no row, before the caller's,
+    // forgets them (`tenantry_key` sets the key again as the caller's runs).
     let text = if C::PER_STATEMENT {
-        AssertSqlSafe(format!("{}\n{}", *FORGET_LAST_INSERT, text.as_str())).into_sql_str()
+        AssertSqlSafe(format!("{}\n{}", *FORGET_PREVIOUS_USER, text.as_str())).into_sql_str()
     } else {
         text
     };

@@ -173,7 +173,7 @@ impl TenantPool {
         // looked at before it begins, on a connection outside any transaction.
         self.refresh_now().await?;
         let mut tx = self.pool.begin().await?;
-        forget_last_insert(&mut tx).await?;
+        forget_previous_user(&mut tx).await?;
         Ok(Transaction::new(tx, self.clone(), tenant))
     }
 
@@ -182,7 +182,7 @@ impl TenantPool {
         tenant: TenantId,
     ) -> Result<PoolConnection, sqlx::Error> {
         let mut conn = self.pool.acquire().await?;
-        forget_last_insert(&mut conn).await?;
+        forget_previous_user(&mut conn).await?;
         Ok(PoolConnection::new(conn, self.clone(), tenant))
     }
 
@@ -311,16 +311,15 @@ impl TenantPool {
     }
 }
 
-/// Sets SQLite's `last_insert_rowid()` of `conn` back to 0: the key the connection's
-/// previous user (another request, maybe another tenant) inserted last is not the next
-/// one's to read.
-async fn forget_last_insert(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    let raw = handle.as_raw_handle();
-    // SAFETY: `raw` is the open handle of `conn`, held off sqlx's worker until `handle`
-    // drops; the call only sets the connection's last-insert value.
-    unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(raw.as_ptr().cast(), 0) };
-    Ok(())
+/// Makes `conn` forget its previous user (another request, maybe another tenant): the key
+/// it inserted last and the rows it changed are not the next one's to read
+/// ([`PoolScope::hand_over`]).
+async fn forget_previous_user(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    with_view(conn, |view| {
+        PoolScope::hand_over(view);
+        Ok(())
+    })
+    .await
 }
 
 /// The address of `conn`'s SQLite handle, which names it while it is open.

@@ -5,6 +5,7 @@ mod support;
 
 mod basics;
 mod concurrency;
+mod counts;
 mod keys;
 mod methods;
 mod passthrough;

@@ -237,6 +237,33 @@ async fn the_last_key_another_request_inserted_is_not_reported() {
     assert_eq!(own, 1);
 }
 
+/// The rows another request changed are not the next request's to count: through the
+/// pool and first thing on a held connection, `changes()` and `total_changes()` read 0
+/// after A's UPDATE of two rows (they read 2 and 2); a held connection counts its own
+/// statements, and sqlx's `rows_affected()` reports each statement's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rows_another_request_changed_are_not_counted() {
+    let (_dir, _path, pool) = one_connection_shop(Layout::TenantFirst).await;
+    let a = pool.with_tenant(tenant(DEFAULT_TENANT));
+    let b = pool.with_tenant(tenant(B));
+    add_product(&b, "B-1").await;
+    add_product(&a, "A-2").await;
+    let read = "SELECT changes(), total_changes()";
+    let touch = "UPDATE products SET name = name || '!'";
+    let touched = sqlx::query(touch).execute(&a).await.unwrap();
+    assert_eq!(touched.rows_affected(), 2);
+    let through_pool: (i64, i64) = sqlx::query_as(read).fetch_one(&b).await.unwrap();
+    assert_eq!(through_pool, (0, 0));
+    sqlx::query(touch).execute(&a).await.unwrap();
+    let mut held = b.acquire().await.unwrap();
+    let first: (i64, i64) = sqlx::query_as(read).fetch_one(&mut *held).await.unwrap();
+    assert_eq!(first, (0, 0));
+    let own = sqlx::query(touch).execute(&mut *held).await.unwrap();
+    assert_eq!(own.rows_affected(), 1);
+    let after: (i64, i64) = sqlx::query_as(read).fetch_one(&mut *held).await.unwrap();
+    assert_eq!(after, (1, 1));
+}
+
 /// A statement prepared through the pool (`Executor::prepare`) runs through it for the
 /// tenant that runs it. (Its text, already rewritten, was rewritten again and failed.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
