@@ -54,7 +54,7 @@ const NOT_HELD: &str = "nobody holds this";
 /// prefix, parentheses, COLLATE, or a subquery's or CTE's column that SQLite pushes down
 /// into the full-text scan (red team 12), or through a result column's alias, in a
 /// subquery inside a result column or an ORDER BY, or by `JOIN … USING (rank)` (red team
-/// 13).
+/// 13); `NOT MATCH` and `NOT GLOB` (a pattern too long), which sqlparser did not read.
 const PROBES: &[&str] = &[
     "SELECT count(*) FROM customers WHERE phone > '' \
      AND json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) = 1",
@@ -80,6 +80,10 @@ const PROBES: &[&str] = &[
      AND CASE WHEN msg = '{g}' THEN json('x') ELSE 1 END) OR k = -42",
     "SELECT count(*) FROM customers WHERE phone > '' \
      AND CASE WHEN phone = '{g}' THEN phone MATCH 'x' ELSE 1 END",
+    "SELECT count(*) FROM customers WHERE phone > '' \
+     AND CASE WHEN phone = '{g}' THEN phone NOT MATCH 'x' ELSE 1 END",
+    "SELECT count(*) FROM customers WHERE phone NOTNULL AND note ISNULL IS 0 \
+     AND CASE WHEN phone = '{g}' THEN phone NOT GLOB hex(zeroblob(30000)) ELSE 1 END",
     "SELECT json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) AS j FROM customers \
      WHERE phone > '' AND j = 1",
     "SELECT phone, json(CASE WHEN phone = '{g}' THEN 'x' ELSE '1' END) AS j FROM customers \

@@ -41,6 +41,7 @@
 
 mod analysis;
 mod classify;
+mod dialect;
 mod emit;
 mod error;
 mod keys;

@@ -350,11 +350,12 @@ pub enum Refusal {
         /// What it is.
         form: SourceForm,
     },
-    /// SQLite's postfix `ISNULL` / `NOTNULL`, which `sqlparser` reads as a column alias, so
-    /// the statement would mean one thing to the rewriter and another to SQLite.
+    /// An alias spelled like SQLite's postfix `ISNULL` / `NOTNULL` (`x AS ISNULL`), which
+    /// SQLite reserves: the statement would mean one thing to the rewriter and another to
+    /// SQLite. (`x ISNULL` itself is read as the operator.)
     #[error(
-        "postfix {operator} (write IS NULL or IS NOT NULL) is not supported on a \
-         tenant-scoped connection"
+        "an alias named {operator}, which SQLite reserves for its postfix operator, is not \
+         supported on a tenant-scoped connection (quote it, or choose another name)"
     )]
     PostfixNullTest {
         /// `ISNULL` or `NOTNULL`.

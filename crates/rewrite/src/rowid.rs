@@ -241,7 +241,7 @@ mod tests {
     use super::*;
 
     fn parse(sql: &str) -> Query {
-        let dialect = sqlparser::dialect::SQLiteDialect {};
+        let dialect = crate::dialect::Sqlite;
         match sqlparser::parser::Parser::parse_sql(&dialect, sql) {
             Ok(mut v) => match v.pop() {
                 Some(sqlparser::ast::Statement::Query(q)) => *q,

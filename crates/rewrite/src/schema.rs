@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::dialect::Sqlite;
 use sqlparser::ast::{ColumnOption, SqliteTableOption, Statement};
-use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 
 use crate::error::SchemaError;
@@ -374,7 +374,7 @@ impl Schema {
             return Ok(());
         }
         let text = src.text(segment.clone());
-        let parsed = match Parser::new(&SQLiteDialect {})
+        let parsed = match Parser::new(&Sqlite)
             .with_tokens_with_locations(keys::without_constraint_conflicts(tokens))
             .parse_statements()
         {

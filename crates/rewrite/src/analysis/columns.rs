@@ -28,8 +28,9 @@ pub(crate) enum Naming<'x, 's> {
 /// last token, from [`Source::list_items`], one per AST item) that may need an alias.
 ///
 /// # Errors
-/// [`Refusal::PostfixNullTest`] for `x ISNULL` / `x NOTNULL` (which `sqlparser` reads as an
-/// alias); [`Refusal::Internal`] when the text and the AST disagree on the items.
+/// [`Refusal::PostfixNullTest`] for an unquoted alias `ISNULL` / `NOTNULL` (`x AS ISNULL`,
+/// which SQLite reserves); [`Refusal::Internal`] when the text and the AST disagree on the
+/// items.
 pub(crate) fn candidates(
     src: &Source<'_>,
     seg_end: usize,
@@ -37,9 +38,10 @@ pub(crate) fn candidates(
     ranges: &[(usize, usize)],
     naming: &Naming<'_, '_>,
 ) -> Result<Vec<ResultColumn>, Refusal> {
-    // `x ISNULL` / `x NOTNULL`: SQLite's postfix operators, which `sqlparser` reads as an
-    // alias (in a select list or RETURNING). The statement would mean one thing to the
-    // rewriter and another to SQLite.
+    // An unquoted alias `ISNULL` / `NOTNULL`: SQLite's postfix operators, which it never
+    // reads as a name. `dialect.rs` reads `x ISNULL` and `x NOTNULL` as the operators, so
+    // only `x AS ISNULL` reaches here, which SQLite refuses; refused here too, rather than
+    // mean something else.
     for item in items {
         if let SelectItem::ExprWithAlias { alias, .. } = item
             && alias.quote_style.is_none()

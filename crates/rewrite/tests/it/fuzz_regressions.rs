@@ -3,7 +3,6 @@
 //! the multi-tenant one). Every finding is fixed: a test here fails if it comes back.
 
 use rusqlite::Connection;
-use tenantry_rewrite::Refusal;
 use tenantry_testkit::db::prepare_all;
 
 use crate::support::World;
@@ -119,25 +118,17 @@ fn rowid_of_the_only_item_with_a_rowid() {
     w.check("SELECT (SELECT id FROM json_each('[1, 2]') LIMIT 1) FROM customers");
 }
 
-/// Fuzz finding 3: SQLite's postfix `ISNULL` ending a result column. `sqlparser` reads
+/// Fuzz finding 3: SQLite's postfix `ISNULL` ending a result column. `sqlparser` read
 /// `x ISNULL` in a select list as `x` with the alias `ISNULL`, so the rewriter took the
 /// column for aliased and added no `AS "<old text>"`; SQLite reads `ISNULL` as the operator
 /// and names the column by its text, which held the derived table (or `"id"` for `rowid`).
-/// Fixed by refusing it (see also `refusals.rs`).
+/// First refused; now read as SQLite reads it (`dialect.rs`), and scoped.
 #[test]
-fn result_column_ending_in_postfix_isnull_is_refused() {
+fn result_column_ending_in_postfix_isnull() {
     let w = World::new();
-    for sql in [
-        "SELECT (SELECT count(*) FROM orders) ISNULL",
-        "SELECT rowid ISNULL FROM orders",
-        "SELECT (SELECT max(total) FROM orders) ISNULL FROM settings",
-    ] {
-        let refusal = w.rewrite(sql).err().and_then(|e| e.refusal().cloned());
-        assert!(
-            matches!(&refusal, Some(Refusal::PostfixNullTest { .. })),
-            "{sql}: {refusal:?}"
-        );
-    }
+    w.check("SELECT (SELECT count(*) FROM orders) ISNULL");
+    w.check("SELECT rowid ISNULL FROM orders");
+    w.check("SELECT (SELECT max(total) FROM orders) ISNULL FROM settings");
 }
 
 /// Fuzz finding 4: a rowid read of a table with an INTEGER PRIMARY KEY, as an unaliased
@@ -181,21 +172,13 @@ fn rowid_in_a_from_subquery_naming_a_sibling() {
     w.check("UPDATE vip SET customer_id = (SELECT r FROM (SELECT vip.rowid AS r)) WHERE 0");
 }
 
-/// Fuzz finding 3, in RETURNING: the same postfix `ISNULL` ending a RETURNING column; refused
-/// like the select list's.
+/// Fuzz finding 3, in RETURNING: the same postfix `ISNULL` ending a RETURNING column; read
+/// and scoped like the select list's.
 #[test]
-fn returning_column_ending_in_postfix_isnull_is_refused() {
+fn returning_column_ending_in_postfix_isnull() {
     let w = World::new();
-    for sql in [
-        "UPDATE vip SET customer_id = 7 RETURNING (SELECT count(*) FROM orders) ISNULL",
-        "INSERT INTO vip VALUES (7) RETURNING (SELECT count(*) FROM orders) ISNULL",
-    ] {
-        let refusal = w.rewrite(sql).err().and_then(|e| e.refusal().cloned());
-        assert!(
-            matches!(&refusal, Some(Refusal::PostfixNullTest { .. })),
-            "{sql}: {refusal:?}"
-        );
-    }
+    w.check("UPDATE vip SET customer_id = 7 RETURNING (SELECT count(*) FROM orders) ISNULL");
+    w.check("INSERT INTO vip VALUES (7) RETURNING (SELECT count(*) FROM orders) ISNULL");
 }
 
 /// Fuzz finding 6: INSERT … SELECT without FROM, with a WINDOW clause: the tenant value is

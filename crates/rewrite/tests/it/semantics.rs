@@ -98,6 +98,27 @@ fn string_aliases_of_tables_views_and_targets() {
     );
 }
 
+/// SQLite's `ISNULL` and `NOT GLOB`, which sqlparser did not read: refused as unparsable
+/// (`ISNULL` after a result column was taken for its alias).
+#[test]
+fn isnull_and_not_glob() {
+    let w = World::new();
+    w.check("SELECT name FROM customers WHERE city ISNULL");
+    w.check("SELECT name, city ISNULL, email isnull AS e FROM customers");
+    w.check("SELECT name FROM customers WHERE name NOT GLOB 'A*' OR city ISNULL");
+    w.check("SELECT name FROM customers WHERE city ISNULL = (tier NOT GLOB 'g*')");
+    w.check(
+        "SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id \
+         WHERE o.status NOT GLOB 'o*'",
+    );
+    w.check(
+        "SELECT name FROM customers WHERE id IN \
+         (SELECT customer_id FROM orders WHERE placed ISNULL OR status NOT GLOB 'c*')",
+    );
+    w.check("UPDATE orders SET total = total + 1 WHERE status NOT GLOB 'open'");
+    w.check("DELETE FROM orders WHERE placed ISNULL OR status NOT GLOB '*e*'");
+}
+
 #[test]
 fn where_precedence_is_kept() {
     let w = World::new();
