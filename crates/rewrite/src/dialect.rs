@@ -1,10 +1,11 @@
 //! The dialect the rewriter reads SQL in: sqlparser's SQLite dialect, plus three SQLite
-//! operators it does not read.
+//! operators and one clause it does not read.
 //!
 //! - `x ISNULL` (SQLite's postfix `IS NULL`; `NOTNULL` sqlparser reads). sqlparser takes
 //!   the word for a result column's alias, and stops at it elsewhere; SQLite reserves it.
 //! - `x NOT GLOB y` and `x NOT MATCH y`: sqlparser reads `GLOB` and `MATCH` but not their
 //!   negations (`NOT LIKE` and `NOT REGEXP` it reads).
+//! - `WITH c AS [NOT] MATERIALIZED (…)`: a hint to SQLite's planner, read into the CTE.
 //!
 //! Each is read into the tree SQLite's grammar gives it (`Expr::IsNull`, `NOT` over the
 //! binary operator), so every check of the analysis sees the operands as it would in the
@@ -87,6 +88,12 @@ impl Dialect for Sqlite {
             return Some(Ok(self.prec_value(Precedence::Like)));
         }
         BASE.get_next_precedence(parser)
+    }
+
+    /// `WITH c AS [NOT] MATERIALIZED (…)`, which SQLite reads (3.35 on) and sqlparser's
+    /// SQLite dialect does not.
+    fn supports_cte_materialization(&self) -> bool {
+        true
     }
 
     // Everything below is SQLite's (each method sqlparser's SQLite dialect overrides).
@@ -313,6 +320,23 @@ mod tests {
                 ..
             }
         ));
+        // The planner hint of a CTE.
+        for (sql, hint) in [
+            (
+                "WITH c AS MATERIALIZED (SELECT 1) SELECT * FROM c",
+                "Materialized",
+            ),
+            (
+                "WITH c AS NOT MATERIALIZED (SELECT 1) SELECT * FROM c",
+                "NotMaterialized",
+            ),
+        ] {
+            let Statement::Query(q) = parse(&Sqlite, sql).expect(sql).remove(0) else {
+                panic!("{sql}")
+            };
+            let cte = &q.with.as_ref().expect("WITH").cte_tables[0];
+            assert_eq!(format!("{:?}", cte.materialized), format!("Some({hint})"));
+        }
         // Quoted, the word is a name (an alias here), as in SQLite.
         let aliased = parse(&Sqlite, "SELECT a \"ISNULL\" FROM t").expect("alias");
         assert!(format!("{aliased:?}").contains("ExprWithAlias"));

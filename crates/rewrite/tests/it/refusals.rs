@@ -18,7 +18,7 @@ fn unparseable_sql_is_refused_as_a_parse_error() {
         "SELEC * FROM customers",
         "SELECT * FROM customers WHERE",
         // Valid SQLite that sqlparser does not read.
-        "WITH c AS MATERIALIZED (SELECT 1) SELECT * FROM c",
+        "SELECT c.name FROM (customers c, orders o)",
         "SELECT 'unterminated",
         // sqlparser stops at END; the UNION after it must not run unscoped.
         "SELECT name FROM settings END UNION SELECT email FROM customers",

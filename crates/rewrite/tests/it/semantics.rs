@@ -119,6 +119,32 @@ fn isnull_and_not_glob() {
     w.check("DELETE FROM orders WHERE placed ISNULL OR status NOT GLOB '*e*'");
 }
 
+/// `WITH … AS [NOT] MATERIALIZED`, which sqlparser's SQLite dialect did not read: refused
+/// as unparsable.
+#[test]
+fn materialized_ctes() {
+    let w = World::new();
+    w.check(
+        "WITH c AS MATERIALIZED (SELECT id, name FROM customers) SELECT name FROM c WHERE id > 1",
+    );
+    w.check(
+        "WITH t AS NOT MATERIALIZED (SELECT customer_id, sum(total) AS s FROM orders GROUP BY 1) \
+         SELECT c.name, t.s FROM t JOIN customers c ON c.id = t.customer_id",
+    );
+    w.check(
+        "WITH RECURSIVE n(i) AS MATERIALIZED (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
+         SELECT i, (SELECT count(*) FROM orders) FROM n",
+    );
+    w.check(
+        "WITH o AS MATERIALIZED (SELECT id FROM orders WHERE status = 'open') \
+         UPDATE orders SET total = 0 WHERE id IN (SELECT id FROM o)",
+    );
+    w.check(
+        "WITH o AS NOT MATERIALIZED (SELECT id FROM orders WHERE total > 10) \
+         DELETE FROM orders WHERE id IN (SELECT id FROM o)",
+    );
+}
+
 #[test]
 fn where_precedence_is_kept() {
     let w = World::new();
