@@ -21,9 +21,19 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
-/// sqlparser's SQLite dialect, with `ISNULL`, `NOT GLOB` and `NOT MATCH`.
+/// sqlparser's SQLite dialect, with `ISNULL`, `NOT GLOB`, `NOT MATCH` and `AS [NOT]
+/// MATERIALIZED`: the dialect the rewriter reads SQL in, for tools that parse what it
+/// reads or writes the same way.
+///
+/// ```
+/// use sqlparser::parser::Parser;
+/// use tenantry_rewrite::SqliteDialect;
+/// let parsed = Parser::parse_sql(&SqliteDialect, "SELECT name FROM t WHERE note ISNULL")?;
+/// assert_eq!(parsed[0].to_string(), "SELECT name FROM t WHERE note IS NULL");
+/// # Ok::<(), sqlparser::parser::ParserError>(())
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Sqlite;
+pub struct SqliteDialect;
 
 /// What every other method forwards to.
 const BASE: SQLiteDialect = SQLiteDialect {};
@@ -46,7 +56,7 @@ fn negated_operator(parser: &Parser) -> Option<BinaryOperator> {
     }
 }
 
-impl Dialect for Sqlite {
+impl Dialect for SqliteDialect {
     fn dialect(&self) -> TypeId {
         TypeId::of::<SQLiteDialect>()
     }
@@ -240,7 +250,7 @@ mod tests {
             "SELECT a FROM t WHERE b = 1 /* unterminated",
             "SELECT N'x' FROM t",
         ] {
-            let ours = parse(&Sqlite, sql).map(|s| format!("{s:?}"));
+            let ours = parse(&SqliteDialect, sql).map(|s| format!("{s:?}"));
             let theirs = parse(&BASE, sql).map(|s| format!("{s:?}"));
             assert_eq!(
                 ours.as_ref().map_err(ToString::to_string),
@@ -251,7 +261,7 @@ mod tests {
     }
 
     fn selection(sql: &str) -> Expr {
-        match parse(&Sqlite, sql).expect(sql).remove(0) {
+        match parse(&SqliteDialect, sql).expect(sql).remove(0) {
             Statement::Query(q) => match *q.body {
                 sqlparser::ast::SetExpr::Select(s) => s.selection.expect("a WHERE"),
                 other => panic!("{other:?}"),
@@ -279,7 +289,11 @@ mod tests {
     /// with `=`, left to right, below `||`).
     #[test]
     fn reads_isnull_not_glob_and_not_match() {
-        let isnull = parse(&Sqlite, "SELECT a ISNULL FROM t WHERE b isnull AND c").expect("isnull");
+        let isnull = parse(
+            &SqliteDialect,
+            "SELECT a ISNULL FROM t WHERE b isnull AND c",
+        )
+        .expect("isnull");
         assert_eq!(
             isnull[0].to_string(),
             "SELECT a IS NULL FROM t WHERE b IS NULL AND c"
@@ -331,14 +345,14 @@ mod tests {
                 "NotMaterialized",
             ),
         ] {
-            let Statement::Query(q) = parse(&Sqlite, sql).expect(sql).remove(0) else {
+            let Statement::Query(q) = parse(&SqliteDialect, sql).expect(sql).remove(0) else {
                 panic!("{sql}")
             };
             let cte = &q.with.as_ref().expect("WITH").cte_tables[0];
             assert_eq!(format!("{:?}", cte.materialized), format!("Some({hint})"));
         }
         // Quoted, the word is a name (an alias here), as in SQLite.
-        let aliased = parse(&Sqlite, "SELECT a \"ISNULL\" FROM t").expect("alias");
+        let aliased = parse(&SqliteDialect, "SELECT a \"ISNULL\" FROM t").expect("alias");
         assert!(format!("{aliased:?}").contains("ExprWithAlias"));
     }
 }

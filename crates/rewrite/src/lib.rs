@@ -67,6 +67,7 @@ mod views;
 mod vtab;
 
 pub use analysis::{FORBIDDEN_FUNCTIONS, TABLE_FUNCTIONS};
+pub use dialect::SqliteDialect;
 pub use emit::{KEY_FUNCTION, SEQUENCE_TABLE, TENANT_FUNCTION};
 pub use error::{RewriteError, SchemaError};
 pub use keys::{AUTOINCREMENT_MARKER, CLUSTERED_MARKER, ROWID_MARKER, RowKey, UniqueKey};

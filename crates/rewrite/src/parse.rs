@@ -4,7 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use crate::dialect::Sqlite;
+use crate::dialect::SqliteDialect;
 use sqlparser::ast::{
     AccessExpr, Expr, Ident, Statement, Value, ValueWithSpan, VisitMut, visit_expressions_mut,
 };
@@ -28,7 +28,7 @@ pub(crate) enum Unreadable {
 
 /// Parses `tokens` as exactly one statement.
 pub(crate) fn statement(tokens: Vec<TokenWithSpan>) -> Result<Statement, Unreadable> {
-    let mut parser = Parser::new(&Sqlite)
+    let mut parser = Parser::new(&SqliteDialect)
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens);
     let mut statement = parser
@@ -49,7 +49,7 @@ pub(crate) fn statement(tokens: Vec<TokenWithSpan>) -> Result<Statement, Unreada
 /// Parses an expression at the start of `text`, read as [`statement`] reads one (the same
 /// recursion limit, strings before a dot as names); `None` on the parser's error.
 pub(crate) fn expression(text: &str) -> Option<Expr> {
-    let mut parser = Parser::new(&Sqlite)
+    let mut parser = Parser::new(&SqliteDialect)
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(text)
         .ok()?;

@@ -241,7 +241,7 @@ mod tests {
     use super::*;
 
     fn parse(sql: &str) -> Query {
-        let dialect = crate::dialect::Sqlite;
+        let dialect = crate::dialect::SqliteDialect;
         match sqlparser::parser::Parser::parse_sql(&dialect, sql) {
             Ok(mut v) => match v.pop() {
                 Some(sqlparser::ast::Statement::Query(q)) => *q,

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::dialect::Sqlite;
+use crate::dialect::SqliteDialect;
 use sqlparser::ast::{ColumnOption, SqliteTableOption, Statement};
 use sqlparser::parser::Parser;
 
@@ -374,7 +374,7 @@ impl Schema {
             return Ok(());
         }
         let text = src.text(segment.clone());
-        let parsed = match Parser::new(&Sqlite)
+        let parsed = match Parser::new(&SqliteDialect)
             .with_tokens_with_locations(keys::without_constraint_conflicts(tokens))
             .parse_statements()
         {

@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::dialect::Sqlite;
+use crate::dialect::SqliteDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
 
@@ -145,7 +145,7 @@ impl<'a> Source<'a> {
     /// Tokenizes `sql`, maps every token's line and column to byte offsets, and returns the
     /// tokens for the parser too.
     pub fn new(sql: &'a str) -> Result<(Self, ParserTokens), String> {
-        let tokens = Tokenizer::new(&Sqlite, sql)
+        let tokens = Tokenizer::new(&SqliteDialect, sql)
             .tokenize_with_location()
             .map_err(|e| e.to_string())?;
         let mut toks = Vec::with_capacity(tokens.len());

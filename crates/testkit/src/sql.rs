@@ -1,21 +1,22 @@
 //! SQL text helpers: quoting a name, and parsing a rewrite again with `sqlparser`.
 
-use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
+use tenantry_rewrite::SqliteDialect;
 
 /// `name` as a double-quoted SQL identifier.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Parses each statement of `sql` with `sqlparser` again, except PRAGMAs (the rewriter
+/// Parses each statement of `sql` with `sqlparser` again, in the rewriter's dialect
+/// ([`SqliteDialect`]), except PRAGMAs (the rewriter
 /// checks those by their tokens, and `sqlparser` does not read every form SQLite accepts).
 ///
 /// # Errors
 /// The tokenizer's or the parser's message.
 pub fn reparse(sql: &str) -> Result<(), String> {
-    let tokens = Tokenizer::new(&SQLiteDialect {}, sql)
+    let tokens = Tokenizer::new(&SqliteDialect, sql)
         .tokenize()
         .map_err(|e| e.to_string())?;
     let mut segments = vec![Vec::new()];
@@ -42,7 +43,7 @@ pub fn reparse(sql: &str) -> Result<(), String> {
             }
             Some(_) => {}
         }
-        Parser::new(&SQLiteDialect {})
+        Parser::new(&SqliteDialect)
             .with_tokens(segment)
             .parse_statements()
             .map_err(|e| e.to_string())?;

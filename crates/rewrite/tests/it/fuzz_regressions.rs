@@ -187,13 +187,13 @@ fn returning_column_ending_in_postfix_isnull() {
 /// (SQLite runs it as meant).
 #[test]
 fn insert_select_with_a_window_clause_and_no_from_parses_again() {
-    use sqlparser::dialect::SQLiteDialect;
     use sqlparser::parser::Parser;
+    use tenantry_rewrite::SqliteDialect;
     let w = World::new();
     let sql = "INSERT INTO vip SELECT 7 AS c0 WINDOW win AS ()";
     w.check(sql);
     let rewritten = w.rewrite(sql).expect("rewrite");
-    if let Err(e) = Parser::parse_sql(&SQLiteDialect {}, &rewritten) {
+    if let Err(e) = Parser::parse_sql(&SqliteDialect, &rewritten) {
         panic!("the rewrite does not parse again ({e}): {rewritten}");
     }
 }
