@@ -432,6 +432,7 @@ impl Connection {
         }))?;
         crate::key::register(&conn)?;
         crate::counts::register(&conn)?;
+        crate::hand_over::prepare(&conn)?;
         let mismatches = Arc::new(Mismatches::default());
         crate::tenant_value::register(&conn, Arc::clone(&mismatches))?;
         let guard = Guard::new(scoping.rewriter.schema());
@@ -479,34 +480,39 @@ impl Connection {
     ///
     /// # Errors
     /// [`Error::InvalidTenantId`] for text that breaks the rules (and the current tenant is
-    /// unchanged).
+    /// unchanged); SQLite's error when the connection cannot forget the previous tenant's
+    /// change count (see below: `PRAGMA query_only` on after a write), and the connection
+    /// then has no tenant.
     pub fn set_tenant(
         &self,
         tenant: impl TryInto<TenantId, Error: Into<Error>>,
     ) -> rusqlite::Result<()> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
-        self.switch_tenant(Some(tenant));
-        Ok(())
+        self.switch_tenant(Some(tenant)).map(|_| ())
     }
 
     /// Clears the current tenant: every scoped statement is refused until one is set.
     pub fn clear_tenant(&self) {
-        self.switch_tenant(None);
+        // On failure the tenant is cleared all the same (and the failure logged).
+        let _ = self.switch_tenant(None);
     }
 
-    /// Makes `tenant` the current tenant; returns the previous one. When it changes,
-    /// SQLite's `last_insert_rowid()` is set back to 0 (the previous tenant's last key, on
-    /// the tenant-first layout its own key counter, is not the new tenant's to read), and
-    /// `changes()` and `total_changes()` start again (see `counts.rs`).
-    fn switch_tenant(&self, tenant: Option<TenantId>) -> Option<TenantId> {
-        let changed = *self.tenant.borrow() != tenant;
-        let previous = self.tenant.replace(tenant);
-        if changed {
-            // SAFETY: the handle is open while `self` is borrowed; the call only sets the
-            // connection's last-insert value.
-            crate::hand_over::hand_over(&self.inner);
+    /// Makes `tenant` the current tenant; returns the previous one. When it changes, the
+    /// connection forgets the previous tenant's key and counts (`hand_over.rs`):
+    /// `last_insert_rowid()` and `changes()` read 0 (the previous tenant's last key, on the
+    /// tenant-first layout its own key counter, and its last statement's count are not the
+    /// new tenant's to read), and `total_changes()` counts from 0 (`counts.rs`). When that
+    /// fails, the connection is left with no tenant and the error returned.
+    fn switch_tenant(&self, tenant: Option<TenantId>) -> rusqlite::Result<Option<TenantId>> {
+        if *self.tenant.borrow() == tenant {
+            return Ok(tenant);
         }
-        previous
+        if let Err(e) = crate::hand_over::hand_over(&self.inner) {
+            self.tenant.replace(None);
+            tracing::warn!(error = %e, "the previous tenant's change count could not be forgotten; the connection has no tenant");
+            return Err(e);
+        }
+        Ok(self.tenant.replace(tenant))
     }
 
     /// The current tenant.
@@ -548,7 +554,7 @@ impl Connection {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
-        let previous = self.switch_tenant(Some(tenant));
+        let previous = self.switch_tenant(Some(tenant))?;
         // Restored on return and on unwind: a panic caught above (a server's per-request
         // catch) must not leave the connection on `tenant`.
         let _restore = RestoreTenant {
@@ -930,10 +936,10 @@ impl Connection {
     }
 
     /// Rows changed by the current tenant's last INSERT, UPDATE or DELETE on this
-    /// connection: 0 until it changes one, whatever the previous tenant changed. The SQL
-    /// function `changes()` reads the same.
+    /// connection: 0 until it changes one, whatever the previous tenant changed (a change
+    /// of tenant sets SQLite's count to 0). The SQL function `changes()` reads the same.
     pub fn changes(&self) -> u64 {
-        crate::counts::changes(&self.inner)
+        self.inner.changes()
     }
 
     /// `rusqlite::Connection::busy_timeout`.
@@ -1012,7 +1018,8 @@ struct RestoreTenant<'c> {
 impl Drop for RestoreTenant<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
-            self.conn.switch_tenant(previous);
+            // On failure the connection is left with no tenant (and the failure logged).
+            let _ = self.conn.switch_tenant(previous);
         }
     }
 }

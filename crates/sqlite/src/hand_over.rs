@@ -1,12 +1,23 @@
 //! What a handle forgets between two users (tenants on one connection, requests on a
 //! pooled handle): the key inserted last and the rows changed. The next user reads
-//! `last_insert_rowid()` 0, and `changes()` and `total_changes()` count from 0
-//! (`counts.rs`), as on a handle opened for it.
+//! `last_insert_rowid()` 0, `changes()` 0 and `total_changes()` from 0, as on a handle
+//! opened for it.
+//!
+//! - `last_insert_rowid()`: set to 0 (`sqlite3_set_last_insert_rowid`).
+//! - `changes()`: SQLite has no call that sets it, and reports it in many places (the
+//!   function, `sqlite3_changes()` behind rusqlite's `execute` of any statement and sqlx's
+//!   `rows_affected()` of one that is not read-only, the value a trigger program restores
+//!   when it ends). So a DELETE of no row sets it to 0: `DELETE FROM temp.[`COUNTS_TABLE`]
+//!   WHERE 0`, on a table of the handle's own temporary schema, created with the handle
+//!   before the guard is installed (the guard denies creating one, and allows this DELETE:
+//!   the table is no tenant's). Only when the count is not 0 already.
+//! - `total_changes()`: the count since the hand-over (`counts.rs`).
 //!
 //! Also a SQL function, [`HAND_OVER_FUNCTION`]`()`, for a pool that hands a handle to a
 //! statement without holding the handle itself: the function returns 0 and forgets as it
 //! runs, so a statement of no row run first (`SELECT 0 WHERE tenantry_hand_over() <> 0`)
-//! does it.
+//! does it. Its DELETE runs inside that statement, as SQLite allows a function to run
+//! statements on its own connection.
 
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
@@ -14,11 +25,32 @@ use rusqlite::functions::FunctionFlags;
 /// The SQL function that makes the handle running it forget its previous user; returns 0.
 pub const HAND_OVER_FUNCTION: &str = "tenantry_hand_over";
 
+/// The table of the handle's temporary schema whose DELETE of no row sets `changes()` to 0.
+pub const COUNTS_TABLE: &str = "_tenantry_changes";
+
+/// Creates [`COUNTS_TABLE`] on `conn`; before the guard is installed.
+///
+/// # Errors
+/// SQLite's, when the table cannot be created.
+pub(crate) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS \"{COUNTS_TABLE}\" (x)"
+    ))
+}
+
 /// Makes `conn`'s handle forget its previous user.
-pub(crate) fn hand_over(conn: &Connection) {
+///
+/// # Errors
+/// SQLite's, when the DELETE that sets `changes()` to 0 fails (`PRAGMA query_only` on, the
+/// table gone); the key and the total are forgotten anyway.
+pub(crate) fn hand_over(conn: &Connection) -> rusqlite::Result<()> {
     // SAFETY: `conn` is an open handle; the call only sets its last-insert value.
     unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(conn.handle(), 0) };
     crate::counts::forget(conn);
+    if conn.changes() != 0 {
+        conn.execute(&format!("DELETE FROM temp.\"{COUNTS_TABLE}\" WHERE 0"), [])?;
+    }
+    Ok(())
 }
 
 /// Registers [`HAND_OVER_FUNCTION`] on `conn`: direct only, so a view or a trigger cannot
@@ -36,7 +68,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
             // and used by nothing else meanwhile (SQLite calls a scalar function on the
             // thread that steps the statement); the borrow ends with the call.
             let conn = unsafe { ctx.get_connection()? };
-            hand_over(&conn);
+            hand_over(&conn)?;
             Ok(0)
         },
     )

@@ -110,8 +110,8 @@ impl Connection {
     /// `rusqlite::Connection::create_scalar_function`: a function the application's SQL
     /// calls, on values the scoped statement hands it. Passed through, except for the
     /// tenant connection's own: names starting with `tenantry_` (the tenant-value check,
-    /// the key report), and `changes` and `total_changes` (counts of the current tenant's
-    /// changes only).
+    /// the key report), and `total_changes` (the count of the current tenant's changes
+    /// only).
     ///
     /// # Errors
     /// [`Error::NotOnTenantConnection`] for one of those names; SQLite's errors.
@@ -132,7 +132,7 @@ impl Connection {
     }
 
     /// `rusqlite::Connection::remove_function`, except the tenant connection's own
-    /// (`tenantry_` names, `changes`, `total_changes`).
+    /// (`tenantry_` names, `total_changes`).
     ///
     /// # Errors
     /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
@@ -288,11 +288,11 @@ fn reserved<N: Name>(name: &N, method: &'static str) -> rusqlite::Result<()> {
         }
         .into());
     }
-    if text == "changes" || text == "total_changes" {
+    if text == "total_changes" {
         return Err(Error::NotOnTenantConnection {
             method,
-            reason: "changes() and total_changes() are the tenant connection's own: they \
-                     count the current tenant's changes only; name yours otherwise",
+            reason: "total_changes() is the tenant connection's own: it counts the current \
+                     tenant's changes only; name yours otherwise",
         }
         .into());
     }

@@ -85,8 +85,9 @@ impl PoolScope {
     /// Installs on `conn`'s handle what a tenant connection installs on its own: the query
     /// planner stability guarantee, the guard (SQLite's authorizer), `tenantry_key` (a
     /// tenant-first row's key reported as `last_insert_rowid()`), `tenantry_tenant` (a
-    /// tenant value checked when the statement runs), and `changes()` and
-    /// `total_changes()` counting since the handle's last [`PoolScope::hand_over`]. They stay with the handle, whoever holds it, until it is closed;
+    /// tenant value checked when the statement runs), `total_changes()` counting since the
+    /// handle's last [`PoolScope::hand_over`], and the temporary table by which a hand-over
+    /// sets `changes()` to 0. They stay with the handle, whoever holds it, until it is closed;
     /// `conn` itself may be a view of the handle that is dropped right after.
     ///
     /// # Errors
@@ -101,6 +102,7 @@ impl PoolScope {
         crate::key::register(conn)?;
         crate::counts::register(conn)?;
         crate::hand_over::register(conn)?;
+        crate::hand_over::prepare(conn)?;
         crate::tenant_value::register(conn, Arc::new(Mismatches::default()))?;
         let hook = Arc::clone(&self.guard);
         // rusqlite keeps the closure in the handle's client data, freed when the handle
@@ -109,13 +111,16 @@ impl PoolScope {
     }
 
     /// Makes `conn`'s handle forget its previous user (another request, maybe another
-    /// tenant) before the next one: SQLite's `last_insert_rowid()` back to 0, and
-    /// `changes()` and `total_changes()` counting from 0, as on a handle opened for the
-    /// next request.
-    /// A pool that hands the handle to a statement without holding it runs
+    /// tenant) before the next one: `last_insert_rowid()` and `changes()` back to 0, and
+    /// `total_changes()` counting from 0, as on a handle opened for the next request. A
+    /// pool that hands the handle to a statement without holding it runs
     /// [`crate::HAND_OVER_FUNCTION`] first instead.
-    pub fn hand_over(conn: &rusqlite::Connection) {
-        crate::hand_over::hand_over(conn);
+    ///
+    /// # Errors
+    /// SQLite's, when the handle cannot set its change count to 0 (`PRAGMA query_only` on
+    /// after a write): the handle must not serve the next request.
+    pub fn hand_over(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        crate::hand_over::hand_over(conn)
     }
 
     /// The schema version the current scoping was read at.

@@ -315,11 +315,7 @@ impl TenantPool {
 /// it inserted last and the rows it changed are not the next one's to read
 /// ([`PoolScope::hand_over`]).
 async fn forget_previous_user(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    with_view(conn, |view| {
-        PoolScope::hand_over(view);
-        Ok(())
-    })
-    .await
+    with_view(conn, |view| PoolScope::hand_over(view)).await
 }
 
 /// The address of `conn`'s SQLite handle, which names it while it is open.

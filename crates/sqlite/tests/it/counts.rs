@@ -70,6 +70,55 @@ fn a_change_of_tenant_does_not_hand_on_the_change_counts() {
     assert_eq!([conn.changes(), conn.total_changes()], [0, 0]);
 }
 
+/// Every place SQLite reports its count reads 0 after a change of tenant, not a's 3:
+/// rusqlite's `execute` of a statement that changes no row (it returns SQLite's count), and
+/// `changes()` after a trigger of b's statement ran (SQLite then restores the count from
+/// before the statement). Found by red team 15.
+#[test]
+fn no_report_of_sqlites_count_hands_on_the_previous_tenants() {
+    let (dir, first) = open();
+    drop(first);
+    let admin = rusqlite::Connection::open(dir.path().join("app.db")).expect("admin");
+    admin
+        .execute_batch(&format!(
+            "CREATE TABLE log (seen INTEGER, tenant_id TEXT NOT NULL);
+             CREATE TRIGGER notes_logged AFTER UPDATE ON notes BEGIN {SCOPED_TRIGGER_MARK}
+                 INSERT INTO log (seen, tenant_id) VALUES (1, NEW.tenant_id);
+             END;"
+        ))
+        .expect("trigger");
+    let conn = Connection::wrap(admin).expect("wrap");
+    let a_then_b = || {
+        conn.set_tenant("a").expect("a");
+        let changed = conn
+            .execute("UPDATE notes SET body = body || '!'", [])
+            .expect("update");
+        assert_eq!(changed, 3);
+        conn.set_tenant("b").expect("b");
+    };
+    a_then_b();
+    for sql in [
+        "BEGIN",
+        "SAVEPOINT s",
+        "RELEASE s",
+        "COMMIT",
+        "PRAGMA foreign_keys = ON",
+    ] {
+        assert_eq!(conn.execute(sql, []).expect(sql), 0, "{sql}");
+    }
+    a_then_b();
+    let seen: Vec<i64> = conn
+        .prepare("UPDATE notes SET body = 'x' RETURNING changes()")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("returning");
+    assert_eq!(seen, [0, 0]);
+    assert_eq!(
+        counts(&conn),
+        [2, 4, 2, 4],
+        "b's two rows and the trigger's two"
+    );
+}
+
 /// The SQL functions keep working where SQLite's own do: in a statement's values, and in
 /// a trigger's body (they are registered innocuous, so `trusted_schema = OFF` allows them
 /// there as it allows SQLite's).

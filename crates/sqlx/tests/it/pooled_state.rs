@@ -262,6 +262,25 @@ async fn the_rows_another_request_changed_are_not_counted() {
     assert_eq!(own.rows_affected(), 1);
     let after: (i64, i64) = sqlx::query_as(read).fetch_one(&mut *held).await.unwrap();
     assert_eq!(after, (1, 1));
+    drop(held);
+    // sqlx reports SQLite's count for a statement that is not read-only (a checkpoint),
+    // and SQLite restores it when a trigger ends (the key-counter trigger of the
+    // tenant-first layout); both read A's 2 before (red team 15).
+    sqlx::query(touch).execute(&a).await.unwrap();
+    let checkpoint = sqlx::query("PRAGMA wal_checkpoint")
+        .execute(&b)
+        .await
+        .unwrap();
+    assert_eq!(checkpoint.rows_affected(), 0);
+    sqlx::query(touch).execute(&a).await.unwrap();
+    let returned: Vec<(String, i64)> = sqlx::query_as(
+        "INSERT INTO products (sku, name, price) VALUES ('B-2', 'x', 1), ('B-3', 'x', 1) \
+         RETURNING sku, changes()",
+    )
+    .fetch_all(&b)
+    .await
+    .unwrap();
+    assert_eq!(returned, [("B-2".to_owned(), 0), ("B-3".to_owned(), 0)]);
 }
 
 /// A statement prepared through the pool (`Executor::prepare`) runs through it for the
