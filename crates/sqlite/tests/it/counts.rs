@@ -22,6 +22,35 @@ fn open() -> (tempfile::TempDir, Connection) {
     (dir, conn)
 }
 
+/// The notes database with a scoped trigger that logs `value` into `log` after each
+/// `event` on `notes` (`row`: `NEW` or `OLD`), on a tenant connection; `trusted_schema` as
+/// given.
+fn with_log_trigger(
+    event: &str,
+    row: &str,
+    value: &str,
+    trusted_schema: bool,
+) -> (tempfile::TempDir, Connection) {
+    let (dir, first) = open();
+    drop(first);
+    let admin = rusqlite::Connection::open(dir.path().join("app.db")).expect("admin");
+    admin
+        .execute_batch(&format!(
+            "CREATE TABLE log (seen INTEGER, tenant_id TEXT NOT NULL);
+             CREATE TRIGGER notes_logged AFTER {event} ON notes BEGIN {SCOPED_TRIGGER_MARK}
+                 INSERT INTO log (seen, tenant_id) VALUES ({value}, {row}.tenant_id);
+             END;"
+        ))
+        .expect("trigger");
+    admin
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA,
+            trusted_schema,
+        )
+        .expect("trusted_schema");
+    (dir, Connection::wrap(admin).expect("wrap"))
+}
+
 /// The counts as the application reads them: rusqlite's methods, then the SQL functions.
 fn counts(conn: &Connection) -> [u64; 4] {
     let (sql_changes, sql_total): (u64, u64) = conn
@@ -76,18 +105,7 @@ fn a_change_of_tenant_does_not_hand_on_the_change_counts() {
 /// before the statement). Found by red team 15.
 #[test]
 fn no_report_of_sqlites_count_hands_on_the_previous_tenants() {
-    let (dir, first) = open();
-    drop(first);
-    let admin = rusqlite::Connection::open(dir.path().join("app.db")).expect("admin");
-    admin
-        .execute_batch(&format!(
-            "CREATE TABLE log (seen INTEGER, tenant_id TEXT NOT NULL);
-             CREATE TRIGGER notes_logged AFTER UPDATE ON notes BEGIN {SCOPED_TRIGGER_MARK}
-                 INSERT INTO log (seen, tenant_id) VALUES (1, NEW.tenant_id);
-             END;"
-        ))
-        .expect("trigger");
-    let conn = Connection::wrap(admin).expect("wrap");
+    let (_dir, conn) = with_log_trigger("UPDATE", "NEW", "1", true);
     let a_then_b = || {
         conn.set_tenant("a").expect("a");
         let changed = conn
@@ -119,29 +137,12 @@ fn no_report_of_sqlites_count_hands_on_the_previous_tenants() {
     );
 }
 
-/// The SQL functions keep working where SQLite's own do: in a statement's values, and in
-/// a trigger's body (they are registered innocuous, so `trusted_schema = OFF` allows them
-/// there as it allows SQLite's).
+/// The counts keep working where SQLite's own do: in a statement's values, and in a
+/// trigger's body (`total_changes()`, registered over SQLite's, is innocuous like it, so
+/// `trusted_schema = OFF` allows it there; `changes()` is SQLite's own).
 #[test]
 fn the_counts_work_in_values_and_trigger_bodies() {
-    let (dir, first) = open();
-    drop(first);
-    let admin = rusqlite::Connection::open(dir.path().join("app.db")).expect("admin");
-    admin
-        .execute_batch(&format!(
-            "CREATE TABLE log (seen INTEGER, tenant_id TEXT NOT NULL);
-             CREATE TRIGGER notes_logged AFTER DELETE ON notes BEGIN {SCOPED_TRIGGER_MARK}
-                 INSERT INTO log (seen, tenant_id) VALUES (total_changes(), OLD.tenant_id);
-             END;"
-        ))
-        .expect("trigger");
-    admin
-        .set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA,
-            false,
-        )
-        .expect("trusted_schema off");
-    let conn = Connection::wrap(admin).expect("wrap");
+    let (_dir, conn) = with_log_trigger("DELETE", "OLD", "total_changes()", false);
     conn.set_tenant("a").expect("tenant");
     conn.execute("UPDATE notes SET body = 'x' WHERE body = 'a1'", [])
         .expect("update");
