@@ -66,6 +66,9 @@ struct Rendered {
     tenant: TenantId,
     plan: Arc<Plan>,
     sql: Arc<str>,
+    /// The text for a statement the application holds (`held.rs`), rendered when first
+    /// asked for.
+    held: std::cell::OnceCell<Arc<str>>,
 }
 
 /// FxHash (rustc's hasher): the render memo is keyed by the application's SQL, which needs
@@ -433,6 +436,7 @@ impl Connection {
         crate::key::register(&conn)?;
         crate::counts::register(&conn)?;
         crate::hand_over::prepare(&conn)?;
+        crate::held::register(&conn)?;
         let mismatches = Arc::new(Mismatches::default());
         crate::tenant_value::register(&conn, Arc::clone(&mismatches))?;
         let guard = Guard::new(scoping.rewriter.schema());
@@ -509,9 +513,11 @@ impl Connection {
         }
         if let Err(e) = crate::hand_over::hand_over(&self.inner) {
             self.tenant.replace(None);
+            crate::held::set(&self.inner, None);
             tracing::warn!(error = %e, "the previous tenant's change count could not be forgotten; the connection has no tenant");
             return Err(e);
         }
+        crate::held::set(&self.inner, tenant.as_ref());
         Ok(self.tenant.replace(tenant))
     }
 
@@ -571,6 +577,12 @@ impl Connection {
     /// nothing is rendered. A different tenant or schema renders again (the memo is keyed by
     /// the SQL, and an entry is used only when its tenant and scoping are the current ones).
     fn scoped(&self, sql: &str) -> rusqlite::Result<Scoped> {
+        self.scoped_as(sql, false)
+    }
+
+    /// [`Connection::scoped`], for a statement the application holds when `held`: its
+    /// tenant literals checked each time it runs (`held.rs`).
+    fn scoped_as(&self, sql: &str, held: bool) -> rusqlite::Result<Scoped> {
         let tenant = self.tenant.borrow();
         let tenant = tenant.as_ref().ok_or(Error::NoTenant)?;
         let traced = tracing::enabled!(tracing::Level::DEBUG);
@@ -605,6 +617,7 @@ impl Connection {
                     tenant: tenant.clone(),
                     plan,
                     sql: text,
+                    held: std::cell::OnceCell::new(),
                 };
                 let slot = memo.entry(sql.into()).insert_entry(rendered).into_mut();
                 (&*slot, cached)
@@ -641,8 +654,24 @@ impl Connection {
                 statements: infos,
             });
         }
+        let sql = if held {
+            match rendered.held.get() {
+                Some(text) => Arc::clone(text),
+                None => {
+                    let text: Arc<str> = rendered
+                        .plan
+                        .render_checked(tenant, crate::held::CURRENT_FUNCTION)
+                        .map_err(Error::from)?
+                        .sql()
+                        .into();
+                    Arc::clone(rendered.held.get_or_init(|| text))
+                }
+            }
+        } else {
+            Arc::clone(&rendered.sql)
+        };
         Ok(Scoped {
-            sql: Arc::clone(&rendered.sql),
+            sql,
             span,
             single: infos.len() == 1,
         })
@@ -718,7 +747,7 @@ impl Connection {
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn prepare(&self, sql: &str) -> rusqlite::Result<Statement<'_>> {
-        let scoped = self.scoped(sql)?;
+        let scoped = self.scoped_as(sql, true)?;
         let _entered = scoped.span.enter();
         self.inner.prepare(&scoped.sql)
     }
@@ -733,7 +762,7 @@ impl Connection {
         sql: &str,
         flags: rusqlite::PrepFlags,
     ) -> rusqlite::Result<Statement<'_>> {
-        let scoped = self.scoped(sql)?;
+        let scoped = self.scoped_as(sql, true)?;
         let _entered = scoped.span.enter();
         self.inner.prepare_with_flags(&scoped.sql, flags)
     }
@@ -745,7 +774,7 @@ impl Connection {
     /// # Errors
     /// SQLite's errors, or a refusal.
     pub fn prepare_cached(&self, sql: &str) -> rusqlite::Result<CachedStatement<'_>> {
-        let scoped = self.scoped(sql)?;
+        let scoped = self.scoped_as(sql, true)?;
         let _entered = scoped.span.enter();
         self.inner.prepare_cached(&scoped.sql)
     }

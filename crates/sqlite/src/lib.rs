@@ -65,6 +65,7 @@ mod counts;
 mod error;
 mod guard;
 mod hand_over;
+mod held;
 mod key;
 mod passthrough;
 pub mod pool;
@@ -81,5 +82,6 @@ pub use connection::{
 };
 pub use error::Error;
 pub use hand_over::HAND_OVER_FUNCTION;
+pub use held::CURRENT_FUNCTION;
 pub use pool_scope::PoolScope;
 pub use tenantry_rewrite::TenantId;

@@ -6,6 +6,7 @@ mod support;
 mod basics;
 mod concurrency;
 mod counts;
+mod held;
 mod keys;
 mod methods;
 mod passthrough;

@@ -1,0 +1,86 @@
+//! A statement the application holds runs only while the tenant it was prepared for is the
+//! connection's: run after a change of tenant, it fails and reads and writes nothing.
+//! (Before, it kept the first tenant's literal: b read and overwrote a's rows.)
+
+use tenantry_sqlite::{Connection, Error};
+
+use crate::support;
+
+const SCHEMA: &str = "
+CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, tenant_id TEXT NOT NULL);
+CREATE INDEX idx_notes_tenant_id ON notes (tenant_id);
+INSERT INTO notes VALUES (1, 'a1', 'a'), (2, 'a2', 'a'), (3, 'b1', 'b');
+";
+
+/// Every tenant's bodies, read around the tenant connection.
+fn bodies(db: &support::Db) -> Vec<(String, String)> {
+    let plain = rusqlite::Connection::open(&db.path).expect("plain");
+    plain
+        .prepare("SELECT tenant_id, body FROM notes ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("bodies")
+}
+
+/// SQLite's error for the check (the statement is rusqlite's, so the connection's typed
+/// error arrives as its message).
+fn of_another_tenant(err: &rusqlite::Error, current: Option<&str>) -> bool {
+    let expected = Error::StatementOfAnotherTenant {
+        prepared: "a".to_owned(),
+        current: current.map(str::to_owned),
+    }
+    .to_string();
+    err.to_string().contains(&expected)
+}
+
+#[test]
+fn a_held_statement_runs_only_for_the_tenant_it_was_prepared_for() {
+    let db = support::db(SCHEMA);
+    let before = bodies(&db);
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("a");
+    let mut read = conn
+        .prepare("SELECT body FROM notes ORDER BY id")
+        .expect("read");
+    let mut write = conn
+        .prepare_cached("UPDATE notes SET body = body || '!'")
+        .expect("write");
+    let mut flagged = conn
+        .prepare_with_flags(
+            "DELETE FROM notes WHERE id = ?1",
+            rusqlite::PrepFlags::SQLITE_PREPARE_PERSISTENT,
+        )
+        .expect("delete");
+    let read_all = |s: &mut rusqlite::Statement<'_>| -> rusqlite::Result<Vec<String>> {
+        s.query_map([], |r| r.get(0))?.collect()
+    };
+
+    conn.set_tenant("b").expect("b");
+    let err = read_all(&mut read).expect_err("a's read as b");
+    assert!(of_another_tenant(&err, Some("b")), "{err}");
+    let err = write.execute([]).expect_err("a's update as b");
+    assert!(of_another_tenant(&err, Some("b")), "{err}");
+    let err = flagged.execute([3]).expect_err("a's delete as b");
+    assert!(of_another_tenant(&err, Some("b")), "{err}");
+    let inside = conn
+        .with_tenant("c", |_| Ok(write.execute([])))
+        .expect("with c");
+    assert!(inside.is_err());
+    conn.clear_tenant();
+    let err = read_all(&mut read).expect_err("a's read with no tenant");
+    assert!(of_another_tenant(&err, None), "{err}");
+    assert_eq!(bodies(&db), before, "nothing read was written");
+
+    // Back on a, they run as prepared.
+    conn.set_tenant("a").expect("a again");
+    assert_eq!(read_all(&mut read).expect("read"), ["a1", "a2"]);
+    assert_eq!(write.execute([]).expect("update"), 2);
+    assert_eq!(flagged.execute([3]).expect("b's id"), 0);
+    assert_eq!(
+        bodies(&db),
+        [
+            ("a".to_owned(), "a1!".to_owned()),
+            ("a".to_owned(), "a2!".to_owned()),
+            ("b".to_owned(), "b1".to_owned())
+        ]
+    );
+}
