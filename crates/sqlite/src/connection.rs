@@ -658,12 +658,11 @@ impl Connection {
             match rendered.held.get() {
                 Some(text) => Arc::clone(text),
                 None => {
-                    let text: Arc<str> = rendered
+                    let checked = rendered
                         .plan
                         .render_checked(tenant, crate::held::CURRENT_FUNCTION)
-                        .map_err(Error::from)?
-                        .sql()
-                        .into();
+                        .map_err(Error::from)?;
+                    let text: Arc<str> = crate::held::marked(tenant, checked.sql()).into();
                     Arc::clone(rendered.held.get_or_init(|| text))
                 }
             }

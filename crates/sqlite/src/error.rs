@@ -35,7 +35,8 @@ pub enum Error {
     /// A statement the application held (from `prepare`, `prepare_with_flags` or
     /// `prepare_cached`) ran after the connection changed tenant: it was prepared for
     /// another tenant, and read and wrote nothing. Prepare it again after the change. The
-    /// statement is rusqlite's, so this arrives as SQLite's error with this message.
+    /// statement is rusqlite's: it fails with SQLite's "interrupted" (the check at its
+    /// start, logged at WARN with this explanation), or with this message as SQLite's error.
     #[error(
         "this statement was prepared for tenant {prepared:?}, and the connection's tenant is \
          now {}; it ran nothing: prepare it again after changing the tenant",

@@ -1,21 +1,28 @@
-//! `tenantry_current('A')`: the check by which a statement the application holds (from
-//! `prepare`, `prepare_with_flags` or `prepare_cached`) runs only while its tenant is the
-//! connection's.
+//! A statement the application holds (from `prepare`, `prepare_with_flags` or
+//! `prepare_cached`) runs only while the tenant it was prepared for is the connection's.
 //!
-//! Such a statement is rendered with each tenant literal `'A'` written as
-//! `tenantry_current('A')` ([`tenantry_rewrite::Plan::render_checked`]). The function
-//! returns `'A'` while `A` is the connection's current tenant (kept in the handle's client
-//! data, set at every change of tenant), and otherwise fails the statement with
-//! [`Error::StatementOfAnotherTenant`]: run after `set_tenant("B")`, a statement prepared for
-//! A reads and writes nothing. It is deterministic, so SQLite evaluates a call of a
-//! constant once per run, before any row, and direct only (no view or trigger holds one).
+//! Its text starts with a marker naming that tenant, `/* tenantry_held A */`, and each tenant
+//! literal `'A'` is written `tenantry_current('A')` ([`tenantry_rewrite::Plan::render_checked`]).
+//! Two checks, against the connection's current tenant (kept in the handle's client data,
+//! set at every change of tenant):
+//! - SQLite's statement trace (`SQLITE_TRACE_STMT`, at the statement's first instruction)
+//!   reads the marker and, for another tenant, interrupts the connection. SQLite notices the
+//!   interrupt at the jump that ends the statement's set-up, before its first row is read:
+//!   the statement fails ("interrupted") whatever the rows hold.
+//! - `tenantry_current('A')` returns `'A'` while A is the tenant and otherwise fails the
+//!   statement with [`Error::StatementOfAnotherTenant`]. SQLite evaluates such a call once per
+//!   run, but only when the run reaches it, which may be after a row matched (a lookup by
+//!   another index, a full-text search): alone it would tell B whether some row matched
+//!   (red team 16). It stays as the second line.
+//!
 //! Statements run by `execute` and `query_row`, which render for the current tenant each
-//! time, keep the literal.
+//! time, keep the literal and no marker.
 
+use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
 use std::sync::Mutex;
 
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, ffi};
 use tenantry_rewrite::TenantId;
 
 use crate::error::Error;
@@ -24,7 +31,7 @@ use crate::error::Error;
 pub const CURRENT_FUNCTION: &str = "tenantry_current";
 
 /// The client-data name of the current tenant.
-const CURRENT: &std::ffi::CStr = c"tenantry_current_tenant";
+const CURRENT: &CStr = c"tenantry_current_tenant";
 
 /// The connection's current tenant, as the function reads it.
 struct Current(Mutex<Option<String>>);
@@ -35,8 +42,22 @@ struct Current(Mutex<Option<String>>);
 /// SQLite's, when the client data or the function cannot be registered.
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     // SAFETY: the data is a `Current`, stored under a name only this module uses and read
-    // back as a `Current` by `current`; rusqlite frees it when the handle closes.
-    unsafe { conn.set_clientdata(CURRENT, Some(Current(Mutex::new(None))))? };
+    // back as a `Current` by `current` and `on_statement`; rusqlite frees it when the
+    // handle closes, after its last statement.
+    let slot = unsafe { conn.set_clientdata(CURRENT, Some(Current(Mutex::new(None))))? };
+    // SAFETY: `conn` is open; the callback reads `slot`, which lives as long as the
+    // handle, and the statement's text, which lives while the callback runs.
+    let rc = unsafe {
+        ffi::sqlite3_trace_v2(
+            conn.handle(),
+            ffi::SQLITE_TRACE_STMT,
+            Some(on_statement),
+            slot.cast::<c_void>(),
+        )
+    };
+    if rc != ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
+    }
     conn.create_scalar_function(
         CURRENT_FUNCTION,
         1,
@@ -61,6 +82,57 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
             }
         },
     )
+}
+
+/// The start of a held statement's text, naming its tenant.
+const MARKER: &str = "/* tenantry_held ";
+
+/// `sql` (a held statement's checked text) marked as prepared for `tenant`.
+pub(crate) fn marked(tenant: &TenantId, sql: &str) -> String {
+    format!("{MARKER}{} */ {sql}", tenant.as_str())
+}
+
+/// The tenant a statement's text is marked for, if it is marked.
+fn marked_for(text: &[u8]) -> Option<&[u8]> {
+    let rest = text.strip_prefix(MARKER.as_bytes())?;
+    let end = rest.iter().position(|&b| b == b' ')?;
+    Some(&rest[..end])
+}
+
+/// SQLite's statement trace: interrupts a held statement that starts while its tenant is
+/// not the connection's.
+unsafe extern "C" fn on_statement(
+    event: c_uint,
+    ctx: *mut c_void,
+    statement: *mut c_void,
+    text: *mut c_void,
+) -> c_int {
+    if event != ffi::SQLITE_TRACE_STMT || ctx.is_null() || statement.is_null() || text.is_null() {
+        return 0;
+    }
+    // SAFETY: SQLite passes the statement's text, NUL-terminated, alive during the call.
+    let text = unsafe { CStr::from_ptr(text.cast::<c_char>()) }.to_bytes();
+    let Some(prepared) = marked_for(text) else {
+        return 0;
+    };
+    // SAFETY: `ctx` is the handle's `Current` (see `register`), alive while it is open.
+    let current = unsafe { &*ctx.cast::<Current>() };
+    let same = current
+        .0
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_deref()
+        .is_some_and(|now| now.as_bytes() == prepared);
+    if !same {
+        tracing::warn!(
+            prepared = %String::from_utf8_lossy(prepared),
+            "a statement prepared for another tenant was run and is interrupted: prepare it \
+             again after changing the tenant"
+        );
+        // SAFETY: the statement is running on its connection, which is open.
+        unsafe { ffi::sqlite3_interrupt(ffi::sqlite3_db_handle(statement.cast())) };
+    }
+    0
 }
 
 /// Makes `tenant` the current tenant the function compares with.

@@ -21,15 +21,20 @@ fn bodies(db: &support::Db) -> Vec<(String, String)> {
         .expect("bodies")
 }
 
-/// SQLite's error for the check (the statement is rusqlite's, so the connection's typed
-/// error arrives as its message).
+/// The statement failed as one prepared for another tenant: interrupted by the trace
+/// check before its first row, or stopped by `tenantry_current` (whose message arrives as
+/// SQLite's error, the statement being rusqlite's).
 fn of_another_tenant(err: &rusqlite::Error, current: Option<&str>) -> bool {
-    let expected = Error::StatementOfAnotherTenant {
+    let interrupted = matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::OperationInterrupted
+    );
+    let message = Error::StatementOfAnotherTenant {
         prepared: "a".to_owned(),
         current: current.map(str::to_owned),
     }
     .to_string();
-    err.to_string().contains(&expected)
+    interrupted || err.to_string().contains(&message)
 }
 
 #[test]
@@ -83,4 +88,51 @@ fn a_held_statement_runs_only_for_the_tenant_it_was_prepared_for() {
             ("b".to_owned(), "b1".to_owned())
         ]
     );
+}
+
+/// Red team 16: a held statement's check must not depend on what the rows hold. Run as b,
+/// a statement prepared for a that looks up a value a holds, and one nobody holds, fail
+/// alike (before, `tenantry_current` ran only when a row matched: a lookup by another
+/// index or a full-text search failed for a's value and returned nothing for the other,
+/// telling b what a holds).
+#[test]
+fn a_held_statement_fails_alike_whatever_the_rows_hold() {
+    let db = support::db(
+        "CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, tenant_id TEXT NOT NULL);
+         CREATE INDEX customers_phone ON customers (phone);
+         CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
+         CREATE VIRTUAL TABLE docs USING fts5(body, tenant_id UNINDEXED);
+         INSERT INTO customers VALUES (1, '555-0199', 'a');
+         INSERT INTO docs (body, tenant_id) VALUES ('merger plan', 'a');",
+    );
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("a");
+    let mut lookup = conn
+        .prepare("SELECT id FROM customers WHERE phone = ?1")
+        .expect("lookup");
+    let mut search = conn
+        .prepare("SELECT rowid FROM docs WHERE docs MATCH ?1")
+        .expect("search");
+    let mut update = conn
+        .prepare("UPDATE customers SET phone = phone WHERE phone = ?1")
+        .expect("update");
+    conn.set_tenant("b").expect("b");
+    let outcome = |stmt: &mut rusqlite::Statement<'_>, value: &str| -> String {
+        match stmt
+            .query_map([value], |r| r.get::<_, i64>(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        {
+            Ok(rows) => format!("rows {rows:?}"),
+            Err(e) => format!("error {e}"),
+        }
+    };
+    for (stmt, held, nobody) in [
+        (&mut lookup, "555-0199", "000-0000"),
+        (&mut search, "merger", "nothing"),
+        (&mut update, "555-0199", "000-0000"),
+    ] {
+        let with_a = outcome(stmt, held);
+        assert!(with_a.starts_with("error"), "{with_a}");
+        assert_eq!(with_a, outcome(stmt, nobody));
+    }
 }
