@@ -110,8 +110,19 @@ unsafe extern "C" fn on_statement(
     if event != ffi::SQLITE_TRACE_STMT || ctx.is_null() || statement.is_null() || text.is_null() {
         return 0;
     }
-    // SAFETY: SQLite passes the statement's text, NUL-terminated, alive during the call.
-    let text = unsafe { CStr::from_ptr(text.cast::<c_char>()) }.to_bytes();
+    let text = text.cast::<c_char>();
+    // Most statements are not held: look at the marker's bytes only (stopping at the NUL
+    // that ends a shorter text) before reading the whole text.
+    let marker = MARKER.as_bytes();
+    for (i, &expected) in marker.iter().enumerate() {
+        // SAFETY: SQLite passes the statement's text, NUL-terminated and alive during the
+        // call; no byte past a NUL is read, since a NUL never equals a marker byte.
+        if unsafe { *text.add(i) } as u8 != expected {
+            return 0;
+        }
+    }
+    // SAFETY: as above.
+    let text = unsafe { CStr::from_ptr(text) }.to_bytes();
     let Some(prepared) = marked_for(text) else {
         return 0;
     };
