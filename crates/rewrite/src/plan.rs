@@ -96,6 +96,42 @@ impl Plan {
         Ok(())
     }
 
+    /// As [`Plan::render`], with each tenant literal written as a call of `function` on
+    /// it (`function('A')`): for a statement the application holds and may run after its
+    /// connection changed tenant, where the connection's `function` checks, each time the
+    /// statement runs, that `'A'` is still its tenant, and fails the statement otherwise.
+    /// (SQLite evaluates a deterministic function of a constant once per run, before any
+    /// row; every access to a tenant's rows goes through one of these calls.)
+    ///
+    /// ```
+    /// use tenantry_rewrite::{Rewriter, Schema, TenantId};
+    /// let schema = Schema::from_sql(
+    ///     "CREATE TABLE notes (body TEXT, tenant_id TEXT NOT NULL)",
+    ///     "tenant_id",
+    /// )?;
+    /// let plan = Rewriter::new(schema).plan("SELECT body FROM notes")?;
+    /// let held = plan.render_checked(&TenantId::new("a")?, "check")?;
+    /// assert!(held.sql().contains("check('a')"), "{}", held.sql());
+    /// assert!(!held.sql().contains("= 'a'"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Plan::render`].
+    pub fn render_checked(
+        &self,
+        tenant: &TenantId,
+        function: &str,
+    ) -> Result<Rewritten, RewriteError> {
+        self.check_values(tenant)?;
+        Ok(Rewritten {
+            sql: self
+                .template
+                .render_expr(&format!("{function}('{}')", tenant.as_str())),
+            statements: Arc::clone(&self.statements),
+        })
+    }
+
     /// What was found in each statement, in order.
     pub fn statements(&self) -> &[StatementInfo] {
         &self.statements

@@ -66,8 +66,8 @@ struct Rendered {
     tenant: TenantId,
     plan: Arc<Plan>,
     sql: Arc<str>,
-    /// The text for a statement the application holds (`held.rs`: marked with its
-    /// tenant), made when first asked for.
+    /// The text for a statement the application holds (`held.rs`), rendered when first
+    /// asked for.
     held: std::cell::OnceCell<Arc<str>>,
 }
 
@@ -580,8 +580,8 @@ impl Connection {
         self.scoped_as(sql, false)
     }
 
-    /// [`Connection::scoped`], for a statement the application holds when `held`: marked
-    /// with its tenant, which is checked each time it runs (`held.rs`).
+    /// [`Connection::scoped`], for a statement the application holds when `held`: its
+    /// tenant literals checked each time it runs (`held.rs`).
     fn scoped_as(&self, sql: &str, held: bool) -> rusqlite::Result<Scoped> {
         let tenant = self.tenant.borrow();
         let tenant = tenant.as_ref().ok_or(Error::NoTenant)?;
@@ -658,7 +658,11 @@ impl Connection {
             match rendered.held.get() {
                 Some(text) => Arc::clone(text),
                 None => {
-                    let text: Arc<str> = crate::held::marked(tenant, &rendered.sql).into();
+                    let checked = rendered
+                        .plan
+                        .render_checked(tenant, crate::held::CURRENT_FUNCTION)
+                        .map_err(Error::from)?;
+                    let text: Arc<str> = crate::held::marked(tenant, checked.sql()).into();
                     Arc::clone(rendered.held.get_or_init(|| text))
                 }
             }

@@ -32,6 +32,22 @@ pub enum Error {
     /// The schema could not be read into the rewriter.
     #[error("cannot read the database's schema: {0}")]
     Schema(#[from] SchemaError),
+    /// A statement the application held (from `prepare`, `prepare_with_flags` or
+    /// `prepare_cached`) ran after the connection changed tenant: it was prepared for
+    /// another tenant, and read and wrote nothing. Prepare it again after the change. The
+    /// statement is rusqlite's: it fails with SQLite's "interrupted" (the check at its
+    /// start, logged at WARN with this explanation), or with this message as SQLite's error.
+    #[error(
+        "this statement was prepared for tenant {prepared:?}, and the connection's tenant is \
+         now {}; it ran nothing: prepare it again after changing the tenant",
+        current.as_deref().map_or_else(|| "none".to_owned(), |c| format!("{c:?}"))
+    )]
+    StatementOfAnotherTenant {
+        /// The tenant the statement was prepared for.
+        prepared: String,
+        /// The connection's tenant when it ran (none: cleared).
+        current: Option<String>,
+    },
     /// A statement gave (or compared with) the tenant column a value that is not the
     /// connection's tenant; the statement failed and changed nothing. Returned as this by
     /// [`Connection::execute`](crate::Connection::execute), `execute_batch` and

@@ -1,40 +1,49 @@
 //! A statement the application holds (from `prepare`, `prepare_with_flags` or
 //! `prepare_cached`) runs only while the tenant it was prepared for is the connection's.
 //!
-//! Its text starts with a marker naming that tenant, `/* tenantry_held A */`. SQLite's
-//! statement trace (`SQLITE_TRACE_STMT`, at the statement's first instruction, every run)
-//! reads the marker and, when the connection's current tenant (kept in the handle's client
-//! data, set at every change of tenant) is another, interrupts the connection. SQLite acts
-//! on the interrupt at the jump that ends the statement's set-up, before the first row is
-//! read, so the statement fails ("interrupted") whatever the rows hold. (A statement with no
-//! set-up reads no table.) A check inside the statement's text would not do: SQLite
-//! evaluates a constant call only when the run reaches it, after a row matched under a
-//! lookup by another index or a full-text search, so it would tell another tenant whether
-//! a row matched (red team 16); and it cost 3–7% on cached point lookups.
+//! Its text starts with a marker naming that tenant, `/* tenantry_held A */`, and each tenant
+//! literal `'A'` is written `tenantry_current('A')` ([`tenantry_rewrite::Plan::render_checked`]).
+//! Two checks, against the connection's current tenant (kept in the handle's client data,
+//! set at every change of tenant):
+//! - SQLite's statement trace (`SQLITE_TRACE_STMT`, at the statement's first instruction)
+//!   reads the marker and, for another tenant, interrupts the connection. SQLite notices the
+//!   interrupt at the jump that ends the statement's set-up, before its first row is read:
+//!   the statement fails ("interrupted") whatever the rows hold.
+//! - `tenantry_current('A')` returns `'A'` while A is the tenant and otherwise fails the
+//!   statement with [`Error::StatementOfAnotherTenant`]. SQLite evaluates such a call once per
+//!   run, but only when the run reaches it, which may be after a row matched (a lookup by
+//!   another index, a full-text search): alone it would tell B whether some row matched
+//!   (red team 16). It stays as the second line.
 //!
 //! Statements run by `execute` and `query_row`, which render for the current tenant each
-//! time, have no marker.
+//! time, keep the literal and no marker.
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
 use std::sync::Mutex;
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, ffi};
 use tenantry_rewrite::TenantId;
+
+use crate::error::Error;
+
+/// The function a held statement's tenant tests call.
+pub const CURRENT_FUNCTION: &str = "tenantry_current";
 
 /// The client-data name of the current tenant.
 const CURRENT: &CStr = c"tenantry_current_tenant";
 
-/// The connection's current tenant, as the trace reads it.
+/// The connection's current tenant, as the function reads it.
 struct Current(Mutex<Option<String>>);
 
-/// Installs the statement trace on `conn`, with no current tenant.
+/// Registers [`CURRENT_FUNCTION`] on `conn`, with no current tenant.
 ///
 /// # Errors
 /// SQLite's, when the client data or the function cannot be registered.
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     // SAFETY: the data is a `Current`, stored under a name only this module uses and read
-    // back as a `Current` by `slot` and `on_statement`; rusqlite frees it when the handle
-    // closes, after its last statement.
+    // back as a `Current` by `current` and `on_statement`; rusqlite frees it when the
+    // handle closes, after its last statement.
     let slot = unsafe { conn.set_clientdata(CURRENT, Some(Current(Mutex::new(None))))? };
     // SAFETY: `conn` is open; the callback reads `slot`, which lives as long as the
     // handle, and the statement's text, which lives while the callback runs.
@@ -49,13 +58,36 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     if rc != ffi::SQLITE_OK {
         return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
     }
-    Ok(())
+    conn.create_scalar_function(
+        CURRENT_FUNCTION,
+        1,
+        FunctionFlags::SQLITE_UTF8
+            | FunctionFlags::SQLITE_DETERMINISTIC
+            | FunctionFlags::SQLITE_DIRECTONLY,
+        |ctx| {
+            let prepared: String = ctx.get(0)?;
+            // SAFETY: the handle of the connection running this call, open while it runs;
+            // the borrow ends with the call, and only the client data is read.
+            let conn = unsafe { ctx.get_connection()? };
+            let now = current(&conn);
+            if now.as_deref() == Some(prepared.as_str()) {
+                Ok(prepared)
+            } else {
+                Err(rusqlite::Error::UserFunctionError(Box::new(
+                    Error::StatementOfAnotherTenant {
+                        prepared,
+                        current: now,
+                    },
+                )))
+            }
+        },
+    )
 }
 
 /// The start of a held statement's text, naming its tenant.
 const MARKER: &str = "/* tenantry_held ";
 
-/// `sql` (a statement's text for `tenant`) marked as held for `tenant`.
+/// `sql` (a held statement's checked text) marked as prepared for `tenant`.
 pub(crate) fn marked(tenant: &TenantId, sql: &str) -> String {
     format!("{MARKER}{} */ {sql}", tenant.as_str())
 }
@@ -114,11 +146,15 @@ unsafe extern "C" fn on_statement(
     0
 }
 
-/// Makes `tenant` the current tenant the trace compares with.
+/// Makes `tenant` the current tenant the function compares with.
 pub(crate) fn set(conn: &Connection, tenant: Option<&TenantId>) {
     if let Some(slot) = slot(conn) {
         *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = tenant.map(|t| t.as_str().to_owned());
     }
+}
+
+fn current(conn: &Connection) -> Option<String> {
+    slot(conn).and_then(|slot| slot.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
 }
 
 fn slot(conn: &Connection) -> Option<&Current> {

@@ -82,5 +82,6 @@ pub use connection::{
 };
 pub use error::Error;
 pub use hand_over::HAND_OVER_FUNCTION;
+pub use held::CURRENT_FUNCTION;
 pub use pool_scope::PoolScope;
 pub use tenantry_rewrite::TenantId;
