@@ -10,10 +10,12 @@
 //!   interrupt at the jump that ends the statement's set-up, before its first row is read:
 //!   the statement fails ("interrupted") whatever the rows hold.
 //! - `tenantry_current('A')` returns `'A'` while A is the tenant and otherwise fails the
-//!   statement with [`Error::StatementOfAnotherTenant`]. SQLite evaluates such a call once per
-//!   run, but only when the run reaches it, which may be after a row matched (a lookup by
-//!   another index, a full-text search): alone it would tell B whether some row matched
-//!   (red team 16). It stays as the second line.
+//!   statement with [`Error::StatementOfAnotherTenant`]. It is the line that holds when the
+//!   trace does not run: SQLite skips the trace when it runs a statement again after
+//!   preparing it anew for a schema change, and that restart clears the interrupt (red team
+//!   16). SQLite evaluates such a call once per run, but only when the run reaches it, which
+//!   may be after a row matched (a lookup by another index, a full-text search): in that
+//!   case B learns whether a row matched, never a row.
 //!
 //! Statements run by `execute` and `query_row`, which render for the current tenant each
 //! time, keep the literal and no marker.
@@ -58,30 +60,45 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     if rc != ffi::SQLITE_OK {
         return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
     }
+    let slot = Slot(slot.cast_const());
     conn.create_scalar_function(
         CURRENT_FUNCTION,
         1,
         FunctionFlags::SQLITE_UTF8
             | FunctionFlags::SQLITE_DETERMINISTIC
             | FunctionFlags::SQLITE_DIRECTONLY,
-        |ctx| {
-            let prepared: String = ctx.get(0)?;
-            // SAFETY: the handle of the connection running this call, open while it runs;
-            // the borrow ends with the call, and only the client data is read.
-            let conn = unsafe { ctx.get_connection()? };
-            let now = current(&conn);
-            if now.as_deref() == Some(prepared.as_str()) {
-                Ok(prepared)
+        move |ctx| {
+            let prepared = ctx.get_raw(0).as_str()?;
+            let now = slot.current().lock().unwrap_or_else(|p| p.into_inner());
+            if now.as_deref() == Some(prepared) {
+                Ok(prepared.to_owned())
             } else {
                 Err(rusqlite::Error::UserFunctionError(Box::new(
                     Error::StatementOfAnotherTenant {
-                        prepared,
-                        current: now,
+                        prepared: prepared.to_owned(),
+                        current: now.clone(),
                     },
                 )))
             }
         },
     )
+}
+
+/// The handle's `Current`, as the function reads it without looking the client data up
+/// (it runs at every run of a held statement).
+struct Slot(*const Current);
+
+// SAFETY: the pointee is a `Current` (a `Mutex`, safe to share between threads), freed only
+// when the handle closes; the function that holds the pointer runs only while the handle is
+// open, on the thread stepping a statement of it.
+unsafe impl Send for Slot {}
+
+impl Slot {
+    /// The tenant the function compares with.
+    fn current(&self) -> &Mutex<Option<String>> {
+        // SAFETY: see the `Send` impl: the `Current` outlives every call of the function.
+        unsafe { &(*self.0).0 }
+    }
 }
 
 /// The start of a held statement's text, naming its tenant.
@@ -151,10 +168,6 @@ pub(crate) fn set(conn: &Connection, tenant: Option<&TenantId>) {
     if let Some(slot) = slot(conn) {
         *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = tenant.map(|t| t.as_str().to_owned());
     }
-}
-
-fn current(conn: &Connection) -> Option<String> {
-    slot(conn).and_then(|slot| slot.0.lock().unwrap_or_else(|p| p.into_inner()).clone())
 }
 
 fn slot(conn: &Connection) -> Option<&Current> {

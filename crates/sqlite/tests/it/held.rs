@@ -136,3 +136,30 @@ fn a_held_statement_fails_alike_whatever_the_rows_hold() {
         assert_eq!(with_a, outcome(stmt, nobody));
     }
 }
+
+/// Red team 16: SQLite runs a statement prepared anew after a schema change without its
+/// statement trace (and clears the interrupt): a held statement of a, run as b after
+/// another connection changed the schema, still returns none of a's rows.
+#[test]
+fn a_held_statement_of_another_tenant_fails_after_a_schema_change() {
+    let db = support::db(SCHEMA);
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("a");
+    let mut read = conn
+        .prepare("SELECT body FROM notes ORDER BY id")
+        .expect("read");
+    rusqlite::Connection::open(&db.path)
+        .and_then(|admin| admin.execute_batch("CREATE INDEX notes_body ON notes (body)"))
+        .expect("schema change");
+    conn.set_tenant("b").expect("b");
+    let rows: rusqlite::Result<Vec<String>> =
+        read.query_map([], |r| r.get(0)).and_then(|m| m.collect());
+    let err = rows.expect_err("a's rows as b");
+    assert!(of_another_tenant(&err, Some("b")), "{err}");
+    conn.set_tenant("a").expect("a again");
+    let rows: Vec<String> = read
+        .query_map([], |r| r.get(0))
+        .and_then(|m| m.collect())
+        .expect("as a");
+    assert_eq!(rows, ["a1", "a2"]);
+}
