@@ -39,7 +39,7 @@ pub enum Error {
     /// start, logged at WARN with this explanation), or with this message as SQLite's error.
     #[error(
         "this statement was prepared for tenant {prepared:?}, and the connection's tenant is \
-         now {}; it ran nothing: prepare it again after changing the tenant",
+         now {}; it returned and changed nothing: prepare it again after changing the tenant",
         current.as_deref().map_or_else(|| "none".to_owned(), |c| format!("{c:?}"))
     )]
     StatementOfAnotherTenant {
