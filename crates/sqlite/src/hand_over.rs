@@ -7,7 +7,7 @@
 //! - `changes()`: SQLite has no call that sets it, and reports it in many places (the
 //!   function, `sqlite3_changes()` behind rusqlite's `execute` of any statement and sqlx's
 //!   `rows_affected()` of one that is not read-only, the value a trigger program restores
-//!   when it ends). So a DELETE of no row sets it to 0: `DELETE FROM temp.[`COUNTS_TABLE`]
+//!   when it ends). So a DELETE of no row sets it to 0: `DELETE FROM temp._tenantry_changes
 //!   WHERE 0`, on a table of the handle's own temporary schema, created with the handle
 //!   before the guard is installed (the guard denies creating one, and allows this DELETE:
 //!   the table is no tenant's). Only when the count is not 0 already.
@@ -25,17 +25,19 @@ use rusqlite::functions::FunctionFlags;
 /// The SQL function that makes the handle running it forget its previous user; returns 0.
 pub const HAND_OVER_FUNCTION: &str = "tenantry_hand_over";
 
-/// The table of the handle's temporary schema whose DELETE of no row sets `changes()` to 0.
-pub const COUNTS_TABLE: &str = "_tenantry_changes";
+/// Creates the table of the handle's temporary schema whose DELETE of no row sets
+/// `changes()` to 0.
+const CREATE: &str = "CREATE TEMP TABLE IF NOT EXISTS \"_tenantry_changes\" (x)";
 
-/// Creates [`COUNTS_TABLE`] on `conn`; before the guard is installed.
+/// The DELETE of no row that sets `changes()` to 0 (on the table [`CREATE`] makes).
+const RESET: &str = "DELETE FROM temp.\"_tenantry_changes\" WHERE 0";
+
+/// Creates the table of [`RESET`] on `conn`; before the guard is installed.
 ///
 /// # Errors
 /// SQLite's, when the table cannot be created.
 pub(crate) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(&format!(
-        "CREATE TEMP TABLE IF NOT EXISTS \"{COUNTS_TABLE}\" (x)"
-    ))
+    conn.execute_batch(CREATE)
 }
 
 /// Makes `conn`'s handle forget its previous user.
@@ -48,7 +50,7 @@ pub(crate) fn hand_over(conn: &Connection) -> rusqlite::Result<()> {
     unsafe { rusqlite::ffi::sqlite3_set_last_insert_rowid(conn.handle(), 0) };
     crate::counts::forget(conn);
     if conn.changes() != 0 {
-        conn.execute(&format!("DELETE FROM temp.\"{COUNTS_TABLE}\" WHERE 0"), [])?;
+        conn.execute(RESET, [])?;
     }
     Ok(())
 }

@@ -34,8 +34,8 @@ use crate::schema::Schema;
 use crate::sql::column_ident;
 use sqlparser::ast::{
     BinaryOperator, Expr, Function, Insert, JoinConstraint, OnConflictAction, OnInsert,
-    OrderByKind, Query, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator,
-    Value, Visit, Visitor,
+    OrderByKind, Query, Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins,
+    UnaryOperator, Value, Visit, Visitor,
 };
 
 /// Functions (lower case) that return a value, never an error, whatever their arguments,
@@ -327,29 +327,12 @@ fn full_text_matches(statement: &Statement, names: &VirtualNames, out: &mut Vec<
     impl Visitor for Wheres<'_, '_> {
         type Break = ();
         fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
-            selects(&query.body, self.names, self.out);
-            ControlFlow::Continue(())
-        }
-    }
-    // The SELECTs of a query body (a nested query's are visited on their own).
-    fn selects(body: &SetExpr, names: &VirtualNames, out: &mut Vec<*const Expr>) {
-        match body {
-            SetExpr::Select(select) => {
+            for select in body_selects(&query.body) {
                 if let Some(selection) = &select.selection {
-                    and_terms(selection, names, out);
+                    and_terms(selection, self.names, self.out);
                 }
             }
-            SetExpr::SetOperation { left, right, .. } => {
-                selects(left, names, out);
-                selects(right, names, out);
-            }
-            SetExpr::Query(_)
-            | SetExpr::Values(_)
-            | SetExpr::Insert(_)
-            | SetExpr::Update(_)
-            | SetExpr::Delete(_)
-            | SetExpr::Merge(_)
-            | SetExpr::Table(_) => {}
+            ControlFlow::Continue(())
         }
     }
     fn and_terms(expr: &Expr, names: &VirtualNames, out: &mut Vec<*const Expr>) {
@@ -916,18 +899,33 @@ pub(super) fn check_rank(
 
 /// Whether a SELECT of `body` joins by `USING` a column named `rank`.
 fn body_uses_rank(body: &SetExpr) -> bool {
-    match body {
-        SetExpr::Select(select) => joins_use_rank(&select.from),
-        SetExpr::SetOperation { left, right, .. } => body_uses_rank(left) || body_uses_rank(right),
-        // Visited as queries of their own.
-        SetExpr::Query(_)
-        | SetExpr::Values(_)
-        | SetExpr::Insert(_)
-        | SetExpr::Update(_)
-        | SetExpr::Delete(_)
-        | SetExpr::Merge(_)
-        | SetExpr::Table(_) => false,
+    body_selects(body)
+        .iter()
+        .any(|select| joins_use_rank(&select.from))
+}
+
+/// The SELECTs of a query body, through its set operations; the bodies of nested queries
+/// are visited as queries of their own.
+fn body_selects(body: &SetExpr) -> Vec<&Select> {
+    fn collect<'a>(body: &'a SetExpr, out: &mut Vec<&'a Select>) {
+        match body {
+            SetExpr::Select(select) => out.push(select),
+            SetExpr::SetOperation { left, right, .. } => {
+                collect(left, out);
+                collect(right, out);
+            }
+            SetExpr::Query(_)
+            | SetExpr::Values(_)
+            | SetExpr::Insert(_)
+            | SetExpr::Update(_)
+            | SetExpr::Delete(_)
+            | SetExpr::Merge(_)
+            | SetExpr::Table(_) => {}
+        }
     }
+    let mut out = Vec::new();
+    collect(body, &mut out);
+    out
 }
 
 /// See [`body_uses_rank`]: the joins of a FROM, nested ones included.
