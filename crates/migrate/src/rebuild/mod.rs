@@ -465,8 +465,8 @@ pub(crate) fn rebuild(
         // Each tenant's high-water mark: the legacy one (global, so no tenant gets a key
         // any row ever had) or its largest key.
         conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {seq_table} (name TEXT NOT NULL, seq INTEGER NOT NULL, \
-             {tenant} VARCHAR(255) NOT NULL, PRIMARY KEY ({tenant}, name)) WITHOUT ROWID;",
+            "CREATE TABLE IF NOT EXISTS {seq_table} ({tenant} VARCHAR(255) NOT NULL, \
+             name TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY ({tenant}, name)) WITHOUT ROWID;",
             seq_table = ident(SEQUENCE_TABLE)
         ))
         .map_err(err)?;

@@ -215,10 +215,22 @@ pub(crate) fn tenant_first(
     if let Keying::Rowid { column, .. } = &keying {
         constraints.push(format!("CHECK (typeof({}) = 'integer')", ident(column)));
     }
+    // The tenant column comes first, so that the key `(tenant, id)` lists the columns in
+    // the order the table declares them: SQLite 3.40's `quick_check` reports NULLs that are
+    // not there in a `WITHOUT ROWID` table whose key does not (README).
     let mut out = String::new();
     let mut first = true;
+    if !declared {
+        out.push_str(&format!("{tenant} {decl} NOT NULL"));
+        first = false;
+    }
     for part in columns {
-        out.push_str(if first { "" } else { "," });
+        if !first {
+            out.push(',');
+            if !part.starts_with(char::is_whitespace) {
+                out.push(' ');
+            }
+        }
         out.push_str(&part);
         first = false;
     }
@@ -227,9 +239,6 @@ pub(crate) fn tenant_first(
         out.push_str(text);
         first = false;
     };
-    if !declared {
-        push(&format!("{tenant} {decl} NOT NULL"));
-    }
     for c in &constraints {
         push(c);
     }
@@ -509,7 +518,7 @@ mod tests {
         let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("_new"),
-            "CREATE TABLE \"_new\" (\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
+            "CREATE TABLE \"_new\" (\"tenant_id\" VARCHAR(255) NOT NULL,\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         assert_eq!(
             t.keying,
@@ -541,7 +550,7 @@ mod tests {
         let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("_new"),
-            "CREATE TABLE \"_new\" (id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    \"tenant_id\" TEXT NOT NULL,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE\n) WITHOUT ROWID, STRICT"
+            "CREATE TABLE \"_new\" (\"tenant_id\" TEXT NOT NULL, id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE\n) WITHOUT ROWID, STRICT"
         );
         assert_eq!(t.keying, Keying::Clustered);
         assert_eq!(
@@ -573,7 +582,7 @@ mod tests {
         let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("f2"),
-            "CREATE TABLE \"f2\" (a INT NOT NULL, b TEXT,\n    \"tenant_id\" VARCHAR(255) NOT NULL,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
+            "CREATE TABLE \"f2\" (\"tenant_id\" VARCHAR(255) NOT NULL, a INT NOT NULL, b TEXT,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
         );
         // The application's own column keeps its place (a `*` keeps its order) and its
         // type, NOT NULL and without its default.
@@ -622,16 +631,15 @@ mod tests {
             t.create("p"),
             "CREATE TABLE \"p\" (tenant_id TEXT  NOT NULL, name TEXT,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\")\n) WITHOUT ROWID"
         );
-        // The column as the column layout adds it, last, is declared anew as on a fresh table;
+        // The column as the column layout adds it, last, is declared anew as on a fresh table
+        // (first);
         // last but the application's own (a CHECK), it is kept.
         let ours = "CREATE TABLE o (id INTEGER PRIMARY KEY, \"tenant_id\" VARCHAR(255) NOT NULL DEFAULT 'caps-automotive')";
         let o = tenant_first(ours, false, &cx(&scoped, &pk))
             .unwrap()
             .create("o");
         assert!(
-            o.starts_with(
-                "CREATE TABLE \"o\" (id INTEGER,\n    \"tenant_id\" VARCHAR(255) NOT NULL,"
-            ),
+            o.starts_with("CREATE TABLE \"o\" (\"tenant_id\" VARCHAR(255) NOT NULL, id INTEGER,\n"),
             "{o}"
         );
         let own = "CREATE TABLE o (id INTEGER PRIMARY KEY, tenant_id VARCHAR(255) NOT NULL DEFAULT 'a' CHECK (tenant_id <> ''))";
