@@ -90,32 +90,33 @@ fn tenant_first_ddl() -> String {
     objects.join(";\n") + ";"
 }
 
-/// Tenant A's rows, and the global rows.
+/// Tenant A's rows, and the global rows. Columns are named: the column layout declares the
+/// tenant column last, the tenant-first layout first.
 const ROWS_A: &str = "
-INSERT INTO t VALUES (1, 'a1', 1, 'A'), (2, 'a2', 2, 'A'), (3, NULL, 3, 'A');
-INSERT INTO u VALUES (1, 1, 'c1', 'A'), (2, 2, 'c2', 'A'), (3, NULL, NULL, 'A');
+INSERT INTO t (id, a, b, tenant_id) VALUES (1, 'a1', 1, 'A'), (2, 'a2', 2, 'A'), (3, NULL, 3, 'A');
+INSERT INTO u (id, t_id, c, tenant_id) VALUES (1, 1, 'c1', 'A'), (2, 2, 'c2', 'A'), (3, NULL, NULL, 'A');
 INSERT INTO n (rowid, x, y, tenant_id) VALUES (1, 'x1', 1, 'A'), (2, 'x2', 2, 'A');
-INSERT INTO w VALUES ('k1', 1, 'A'), ('k2', 2, 'A');
+INSERT INTO w (k, q, tenant_id) VALUES ('k1', 1, 'A'), ('k2', 2, 'A');
 INSERT INTO g VALUES ('k1', 'v1'), ('k2', 'v2');
 ";
 
 /// Tenant B's rows: `{P}` a text marker, `{N}` a number marker (same length in both
 /// databases, so the files have the same layout). One of B's `u` rows points at A's `t` 1.
 const ROWS_B: &str = "
-INSERT INTO t VALUES (900001, '{P}t1', {N}000111, 'B'), (900002, '{P}t2', {N}000222, 'B');
-INSERT INTO u VALUES (900001, 900001, '{P}u1', 'B'), (900002, 1, '{P}u2', 'B');
+INSERT INTO t (id, a, b, tenant_id) VALUES (900001, '{P}t1', {N}000111, 'B'), (900002, '{P}t2', {N}000222, 'B');
+INSERT INTO u (id, t_id, c, tenant_id) VALUES (900001, 900001, '{P}u1', 'B'), (900002, 1, '{P}u2', 'B');
 INSERT INTO n (rowid, x, y, tenant_id) VALUES (900101, '{P}n1', {N}000333, 'B');
-INSERT INTO w VALUES ('LEAKk1', {N}000444, 'B');
+INSERT INTO w (k, q, tenant_id) VALUES ('LEAKk1', {N}000444, 'B');
 ";
 
 /// In the second database only: one more B row per table, with keys below B's others (so
 /// new rowids are the same in both databases), so that a count that includes B's rows
 /// differs too.
 const ROWS_B_EXTRA: &str = "
-INSERT INTO t VALUES (500001, 'KAELt0', 666000555, 'B');
-INSERT INTO u VALUES (500001, 500001, 'KAELu0', 'B');
+INSERT INTO t (id, a, b, tenant_id) VALUES (500001, 'KAELt0', 666000555, 'B');
+INSERT INTO u (id, t_id, c, tenant_id) VALUES (500001, 500001, 'KAELu0', 'B');
 INSERT INTO n (rowid, x, y, tenant_id) VALUES (500101, 'KAELn0', 666000666, 'B');
-INSERT INTO w VALUES ('LEAKk0', 666000777, 'B');
+INSERT INTO w (k, q, tenant_id) VALUES ('LEAKk0', 666000777, 'B');
 ";
 
 /// Values only B's rows hold: integers, and substrings of text (or of B's numbers printed
