@@ -559,6 +559,85 @@ fn rowids_of_tables_without_a_primary_key_are_kept_and_null_keys_keep_their_tabl
     assert_eq!(message, "NOT NULL constraint failed: notes.tenant_id");
 }
 
+/// A table the rebuild kept a rowid table (no primary key, or one that held a NULL) has its
+/// keys per tenant too; a legacy upsert naming one (`ON CONFLICT (k)`) works on it as before
+/// migration, for each tenant (red team 17: it failed with "does not match any PRIMARY KEY
+/// or UNIQUE constraint").
+#[test]
+fn upserts_on_the_keys_of_a_kept_rowid_table_work_for_each_tenant() {
+    use tenantry_sqlite::Connection as TenantConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE settings (k TEXT UNIQUE, v TEXT);
+         INSERT INTO settings VALUES ('theme', 'dark');
+         CREATE TABLE tags (name TEXT PRIMARY KEY, n INT);
+         INSERT INTO tags VALUES ('x', 1), (NULL, 2);";
+    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", schema);
+    let db = crate::support::db_from_sql(dir.path(), "shared.db", schema);
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let upserts = [
+        "INSERT INTO settings (k, v) VALUES ('theme', 'light') \
+         ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+        "INSERT INTO settings (k, v) VALUES ('lang', 'en') ON CONFLICT (K) DO NOTHING",
+        "INSERT INTO settings (k, v) VALUES ('theme', 'blue') ON CONFLICT (k) DO NOTHING",
+        "INSERT INTO tags VALUES ('x', 5) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n",
+        "INSERT INTO tags VALUES ('y', 7) ON CONFLICT (name) DO UPDATE SET n = 0",
+    ];
+    let plain = Connection::open(&legacy).unwrap();
+    let expected: Vec<usize> = upserts
+        .iter()
+        .map(|sql| plain.execute(sql, []).unwrap())
+        .collect();
+    assert_eq!(expected, [1, 1, 0, 1, 1]);
+    const READ: &str = "SELECT k, v FROM settings UNION ALL \
+         SELECT coalesce(name, 'NULL'), n FROM tags ORDER BY 1, 2";
+    let read = |conn: &TenantConnection| -> Vec<(String, String)> {
+        conn.prepare(READ)
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, rusqlite::types::Value>(1)?))
+            })
+            .unwrap()
+            .map(|r| r.map(|(k, v)| (k, format!("{v:?}"))))
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    // store-2 holds none of the keys; the default tenant all of them. Each runs the same
+    // upserts and ends as the legacy file did from its own start.
+    let other = TenantConnection::open(&db).unwrap();
+    other.set_tenant("store-2").unwrap();
+    for sql in upserts {
+        other.execute(sql, []).unwrap();
+    }
+    let own = TenantConnection::open(&db).unwrap();
+    own.set_tenant(DEFAULT).unwrap();
+    let counts: Vec<usize> = upserts
+        .iter()
+        .map(|sql| own.execute(sql, []).unwrap())
+        .collect();
+    assert_eq!(counts, expected);
+    let legacy_rows: Vec<(String, String)> = plain
+        .prepare(READ)
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get::<_, rusqlite::types::Value>(1)?))
+        })
+        .unwrap()
+        .map(|r| r.map(|(k, v): (String, _)| (k, format!("{v:?}"))))
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(read(&own), legacy_rows);
+    assert_eq!(
+        read(&other),
+        [
+            ("lang".to_owned(), "Text(\"en\")".to_owned()),
+            ("theme".to_owned(), "Text(\"light\")".to_owned()),
+            ("x".to_owned(), "Integer(5)".to_owned()),
+            ("y".to_owned(), "Integer(7)".to_owned()),
+        ]
+    );
+}
+
 /// Through tenant connections, as the application writes: no tenant id, no key in the
 /// INSERTs that let SQLite choose one.
 #[test]

@@ -622,7 +622,14 @@ impl<'s> Target<'_, 's, '_> {
             &mut source,
         )?;
         let conflict_target = match &insert.on {
-            Some(OnInsert::OnConflict(conflict)) if table.tenant_keys => {
+            Some(OnInsert::OnConflict(conflict))
+                if table.tenant_keys
+                    || names_key_without_tenant(
+                        table,
+                        conflict.conflict_target.as_ref(),
+                        column,
+                    ) =>
+            {
                 self.conflict_target(conflict.conflict_target.as_ref())?
             }
             _ => None,
@@ -704,6 +711,41 @@ impl<'s> Target<'_, 's, '_> {
             .ok_or_else(|| internal(format!("table name {name} has no identifier")))?;
         token_at(self.cx.src, loc_of(last))
     }
+}
+
+/// Whether an upsert's conflict target names, without the tenant column, a key of `table`
+/// that holds it: a table the tenant-first migration kept a rowid table (no primary key, or
+/// one that held a NULL) has its `UNIQUE (k)` as `UNIQUE (tenant_id, k)`, which the legacy
+/// `ON CONFLICT (k)` must name with the tenant column to match. Not when a key of exactly
+/// the target's columns exists (the column layout's keys stay global).
+fn names_key_without_tenant(
+    table: &Table,
+    target: Option<&ConflictTarget>,
+    tenant_column: &str,
+) -> bool {
+    let Some(ConflictTarget::Columns { columns, .. }) = target else {
+        return false;
+    };
+    let named = |key_columns: &[&String]| {
+        key_columns.len() == columns.len()
+            && key_columns
+                .iter()
+                .all(|k| columns.iter().any(|c| c.value.eq_ignore_ascii_case(k)))
+    };
+    let exact = table
+        .unique_keys
+        .iter()
+        .any(|k| named(&k.columns.iter().collect::<Vec<_>>()));
+    let with_tenant = table.unique_keys.iter().any(|k| {
+        k.includes(tenant_column)
+            && named(
+                &k.columns
+                    .iter()
+                    .filter(|c| !c.eq_ignore_ascii_case(tenant_column))
+                    .collect::<Vec<_>>(),
+            )
+    });
+    !exact && with_tenant
 }
 
 /// The rows of a source that is nothing but `VALUES (...), (...)`.
