@@ -530,6 +530,17 @@ fn rowids_of_tables_without_a_primary_key_are_kept_and_null_keys_keep_their_tabl
     };
     assert_eq!(keying("notes"), Some(tenantry_migrate::Keying::RowidKept));
     assert_eq!(keying("tags"), Some(tenantry_migrate::Keying::RowidKept));
+    // Their rowids stay one sequence for all tenants: a risk of the plan (red team 17).
+    let shared: Vec<String> = report
+        .plan
+        .risks
+        .iter()
+        .filter_map(|r| match r {
+            tenantry_migrate::Risk::SharedRowids { table } => Some(table.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shared, ["notes", "tags"]);
     let conn = Connection::open(&db).unwrap();
     let rows: Vec<(i64, Option<String>)> = conn
         .prepare("SELECT rowid, body FROM notes ORDER BY rowid")
@@ -636,6 +647,56 @@ fn upserts_on_the_keys_of_a_kept_rowid_table_work_for_each_tenant() {
             ("y".to_owned(), "Integer(7)".to_owned()),
         ]
     );
+}
+
+/// A table whose constraint says `ON CONFLICT IGNORE` skips rows of a plain INSERT as
+/// INSERT OR IGNORE does; SQLite gave a skipped row's rowid to the next row, so an INSERT
+/// of several rows that lets the key be allocated is refused there too (red team 17: the
+/// next row got key 4 where SQLite gave 3), and one row matches the legacy file.
+#[test]
+fn a_table_that_ignores_conflicts_gets_its_keys_as_sqlite_gave_them_or_a_refusal() {
+    use tenantry_rewrite::{Refusal, WriteForm};
+    use tenantry_sqlite::Connection as TenantConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE ON CONFLICT IGNORE);
+         INSERT INTO t VALUES (1, 'a'), (2, 'b');";
+    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", schema);
+    let db = crate::support::db_from_sql(dir.path(), "shared.db", schema);
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let conn = TenantConnection::open(&db).unwrap();
+    conn.set_tenant(DEFAULT).unwrap();
+    let refused = conn
+        .execute("INSERT INTO t (name) VALUES ('a'), ('c')", [])
+        .unwrap_err();
+    assert!(
+        matches!(
+            tenantry_sqlite::Error::refusal(&refused),
+            Some(Refusal::WriteForm {
+                form: WriteForm::SkippingKeyedRows
+            })
+        ),
+        "{refused}"
+    );
+    let plain = Connection::open(&legacy).unwrap();
+    // Skipped: no row (its key is still reported, as documented for skipped rows).
+    let sql = "INSERT INTO t (name) VALUES ('a')";
+    assert_eq!(
+        conn.execute(sql, []).unwrap(),
+        plain.execute(sql, []).unwrap()
+    );
+    for sql in [
+        "INSERT INTO t (name) VALUES ('c')",
+        "INSERT OR ABORT INTO t (name) VALUES ('d'), ('e')",
+    ] {
+        assert_eq!(
+            conn.execute(sql, []).unwrap(),
+            plain.execute(sql, []).unwrap(),
+            "{sql}"
+        );
+        assert_eq!(conn.last_insert_rowid(), plain.last_insert_rowid(), "{sql}");
+    }
+    assert_eq!(plain.last_insert_rowid(), 5);
 }
 
 /// Through tenant connections, as the application writes: no tenant id, no key in the

@@ -148,6 +148,13 @@ pub enum Risk {
         /// Table name.
         table: String,
     },
+    /// A tenant table the tenant-first layout keeps a rowid table (it has no primary key,
+    /// or its key holds NULL): its rowids stay one sequence for all tenants, so a tenant's
+    /// new row gets the next rowid after every tenant's rows.
+    SharedRowids {
+        /// Table name.
+        table: String,
+    },
     /// Foreign-key actions the tenant-first schema runs by triggers (SQLite cannot run them
     /// on a key that holds the NOT NULL tenant column): a trigger runs whether or not the
     /// connection turned foreign keys on, where SQLite runs no action with them off.
@@ -211,6 +218,10 @@ impl std::fmt::Display for Risk {
             Risk::RowidDropped { table } => write!(
                 f,
                 "table {table:?} is stored in tenant order (WITHOUT ROWID, primary key led by the tenant column): its rowid values are gone, and tenant connections refuse statements that read its rowid (read its primary key instead); an INSERT into it no longer changes last_insert_rowid(); rows a statement reads without ORDER BY come in primary-key order rather than the order they were inserted in, so a LIMIT without ORDER BY may return other rows; and its primary key no longer takes NULL, which SQLite's rowid tables accept by a long-standing quirk. Migrate with --layout column to keep all of these"
+            ),
+            Risk::SharedRowids { table } => write!(
+                f,
+                "table {table:?} stays a rowid table (it has no primary key, or its key holds NULL, which a WITHOUT ROWID key cannot): its rowids are one sequence for all tenants, so a tenant's new row gets the rowid after every tenant's rows, last_insert_rowid() and rowid reads differ from a database of its rows alone, and their gaps tell how many rows other tenants inserted. Give it a primary key without NULLs before migrating to make its rows keyed per tenant"
             ),
             Risk::ActionsByTrigger { keys } => write!(
                 f,
@@ -494,10 +505,14 @@ pub fn build(
         triggers::plan_fk_guards(catalog, &scoped_names, column)
     };
     for r in &rebuild {
-        if r.keying == Keying::Clustered {
-            risks.push(Risk::RowidDropped {
+        match r.keying {
+            Keying::Clustered => risks.push(Risk::RowidDropped {
                 table: r.name.clone(),
-            });
+            }),
+            Keying::RowidKept => risks.push(Risk::SharedRowids {
+                table: r.name.clone(),
+            }),
+            Keying::Rowid { .. } | Keying::WithoutRowid => {}
         }
     }
     let by_trigger: Vec<(String, String, Vec<String>)> = rebuild

@@ -511,9 +511,10 @@ pub enum WriteForm {
     OtherInsertOn,
     /// `RETURNING t.*`.
     QualifiedReturningStar,
-    /// INSERT OR IGNORE or an upsert of several rows into a table whose legacy rowid is a
-    /// per-tenant key (`tenantry_rowid`): SQLite gave a skipped row's rowid to the next
-    /// row, which the rewrite cannot follow.
+    /// INSERT OR IGNORE or an upsert of several rows (or a plain INSERT of several rows into
+    /// a table whose constraint says `ON CONFLICT IGNORE`) into a table whose legacy rowid
+    /// is a per-tenant key (`tenantry_rowid`): SQLite gave a skipped row's rowid to the
+    /// next row, which the rewrite cannot follow.
     SkippingKeyedRows,
     /// An INSERT column list or SET that names `rowid`, `oid` or `_rowid_` on a table the
     /// tenant-first layout made `WITHOUT ROWID` (it has no rowid to write; write its key
@@ -536,8 +537,9 @@ impl fmt::Display for WriteForm {
             WriteForm::OtherInsertOn => "this ON clause of INSERT",
             WriteForm::QualifiedReturningStar => "a qualified * in RETURNING",
             WriteForm::SkippingKeyedRows => {
-                "INSERT OR IGNORE or an upsert of several rows into a table whose rowid became a \
-                 per-tenant key (insert the rows one by one)"
+                "INSERT OR IGNORE, an upsert, or an INSERT into a table that declares ON \
+                 CONFLICT IGNORE, of several rows into a table whose rowid became a per-tenant \
+                 key (insert the rows one by one)"
             }
             WriteForm::RowidWrite => {
                 "a write of the rowid of a table keyed per tenant, which has no rowid (write \

@@ -53,6 +53,8 @@ pub struct Table {
     /// A constraint of the table says `ON CONFLICT REPLACE`: a plain INSERT or UPDATE may
     /// delete the conflicting row, whoever owns it.
     pub replaces_on_conflict: bool,
+    /// A constraint of the table says `ON CONFLICT IGNORE`: a plain INSERT may skip a row.
+    pub ignores_on_conflict: bool,
     /// Its foreign keys.
     pub foreign_keys: Vec<ForeignKey>,
     /// Its PRIMARY KEY and UNIQUE constraints and the unique indexes on it.
@@ -101,6 +103,7 @@ impl Table {
             without_rowid: false,
             integer_primary_key: None,
             replaces_on_conflict: false,
+            ignores_on_conflict: false,
             foreign_keys: Vec::new(),
             unique_keys: Vec::new(),
             key: None,
@@ -392,7 +395,8 @@ impl Schema {
             Err(_) if is_index => return Ok(()),
             Err(e) => return Err(ObjectError::Unreadable(e.to_string())),
         };
-        let replaces_on_conflict = src.has_words(segment, &["ON", "CONFLICT", "REPLACE"]);
+        let replaces_on_conflict = src.has_words(segment.clone(), &["ON", "CONFLICT", "REPLACE"]);
+        let ignores_on_conflict = src.has_words(segment, &["ON", "CONFLICT", "IGNORE"]);
         for statement in parsed {
             if let Statement::CreateIndex(index) = &statement {
                 if let Some((table, key)) = keys::index_key(index) {
@@ -408,6 +412,7 @@ impl Schema {
                 })?
             {
                 table.replaces_on_conflict = replaces_on_conflict;
+                table.ignores_on_conflict = ignores_on_conflict;
                 self.add_table(table)?;
             }
         }
@@ -728,6 +733,7 @@ fn table_of(
                 without_rowid,
                 integer_primary_key,
                 replaces_on_conflict: false,
+                ignores_on_conflict: false,
                 foreign_keys,
                 unique_keys,
                 key,

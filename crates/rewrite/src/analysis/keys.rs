@@ -105,12 +105,15 @@ pub(super) fn analyze(
             }
         },
     };
-    // SQLite allocated each row's rowid as it wrote it: a row that OR IGNORE or an upsert
-    // then skipped left its rowid to the next row, which the rows' fixed offsets here do
-    // not. (AUTOINCREMENT keeps no such gap either way: SQLite burnt the key.)
+    // SQLite allocated each row's rowid as it wrote it: a row that OR IGNORE, an upsert or
+    // a constraint's own `ON CONFLICT IGNORE` (when the statement names no other) then
+    // skipped left its rowid to the next row, which the rows' fixed offsets here do not.
+    // (AUTOINCREMENT keeps no such gap either way: SQLite burnt the key.)
     let single_row =
         matches!(source, InsertSource::DefaultValues { .. }) || matches!(shape.values, Some([_]));
-    let skips = insert.or == Some(SqliteOnConflict::Ignore) || insert.on.is_some();
+    let skips = insert.or == Some(SqliteOnConflict::Ignore)
+        || insert.on.is_some()
+        || (insert.or.is_none() && !insert.replace_into && table.ignores_on_conflict);
     if !autoincrement && skips && !single_row {
         return Err(Refusal::WriteForm {
             form: WriteForm::SkippingKeyedRows,
