@@ -699,6 +699,42 @@ fn a_table_that_ignores_conflicts_gets_its_keys_as_sqlite_gave_them_or_a_refusal
     assert_eq!(plain.last_insert_rowid(), 5);
 }
 
+/// An application's own tenant column that looks like the one the column layout adds
+/// (last, `TEXT NOT NULL DEFAULT …`) stays where the application declared it when no
+/// earlier migration recorded adding it: `SELECT *` keeps its columns' order (red team 18:
+/// it moved first).
+#[test]
+fn an_own_tenant_column_declared_last_with_a_default_stays_last() {
+    use tenantry_sqlite::Connection as TenantConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::db_from_sql(
+        dir.path(),
+        "own.db",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, tenant_id TEXT NOT NULL DEFAULT 'A');
+         INSERT INTO notes (body) VALUES ('x'), ('y');",
+    );
+    let report = migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::Migrated);
+    let conn = TenantConnection::open(&db).unwrap();
+    conn.set_tenant("A").unwrap();
+    let mut stmt = conn.prepare("SELECT * FROM notes ORDER BY id").unwrap();
+    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    assert_eq!(names, ["id", "body", "tenant_id"]);
+    let rows: Vec<(i64, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            (1, "x".to_owned(), "A".to_owned()),
+            (2, "y".to_owned(), "A".to_owned())
+        ]
+    );
+}
+
 /// Through tenant connections, as the application writes: no tenant id, no key in the
 /// INSERTs that let SQLite choose one.
 #[test]

@@ -419,11 +419,17 @@ pub fn build(
                 })
             })
             .collect();
+        let own: Vec<&str> = scoped
+            .iter()
+            .filter(|t| t.own_column)
+            .map(|t| t.name.as_str())
+            .collect();
         let rebuild = crate::rebuild::plan(
             conn,
             catalog,
             &to_rebuild,
             &names,
+            &own,
             column,
             options.tenant_index,
         )?;

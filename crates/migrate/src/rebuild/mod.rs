@@ -68,7 +68,8 @@ pub(crate) struct TableRebuild {
 /// Plans the rebuild of `to_rebuild` among the tenant tables `scoped` (those already
 /// tenant-first included: a foreign key to one of them becomes composite too): reads each
 /// table's text and indexes, and whether a primary key that would become a `WITHOUT ROWID`
-/// key holds NULL. `tenant_index` says which tables get `idx_<table>_<column>`.
+/// key holds NULL. `own_column` names the tables whose tenant column is the application's
+/// (kept where it stands); `tenant_index` says which tables get `idx_<table>_<column>`.
 ///
 /// # Errors
 /// [`Error::Unsupported`] naming a table whose text cannot be read; [`Error::Sqlite`].
@@ -77,6 +78,7 @@ pub(crate) fn plan(
     catalog: &Catalog,
     to_rebuild: &[&str],
     scoped: &[&str],
+    own_column: &[&str],
     column: &str,
     tenant_index: TenantIndex,
 ) -> Result<Vec<TableRebuild>> {
@@ -125,7 +127,8 @@ pub(crate) fn plan(
                 "its CREATE TABLE text could not be read to rebuild it ({reason}); pass --layout column to add the column without a rebuild"
             ),
         };
-        let new = table::tenant_first(&text, nullable_key, &cx).map_err(unreadable)?;
+        let own = own_column.iter().any(|t| t.eq_ignore_ascii_case(name));
+        let new = table::tenant_first(&text, nullable_key, own, &cx).map_err(unreadable)?;
         if matches!(new.keying, Keying::Rowid { .. } | Keying::Clustered) {
             refuse_rowid_readers(name, &text, info, catalog)?;
         }
@@ -716,6 +719,7 @@ mod tests {
             &catalog,
             &[table],
             &[table],
+            &[],
             "tenant_id",
             TenantIndex::Every,
         )

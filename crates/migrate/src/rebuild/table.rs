@@ -84,6 +84,7 @@ impl NewTable {
 pub(crate) fn tenant_first(
     sql: &str,
     nullable_key: bool,
+    own_column: bool,
     cx: &Context<'_>,
 ) -> Result<NewTable, String> {
     let ddl = ddl::read(sql)?;
@@ -103,9 +104,11 @@ pub(crate) fn tenant_first(
         match item {
             Item::Column(col) => {
                 if col.name.eq_ignore_ascii_case(cx.column) {
-                    if last_column == Some(&col.name) && added_by_column_layout(col) {
-                        // As the column layout adds it (`ALTER TABLE … ADD COLUMN`): declared
-                        // anew below, as on a fresh table.
+                    if !own_column && last_column == Some(&col.name) && added_by_column_layout(col)
+                    {
+                        // As the column layout adds it (`ALTER TABLE … ADD COLUMN`), and an
+                        // earlier migration recorded adding it: declared anew below, as on a
+                        // fresh table.
                         continue;
                     }
                     // The application's own tenant column.
@@ -515,7 +518,7 @@ mod tests {
         let sql = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    username TEXT NOT NULL UNIQUE COLLATE NOCASE,\n    email TEXT UNIQUE,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier'))\n)";
         let scoped = |_: &str| true;
         let pk = |_: &str| None;
-        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("_new"),
             "CREATE TABLE \"_new\" (\"tenant_id\" VARCHAR(255) NOT NULL,\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
@@ -547,7 +550,7 @@ mod tests {
         let sql = "CREATE TABLE \"order lines\" (id TEXT PRIMARY KEY, customer_id TEXT REFERENCES customers ON DELETE SET NULL, g TEXT REFERENCES globals(k) ON DELETE CASCADE, CONSTRAINT fk2 FOREIGN KEY (id) REFERENCES orders(id) ON DELETE CASCADE ON UPDATE CASCADE) STRICT";
         let scoped = |t: &str| t != "globals";
         let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
-        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("_new"),
             "CREATE TABLE \"_new\" (\"tenant_id\" TEXT NOT NULL, id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE\n) WITHOUT ROWID, STRICT"
@@ -579,7 +582,7 @@ mod tests {
         let sql = "CREATE TABLE f (a INT NOT NULL, b TEXT, tenant_id VARCHAR(255) NOT NULL DEFAULT 'x', CONSTRAINT pk PRIMARY KEY (a, b DESC) ON CONFLICT REPLACE, UNIQUE (b)) WITHOUT ROWID";
         let scoped = |_: &str| true;
         let pk = |_: &str| None;
-        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("f2"),
             "CREATE TABLE \"f2\" (\"tenant_id\" VARCHAR(255) NOT NULL, a INT NOT NULL, b TEXT,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
@@ -587,7 +590,7 @@ mod tests {
         // The application's own column keeps its place (a `*` keeps its order) and its
         // type, NOT NULL and without its default.
         let own = "CREATE TABLE v (id INTEGER PRIMARY KEY, tenant_id TEXT DEFAULT 'default', -- the store\n name TEXT)";
-        let v = tenant_first(own, false, &cx(&scoped, &pk)).unwrap();
+        let v = tenant_first(own, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             v.create("v"),
             "CREATE TABLE \"v\" (id INTEGER, tenant_id TEXT NOT NULL, -- the store\n name TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
@@ -597,6 +600,7 @@ mod tests {
         let t = tenant_first(
             "CREATE TABLE n (k TEXT PRIMARY KEY)",
             true,
+            false,
             &cx(&scoped, &pk),
         )
         .unwrap();
@@ -607,7 +611,7 @@ mod tests {
             "{}",
             t.create("n2")
         );
-        let t = tenant_first("CREATE TABLE n (k TEXT)", false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first("CREATE TABLE n (k TEXT)", false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(t.keying, Keying::RowidKept);
     }
 
@@ -618,32 +622,41 @@ mod tests {
         // Its REFERENCES (to the global registry), CHECK, UNIQUE, COLLATE and spelling stay;
         // its DEFAULT and NULL go; NOT NULL is added.
         let sql = "CREATE TABLE s (id INTEGER PRIMARY KEY, TENANT_ID TEXT NULL DEFAULT 'x' REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0) UNIQUE COLLATE NOCASE, theme TEXT)";
-        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("s"),
             "CREATE TABLE \"s\" (id INTEGER, TENANT_ID TEXT   REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0) UNIQUE COLLATE NOCASE NOT NULL, theme TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         // Its PRIMARY KEY (one row per tenant) becomes the table's key as it is.
         let sql = "CREATE TABLE p (tenant_id TEXT PRIMARY KEY NOT NULL, name TEXT)";
-        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(t.keying, Keying::Clustered);
         assert_eq!(
             t.create("p"),
             "CREATE TABLE \"p\" (tenant_id TEXT  NOT NULL, name TEXT,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\")\n) WITHOUT ROWID"
         );
-        // The column as the column layout adds it, last, is declared anew as on a fresh table
-        // (first);
-        // last but the application's own (a CHECK), it is kept.
+        // The column as the column layout adds it, last, and recorded as added by it, is
+        // declared anew as on a fresh table (first); the same text that is the application's
+        // own column (no record says the column layout added it) stays where it stands,
+        // without its DEFAULT (red team 18); and so does one the column layout would not
+        // have written (a CHECK).
         let ours = "CREATE TABLE o (id INTEGER PRIMARY KEY, \"tenant_id\" VARCHAR(255) NOT NULL DEFAULT 'caps-automotive')";
-        let o = tenant_first(ours, false, &cx(&scoped, &pk))
+        let o = tenant_first(ours, false, false, &cx(&scoped, &pk))
             .unwrap()
             .create("o");
         assert!(
             o.starts_with("CREATE TABLE \"o\" (\"tenant_id\" VARCHAR(255) NOT NULL, id INTEGER,\n"),
             "{o}"
         );
+        let o = tenant_first(ours, false, true, &cx(&scoped, &pk))
+            .unwrap()
+            .create("o");
+        assert!(
+            o.starts_with("CREATE TABLE \"o\" (id INTEGER, \"tenant_id\" VARCHAR(255) NOT NULL,"),
+            "{o}"
+        );
         let own = "CREATE TABLE o (id INTEGER PRIMARY KEY, tenant_id VARCHAR(255) NOT NULL DEFAULT 'a' CHECK (tenant_id <> ''))";
-        let o = tenant_first(own, false, &cx(&scoped, &pk))
+        let o = tenant_first(own, false, false, &cx(&scoped, &pk))
             .unwrap()
             .create("o");
         assert!(
@@ -657,7 +670,7 @@ mod tests {
         let scoped = |_: &str| true;
         let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
         let sql = "CREATE TABLE orders (id INTEGER, tenant_id TEXT NOT NULL, customer_id INT, sku TEXT, PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, sku), FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id) ON DELETE CASCADE)";
-        let t = tenant_first(sql, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("orders"),
             "CREATE TABLE \"orders\" (id INTEGER, tenant_id TEXT NOT NULL, customer_id INT, sku TEXT,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (tenant_id, id),\n    UNIQUE (tenant_id, sku),\n    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id) ON DELETE CASCADE\n) WITHOUT ROWID"
