@@ -735,6 +735,41 @@ fn an_own_tenant_column_declared_last_with_a_default_stays_last() {
     );
 }
 
+/// A key SQLite takes for the rowid whatever quotes its type (`"INTEGER"`) becomes a key per
+/// tenant the connection allocates, as `INTEGER` does (red team 18: it became a clustered
+/// table, and an INSERT that left the key out failed on NOT NULL).
+#[test]
+fn a_quoted_integer_primary_key_is_keyed_as_the_rowid() {
+    use tenantry_sqlite::Connection as TenantConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE t (id \"INTEGER\" PRIMARY KEY, a TEXT);
+         INSERT INTO t (a) VALUES ('x'), ('y');";
+    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", schema);
+    let db = crate::support::db_from_sql(dir.path(), "shared.db", schema);
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let plain = Connection::open(&legacy).unwrap();
+    for store in [DEFAULT, "store-2"] {
+        let conn = TenantConnection::open(&db).unwrap();
+        conn.set_tenant(store).unwrap();
+        if store == DEFAULT {
+            plain.execute("INSERT INTO t (a) VALUES ('z')", []).unwrap();
+        }
+        conn.execute("INSERT INTO t (a) VALUES ('z')", []).unwrap();
+        let expected = if store == DEFAULT { 3 } else { 1 };
+        assert_eq!(conn.last_insert_rowid(), expected, "{store}");
+        let ids: Vec<(i64, i64)> = conn
+            .prepare("SELECT rowid, id FROM t ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids.last(), Some(&(expected, expected)), "{store}");
+    }
+    assert_eq!(plain.last_insert_rowid(), 3);
+}
+
 /// Through tenant connections, as the application writes: no tenant id, no key in the
 /// INSERTs that let SQLite choose one.
 #[test]

@@ -130,16 +130,6 @@ pub(crate) struct TableDdl {
     pub strict: bool,
 }
 
-impl TableDdl {
-    /// The column named `name` (ASCII case-insensitive).
-    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
-        self.items.iter().find_map(|i| match i {
-            Item::Column(c) if c.name.eq_ignore_ascii_case(name) => Some(c),
-            _ => None,
-        })
-    }
-}
-
 /// Reads `sql`, the text of one `CREATE TABLE` as `sqlite_schema` holds it.
 ///
 /// # Errors

@@ -65,6 +65,14 @@ pub(crate) struct TableRebuild {
     collations: Vec<(String, String)>,
 }
 
+/// Whether SQLite takes the table's primary key for its rowid: one column, in a rowid
+/// table, and no index of origin `pk` (SQLite builds one for any other primary key).
+fn is_rowid_key(info: &TableInfo) -> bool {
+    !info.without_rowid
+        && info.primary_key().len() == 1
+        && !info.indexes.iter().any(|i| i.origin == "pk")
+}
+
 /// Plans the rebuild of `to_rebuild` among the tenant tables `scoped` (those already
 /// tenant-first included: a foreign key to one of them becomes composite too): reads each
 /// table's text and indexes, and whether a primary key that would become a `WITHOUT ROWID`
@@ -127,8 +135,12 @@ pub(crate) fn plan(
                 "its CREATE TABLE text could not be read to rebuild it ({reason}); pass --layout column to add the column without a rebuild"
             ),
         };
-        let own = own_column.iter().any(|t| t.eq_ignore_ascii_case(name));
-        let new = table::tenant_first(&text, nullable_key, own, &cx).map_err(unreadable)?;
+        let known = table::Known {
+            nullable_key,
+            own_column: own_column.iter().any(|t| t.eq_ignore_ascii_case(name)),
+            rowid_key: is_rowid_key(info),
+        };
+        let new = table::tenant_first(&text, known, &cx).map_err(unreadable)?;
         if matches!(new.keying, Keying::Rowid { .. } | Keying::Clustered) {
             refuse_rowid_readers(name, &text, info, catalog)?;
         }

@@ -59,6 +59,20 @@ pub(crate) struct Context<'a> {
     pub primary_key: &'a dyn Fn(&str) -> Option<Vec<String>>,
 }
 
+/// What the database and the plan know of a table that its text does not say.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Known {
+    /// Its primary key (not its rowid) holds NULL in some row.
+    pub nullable_key: bool,
+    /// Its tenant column is the application's own, not one an earlier migration recorded
+    /// adding.
+    pub own_column: bool,
+    /// SQLite takes its primary key for the rowid (an `INTEGER PRIMARY KEY`, however its
+    /// type is quoted: `"INTEGER"`, `[INTEGER]`), as its index list says (no index of
+    /// origin `pk`).
+    pub rowid_key: bool,
+}
+
 /// The new table: its definition (the `CREATE TABLE` text from the column list on), how
 /// it is keyed, the actions emulated by triggers, and its columns' declared collations.
 #[derive(Clone, Debug)]
@@ -81,15 +95,15 @@ impl NewTable {
 ///
 /// # Errors
 /// A message when the text cannot be read.
-pub(crate) fn tenant_first(
-    sql: &str,
-    nullable_key: bool,
-    own_column: bool,
-    cx: &Context<'_>,
-) -> Result<NewTable, String> {
+pub(crate) fn tenant_first(sql: &str, known: Known, cx: &Context<'_>) -> Result<NewTable, String> {
+    let Known {
+        nullable_key,
+        own_column,
+        rowid_key,
+    } = known;
     let ddl = ddl::read(sql)?;
     let tenant = ident(cx.column);
-    let keying = keying(&ddl, nullable_key);
+    let keying = keying(&ddl, nullable_key, rowid_key);
     let decl = if ddl.strict { "TEXT" } else { "VARCHAR(255)" };
     let mut declared = false;
     let last_column = ddl.items.iter().rev().find_map(|item| match item {
@@ -272,27 +286,19 @@ pub(crate) fn tenant_first(
     })
 }
 
-/// How the table is keyed after the rebuild.
-fn keying(ddl: &TableDdl, nullable_key: bool) -> Keying {
+/// How the table is keyed after the rebuild; `rowid_key` is SQLite's word on whether the
+/// primary key is the rowid (it knows its rules: the type `INTEGER` however quoted, and no
+/// `DESC` on a column's own `PRIMARY KEY`).
+fn keying(ddl: &TableDdl, nullable_key: bool, rowid_key: bool) -> Keying {
     if ddl.without_rowid {
         return Keying::WithoutRowid;
     }
-    let is_integer = |name: &str| {
-        ddl.column(name)
-            .is_some_and(|c| c.decl_type.eq_ignore_ascii_case("INTEGER"))
-    };
     for item in &ddl.items {
         match item {
             Item::Column(col) => {
                 for (_, moved) in &col.moved {
-                    if let Moved::PrimaryKey {
-                        desc,
-                        autoincrement,
-                        ..
-                    } = moved
-                    {
-                        // SQLite's exception: `INTEGER PRIMARY KEY DESC` on a column is no rowid.
-                        if is_integer(&col.name) && !desc {
+                    if let Moved::PrimaryKey { autoincrement, .. } = moved {
+                        if rowid_key {
                             return Keying::Rowid {
                                 column: col.name.clone(),
                                 autoincrement: *autoincrement,
@@ -316,7 +322,7 @@ fn keying(ddl: &TableDdl, nullable_key: bool) -> Keying {
                 ..
             } => {
                 if let [only] = columns.as_slice()
-                    && is_integer(only)
+                    && rowid_key
                 {
                     return Keying::Rowid {
                         column: only.clone(),
@@ -502,6 +508,26 @@ fn end_line_comment(text: &mut String) {
 mod tests {
     use super::*;
 
+    /// What SQLite says of the table `sql` creates (whether its key is the rowid), with the
+    /// key's NULLs and the tenant column's owner as given.
+    fn known(sql: &str, nullable_key: bool, own_column: bool) -> Known {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(sql).unwrap();
+        let name: String = conn
+            .query_row(
+                "SELECT name FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let catalog = crate::inspect::read_catalog(&conn).unwrap();
+        Known {
+            nullable_key,
+            own_column,
+            rowid_key: super::super::is_rowid_key(catalog.table(&name).unwrap()),
+        }
+    }
+
     fn cx<'a>(
         scoped: &'a dyn Fn(&str) -> bool,
         pk: &'a dyn Fn(&str) -> Option<Vec<String>>,
@@ -518,7 +544,7 @@ mod tests {
         let sql = "CREATE TABLE users (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    username TEXT NOT NULL UNIQUE COLLATE NOCASE,\n    email TEXT UNIQUE,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier'))\n)";
         let scoped = |_: &str| true;
         let pk = |_: &str| None;
-        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("_new"),
             "CREATE TABLE \"_new\" (\"tenant_id\" VARCHAR(255) NOT NULL,\n    id INTEGER,\n    username TEXT NOT NULL  COLLATE NOCASE,\n    email TEXT,                -- NULL for shared logins\n    role TEXT NOT NULL DEFAULT 'cashier' CHECK (role IN ('admin', 'cashier')),\n    CONSTRAINT \"tenantry_autoincrement\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    UNIQUE (\"tenant_id\", \"username\"),\n    UNIQUE (\"tenant_id\", \"email\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
@@ -550,7 +576,7 @@ mod tests {
         let sql = "CREATE TABLE \"order lines\" (id TEXT PRIMARY KEY, customer_id TEXT REFERENCES customers ON DELETE SET NULL, g TEXT REFERENCES globals(k) ON DELETE CASCADE, CONSTRAINT fk2 FOREIGN KEY (id) REFERENCES orders(id) ON DELETE CASCADE ON UPDATE CASCADE) STRICT";
         let scoped = |t: &str| t != "globals";
         let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
-        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("_new"),
             "CREATE TABLE \"_new\" (\"tenant_id\" TEXT NOT NULL, id TEXT, customer_id TEXT, g TEXT REFERENCES globals(k) ON DELETE CASCADE,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    FOREIGN KEY (\"tenant_id\", \"customer_id\") REFERENCES \"customers\" (\"tenant_id\", \"id\"),\n    CONSTRAINT fk2 FOREIGN KEY (\"tenant_id\", \"id\") REFERENCES \"orders\" (\"tenant_id\", \"id\") ON DELETE CASCADE\n) WITHOUT ROWID, STRICT"
@@ -582,7 +608,7 @@ mod tests {
         let sql = "CREATE TABLE f (a INT NOT NULL, b TEXT, tenant_id VARCHAR(255) NOT NULL DEFAULT 'x', CONSTRAINT pk PRIMARY KEY (a, b DESC) ON CONFLICT REPLACE, UNIQUE (b)) WITHOUT ROWID";
         let scoped = |_: &str| true;
         let pk = |_: &str| None;
-        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("f2"),
             "CREATE TABLE \"f2\" (\"tenant_id\" VARCHAR(255) NOT NULL, a INT NOT NULL, b TEXT,\n    CONSTRAINT pk PRIMARY KEY (\"tenant_id\", a, b DESC) ON CONFLICT REPLACE,\n    UNIQUE (\"tenant_id\", b)\n) WITHOUT ROWID"
@@ -590,7 +616,7 @@ mod tests {
         // The application's own column keeps its place (a `*` keeps its order) and its
         // type, NOT NULL and without its default.
         let own = "CREATE TABLE v (id INTEGER PRIMARY KEY, tenant_id TEXT DEFAULT 'default', -- the store\n name TEXT)";
-        let v = tenant_first(own, false, false, &cx(&scoped, &pk)).unwrap();
+        let v = tenant_first(own, known(own, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             v.create("v"),
             "CREATE TABLE \"v\" (id INTEGER, tenant_id TEXT NOT NULL, -- the store\n name TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
@@ -599,8 +625,7 @@ mod tests {
         // A primary key holding NULLs keeps its rowid table.
         let t = tenant_first(
             "CREATE TABLE n (k TEXT PRIMARY KEY)",
-            true,
-            false,
+            known("CREATE TABLE n (k TEXT PRIMARY KEY)", true, false),
             &cx(&scoped, &pk),
         )
         .unwrap();
@@ -611,7 +636,12 @@ mod tests {
             "{}",
             t.create("n2")
         );
-        let t = tenant_first("CREATE TABLE n (k TEXT)", false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(
+            "CREATE TABLE n (k TEXT)",
+            known("CREATE TABLE n (k TEXT)", false, false),
+            &cx(&scoped, &pk),
+        )
+        .unwrap();
         assert_eq!(t.keying, Keying::RowidKept);
     }
 
@@ -622,14 +652,14 @@ mod tests {
         // Its REFERENCES (to the global registry), CHECK, UNIQUE, COLLATE and spelling stay;
         // its DEFAULT and NULL go; NOT NULL is added.
         let sql = "CREATE TABLE s (id INTEGER PRIMARY KEY, TENANT_ID TEXT NULL DEFAULT 'x' REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0) UNIQUE COLLATE NOCASE, theme TEXT)";
-        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("s"),
             "CREATE TABLE \"s\" (id INTEGER, TENANT_ID TEXT   REFERENCES tenants(id) CHECK (length(TENANT_ID) > 0) UNIQUE COLLATE NOCASE NOT NULL, theme TEXT,\n    CONSTRAINT \"tenantry_rowid\" PRIMARY KEY (\"tenant_id\", \"id\"),\n    CHECK (typeof(\"id\") = 'integer')\n) WITHOUT ROWID"
         );
         // Its PRIMARY KEY (one row per tenant) becomes the table's key as it is.
         let sql = "CREATE TABLE p (tenant_id TEXT PRIMARY KEY NOT NULL, name TEXT)";
-        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(t.keying, Keying::Clustered);
         assert_eq!(
             t.create("p"),
@@ -641,14 +671,14 @@ mod tests {
         // without its DEFAULT (red team 18); and so does one the column layout would not
         // have written (a CHECK).
         let ours = "CREATE TABLE o (id INTEGER PRIMARY KEY, \"tenant_id\" VARCHAR(255) NOT NULL DEFAULT 'caps-automotive')";
-        let o = tenant_first(ours, false, false, &cx(&scoped, &pk))
+        let o = tenant_first(ours, known(ours, false, false), &cx(&scoped, &pk))
             .unwrap()
             .create("o");
         assert!(
             o.starts_with("CREATE TABLE \"o\" (\"tenant_id\" VARCHAR(255) NOT NULL, id INTEGER,\n"),
             "{o}"
         );
-        let o = tenant_first(ours, false, true, &cx(&scoped, &pk))
+        let o = tenant_first(ours, known(ours, false, true), &cx(&scoped, &pk))
             .unwrap()
             .create("o");
         assert!(
@@ -656,7 +686,7 @@ mod tests {
             "{o}"
         );
         let own = "CREATE TABLE o (id INTEGER PRIMARY KEY, tenant_id VARCHAR(255) NOT NULL DEFAULT 'a' CHECK (tenant_id <> ''))";
-        let o = tenant_first(own, false, false, &cx(&scoped, &pk))
+        let o = tenant_first(own, known(own, false, false), &cx(&scoped, &pk))
             .unwrap()
             .create("o");
         assert!(
@@ -665,12 +695,36 @@ mod tests {
         );
     }
 
+    /// SQLite takes a quoted `"INTEGER"` for INTEGER (the key is the rowid), and a column's
+    /// `INTEGER PRIMARY KEY DESC` for no rowid; the keying follows SQLite, not the text
+    /// (red team 18: `"INTEGER"` was keyed as a clustered table, its ids no longer given).
+    #[test]
+    fn the_keying_follows_sqlites_reading_of_the_primary_key() {
+        let scoped = |_: &str| true;
+        let pk = |_: &str| None;
+        for sql in [
+            "CREATE TABLE q (id \"INTEGER\" PRIMARY KEY, a TEXT)",
+            "CREATE TABLE q (id [integer] PRIMARY KEY AUTOINCREMENT, a TEXT)",
+            "CREATE TABLE q (id 'INTEGER', a TEXT, PRIMARY KEY (id DESC))",
+        ] {
+            let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
+            assert!(
+                matches!(t.keying, Keying::Rowid { .. }),
+                "{sql}: {:?}",
+                t.keying
+            );
+        }
+        let sql = "CREATE TABLE q (id INTEGER PRIMARY KEY DESC, a TEXT)";
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
+        assert_eq!(t.keying, Keying::Clustered);
+    }
+
     #[test]
     fn keys_that_hold_the_tenant_column_already_are_kept_as_written() {
         let scoped = |_: &str| true;
         let pk = |t: &str| (t == "customers").then(|| vec!["id".to_owned()]);
         let sql = "CREATE TABLE orders (id INTEGER, tenant_id TEXT NOT NULL, customer_id INT, sku TEXT, PRIMARY KEY (tenant_id, id), UNIQUE (tenant_id, sku), FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id) ON DELETE CASCADE)";
-        let t = tenant_first(sql, false, false, &cx(&scoped, &pk)).unwrap();
+        let t = tenant_first(sql, known(sql, false, false), &cx(&scoped, &pk)).unwrap();
         assert_eq!(
             t.create("orders"),
             "CREATE TABLE \"orders\" (id INTEGER, tenant_id TEXT NOT NULL, customer_id INT, sku TEXT,\n    CONSTRAINT \"tenantry_clustered\" PRIMARY KEY (tenant_id, id),\n    UNIQUE (tenant_id, sku),\n    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers(tenant_id, id) ON DELETE CASCADE\n) WITHOUT ROWID"
