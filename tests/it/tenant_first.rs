@@ -1164,6 +1164,20 @@ fn awkward_schemas_rebuild_or_are_refused_before_anything_changes() {
             tenant_first(),
             "trigger \"t_ins\" reads its rowid",
         ),
+        // Red team 18: a trigger on another table (or a bare rowid in one on the table)
+        // that reads the rebuilt table's rowid; it failed at every INSERT after migrating.
+        (
+            "other_trigger.db",
+            "CREATE TABLE t(id INT PRIMARY KEY, x); CREATE TABLE u(a); CREATE TRIGGER tr AFTER INSERT ON u BEGIN UPDATE t SET x = 1 WHERE rowid = NEW.a; END;",
+            tenant_first(),
+            "trigger \"tr\" reads its rowid",
+        ),
+        (
+            "bare_rowid.db",
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, x); CREATE TABLE u(a); CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO u VALUES ((SELECT max(rowid) FROM t)); END;",
+            tenant_first(),
+            "trigger \"tr\" reads its rowid",
+        ),
     ] {
         let db = case(name, sql);
         let before = snapshot(&db);

@@ -196,16 +196,28 @@ fn refuse_rowid_readers(name: &str, text: &str, info: &TableInfo, catalog: &Cata
     if lex::tokens(text).map_err(unreadable)?.iter().any(is_rowid) {
         return Err(refuse("its CREATE TABLE".to_owned()));
     }
-    for trigger in catalog
-        .triggers
-        .iter()
-        .filter(|t| t.on.eq_ignore_ascii_case(name))
-    {
+    // A trigger on the table that reads `NEW.rowid` / `OLD.rowid`; and any trigger whose
+    // body names the table and reads a rowid other than its firing row's (`UPDATE t … WHERE
+    // rowid = …`), which SQLite would only find missing when the trigger fires (red team
+    // 18): refused, as a trigger on another table's firing row cannot be told from it here.
+    let names_table = |t: &lex::Tok| matches!(&t.kind, lex::Kind::Word { value, .. } if value.eq_ignore_ascii_case(name));
+    for trigger in &catalog.triggers {
+        let own = trigger.on.eq_ignore_ascii_case(name);
         let toks = lex::tokens(&trigger.sql).map_err(unreadable)?;
-        let reads = toks
-            .windows(3)
-            .any(|w| (w[0].is_kw("NEW") || w[0].is_kw("OLD")) && w[1].is('.') && is_rowid(&w[2]));
-        if reads {
+        let firing_row = |i: usize| {
+            i >= 2 && toks[i - 1].is('.') && (toks[i - 2].is_kw("NEW") || toks[i - 2].is_kw("OLD"))
+        };
+        let reads_firing_rowid = own
+            && toks
+                .iter()
+                .enumerate()
+                .any(|(i, t)| is_rowid(t) && firing_row(i));
+        let reads_other_rowid = (own || toks.iter().any(names_table))
+            && toks
+                .iter()
+                .enumerate()
+                .any(|(i, t)| is_rowid(t) && !firing_row(i));
+        if reads_firing_rowid || reads_other_rowid {
             return Err(refuse(format!("trigger {:?}", trigger.name)));
         }
     }
