@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, ErrorCode};
 use tenantry_migrate::{Layout, MigrateOptions, Outcome, TenantIndex, migrate, verify};
@@ -24,6 +24,14 @@ fn migrated(dir: &Path) -> Connection {
         check.verification.problems
     );
     Connection::open(&db).unwrap()
+}
+
+/// `schema` (tables and rows) as a legacy file and as a copy migrated tenant-first, in `dir`.
+fn legacy_and_tenant_first(dir: &Path, schema: &str) -> (PathBuf, PathBuf) {
+    let legacy = crate::support::db_from_sql(dir, "legacy.db", schema);
+    let db = crate::support::db_from_sql(dir, "shared.db", schema);
+    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    (legacy, db)
 }
 
 /// Copies the rows of `table` that match `filter` from the default tenant to `tenant`,
@@ -325,9 +333,7 @@ fn the_column_layout_leaves_a_tenant_first_database_as_it_is() {
 fn a_key_given_as_text_or_real_is_reported_as_the_integer_stored() {
     let dir = tempfile::tempdir().unwrap();
     let sql = "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'a');";
-    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", sql);
-    let db = crate::support::db_from_sql(dir.path(), "shared.db", sql);
-    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let (legacy, db) = legacy_and_tenant_first(dir.path(), sql);
     let plain = Connection::open(&legacy).unwrap();
     let a = tenantry_sqlite::Connection::open(&db).unwrap();
     a.set_tenant(DEFAULT).unwrap();
@@ -583,9 +589,7 @@ fn upserts_on_the_keys_of_a_kept_rowid_table_work_for_each_tenant() {
          INSERT INTO settings VALUES ('theme', 'dark');
          CREATE TABLE tags (name TEXT PRIMARY KEY, n INT);
          INSERT INTO tags VALUES ('x', 1), (NULL, 2);";
-    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", schema);
-    let db = crate::support::db_from_sql(dir.path(), "shared.db", schema);
-    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let (legacy, db) = legacy_and_tenant_first(dir.path(), schema);
     let upserts = [
         "INSERT INTO settings (k, v) VALUES ('theme', 'light') \
          ON CONFLICT (k) DO UPDATE SET v = excluded.v",
@@ -661,9 +665,7 @@ fn a_table_that_ignores_conflicts_gets_its_keys_as_sqlite_gave_them_or_a_refusal
     let dir = tempfile::tempdir().unwrap();
     let schema = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE ON CONFLICT IGNORE);
          INSERT INTO t VALUES (1, 'a'), (2, 'b');";
-    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", schema);
-    let db = crate::support::db_from_sql(dir.path(), "shared.db", schema);
-    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let (legacy, db) = legacy_and_tenant_first(dir.path(), schema);
     let conn = TenantConnection::open(&db).unwrap();
     conn.set_tenant(DEFAULT).unwrap();
     let refused = conn
@@ -745,9 +747,7 @@ fn a_quoted_integer_primary_key_is_keyed_as_the_rowid() {
     let dir = tempfile::tempdir().unwrap();
     let schema = "CREATE TABLE t (id \"INTEGER\" PRIMARY KEY, a TEXT);
          INSERT INTO t (a) VALUES ('x'), ('y');";
-    let legacy = crate::support::db_from_sql(dir.path(), "legacy.db", schema);
-    let db = crate::support::db_from_sql(dir.path(), "shared.db", schema);
-    migrate(&db, &tenant_first(), &mut |_| {}).unwrap();
+    let (legacy, db) = legacy_and_tenant_first(dir.path(), schema);
     let plain = Connection::open(&legacy).unwrap();
     for store in [DEFAULT, "store-2"] {
         let conn = TenantConnection::open(&db).unwrap();
