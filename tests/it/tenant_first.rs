@@ -770,6 +770,43 @@ fn a_quoted_integer_primary_key_is_keyed_as_the_rowid() {
     assert_eq!(plain.last_insert_rowid(), 3);
 }
 
+/// An application that writes its own tenant column, with rows from a SELECT that leave
+/// the INTEGER PRIMARY KEY out, gets the keys SQLite gave (red team 17: "2 values for 3
+/// columns", the key named in the column list and given by no row).
+#[test]
+fn an_own_tenant_column_written_from_a_select_gets_its_keys() {
+    use tenantry_sqlite::Connection as TenantConnection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE p (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, code TEXT);
+         INSERT INTO p (tenant_id, code) VALUES ('A', 'a');";
+    let (legacy, db) = legacy_and_tenant_first(dir.path(), schema);
+    let plain = Connection::open(&legacy).unwrap();
+    let conn = TenantConnection::open(&db).unwrap();
+    conn.set_tenant("A").unwrap();
+    for sql in [
+        "INSERT INTO p (tenant_id, code) SELECT 'A', 'q'",
+        "INSERT INTO p (tenant_id, code) SELECT tenant_id, code || '2' FROM p ORDER BY id",
+    ] {
+        assert_eq!(
+            conn.execute(sql, []).unwrap(),
+            plain.execute(sql, []).unwrap(),
+            "{sql}"
+        );
+        assert_eq!(conn.last_insert_rowid(), plain.last_insert_rowid(), "{sql}");
+    }
+    let read = "SELECT id, code FROM p ORDER BY id";
+    let rows = |stmt: &mut rusqlite::Statement<'_>| -> Vec<(i64, String)> {
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let expected = rows(&mut plain.prepare(read).unwrap());
+    assert_eq!(rows(&mut conn.prepare(read).unwrap()), expected);
+    assert_eq!(expected.len(), 4);
+}
+
 /// Through tenant connections, as the application writes: no tenant id, no key in the
 /// INSERTs that let SQLite choose one.
 #[test]

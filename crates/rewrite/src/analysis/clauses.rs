@@ -263,6 +263,7 @@ pub(super) fn wrapped_source(
     Ok(InsertSource::Wrapped {
         start: src.toks[first].start,
         end: src.toks[last].end,
+        add_tenant: true,
     })
 }
 

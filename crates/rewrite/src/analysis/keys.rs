@@ -64,6 +64,21 @@ pub(super) fn analyze(
             rows: None,
         },
         (None, _) => {
+            // A source that is not VALUES, with the tenant column written by the statement
+            // itself: wrapped in a SELECT that adds only the key (red team 17: the key was
+            // named in the column list and given by no row).
+            if matches!(source, InsertSource::Explicit)
+                && shape.values.is_none()
+                && let InsertSource::Wrapped {
+                    start, end: last, ..
+                } = clauses::wrapped_source(src, end, shape.after_target)?
+            {
+                *source = InsertSource::Wrapped {
+                    start,
+                    end: last,
+                    add_tenant: false,
+                };
+            }
             let (_, close) = clauses::column_list(src, end, shape.name_end)?;
             let last = src
                 .prev_sig(close, shape.name_end)
@@ -91,8 +106,9 @@ pub(super) fn analyze(
             }
             _ => {
                 let add_tenant = !matches!(source, InsertSource::Explicit);
-                let InsertSource::Wrapped { start, end: last } =
-                    clauses::wrapped_source(src, end, shape.after_target)?
+                let InsertSource::Wrapped {
+                    start, end: last, ..
+                } = clauses::wrapped_source(src, end, shape.after_target)?
                 else {
                     return Err(internal("INSERT source not found".to_owned()));
                 };

@@ -319,8 +319,14 @@ pub(crate) enum InsertSource {
     Values { closes: Vec<usize> },
     /// After the last item of the SELECT list; named when a WINDOW clause follows.
     SelectList { at: usize, before_window: bool },
-    /// Any other source (bytes `start..end`) is wrapped in a SELECT that adds the column.
-    Wrapped { start: usize, end: usize },
+    /// Any other source (bytes `start..end`) is wrapped in a SELECT that adds the column
+    /// (unless the statement writes it itself: `add_tenant` false, the wrapping SELECT then
+    /// only adds an omitted key).
+    Wrapped {
+        start: usize,
+        end: usize,
+        add_tenant: bool,
+    },
     /// A source (bytes `start..end`) that gives an allocated key column: wrapped in SELECTs
     /// that number its rows and allocate the NULL keys ([`KeyPlace::Windowed`]), adding the
     /// tenant column unless the statement writes it itself (`add_tenant`).

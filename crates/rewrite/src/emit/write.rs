@@ -112,8 +112,15 @@ fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: 
             }
             edits.insert(*at, pieces);
         }
-        InsertSource::Wrapped { start, end } => {
-            let mut pieces = vec![text("SELECT *, "), Piece::Tenant];
+        InsertSource::Wrapped {
+            start,
+            end,
+            add_tenant,
+        } => {
+            let mut pieces = vec![text("SELECT *")];
+            if *add_tenant {
+                pieces.extend([text(", "), Piece::Tenant]);
+            }
             if let Some(key) = omitted {
                 pieces.push(text(", "));
                 pieces.extend(keys::numbered(key, tenant_name));
