@@ -100,8 +100,9 @@ impl Plan {
     /// it (`function('A')`): for a statement the application holds and may run after its
     /// connection changed tenant, where the connection's `function` checks, each time the
     /// statement runs, that `'A'` is still its tenant, and fails the statement otherwise.
-    /// (SQLite evaluates a deterministic function of a constant once per run, before any
-    /// row; every access to a tenant's rows goes through one of these calls.)
+    /// (SQLite evaluates such a call once per run, when the run first reaches it, which may
+    /// be after a row matched: the tenant connection checks a held statement's tenant
+    /// before its first row by other means first, `held.rs`.)
     ///
     /// ```
     /// use tenantry_rewrite::{Rewriter, Schema, TenantId};

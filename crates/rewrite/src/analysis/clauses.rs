@@ -235,12 +235,12 @@ pub(super) fn select_items(
 }
 
 /// The bytes of an INSERT's source (after token `after`, up to ON CONFLICT or RETURNING),
-/// to be wrapped in a SELECT that adds the tenant column.
-pub(super) fn wrapped_source(
+/// to be wrapped in a SELECT that adds the tenant column (or only the key).
+pub(super) fn source_bytes(
     src: &Source<'_>,
     end: usize,
     after: usize,
-) -> Result<InsertSource, Refusal> {
+) -> Result<Range<usize>, Refusal> {
     let first = src
         .next_sig(after, end)
         .ok_or_else(|| internal("INSERT source not found".to_owned()))?;
@@ -260,11 +260,7 @@ pub(super) fn wrapped_source(
     let last = src
         .prev_sig(stop, first)
         .ok_or_else(|| internal("empty INSERT source".to_owned()))?;
-    Ok(InsertSource::Wrapped {
-        start: src.toks[first].start,
-        end: src.toks[last].end,
-        add_tenant: true,
-    })
+    Ok(src.toks[first].start..src.toks[last].end)
 }
 
 /// The RETURNING keyword of a statement's tokens `seg`: the last one.

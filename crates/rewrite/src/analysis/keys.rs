@@ -67,15 +67,11 @@ pub(super) fn analyze(
             // A source that is not VALUES, with the tenant column written by the statement
             // itself: wrapped in a SELECT that adds only the key (red team 17: the key was
             // named in the column list and given by no row).
-            if matches!(source, InsertSource::Explicit)
-                && shape.values.is_none()
-                && let InsertSource::Wrapped {
-                    start, end: last, ..
-                } = clauses::wrapped_source(src, end, shape.after_target)?
-            {
+            if matches!(source, InsertSource::Explicit) && shape.values.is_none() {
+                let bytes = clauses::source_bytes(src, end, shape.after_target)?;
                 *source = InsertSource::Wrapped {
-                    start,
-                    end: last,
+                    start: bytes.start,
+                    end: bytes.end,
                     add_tenant: false,
                 };
             }
@@ -106,15 +102,10 @@ pub(super) fn analyze(
             }
             _ => {
                 let add_tenant = !matches!(source, InsertSource::Explicit);
-                let InsertSource::Wrapped {
-                    start, end: last, ..
-                } = clauses::wrapped_source(src, end, shape.after_target)?
-                else {
-                    return Err(internal("INSERT source not found".to_owned()));
-                };
+                let bytes = clauses::source_bytes(src, end, shape.after_target)?;
                 *source = InsertSource::Windowed {
-                    start,
-                    end: last,
+                    start: bytes.start,
+                    end: bytes.end,
                     add_tenant,
                 };
                 KeyPlace::Windowed { index, count }

@@ -605,7 +605,12 @@ impl<'s> Target<'_, 's, '_> {
                     // numbers the source's rows, which needs the wrapped form too.)
                     clauses::select_list(src, end, select)?
                 } else {
-                    clauses::wrapped_source(src, end, after_target)?
+                    let bytes = clauses::source_bytes(src, end, after_target)?;
+                    InsertSource::Wrapped {
+                        start: bytes.start,
+                        end: bytes.end,
+                        add_tenant: true,
+                    }
                 }
             }
         };
