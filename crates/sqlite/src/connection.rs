@@ -436,10 +436,10 @@ impl Connection {
         crate::key::register(&conn)?;
         crate::counts::register(&conn)?;
         crate::hand_over::prepare(&conn)?;
-        crate::held::register(&conn)?;
+        let guard = Guard::new(scoping.rewriter.schema());
+        crate::held::register(&conn, Arc::clone(&guard.held_foreign))?;
         let mismatches = Arc::new(Mismatches::default());
         crate::tenant_value::register(&conn, Arc::clone(&mismatches))?;
-        let guard = Guard::new(scoping.rewriter.schema());
         let hook = Arc::clone(&guard);
         conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx)))?;
         Ok(Connection {
@@ -655,6 +655,9 @@ impl Connection {
             });
         }
         let sql = if held {
+            // The note of a held statement of another tenant (see `crate::held`) must not
+            // refuse the one the caller prepares next, for the current tenant.
+            self.guard.held_foreign.store(false, Ordering::Release);
             match rendered.held.get() {
                 Some(text) => Arc::clone(text),
                 None => {

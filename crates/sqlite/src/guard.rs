@@ -36,6 +36,12 @@ pub(crate) struct Guard {
     /// to a value checked when it runs (`StatementInfo::assigns_tenant`): the statement
     /// itself (no view, no trigger) may write the column.
     tenant_assignment: AtomicBool,
+    /// A held statement of another tenant than the connection's has started (set and
+    /// cleared by `crate::held`'s trace): SQLite may be preparing it anew for a schema
+    /// change, so `tenantry_current`, which only held statements call, is refused until a
+    /// held statement of the current tenant starts or the connection prepares one. Never
+    /// set on a pool's handles, which hold no statements for the application.
+    pub held_foreign: Arc<AtomicBool>,
 }
 
 /// More CTE names than any application writes; past it the set starts again (a CTE then
@@ -64,6 +70,7 @@ impl Guard {
             known: RwLock::default(),
             ctes: RwLock::default(),
             tenant_assignment: AtomicBool::new(false),
+            held_foreign: Arc::new(AtomicBool::new(false)),
         });
         guard.learn(schema);
         guard
@@ -150,6 +157,16 @@ impl Guard {
 
     /// The authorizer's answer for one action.
     pub fn authorize(&self, ctx: &AuthContext<'_>) -> Authorization {
+        if let AuthAction::Function { function_name } = ctx.action
+            && function_name.eq_ignore_ascii_case(crate::held::CURRENT_FUNCTION)
+            && self.held_foreign.load(Ordering::Acquire)
+        {
+            tracing::warn!(
+                "a statement prepared for another tenant is being prepared anew after a schema \
+                 change: refused before it reads any row"
+            );
+            return Authorization::Deny;
+        }
         if !self.scoped.load(Ordering::Acquire) {
             return Authorization::Allow;
         }
@@ -427,5 +444,29 @@ mod tests {
         expect(&g, Authorization::Allow, &cases);
         g.scoped.store(false, Ordering::Release);
         expect(&g, Authorization::Allow, &[(drop_table("customers"), None)]);
+    }
+
+    #[test]
+    fn refuses_the_held_check_only_while_a_held_statement_of_another_tenant_runs() {
+        let g = guard();
+        let cases = [
+            (function("tenantry_current"), None),
+            (function("TENANTRY_CURRENT"), None),
+        ];
+        expect(&g, Authorization::Allow, &cases);
+        g.held_foreign.store(true, Ordering::Release);
+        expect(&g, Authorization::Deny, &cases);
+        // Even while unscoped, and only that function.
+        g.scoped.store(false, Ordering::Release);
+        expect(&g, Authorization::Deny, &cases);
+        expect(&g, Authorization::Allow, &[(function("lower"), None)]);
+        g.scoped.store(true, Ordering::Release);
+        expect(
+            &g,
+            Authorization::Allow,
+            &[(function("lower"), None), (read("customers", "name"), None)],
+        );
+        g.held_foreign.store(false, Ordering::Release);
+        expect(&g, Authorization::Allow, &cases);
     }
 }

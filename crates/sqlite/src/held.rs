@@ -14,14 +14,24 @@
 //!   trace does not run: SQLite skips the trace when it runs a statement again after
 //!   preparing it anew for a schema change, and that restart clears the interrupt (red team
 //!   16). SQLite evaluates such a call once per run, but only when the run reaches it, which
-//!   may be after a row matched (a lookup by another index, a full-text search): in that
-//!   case B learns whether a row matched, never a row.
+//!   may be after a row matched (a lookup by another index, a full-text search).
+//! - So that B cannot learn even whether a row matched, the trace also notes that a held
+//!   statement of another tenant has started (`Current::foreign`, shared with the guard), and
+//!   the authorizer refuses `tenantry_current` while it is noted ([`crate::guard`]). SQLite
+//!   finds the schema changed at the statement's set-up, after the trace, and prepares the
+//!   statement anew, asking the authorizer: that fails, before any row ("not authorized").
+//!   The note is cleared by the trace of a held statement of the current tenant, at every
+//!   change of tenant, and before the connection prepares a held statement; statements that
+//!   are not held never call the function, so the note cannot touch them. A held statement
+//!   of another tenant that SQLite prepares anew before its first instruction (its earlier
+//!   run found the schema changed) is interrupted by the trace, which then runs.
 //!
 //! Statements run by `execute` and `query_row`, which render for the current tenant each
 //! time, keep the literal and no marker.
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, ffi};
@@ -35,18 +45,32 @@ pub const CURRENT_FUNCTION: &str = "tenantry_current";
 /// The client-data name of the current tenant.
 const CURRENT: &CStr = c"tenantry_current_tenant";
 
-/// The connection's current tenant, as the function reads it.
-struct Current(Mutex<Option<String>>);
+/// The connection's current tenant, as the function reads it, and whether the last held
+/// statement that started was another tenant's (the guard's `held_foreign`).
+struct Current {
+    tenant: Mutex<Option<String>>,
+    foreign: Arc<AtomicBool>,
+}
 
-/// Registers [`CURRENT_FUNCTION`] on `conn`, with no current tenant.
+/// Registers [`CURRENT_FUNCTION`] on `conn`, with no current tenant; the trace sets `foreign`
+/// when a held statement of another tenant starts and clears it when one of the current
+/// tenant's does.
 ///
 /// # Errors
 /// SQLite's, when the client data or the function cannot be registered.
-pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn register(conn: &Connection, foreign: Arc<AtomicBool>) -> rusqlite::Result<()> {
     // SAFETY: the data is a `Current`, stored under a name only this module uses and read
     // back as a `Current` by `current` and `on_statement`; rusqlite frees it when the
     // handle closes, after its last statement.
-    let slot = unsafe { conn.set_clientdata(CURRENT, Some(Current(Mutex::new(None))))? };
+    let slot = unsafe {
+        conn.set_clientdata(
+            CURRENT,
+            Some(Current {
+                tenant: Mutex::new(None),
+                foreign,
+            }),
+        )?
+    };
     // SAFETY: `conn` is open; the callback reads `slot`, which lives as long as the
     // handle, and the statement's text, which lives while the callback runs.
     let rc = unsafe {
@@ -97,7 +121,7 @@ impl Slot {
     /// The tenant the function compares with.
     fn current(&self) -> &Mutex<Option<String>> {
         // SAFETY: see the `Send` impl: the `Current` outlives every call of the function.
-        unsafe { &(*self.0).0 }
+        unsafe { &(*self.0).tenant }
     }
 }
 
@@ -146,11 +170,13 @@ unsafe extern "C" fn on_statement(
     // SAFETY: `ctx` is the handle's `Current` (see `register`), alive while it is open.
     let current = unsafe { &*ctx.cast::<Current>() };
     let same = current
-        .0
+        .tenant
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .as_deref()
         .is_some_and(|now| now.as_bytes() == prepared);
+    // Read by the guard if SQLite now prepares this statement anew (see the module's doc).
+    current.foreign.store(!same, Ordering::Release);
     if !same {
         tracing::warn!(
             prepared = %String::from_utf8_lossy(prepared),
@@ -163,10 +189,15 @@ unsafe extern "C" fn on_statement(
     0
 }
 
-/// Makes `tenant` the current tenant the function compares with.
+/// Makes `tenant` the current tenant the function compares with, and clears the note of a
+/// held statement of another tenant: a statement of the new tenant that SQLite must prepare
+/// anew before its first instruction (one whose earlier run found the schema changed) then
+/// is not refused; one of another tenant is interrupted by the trace instead.
 pub(crate) fn set(conn: &Connection, tenant: Option<&TenantId>) {
     if let Some(slot) = slot(conn) {
-        *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = tenant.map(|t| t.as_str().to_owned());
+        slot.foreign.store(false, Ordering::Release);
+        *slot.tenant.lock().unwrap_or_else(|p| p.into_inner()) =
+            tenant.map(|t| t.as_str().to_owned());
     }
 }
 
