@@ -96,6 +96,28 @@ fn a_held_statement_runs_only_for_the_tenant_it_was_prepared_for() {
     );
 }
 
+/// A customer's phone number in an indexed column and a document in a full-text index, both
+/// tenant a's: what another tenant must not learn about.
+const LOOKUPS: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, tenant_id TEXT NOT NULL);
+CREATE INDEX customers_phone ON customers (phone);
+CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
+CREATE VIRTUAL TABLE docs USING fts5(body, tenant_id UNINDEXED);
+INSERT INTO customers VALUES (1, '555-0199', 'a');
+INSERT INTO docs (body, tenant_id) VALUES ('merger plan', 'a');
+";
+
+/// What a run of `stmt` (one integer column) with `value` gave: its rows or its error.
+fn outcome(stmt: &mut rusqlite::Statement<'_>, value: &str) -> String {
+    match stmt
+        .query_map([value], |r| r.get::<_, i64>(0))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+    {
+        Ok(rows) => format!("rows {rows:?}"),
+        Err(e) => format!("error {e}"),
+    }
+}
+
 /// Red team 16: a held statement's check must not depend on what the rows hold. Run as b,
 /// a statement prepared for a that looks up a value a holds, and one nobody holds, fail
 /// alike (before, `tenantry_current` ran only when a row matched: a lookup by another
@@ -103,14 +125,7 @@ fn a_held_statement_runs_only_for_the_tenant_it_was_prepared_for() {
 /// telling b what a holds).
 #[test]
 fn a_held_statement_fails_alike_whatever_the_rows_hold() {
-    let db = support::db(
-        "CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, tenant_id TEXT NOT NULL);
-         CREATE INDEX customers_phone ON customers (phone);
-         CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
-         CREATE VIRTUAL TABLE docs USING fts5(body, tenant_id UNINDEXED);
-         INSERT INTO customers VALUES (1, '555-0199', 'a');
-         INSERT INTO docs (body, tenant_id) VALUES ('merger plan', 'a');",
-    );
+    let db = support::db(LOOKUPS);
     let conn = Connection::open(&db.path).expect("open");
     conn.set_tenant("a").expect("a");
     let mut lookup = conn
@@ -123,15 +138,6 @@ fn a_held_statement_fails_alike_whatever_the_rows_hold() {
         .prepare("UPDATE customers SET phone = phone WHERE phone = ?1")
         .expect("update");
     conn.set_tenant("b").expect("b");
-    let outcome = |stmt: &mut rusqlite::Statement<'_>, value: &str| -> String {
-        match stmt
-            .query_map([value], |r| r.get::<_, i64>(0))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        {
-            Ok(rows) => format!("rows {rows:?}"),
-            Err(e) => format!("error {e}"),
-        }
-    };
     for (stmt, held, nobody) in [
         (&mut lookup, "555-0199", "000-0000"),
         (&mut search, "merger", "nothing"),
@@ -179,14 +185,7 @@ fn a_held_statement_of_another_tenant_fails_after_a_schema_change() {
 /// both copies have the same history at every comparison.
 #[test]
 fn a_held_statement_fails_alike_whatever_the_rows_hold_after_a_schema_change() {
-    let db = support::db(
-        "CREATE TABLE customers (id INTEGER PRIMARY KEY, phone TEXT, tenant_id TEXT NOT NULL);
-         CREATE INDEX customers_phone ON customers (phone);
-         CREATE INDEX idx_customers_tenant_id ON customers (tenant_id);
-         CREATE VIRTUAL TABLE docs USING fts5(body, tenant_id UNINDEXED);
-         INSERT INTO customers VALUES (1, '555-0199', 'a');
-         INSERT INTO docs (body, tenant_id) VALUES ('merger plan', 'a');",
-    );
+    let db = support::db(LOOKUPS);
     let conn = Connection::open(&db.path).expect("open");
     conn.set_tenant("a").expect("a");
     let held_twice = |sql: &str| (conn.prepare(sql).expect(sql), conn.prepare(sql).expect(sql));
@@ -219,13 +218,7 @@ fn a_held_statement_fails_alike_whatever_the_rows_hold_after_a_schema_change() {
     };
     let outcome = |stmt: &mut rusqlite::Statement<'_>, value: &str| -> String {
         change_schema();
-        match stmt
-            .query_map([value], |r| r.get::<_, i64>(0))
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        {
-            Ok(rows) => format!("rows {rows:?}"),
-            Err(e) => format!("error {e}"),
-        }
+        outcome(stmt, value)
     };
     // One of b's own held statements, prepared and run (which clears the guard's note).
     let own_count = || -> i64 {
