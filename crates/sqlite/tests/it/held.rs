@@ -249,3 +249,62 @@ fn a_held_statement_fails_alike_whatever_the_rows_hold_after_a_schema_change() {
     assert_eq!(outcome(&mut search.0, "merger"), "rows [1]");
     assert_eq!(outcome(&mut update.1, "555-0199"), "rows [1]");
 }
+
+thread_local! {
+    /// A held statement an application function steps (it must be `'static` to be used in
+    /// the function: its connection is leaked).
+    static STEPPED_INSIDE: std::cell::RefCell<Option<rusqlite::Statement<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Red team 19: SQLite traces a statement started while another runs (here, stepped by an
+/// application function) as `-- ` and its text; the marker was missed, and a held
+/// statement of a run that way as b failed for a's value and returned nothing for one
+/// nobody holds. It now fails alike.
+#[test]
+fn a_held_statement_stepped_inside_another_fails_alike_whatever_the_rows_hold() {
+    let db = support::db(LOOKUPS);
+    let conn: &'static Connection = Box::leak(Box::new(Connection::open(&db.path).expect("open")));
+    conn.unscoped(|raw| {
+        raw.create_scalar_function(
+            "app_lookup",
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+            |ctx| {
+                let value: String = ctx.get(0)?;
+                Ok(STEPPED_INSIDE.with(|held| {
+                    held.borrow_mut()
+                        .as_mut()
+                        .map_or_else(String::new, |stmt| outcome(stmt, &value))
+                }))
+            },
+        )
+    })
+    .expect("function");
+    let run = |value: &str| -> String {
+        conn.query_row("SELECT app_lookup(?1)", [value], |r| r.get(0))
+            .unwrap_or_else(|e| format!("error {e}"))
+    };
+    for (sql, held, nobody) in [
+        (
+            "SELECT id FROM customers WHERE phone = ?1",
+            "555-0199",
+            "000-0000",
+        ),
+        (
+            "SELECT rowid FROM docs WHERE docs MATCH ?1",
+            "merger",
+            "nothing",
+        ),
+    ] {
+        conn.set_tenant("a").expect("a");
+        let stmt = conn.prepare(sql).expect(sql);
+        STEPPED_INSIDE.with(|slot| *slot.borrow_mut() = Some(stmt));
+        assert_eq!(run(held), "rows [1]", "as a");
+        conn.set_tenant("b").expect("b");
+        let with_a = run(held);
+        assert!(with_a.starts_with("error"), "{with_a}");
+        assert_eq!(with_a, run(nobody), "{sql}");
+    }
+    STEPPED_INSIDE.with(|slot| *slot.borrow_mut() = None);
+}
