@@ -583,6 +583,10 @@ impl Connection {
     /// [`Connection::scoped`], for a statement the application holds when `held`: its
     /// tenant literals checked each time it runs (`held.rs`).
     fn scoped_as(&self, sql: &str, held: bool) -> rusqlite::Result<Scoped> {
+        // The note of a held statement of another tenant (see `crate::held`) lives only
+        // while that statement's step runs: it must not refuse what the caller runs or
+        // prepares next, for the current tenant.
+        self.guard.held_foreign.store(false, Ordering::Release);
         let tenant = self.tenant.borrow();
         let tenant = tenant.as_ref().ok_or(Error::NoTenant)?;
         let traced = tracing::enabled!(tracing::Level::DEBUG);
@@ -655,9 +659,6 @@ impl Connection {
             });
         }
         let sql = if held {
-            // The note of a held statement of another tenant (see `crate::held`) must not
-            // refuse the one the caller prepares next, for the current tenant.
-            self.guard.held_foreign.store(false, Ordering::Release);
             match rendered.held.get() {
                 Some(text) => Arc::clone(text),
                 None => {
@@ -1060,6 +1061,7 @@ struct Rescope<'g>(&'g Guard, &'g SchemaWatch);
 impl Drop for Rescope<'_> {
     fn drop(&mut self) {
         self.1.dirty.store(true, Ordering::Release);
+        self.0.held_foreign.store(false, Ordering::Release);
         self.0.scoped.store(true, Ordering::Release);
     }
 }

@@ -38,9 +38,10 @@ pub(crate) struct Guard {
     tenant_assignment: AtomicBool,
     /// A held statement of another tenant than the connection's has started (set and
     /// cleared by `crate::held`'s trace): SQLite may be preparing it anew for a schema
-    /// change, so `tenantry_current`, which only held statements call, is refused until a
-    /// held statement of the current tenant starts or the connection prepares one. Never
-    /// set on a pool's handles, which hold no statements for the application.
+    /// change, so `tenantry_current`, which only held statements call, is refused once:
+    /// until that refusal, a held statement of the current tenant starts, the tenant
+    /// changes, the connection scopes a statement or unscoped work ends. Never set on a
+    /// pool's handles, which hold no statements for the application.
     pub held_foreign: Arc<AtomicBool>,
 }
 
@@ -159,8 +160,12 @@ impl Guard {
     pub fn authorize(&self, ctx: &AuthContext<'_>) -> Authorization {
         if let AuthAction::Function { function_name } = ctx.action
             && function_name.eq_ignore_ascii_case(crate::held::CURRENT_FUNCTION)
-            && self.held_foreign.load(Ordering::Acquire)
+            && self.held_foreign.swap(false, Ordering::AcqRel)
         {
+            // Cleared: the prepare fails on this refusal, and a statement SQLite prepares
+            // anew later (an expired one of the current tenant, say) is not refused for a
+            // note left over. A held statement of another tenant prepared anew before its
+            // first instruction is then interrupted by the trace.
             tracing::warn!(
                 "a statement prepared for another tenant is being prepared anew after a schema \
                  change: refused before it reads any row"
@@ -447,26 +452,29 @@ mod tests {
     }
 
     #[test]
-    fn refuses_the_held_check_only_while_a_held_statement_of_another_tenant_runs() {
+    fn refuses_the_held_check_once_while_a_held_statement_of_another_tenant_runs() {
         let g = guard();
-        let cases = [
-            (function("tenantry_current"), None),
-            (function("TENANTRY_CURRENT"), None),
-        ];
-        expect(&g, Authorization::Allow, &cases);
-        g.held_foreign.store(true, Ordering::Release);
-        expect(&g, Authorization::Deny, &cases);
-        // Even while unscoped, and only that function.
-        g.scoped.store(false, Ordering::Release);
-        expect(&g, Authorization::Deny, &cases);
-        expect(&g, Authorization::Allow, &[(function("lower"), None)]);
-        g.scoped.store(true, Ordering::Release);
-        expect(
-            &g,
-            Authorization::Allow,
-            &[(function("lower"), None), (read("customers", "name"), None)],
-        );
-        g.held_foreign.store(false, Ordering::Release);
-        expect(&g, Authorization::Allow, &cases);
+        let noted = |scoped: bool| {
+            g.scoped.store(scoped, Ordering::Release);
+            g.held_foreign.store(true, Ordering::Release);
+        };
+        for name in ["tenantry_current", "TENANTRY_CURRENT"] {
+            let check = [(function(name), None)];
+            expect(&g, Authorization::Allow, &check);
+            // Refused once, even while unscoped; the refusal clears the note.
+            for scoped in [true, false] {
+                noted(scoped);
+                expect(&g, Authorization::Deny, &check);
+                expect(&g, Authorization::Allow, &check);
+            }
+            // Only that function.
+            noted(true);
+            expect(
+                &g,
+                Authorization::Allow,
+                &[(function("lower"), None), (read("customers", "name"), None)],
+            );
+            expect(&g, Authorization::Deny, &check);
+        }
     }
 }

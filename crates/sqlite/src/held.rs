@@ -20,11 +20,12 @@
 //!   the authorizer refuses `tenantry_current` while it is noted ([`crate::guard`]). SQLite
 //!   finds the schema changed at the statement's set-up, after the trace, and prepares the
 //!   statement anew, asking the authorizer: that fails, before any row ("not authorized").
-//!   The note is cleared by the trace of a held statement of the current tenant, at every
-//!   change of tenant, and before the connection prepares a held statement; statements that
-//!   are not held never call the function, so the note cannot touch them. A held statement
-//!   of another tenant that SQLite prepares anew before its first instruction (its earlier
-//!   run found the schema changed) is interrupted by the trace, which then runs.
+//!   The note lives only while that statement's step runs: the refusal clears it, and so do
+//!   the trace of a held statement of the current tenant, every change of tenant, every
+//!   statement the connection scopes and the end of unscoped work. Statements that are not
+//!   held never call the function, so the note cannot touch them. A held statement of
+//!   another tenant that SQLite prepares anew before its first instruction (an expired one)
+//!   is prepared, then interrupted by the trace.
 //!
 //! Statements run by `execute` and `query_row`, which render for the current tenant each
 //! time, keep the literal and no marker.

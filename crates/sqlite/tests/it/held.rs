@@ -308,3 +308,39 @@ fn a_held_statement_stepped_inside_another_fails_alike_whatever_the_rows_hold() 
     }
     STEPPED_INSIDE.with(|slot| *slot.borrow_mut() = None);
 }
+
+/// Red team 19: after a held statement of a failed as b, SQLite expiring every statement
+/// (`PRAGMA foreign_keys = ON`, which a tenant may run, or unscoped work) made b's own held
+/// statement fail ("not authorized to use function: tenantry_current") on every run: the
+/// note the failure left behind refused its fresh prepare. It now runs.
+#[test]
+fn a_tenants_own_held_statements_run_after_another_tenants_failed() {
+    let db = support::db(LOOKUPS);
+    let conn = Connection::open(&db.path).expect("open");
+    let expire: [&dyn Fn(); 2] = [
+        &|| {
+            conn.execute_batch("PRAGMA foreign_keys = ON")
+                .expect("pragma")
+        },
+        &|| {
+            conn.unscoped(|raw| raw.execute_batch("PRAGMA recursive_triggers = ON"))
+                .expect("unscoped pragma");
+        },
+    ];
+    for expire in expire {
+        conn.set_tenant("a").expect("a");
+        let mut of_a = conn
+            .prepare("SELECT id FROM customers WHERE phone = ?1")
+            .expect("a's");
+        conn.set_tenant("b").expect("b");
+        let mut own = conn
+            .prepare("SELECT count(*) FROM customers WHERE phone <> ?1")
+            .expect("b's");
+        assert_eq!(outcome(&mut own, "x"), "rows [0]");
+        let err = outcome(&mut of_a, "555-0199");
+        assert!(err.starts_with("error"), "{err}");
+        expire();
+        assert_eq!(outcome(&mut own, "x"), "rows [0]");
+        assert_eq!(outcome(&mut own, "x"), "rows [0]");
+    }
+}
