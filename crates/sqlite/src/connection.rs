@@ -486,19 +486,21 @@ impl Connection {
     /// [`Error::InvalidTenantId`] for text that breaks the rules (and the current tenant is
     /// unchanged); SQLite's error when the connection cannot forget the previous tenant's
     /// change count (see below: `PRAGMA query_only` on after a write), and the connection
-    /// then has no tenant.
+    /// then has no tenant; [`Error::HeldStatementRunning`] while the rows of a statement
+    /// prepared for another tenant are still being read (the tenant is unchanged).
     pub fn set_tenant(
         &self,
         tenant: impl TryInto<TenantId, Error: Into<Error>>,
     ) -> rusqlite::Result<()> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
-        self.switch_tenant(Some(tenant)).map(|_| ())
+        self.switch_tenant(tenant).map(|_| ())
     }
 
-    /// Clears the current tenant: every scoped statement is refused until one is set.
+    /// Clears the current tenant: every scoped statement is refused until one is set. A
+    /// held statement whose rows are still being read is reset: read on, it fails.
     pub fn clear_tenant(&self) {
         // On failure the tenant is cleared all the same (and the failure logged).
-        let _ = self.switch_tenant(None);
+        let _ = self.switch_tenant_resetting(None);
     }
 
     /// Makes `tenant` the current tenant; returns the previous one. When it changes, the
@@ -507,10 +509,45 @@ impl Connection {
     /// tenant-first layout its own key counter, and its last statement's count are not the
     /// new tenant's to read), and `total_changes()` counts from 0 (`counts.rs`). When that
     /// fails, the connection is left with no tenant and the error returned.
-    fn switch_tenant(&self, tenant: Option<TenantId>) -> rusqlite::Result<Option<TenantId>> {
+    ///
+    /// Refused ([`Error::HeldStatementRunning`]) while a held statement prepared for another
+    /// tenant than `tenant` is still being read: read on, it would hand its tenant's rows to
+    /// code running as `tenant` (red team 19).
+    fn switch_tenant(&self, tenant: TenantId) -> rusqlite::Result<Option<TenantId>> {
+        if self.tenant.borrow().as_ref() == Some(&tenant) {
+            return Ok(Some(tenant));
+        }
+        if let Some((_, prepared)) = crate::held::running_for_others(&self.inner, Some(&tenant))
+            .into_iter()
+            .next()
+        {
+            return Err(Error::HeldStatementRunning {
+                prepared,
+                requested: tenant.as_str().to_owned(),
+            }
+            .into());
+        }
+        self.switch_tenant_now(Some(tenant))
+    }
+
+    /// [`Connection::switch_tenant`] for a change that cannot be refused (clearing the
+    /// tenant, restoring the previous one): the held statements of other tenants still
+    /// being read are reset instead, so they fail if read on.
+    fn switch_tenant_resetting(
+        &self,
+        tenant: Option<TenantId>,
+    ) -> rusqlite::Result<Option<TenantId>> {
         if *self.tenant.borrow() == tenant {
             return Ok(tenant);
         }
+        crate::held::reset(&crate::held::running_for_others(
+            &self.inner,
+            tenant.as_ref(),
+        ));
+        self.switch_tenant_now(tenant)
+    }
+
+    fn switch_tenant_now(&self, tenant: Option<TenantId>) -> rusqlite::Result<Option<TenantId>> {
         if let Err(e) = crate::hand_over::hand_over(&self.inner) {
             self.tenant.replace(None);
             crate::held::set(&self.inner, None);
@@ -553,14 +590,16 @@ impl Connection {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidTenantId`] for text that breaks the rules, or what `f` returns.
+    /// [`Error::InvalidTenantId`] for text that breaks the rules;
+    /// [`Error::HeldStatementRunning`] while the rows of a statement prepared for another
+    /// tenant are still being read (then `f` does not run); or what `f` returns.
     pub fn with_tenant<T>(
         &self,
         tenant: impl TryInto<TenantId, Error: Into<Error>>,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<T> {
         let tenant = tenant.try_into().map_err(Into::<Error>::into)?;
-        let previous = self.switch_tenant(Some(tenant))?;
+        let previous = self.switch_tenant(tenant)?;
         // Restored on return and on unwind: a panic caught above (a server's per-request
         // catch) must not leave the connection on `tenant`.
         let _restore = RestoreTenant {
@@ -1051,7 +1090,7 @@ impl Drop for RestoreTenant<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
             // On failure the connection is left with no tenant (and the failure logged).
-            let _ = self.conn.switch_tenant(previous);
+            let _ = self.conn.switch_tenant_resetting(previous);
         }
     }
 }

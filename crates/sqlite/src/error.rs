@@ -48,6 +48,20 @@ pub enum Error {
         /// The connection's tenant when it ran (none: cleared).
         current: Option<String>,
     },
+    /// The tenant was not changed: a statement the application holds, prepared for another
+    /// tenant than the one asked for, is still being read (its rows were read for its own
+    /// tenant, and reading on would hand them to code running as the new one).
+    #[error(
+        "a statement prepared for tenant {prepared:?} is still being read, so the tenant \
+         stays {prepared:?} and is not changed to {requested:?}: finish reading its rows or \
+         drop them first"
+    )]
+    HeldStatementRunning {
+        /// The tenant the running statement was prepared for.
+        prepared: String,
+        /// The tenant asked for.
+        requested: String,
+    },
     /// A statement gave (or compared with) the tenant column a value that is not the
     /// connection's tenant; the statement failed and changed nothing. Returned as this by
     /// [`Connection::execute`](crate::Connection::execute), `execute_batch` and

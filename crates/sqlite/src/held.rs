@@ -222,3 +222,48 @@ fn slot(conn: &Connection) -> Option<&Current> {
         .ok()
         .flatten()
 }
+
+/// The held statements of `conn` that are running (stepped, not finished or reset) and
+/// were prepared for another tenant than `tenant`, with the tenant each was prepared for.
+pub(crate) fn running_for_others(
+    conn: &Connection,
+    tenant: Option<&TenantId>,
+) -> Vec<(*mut ffi::sqlite3_stmt, String)> {
+    let mut found = Vec::new();
+    // SAFETY: the handle is open while `conn` is borrowed, and this thread is the only one
+    // using it (`Connection` is not `Sync`); `sqlite3_next_stmt` walks its statements, each
+    // alive until the application finalizes it, which it cannot do during this call.
+    let mut stmt = unsafe { ffi::sqlite3_next_stmt(conn.handle(), std::ptr::null_mut()) };
+    while !stmt.is_null() {
+        // SAFETY: `stmt` is a statement of the handle (above); its text lives as long as it.
+        let (busy, text) = unsafe { (ffi::sqlite3_stmt_busy(stmt) != 0, ffi::sqlite3_sql(stmt)) };
+        if busy && !text.is_null() {
+            // SAFETY: SQLite's copy of the statement's text, NUL-terminated.
+            let text = unsafe { CStr::from_ptr(text) }.to_bytes();
+            if let Some(prepared) = marked_for(text)
+                && tenant.is_none_or(|t| t.as_str().as_bytes() != prepared)
+            {
+                found.push((stmt, String::from_utf8_lossy(prepared).into_owned()));
+            }
+        }
+        // SAFETY: as above.
+        stmt = unsafe { ffi::sqlite3_next_stmt(conn.handle(), stmt) };
+    }
+    found
+}
+
+/// Resets each of `statements` (from [`running_for_others`], on the same handle, in the
+/// same call of the caller): read on, each starts again and fails as a held statement of
+/// another tenant does.
+pub(crate) fn reset(statements: &[(*mut ffi::sqlite3_stmt, String)]) {
+    for &(stmt, ref prepared) in statements {
+        tracing::warn!(
+            prepared = %prepared,
+            "a statement prepared for another tenant was still being read when the tenant \
+             changed: it is reset, and fails if read on"
+        );
+        // SAFETY: `stmt` is a live statement of the caller's handle (see above); resetting
+        // it only ends its run (rusqlite steps it again, or resets it again when done).
+        unsafe { ffi::sqlite3_reset(stmt) };
+    }
+}

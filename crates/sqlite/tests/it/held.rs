@@ -344,3 +344,74 @@ fn a_tenants_own_held_statements_run_after_another_tenants_failed() {
         assert_eq!(outcome(&mut own, "x"), "rows [0]");
     }
 }
+
+/// Red team 19: a statement of a whose rows were being read when the tenant changed went
+/// on returning a's rows, to code running as b or with no tenant. The change of tenant is
+/// now refused while it runs (`set_tenant`, `with_tenant`); clearing the tenant resets it,
+/// and read on, it fails.
+#[test]
+fn the_tenant_does_not_change_under_a_statement_being_read() {
+    let db = support::db(SCHEMA);
+    let before = bodies(&db);
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("a");
+    let mut read = conn
+        .prepare("SELECT body FROM notes ORDER BY id")
+        .expect("read");
+    let refused = |err: rusqlite::Error, requested: &str| {
+        assert!(
+            matches!(
+                Error::of(&err),
+                Some(Error::HeldStatementRunning { prepared, requested: r })
+                    if prepared == "a" && r == requested
+            ),
+            "{err}"
+        );
+    };
+    {
+        let mut rows = read.query([]).expect("query");
+        let first: String = rows
+            .next()
+            .expect("step")
+            .expect("a row")
+            .get(0)
+            .expect("body");
+        assert_eq!(first, "a1");
+        refused(
+            conn.set_tenant("b").expect_err("b while a's rows are read"),
+            "b",
+        );
+        let ran = std::cell::Cell::new(false);
+        let err = conn
+            .with_tenant("b", |_| {
+                ran.set(true);
+                Ok(())
+            })
+            .expect_err("with b while a's rows are read");
+        refused(err, "b");
+        assert!(!ran.get(), "with_tenant ran its closure");
+        assert_eq!(
+            conn.tenant().map(|t| t.as_str().to_owned()).as_deref(),
+            Some("a")
+        );
+        // Still a's: the read goes on.
+        let second: String = rows
+            .next()
+            .expect("step")
+            .expect("a row")
+            .get(0)
+            .expect("body");
+        assert_eq!(second, "a2");
+    }
+    // Finished (rows dropped): the tenant changes.
+    conn.set_tenant("b").expect("b once the read is done");
+    conn.set_tenant("a").expect("a");
+    {
+        let mut rows = read.query([]).expect("query");
+        assert!(rows.next().expect("step").is_some());
+        conn.clear_tenant();
+        let err = rows.next().expect_err("a's rows with no tenant");
+        assert!(of_another_tenant(&err, None), "{err}");
+    }
+    assert_eq!(bodies(&db), before);
+}
