@@ -1041,7 +1041,10 @@ impl Connection {
     /// it: the schema path of an application, whose own schema code runs here and
     /// `tenantry_migrate::migrate_connection` then brings every new table under tenancy
     /// (for an in-memory database it copies the migrated database back, which takes
-    /// `&mut`). The next statement reads the schema again.
+    /// `&mut`). The next statement reads the schema again. The tenant connection owns
+    /// SQLite's statement trace and authorizer (one each per handle): a trace or authorizer
+    /// `f` installs (rusqlite's `trace_v2`, `profile`, `authorizer`) is replaced by the
+    /// connection's own when `f` returns; log SQL through the connection's `tracing` spans.
     ///
     /// ```
     /// # fn main() -> rusqlite::Result<()> {
@@ -1073,7 +1076,33 @@ impl Connection {
         } = self;
         guard.scoped.store(false, Ordering::Release);
         let _rescope = Rescope(guard, watch);
-        f(inner)
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *inner)));
+        restore_hooks(inner, guard);
+        done.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// After work on the raw connection that could replace them (SQLite keeps one trace and
+/// one authorizer per handle, and rusqlite's `trace`, `trace_v2`, `profile` and
+/// `authorizer` replace them): installs the statement trace and the tenant guard again if
+/// they are gone, so that SQL logging or a debugging authorizer set up there does not
+/// switch the held-statement checks or the guard off (red team 19). One `SELECT 1` tells
+/// whether each still sees statements. A failure is logged; it cannot happen on an open
+/// handle.
+fn restore_hooks(inner: &mut rusqlite::Connection, guard: &Arc<Guard>) {
+    let asked = guard.asked.load(Ordering::Acquire);
+    if let Err(e) = crate::held::restore_trace(inner) {
+        tracing::error!(error = %e, "the statement trace could not be installed again");
+    }
+    if guard.asked.load(Ordering::Acquire) != asked {
+        return;
+    }
+    tracing::warn!(
+        "unscoped work replaced the connection's authorizer: the tenant guard is installed again"
+    );
+    let hook = Arc::clone(guard);
+    if let Err(e) = inner.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx))) {
+        tracing::error!(error = %e, "the tenant guard could not be installed again");
     }
 }
 

@@ -31,7 +31,7 @@
 //! time, keep the literal and no marker.
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::functions::FunctionFlags;
@@ -51,6 +51,8 @@ const CURRENT: &CStr = c"tenantry_current_tenant";
 struct Current {
     tenant: Mutex<Option<String>>,
     foreign: Arc<AtomicBool>,
+    /// Statements the trace has seen start (to tell whether it is still installed).
+    traced: AtomicU64,
 }
 
 /// Registers [`CURRENT_FUNCTION`] on `conn`, with no current tenant; the trace sets `foreign`
@@ -69,22 +71,11 @@ pub(crate) fn register(conn: &Connection, foreign: Arc<AtomicBool>) -> rusqlite:
             Some(Current {
                 tenant: Mutex::new(None),
                 foreign,
+                traced: AtomicU64::new(0),
             }),
         )?
     };
-    // SAFETY: `conn` is open; the callback reads `slot`, which lives as long as the
-    // handle, and the statement's text, which lives while the callback runs.
-    let rc = unsafe {
-        ffi::sqlite3_trace_v2(
-            conn.handle(),
-            ffi::SQLITE_TRACE_STMT,
-            Some(on_statement),
-            slot.cast::<c_void>(),
-        )
-    };
-    if rc != ffi::SQLITE_OK {
-        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
-    }
+    install_trace(conn, slot.cast_const())?;
     let slot = Slot(slot.cast_const());
     conn.create_scalar_function(
         CURRENT_FUNCTION,
@@ -107,6 +98,49 @@ pub(crate) fn register(conn: &Connection, foreign: Arc<AtomicBool>) -> rusqlite:
             }
         },
     )
+}
+
+/// Makes [`on_statement`] the handle's statement trace, with `slot` (the handle's
+/// `Current`).
+fn install_trace(conn: &Connection, slot: *const Current) -> rusqlite::Result<()> {
+    // SAFETY: `conn` is open; the callback reads `slot`, which lives as long as the
+    // handle, and the statement's text, which lives while the callback runs.
+    let rc = unsafe {
+        ffi::sqlite3_trace_v2(
+            conn.handle(),
+            ffi::SQLITE_TRACE_STMT,
+            Some(on_statement),
+            slot.cast_mut().cast::<c_void>(),
+        )
+    };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None))
+    }
+}
+
+/// Installs the statement trace again if work on the raw connection replaced it (SQLite
+/// keeps one per handle: an application's SQL logging through rusqlite's `trace`,
+/// `trace_v2` or `profile` in `unscoped` would otherwise switch the checks off, red team
+/// 19). It runs one statement and sees whether the trace counted it.
+///
+/// # Errors
+/// SQLite's.
+pub(crate) fn restore_trace(conn: &Connection) -> rusqlite::Result<()> {
+    let Some(current) = slot(conn) else {
+        return Ok(());
+    };
+    let before = current.traced.load(Ordering::Acquire);
+    conn.query_row("SELECT 1", [], |_| Ok(()))?;
+    if current.traced.load(Ordering::Acquire) != before {
+        return Ok(());
+    }
+    tracing::warn!(
+        "the connection's statement trace was replaced by unscoped work: installed again (a \
+         tenant connection needs it; log SQL through its tracing spans instead)"
+    );
+    install_trace(conn, current)
 }
 
 /// The handle's `Current`, as the function reads it without looking the client data up
@@ -155,6 +189,9 @@ unsafe extern "C" fn on_statement(
     if event != ffi::SQLITE_TRACE_STMT || ctx.is_null() || statement.is_null() || text.is_null() {
         return 0;
     }
+    // SAFETY: `ctx` is the handle's `Current` (see `register`), alive while it is open.
+    let current = unsafe { &*ctx.cast::<Current>() };
+    current.traced.fetch_add(1, Ordering::Relaxed);
     let text = text.cast::<c_char>();
     // SAFETY (both reads): SQLite passes the statement's text, NUL-terminated and alive
     // during the call; no byte past a NUL is read, since a NUL never equals a byte looked for.
@@ -182,8 +219,6 @@ unsafe extern "C" fn on_statement(
     let Some(prepared) = marked_for(text) else {
         return 0;
     };
-    // SAFETY: `ctx` is the handle's `Current` (see `register`), alive while it is open.
-    let current = unsafe { &*ctx.cast::<Current>() };
     let same = current
         .tenant
         .lock()

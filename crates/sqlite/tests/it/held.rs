@@ -415,3 +415,55 @@ fn the_tenant_does_not_change_under_a_statement_being_read() {
     }
     assert_eq!(bodies(&db), before);
 }
+
+/// Red team 19: SQLite keeps one statement trace and one authorizer per handle, and an
+/// application that set up its own in unscoped work (SQL logging through rusqlite's
+/// `trace_v2`, a debugging authorizer) switched the held-statement checks or the guard off:
+/// a held statement of a, run as b, failed for a's value and returned nothing for one
+/// nobody holds. Both are installed again when the unscoped work ends.
+#[test]
+fn unscoped_work_cannot_switch_the_checks_off() {
+    use rusqlite::trace::{TraceEvent, TraceEventCodes};
+    let db = support::db(LOOKUPS);
+    let mut conn = Connection::open(&db.path).expect("open");
+    conn.unscoped_mut(|raw| {
+        raw.trace_v2(
+            TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(|_: TraceEvent<'_>| {}),
+        )?;
+        raw.authorizer(Some(|_: rusqlite::hooks::AuthContext<'_>| {
+            rusqlite::hooks::Authorization::Allow
+        }))
+    })
+    .expect("the application's own trace and authorizer");
+    conn.set_tenant("a").expect("a");
+    let mut lookup = conn
+        .prepare("SELECT id FROM customers WHERE phone = ?1")
+        .expect("lookup");
+    let mut search = conn
+        .prepare("SELECT rowid FROM docs WHERE docs MATCH ?1")
+        .expect("search");
+    conn.set_tenant("b").expect("b");
+    for (stmt, held, nobody) in [
+        (&mut lookup, "555-0199", "000-0000"),
+        (&mut search, "merger", "nothing"),
+    ] {
+        let with_a = outcome(stmt, held);
+        assert!(with_a.starts_with("error interrupted"), "{with_a}");
+        assert_eq!(with_a, outcome(stmt, nobody));
+    }
+    // The guard is back: a trigger the rewriter cannot see may not reach a tenant table.
+    conn.unscoped(|raw| {
+        raw.execute_batch(
+            "CREATE TABLE log (msg TEXT);
+             CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY);
+             INSERT INTO _tenantry_globals VALUES ('log');
+             CREATE TEMP TRIGGER wipe AFTER INSERT ON main.log BEGIN DELETE FROM customers; END;",
+        )
+    })
+    .expect("admin");
+    let err = conn
+        .execute("INSERT INTO log (msg) VALUES ('hi')", [])
+        .expect_err("the trigger's DELETE");
+    assert!(err.to_string().contains("not authorized"), "{err}");
+}
