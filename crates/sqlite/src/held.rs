@@ -122,8 +122,8 @@ fn install_trace(conn: &Connection, slot: *const Current) -> rusqlite::Result<()
 
 /// Installs the statement trace again if work on the raw connection replaced it (SQLite
 /// keeps one per handle: an application's SQL logging through rusqlite's `trace`,
-/// `trace_v2` or `profile` in `unscoped` would otherwise switch the checks off, red team
-/// 19). It runs one statement and sees whether the trace counted it.
+/// `trace_v2` or `profile` in `unscoped_mut` would otherwise switch the checks off, red
+/// team 19). It runs one statement and sees whether the trace counted it.
 ///
 /// # Errors
 /// SQLite's.
