@@ -555,7 +555,17 @@ impl Connection {
             return Err(e);
         }
         crate::held::set(&self.inner, tenant.as_ref());
+        crate::held::scrub_others(&self.inner, tenant.as_ref());
         Ok(self.tenant.replace(tenant))
+    }
+
+    /// Forgets the note that a held statement of another tenant started (see `crate::held`):
+    /// it lives only while that statement's step runs, and must not refuse what the caller
+    /// runs or prepares next for the current tenant. Called before the connection scopes a
+    /// statement and before a call that makes SQLite prepare every statement anew (a
+    /// function registered or removed).
+    pub(crate) fn forget_held_note(&self) {
+        self.guard.held_foreign.store(false, Ordering::Release);
     }
 
     /// The current tenant.
@@ -622,10 +632,7 @@ impl Connection {
     /// [`Connection::scoped`], for a statement the application holds when `held`: its
     /// tenant literals checked each time it runs (`held.rs`).
     fn scoped_as(&self, sql: &str, held: bool) -> rusqlite::Result<Scoped> {
-        // The note of a held statement of another tenant (see `crate::held`) lives only
-        // while that statement's step runs: it must not refuse what the caller runs or
-        // prepares next, for the current tenant.
-        self.guard.held_foreign.store(false, Ordering::Release);
+        self.forget_held_note();
         let tenant = self.tenant.borrow();
         let tenant = tenant.as_ref().ok_or(Error::NoTenant)?;
         let traced = tracing::enabled!(tracing::Level::DEBUG);

@@ -258,12 +258,16 @@ fn slot(conn: &Connection) -> Option<&Current> {
         .flatten()
 }
 
-/// The held statements of `conn` that are running (stepped, not finished or reset) and
-/// were prepared for another tenant than `tenant`, with the tenant each was prepared for.
-pub(crate) fn running_for_others(
-    conn: &Connection,
-    tenant: Option<&TenantId>,
-) -> Vec<(*mut ffi::sqlite3_stmt, String)> {
+/// A held statement of a connection: its handle, the tenant it was prepared for, and
+/// whether it is running (stepped, not finished or reset).
+struct Held {
+    stmt: *mut ffi::sqlite3_stmt,
+    prepared: String,
+    running: bool,
+}
+
+/// The held statements of `conn` prepared for another tenant than `tenant`.
+fn held_for_others(conn: &Connection, tenant: Option<&TenantId>) -> Vec<Held> {
     let mut found = Vec::new();
     // SAFETY: the handle is open while `conn` is borrowed, and this thread is the only one
     // using it (`Connection` is not `Sync`); `sqlite3_next_stmt` walks its statements, each
@@ -271,20 +275,68 @@ pub(crate) fn running_for_others(
     let mut stmt = unsafe { ffi::sqlite3_next_stmt(conn.handle(), std::ptr::null_mut()) };
     while !stmt.is_null() {
         // SAFETY: `stmt` is a statement of the handle (above); its text lives as long as it.
-        let (busy, text) = unsafe { (ffi::sqlite3_stmt_busy(stmt) != 0, ffi::sqlite3_sql(stmt)) };
-        if busy && !text.is_null() {
+        let text = unsafe { ffi::sqlite3_sql(stmt) };
+        if !text.is_null() {
             // SAFETY: SQLite's copy of the statement's text, NUL-terminated.
             let text = unsafe { CStr::from_ptr(text) }.to_bytes();
             if let Some(prepared) = marked_for(text)
                 && tenant.is_none_or(|t| t.as_str().as_bytes() != prepared)
             {
-                found.push((stmt, String::from_utf8_lossy(prepared).into_owned()));
+                found.push(Held {
+                    stmt,
+                    prepared: String::from_utf8_lossy(prepared).into_owned(),
+                    // SAFETY: as above.
+                    running: unsafe { ffi::sqlite3_stmt_busy(stmt) } != 0,
+                });
             }
         }
         // SAFETY: as above.
         stmt = unsafe { ffi::sqlite3_next_stmt(conn.handle(), stmt) };
     }
     found
+}
+
+/// The held statements of `conn` prepared for another tenant than `tenant` that are
+/// running, with the tenant each was prepared for.
+pub(crate) fn running_for_others(
+    conn: &Connection,
+    tenant: Option<&TenantId>,
+) -> Vec<(*mut ffi::sqlite3_stmt, String)> {
+    held_for_others(conn, tenant)
+        .into_iter()
+        .filter(|h| h.running)
+        .map(|h| (h.stmt, h.prepared))
+        .collect()
+}
+
+/// Clears what the held statements of `conn` prepared for another tenant than `tenant`
+/// keep of their last run, which code running as `tenant` could otherwise read without
+/// running them (red team 20): their bound values (`expanded_sql` showed the previous
+/// tenant's search terms and inserted values) and their counters (`get_status`: full-scan
+/// steps and VM steps grew with the previous tenant's row count). A statement bound again
+/// for each run (rusqlite's `query`, `execute`) is not affected; one run on bindings made
+/// before the change (`raw_query`) then has NULLs, and fails as another tenant's anyway.
+pub(crate) fn scrub_others(conn: &Connection, tenant: Option<&TenantId>) {
+    const COUNTERS: [c_int; 8] = [
+        ffi::SQLITE_STMTSTATUS_FULLSCAN_STEP,
+        ffi::SQLITE_STMTSTATUS_SORT,
+        ffi::SQLITE_STMTSTATUS_AUTOINDEX,
+        ffi::SQLITE_STMTSTATUS_VM_STEP,
+        ffi::SQLITE_STMTSTATUS_REPREPARE,
+        ffi::SQLITE_STMTSTATUS_RUN,
+        ffi::SQLITE_STMTSTATUS_FILTER_MISS,
+        ffi::SQLITE_STMTSTATUS_FILTER_HIT,
+    ];
+    for held in held_for_others(conn, tenant) {
+        // SAFETY: a live statement of `conn`'s handle (see `held_for_others`); clearing its
+        // bindings and counters is allowed whether or not it runs.
+        unsafe {
+            ffi::sqlite3_clear_bindings(held.stmt);
+            for counter in COUNTERS {
+                ffi::sqlite3_stmt_status(held.stmt, counter, 1);
+            }
+        }
+    }
 }
 
 /// Resets each of `statements` (from [`running_for_others`], on the same handle, in the

@@ -127,6 +127,7 @@ impl Connection {
         T: SqlFnOutput,
     {
         reserved(&fn_name, "create_scalar_function")?;
+        self.forget_held_note();
         self.inner
             .create_scalar_function(fn_name, n_arg, flags, x_func)
     }
@@ -138,6 +139,7 @@ impl Connection {
     /// [`Error::NotOnTenantConnection`] for a `tenantry_` name; SQLite's errors.
     pub fn remove_function<N: Name>(&self, fn_name: N, n_arg: c_int) -> rusqlite::Result<()> {
         reserved(&fn_name, "remove_function")?;
+        self.forget_held_note();
         self.inner.remove_function(fn_name, n_arg)
     }
 
@@ -160,6 +162,7 @@ impl Connection {
         T: SqlFnOutput,
     {
         reserved(&fn_name, "create_aggregate_function")?;
+        self.forget_held_note();
         self.inner
             .create_aggregate_function(fn_name, n_arg, flags, aggr)
     }

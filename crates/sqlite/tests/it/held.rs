@@ -310,14 +310,15 @@ fn a_held_statement_stepped_inside_another_fails_alike_whatever_the_rows_hold() 
 }
 
 /// Red team 19: after a held statement of a failed as b, SQLite expiring every statement
-/// (`PRAGMA foreign_keys = ON`, which a tenant may run, or unscoped work) made b's own held
+/// (`PRAGMA foreign_keys = ON`, which a tenant may run, unscoped work, and (red team 20) a
+/// function registered or removed) made b's own held
 /// statement fail ("not authorized to use function: tenantry_current") on every run: the
 /// note the failure left behind refused its fresh prepare. It now runs.
 #[test]
 fn a_tenants_own_held_statements_run_after_another_tenants_failed() {
     let db = support::db(LOOKUPS);
     let conn = Connection::open(&db.path).expect("open");
-    let expire: [&dyn Fn(); 2] = [
+    let expire: [&dyn Fn(); 4] = [
         &|| {
             conn.execute_batch("PRAGMA foreign_keys = ON")
                 .expect("pragma")
@@ -326,6 +327,17 @@ fn a_tenants_own_held_statements_run_after_another_tenants_failed() {
             conn.unscoped(|raw| raw.execute_batch("PRAGMA recursive_triggers = ON"))
                 .expect("unscoped pragma");
         },
+        // Red team 20: a function registered or removed (SQLite expires every statement).
+        &|| {
+            conn.create_scalar_function(
+                "app_double",
+                1,
+                rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+                |ctx| Ok(ctx.get::<i64>(0)? * 2),
+            )
+            .expect("function");
+        },
+        &|| conn.remove_function("app_double", 1).expect("removed"),
     ];
     for expire in expire {
         conn.set_tenant("a").expect("a");
@@ -466,4 +478,41 @@ fn unscoped_work_cannot_switch_the_checks_off() {
         .execute("INSERT INTO log (msg) VALUES ('hi')", [])
         .expect_err("the trigger's DELETE");
     assert!(err.to_string().contains("not authorized"), "{err}");
+}
+
+/// Red team 20: a held statement kept what its last run left, and code running as the next
+/// tenant could read it without running the statement: `expanded_sql` showed a's bound
+/// values, and the counters (`get_status`) grew with a's row count. A change of tenant
+/// clears both for the statements of other tenants.
+#[test]
+fn a_held_statement_keeps_nothing_of_its_tenants_run_for_the_next() {
+    use rusqlite::StatementStatus;
+    let db = support::db(LOOKUPS);
+    let conn = Connection::open(&db.path).expect("open");
+    conn.set_tenant("a").expect("a");
+    let mut lookup = conn
+        .prepare("SELECT id FROM customers WHERE phone = ?1")
+        .expect("lookup");
+    assert_eq!(outcome(&mut lookup, "555-0199"), "rows [1]");
+    let expanded = lookup.expanded_sql().expect("a's text");
+    assert!(expanded.contains("'555-0199'"), "{expanded}");
+    assert!(lookup.get_status(StatementStatus::VmStep) > 0);
+    conn.set_tenant("b").expect("b");
+    let expanded = lookup.expanded_sql().expect("the text as b");
+    assert!(!expanded.contains("555-0199"), "{expanded}");
+    for (name, counter) in [
+        ("full-scan steps", StatementStatus::FullscanStep),
+        ("sorts", StatementStatus::Sort),
+        ("automatic indexes", StatementStatus::AutoIndex),
+        ("VM steps", StatementStatus::VmStep),
+        ("re-prepares", StatementStatus::RePrepare),
+        ("runs", StatementStatus::Run),
+        ("filter misses", StatementStatus::FilterMiss),
+        ("filter hits", StatementStatus::FilterHit),
+    ] {
+        assert_eq!(lookup.get_status(counter), 0, "{name}");
+    }
+    // Back on a, it runs as before (rusqlite binds its values for each run).
+    conn.set_tenant("a").expect("a again");
+    assert_eq!(outcome(&mut lookup, "555-0199"), "rows [1]");
 }
