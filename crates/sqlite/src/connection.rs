@@ -517,17 +517,15 @@ impl Connection {
         if self.tenant.borrow().as_ref() == Some(&tenant) {
             return Ok(Some(tenant));
         }
-        if let Some((_, prepared)) = crate::held::running_for_others(&self.inner, Some(&tenant))
-            .into_iter()
-            .next()
-        {
+        let others = crate::held::others(&self.inner, Some(&tenant));
+        if let Some(prepared) = others.running() {
             return Err(Error::HeldStatementRunning {
-                prepared,
+                prepared: prepared.to_owned(),
                 requested: tenant.as_str().to_owned(),
             }
             .into());
         }
-        self.switch_tenant_now(Some(tenant))
+        self.switch_tenant_now(Some(tenant), &others)
     }
 
     /// [`Connection::switch_tenant`] for a change that cannot be refused (clearing the
@@ -540,14 +538,18 @@ impl Connection {
         if *self.tenant.borrow() == tenant {
             return Ok(tenant);
         }
-        crate::held::reset(&crate::held::running_for_others(
-            &self.inner,
-            tenant.as_ref(),
-        ));
-        self.switch_tenant_now(tenant)
+        let mut others = crate::held::others(&self.inner, tenant.as_ref());
+        others.reset_running();
+        self.switch_tenant_now(tenant, &others)
     }
 
-    fn switch_tenant_now(&self, tenant: Option<TenantId>) -> rusqlite::Result<Option<TenantId>> {
+    /// Changes the tenant, none of `others` (the held statements of other tenants) running,
+    /// and clears what they keep of their last run.
+    fn switch_tenant_now(
+        &self,
+        tenant: Option<TenantId>,
+        others: &crate::held::Others,
+    ) -> rusqlite::Result<Option<TenantId>> {
         if let Err(e) = crate::hand_over::hand_over(&self.inner) {
             self.tenant.replace(None);
             crate::held::set(&self.inner, None);
@@ -555,7 +557,7 @@ impl Connection {
             return Err(e);
         }
         crate::held::set(&self.inner, tenant.as_ref());
-        crate::held::scrub_others(&self.inner, tenant.as_ref());
+        others.scrub(&self.inner);
         Ok(self.tenant.replace(tenant))
     }
 

@@ -53,6 +53,9 @@ struct Current {
     foreign: Arc<AtomicBool>,
     /// Statements the trace has seen start (to tell whether it is still installed).
     traced: AtomicU64,
+    /// A held statement started since the last change of tenant found none running: the
+    /// next change must look at the connection's statements ([`held_for_others`]).
+    held_ran: AtomicBool,
 }
 
 /// Registers [`CURRENT_FUNCTION`] on `conn`, with no current tenant; the trace sets `foreign`
@@ -72,6 +75,7 @@ pub(crate) fn register(conn: &Connection, foreign: Arc<AtomicBool>) -> rusqlite:
                 tenant: Mutex::new(None),
                 foreign,
                 traced: AtomicU64::new(0),
+                held_ran: AtomicBool::new(false),
             }),
         )?
     };
@@ -178,6 +182,32 @@ fn marked_for(text: &[u8]) -> Option<&[u8]> {
     Some(&rest[..end])
 }
 
+/// The tenant the NUL-terminated `text` is marked for, if it is marked (after a leading
+/// `-- ` too when `nested`). Most statements are not held: only the marker's bytes are
+/// read before the whole text.
+///
+/// # Safety
+/// `text` points to a NUL-terminated string that lives for `'a`.
+unsafe fn marked_at<'a>(text: *const c_char, nested: bool) -> Option<&'a [u8]> {
+    // SAFETY: no byte past the NUL is read, since a NUL never equals a byte looked for.
+    let starts_with = |from: usize, bytes: &[u8]| {
+        bytes
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| unsafe { *text.add(from + i) } as u8 == b)
+    };
+    let from = if nested && starts_with(0, NESTED.as_bytes()) {
+        NESTED.len()
+    } else {
+        0
+    };
+    if !starts_with(from, MARKER.as_bytes()) {
+        return None;
+    }
+    // SAFETY: the caller's; `from` is within the text, whose first `from` bytes are not NUL.
+    marked_for(unsafe { CStr::from_ptr(text.add(from)) }.to_bytes())
+}
+
 /// SQLite's statement trace: interrupts a held statement that starts while its tenant is
 /// not the connection's.
 unsafe extern "C" fn on_statement(
@@ -192,33 +222,14 @@ unsafe extern "C" fn on_statement(
     // SAFETY: `ctx` is the handle's `Current` (see `register`), alive while it is open.
     let current = unsafe { &*ctx.cast::<Current>() };
     current.traced.fetch_add(1, Ordering::Relaxed);
-    let text = text.cast::<c_char>();
-    // SAFETY (both reads): SQLite passes the statement's text, NUL-terminated and alive
-    // during the call; no byte past a NUL is read, since a NUL never equals a byte looked for.
-    let starts_with = |from: usize, bytes: &[u8]| {
-        bytes
-            .iter()
-            .enumerate()
-            .all(|(i, &b)| unsafe { *text.add(from + i) } as u8 == b)
-    };
-    // A statement started while another runs (stepped from inside an SQL function, say)
-    // is traced as `-- ` and its text (red team 19: its marker was missed, and the held
+    // SAFETY: SQLite passes the statement's text, NUL-terminated and alive during the call.
+    // A statement started while another runs (stepped from inside an SQL function, say) is
+    // traced as `-- ` and its text (red team 19: its marker was missed, and the held
     // statement ran unchecked).
-    let from = if starts_with(0, NESTED.as_bytes()) {
-        NESTED.len()
-    } else {
-        0
-    };
-    // Most statements are not held: look at the marker's bytes only before reading the
-    // whole text.
-    if !starts_with(from, MARKER.as_bytes()) {
-        return 0;
-    }
-    // SAFETY: as above; `from` is within the text, whose first `from` bytes are not NUL.
-    let text = unsafe { CStr::from_ptr(text.add(from)) }.to_bytes();
-    let Some(prepared) = marked_for(text) else {
+    let Some(prepared) = (unsafe { marked_at(text.cast::<c_char>(), true) }) else {
         return 0;
     };
+    current.held_ran.store(true, Ordering::Release);
     let same = current
         .tenant
         .lock()
@@ -266,91 +277,117 @@ struct Held {
     running: bool,
 }
 
-/// The held statements of `conn` prepared for another tenant than `tenant`.
-fn held_for_others(conn: &Connection, tenant: Option<&TenantId>) -> Vec<Held> {
+/// The held statements of a connection prepared for another tenant than the one it is
+/// changing to, that are running or have run since their counters were last cleared
+/// ([`Others::scrub`]); read by [`others`] for one change of tenant, on the same handle, in
+/// the same call.
+pub(crate) struct Others(Vec<Held>);
+
+/// The held statements of `conn` prepared for another tenant than `tenant` that are running
+/// or have run since they were last scrubbed. Only those are read, so the walk stays cheap
+/// on a connection whose statement cache holds hundreds of statements; none is read when
+/// no held statement started since the last scrub found none running
+/// (`Current::held_ran`).
+pub(crate) fn others(conn: &Connection, tenant: Option<&TenantId>) -> Others {
     let mut found = Vec::new();
+    if !slot(conn).is_some_and(|c| c.held_ran.load(Ordering::Acquire)) {
+        return Others(found);
+    }
     // SAFETY: the handle is open while `conn` is borrowed, and this thread is the only one
     // using it (`Connection` is not `Sync`); `sqlite3_next_stmt` walks its statements, each
     // alive until the application finalizes it, which it cannot do during this call.
     let mut stmt = unsafe { ffi::sqlite3_next_stmt(conn.handle(), std::ptr::null_mut()) };
     while !stmt.is_null() {
-        // SAFETY: `stmt` is a statement of the handle (above); its text lives as long as it.
-        let text = unsafe { ffi::sqlite3_sql(stmt) };
+        // SAFETY: `stmt` is a statement of the handle (above); reading its state and a
+        // counter takes no lock, and its text lives as long as it.
+        let (running, ran) = unsafe {
+            (
+                ffi::sqlite3_stmt_busy(stmt) != 0,
+                ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_RUN, 0) > 0,
+            )
+        };
+        let text = if running || ran {
+            // SAFETY: as above.
+            unsafe { ffi::sqlite3_sql(stmt) }
+        } else {
+            std::ptr::null()
+        };
         if !text.is_null() {
-            // SAFETY: SQLite's copy of the statement's text, NUL-terminated.
-            let text = unsafe { CStr::from_ptr(text) }.to_bytes();
-            if let Some(prepared) = marked_for(text)
+            // SAFETY: SQLite's copy of the statement's text, NUL-terminated, alive as long
+            // as the statement.
+            if let Some(prepared) = unsafe { marked_at(text, false) }
                 && tenant.is_none_or(|t| t.as_str().as_bytes() != prepared)
             {
                 found.push(Held {
                     stmt,
                     prepared: String::from_utf8_lossy(prepared).into_owned(),
-                    // SAFETY: as above.
-                    running: unsafe { ffi::sqlite3_stmt_busy(stmt) } != 0,
+                    running,
                 });
             }
         }
         // SAFETY: as above.
         stmt = unsafe { ffi::sqlite3_next_stmt(conn.handle(), stmt) };
     }
-    found
+    Others(found)
 }
 
-/// The held statements of `conn` prepared for another tenant than `tenant` that are
-/// running, with the tenant each was prepared for.
-pub(crate) fn running_for_others(
-    conn: &Connection,
-    tenant: Option<&TenantId>,
-) -> Vec<(*mut ffi::sqlite3_stmt, String)> {
-    held_for_others(conn, tenant)
-        .into_iter()
-        .filter(|h| h.running)
-        .map(|h| (h.stmt, h.prepared))
-        .collect()
-}
+impl Others {
+    /// The tenant of the first of them that is running.
+    pub(crate) fn running(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|h| h.running)
+            .map(|h| h.prepared.as_str())
+    }
 
-/// Clears what the held statements of `conn` prepared for another tenant than `tenant`
-/// keep of their last run, which code running as `tenant` could otherwise read without
-/// running them (red team 20): their bound values (`expanded_sql` showed the previous
-/// tenant's search terms and inserted values) and their counters (`get_status`: full-scan
-/// steps and VM steps grew with the previous tenant's row count). A statement bound again
-/// for each run (rusqlite's `query`, `execute`) is not affected; one run on bindings made
-/// before the change (`raw_query`) then has NULLs, and fails as another tenant's anyway.
-pub(crate) fn scrub_others(conn: &Connection, tenant: Option<&TenantId>) {
-    const COUNTERS: [c_int; 8] = [
-        ffi::SQLITE_STMTSTATUS_FULLSCAN_STEP,
-        ffi::SQLITE_STMTSTATUS_SORT,
-        ffi::SQLITE_STMTSTATUS_AUTOINDEX,
-        ffi::SQLITE_STMTSTATUS_VM_STEP,
-        ffi::SQLITE_STMTSTATUS_REPREPARE,
-        ffi::SQLITE_STMTSTATUS_RUN,
-        ffi::SQLITE_STMTSTATUS_FILTER_MISS,
-        ffi::SQLITE_STMTSTATUS_FILTER_HIT,
-    ];
-    for held in held_for_others(conn, tenant) {
-        // SAFETY: a live statement of `conn`'s handle (see `held_for_others`); clearing its
-        // bindings and counters is allowed whether or not it runs.
-        unsafe {
-            ffi::sqlite3_clear_bindings(held.stmt);
-            for counter in COUNTERS {
-                ffi::sqlite3_stmt_status(held.stmt, counter, 1);
-            }
+    /// Resets those running: read on, each starts again and fails as a held statement of
+    /// another tenant does.
+    pub(crate) fn reset_running(&mut self) {
+        for held in self.0.iter_mut().filter(|h| h.running) {
+            tracing::warn!(
+                prepared = %held.prepared,
+                "a statement prepared for another tenant was still being read when the tenant \
+                 changed: it is reset, and fails if read on"
+            );
+            // SAFETY: a live statement of the handle `others` walked (same call); resetting
+            // it only ends its run (rusqlite steps it again, or resets it again when done).
+            unsafe { ffi::sqlite3_reset(held.stmt) };
+            held.running = false;
         }
     }
-}
 
-/// Resets each of `statements` (from [`running_for_others`], on the same handle, in the
-/// same call of the caller): read on, each starts again and fails as a held statement of
-/// another tenant does.
-pub(crate) fn reset(statements: &[(*mut ffi::sqlite3_stmt, String)]) {
-    for &(stmt, ref prepared) in statements {
-        tracing::warn!(
-            prepared = %prepared,
-            "a statement prepared for another tenant was still being read when the tenant \
-             changed: it is reset, and fails if read on"
-        );
-        // SAFETY: `stmt` is a live statement of the caller's handle (see above); resetting
-        // it only ends its run (rusqlite steps it again, or resets it again when done).
-        unsafe { ffi::sqlite3_reset(stmt) };
+    /// Clears what they keep of their last run, which code running as the new tenant could
+    /// otherwise read without running them (red team 20): their bound values
+    /// (`expanded_sql` showed the previous tenant's search terms and inserted values) and
+    /// their counters (`get_status`: full-scan steps and VM steps grew with the previous
+    /// tenant's row count). A statement bound again for each run (rusqlite's `query`,
+    /// `execute`) is not affected; values bound to a statement that has not run since the
+    /// last change stay (the code that bound them sees them).
+    pub(crate) fn scrub(&self, conn: &Connection) {
+        const COUNTERS: [c_int; 8] = [
+            ffi::SQLITE_STMTSTATUS_FULLSCAN_STEP,
+            ffi::SQLITE_STMTSTATUS_SORT,
+            ffi::SQLITE_STMTSTATUS_AUTOINDEX,
+            ffi::SQLITE_STMTSTATUS_VM_STEP,
+            ffi::SQLITE_STMTSTATUS_REPREPARE,
+            ffi::SQLITE_STMTSTATUS_RUN,
+            ffi::SQLITE_STMTSTATUS_FILTER_MISS,
+            ffi::SQLITE_STMTSTATUS_FILTER_HIT,
+        ];
+        for held in &self.0 {
+            // SAFETY: a live statement of `conn`'s handle (see `others`); clearing its
+            // bindings and counters is allowed whether or not it runs.
+            unsafe {
+                ffi::sqlite3_clear_bindings(held.stmt);
+                for counter in COUNTERS {
+                    ffi::sqlite3_stmt_status(held.stmt, counter, 1);
+                }
+            }
+        }
+        if self.running().is_none()
+            && let Some(current) = slot(conn)
+        {
+            current.held_ran.store(false, Ordering::Release);
+        }
     }
 }
