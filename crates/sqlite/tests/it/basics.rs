@@ -337,19 +337,9 @@ fn a_trigger_the_rewriter_cannot_see_is_stopped_by_the_guard() {
     // to a tenant table, so the statement fails as a whole.
     let db = db();
     let conn = Connection::open(&db.path).expect("open");
-    conn.unscoped(|admin| {
-        admin.execute_batch(
-            "CREATE TABLE log (msg TEXT);
-             CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY);
-             INSERT INTO _tenantry_globals VALUES ('log');
-             CREATE TEMP TRIGGER wipe AFTER INSERT ON main.log BEGIN DELETE FROM customers; END;",
-        )
-    })
-    .expect("admin");
+    support::add_hidden_trigger(&conn, "customers");
     conn.set_tenant("a").expect("tenant");
-    let err = conn
-        .execute("INSERT INTO log (msg) VALUES ('hi')", [])
-        .unwrap_err();
+    let err = conn.execute(support::FIRES_HIDDEN_TRIGGER, []).unwrap_err();
     assert!(err.to_string().contains("not authorized"), "{err}");
     assert_eq!(all_rows(&db).len(), 4);
     // Without the trigger the same INSERT runs.

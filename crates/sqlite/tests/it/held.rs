@@ -118,6 +118,34 @@ fn outcome(stmt: &mut rusqlite::Statement<'_>, value: &str) -> String {
     }
 }
 
+/// Held statements of a on [`LOOKUPS`], each with a value a holds and one nobody holds.
+const PROBES: [(&str, &str, &str); 3] = [
+    (
+        "SELECT id FROM customers WHERE phone = ?1",
+        "555-0199",
+        "000-0000",
+    ),
+    (
+        "SELECT rowid FROM docs WHERE docs MATCH ?1",
+        "merger",
+        "nothing",
+    ),
+    (
+        "UPDATE customers SET phone = phone WHERE phone = ?1",
+        "555-0199",
+        "000-0000",
+    ),
+];
+
+/// Runs `stmt`, held for another tenant than the current one, with `held` and then with
+/// `nobody`; asserts that it failed, and alike for both; returns the failure.
+fn fails_alike(stmt: &mut rusqlite::Statement<'_>, held: &str, nobody: &str) -> String {
+    let with_held = outcome(stmt, held);
+    assert!(with_held.starts_with("error"), "{with_held}");
+    assert_eq!(with_held, outcome(stmt, nobody));
+    with_held
+}
+
 /// Red team 16: a held statement's check must not depend on what the rows hold. Run as b,
 /// a statement prepared for a that looks up a value a holds, and one nobody holds, fail
 /// alike (before, `tenantry_current` ran only when a row matched: a lookup by another
@@ -128,24 +156,13 @@ fn a_held_statement_fails_alike_whatever_the_rows_hold() {
     let db = support::db(LOOKUPS);
     let conn = Connection::open(&db.path).expect("open");
     conn.set_tenant("a").expect("a");
-    let mut lookup = conn
-        .prepare("SELECT id FROM customers WHERE phone = ?1")
-        .expect("lookup");
-    let mut search = conn
-        .prepare("SELECT rowid FROM docs WHERE docs MATCH ?1")
-        .expect("search");
-    let mut update = conn
-        .prepare("UPDATE customers SET phone = phone WHERE phone = ?1")
-        .expect("update");
+    let mut held: Vec<_> = PROBES
+        .iter()
+        .map(|&(sql, ..)| conn.prepare(sql).expect(sql))
+        .collect();
     conn.set_tenant("b").expect("b");
-    for (stmt, held, nobody) in [
-        (&mut lookup, "555-0199", "000-0000"),
-        (&mut search, "merger", "nothing"),
-        (&mut update, "555-0199", "000-0000"),
-    ] {
-        let with_a = outcome(stmt, held);
-        assert!(with_a.starts_with("error"), "{with_a}");
-        assert_eq!(with_a, outcome(stmt, nobody));
+    for (stmt, &(_, value, nobody)) in held.iter_mut().zip(&PROBES) {
+        fails_alike(stmt, value, nobody);
     }
 }
 
@@ -449,33 +466,19 @@ fn unscoped_work_cannot_switch_the_checks_off() {
     })
     .expect("the application's own trace and authorizer");
     conn.set_tenant("a").expect("a");
-    let mut lookup = conn
-        .prepare("SELECT id FROM customers WHERE phone = ?1")
-        .expect("lookup");
-    let mut search = conn
-        .prepare("SELECT rowid FROM docs WHERE docs MATCH ?1")
-        .expect("search");
+    let mut held: Vec<_> = PROBES
+        .iter()
+        .map(|&(sql, ..)| conn.prepare(sql).expect(sql))
+        .collect();
     conn.set_tenant("b").expect("b");
-    for (stmt, held, nobody) in [
-        (&mut lookup, "555-0199", "000-0000"),
-        (&mut search, "merger", "nothing"),
-    ] {
-        let with_a = outcome(stmt, held);
-        assert!(with_a.starts_with("error interrupted"), "{with_a}");
-        assert_eq!(with_a, outcome(stmt, nobody));
+    for (stmt, &(_, value, nobody)) in held.iter_mut().zip(&PROBES) {
+        let failure = fails_alike(stmt, value, nobody);
+        assert!(failure.starts_with("error interrupted"), "{failure}");
     }
     // The guard is back: a trigger the rewriter cannot see may not reach a tenant table.
-    conn.unscoped(|raw| {
-        raw.execute_batch(
-            "CREATE TABLE log (msg TEXT);
-             CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY);
-             INSERT INTO _tenantry_globals VALUES ('log');
-             CREATE TEMP TRIGGER wipe AFTER INSERT ON main.log BEGIN DELETE FROM customers; END;",
-        )
-    })
-    .expect("admin");
+    support::add_hidden_trigger(&conn, "customers");
     let err = conn
-        .execute("INSERT INTO log (msg) VALUES ('hi')", [])
+        .execute(support::FIRES_HIDDEN_TRIGGER, [])
         .expect_err("the trigger's DELETE");
     assert!(err.to_string().contains("not authorized"), "{err}");
 }

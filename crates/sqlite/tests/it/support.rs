@@ -30,3 +30,21 @@ pub fn column<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> Vec<
         .collect::<rusqlite::Result<_>>()
         .expect(sql)
 }
+
+/// Adds, through unscoped work, a global table `log` and a TEMP trigger (in no schema the
+/// rewriter reads) that deletes every row of `tenant_table` when a row goes into `log`:
+/// what only the guard (SQLite's authorizer) can stop.
+pub fn add_hidden_trigger(conn: &Connection, tenant_table: &str) {
+    conn.unscoped(|admin| {
+        admin.execute_batch(&format!(
+            "CREATE TABLE log (msg TEXT);
+             CREATE TABLE _tenantry_globals (pattern TEXT PRIMARY KEY);
+             INSERT INTO _tenantry_globals VALUES ('log');
+             CREATE TEMP TRIGGER wipe AFTER INSERT ON main.log BEGIN DELETE FROM {tenant_table}; END;"
+        ))
+    })
+    .expect("the hidden trigger");
+}
+
+/// The statement that fires [`add_hidden_trigger`]'s trigger.
+pub const FIRES_HIDDEN_TRIGGER: &str = "INSERT INTO log (msg) VALUES ('hi')";
