@@ -1091,24 +1091,17 @@ impl Connection {
     }
 }
 
-/// After work on the raw connection that could replace them (SQLite keeps one trace and
-/// one authorizer per handle, and rusqlite's `trace`, `trace_v2`, `profile` and
-/// `authorizer` replace them): installs the statement trace and the tenant guard again if
-/// they are gone, so that SQL logging or a debugging authorizer set up there does not
-/// switch the held-statement checks or the guard off (red team 19). One `SELECT 1` tells
-/// whether each still sees statements. A failure is logged; it cannot happen on an open
-/// handle.
+/// After work on the raw connection, which may have replaced them (SQLite keeps one trace
+/// and one authorizer per handle, and rusqlite's `trace`, `trace_v2`, `profile` and
+/// `authorizer` replace them): installs the statement trace and the tenant guard again, so
+/// that SQL logging or a debugging authorizer set up there does not switch the
+/// held-statement checks or the guard off (red team 19). Installing the authorizer makes
+/// SQLite prepare each statement anew once; this work is rare (an application's schema
+/// code). A failure is logged; it cannot happen on an open handle.
 fn restore_hooks(inner: &mut rusqlite::Connection, guard: &Arc<Guard>) {
-    let asked = guard.asked.load(Ordering::Acquire);
-    if let Err(e) = crate::held::restore_trace(inner) {
+    if let Err(e) = crate::held::install_trace(inner) {
         tracing::error!(error = %e, "the statement trace could not be installed again");
     }
-    if guard.asked.load(Ordering::Acquire) != asked {
-        return;
-    }
-    tracing::warn!(
-        "unscoped work replaced the connection's authorizer: the tenant guard is installed again"
-    );
     let hook = Arc::clone(guard);
     if let Err(e) = inner.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(&ctx))) {
         tracing::error!(error = %e, "the tenant guard could not be installed again");

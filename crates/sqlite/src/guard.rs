@@ -16,7 +16,7 @@
 //! statement fails with SQLite's "not authorized" instead.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -43,8 +43,6 @@ pub(crate) struct Guard {
     /// changes, the connection scopes a statement or unscoped work ends. Never set on a
     /// pool's handles, which hold no statements for the application.
     pub held_foreign: Arc<AtomicBool>,
-    /// Actions SQLite has asked about (to tell whether the authorizer is still installed).
-    pub asked: AtomicU64,
 }
 
 /// More CTE names than any application writes; past it the set starts again (a CTE then
@@ -74,7 +72,6 @@ impl Guard {
             ctes: RwLock::default(),
             tenant_assignment: AtomicBool::new(false),
             held_foreign: Arc::new(AtomicBool::new(false)),
-            asked: AtomicU64::new(0),
         });
         guard.learn(schema);
         guard
@@ -161,7 +158,6 @@ impl Guard {
 
     /// The authorizer's answer for one action.
     pub fn authorize(&self, ctx: &AuthContext<'_>) -> Authorization {
-        self.asked.fetch_add(1, Ordering::Relaxed);
         if let AuthAction::Function { function_name } = ctx.action
             && function_name.eq_ignore_ascii_case(crate::held::CURRENT_FUNCTION)
             && self.held_foreign.swap(false, Ordering::AcqRel)

@@ -31,7 +31,7 @@
 //! time, keep the literal and no marker.
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::functions::FunctionFlags;
@@ -51,8 +51,6 @@ const CURRENT: &CStr = c"tenantry_current_tenant";
 struct Current {
     tenant: Mutex<Option<String>>,
     foreign: Arc<AtomicBool>,
-    /// Statements the trace has seen start (to tell whether it is still installed).
-    traced: AtomicU64,
     /// A held statement started since the last change of tenant found none running: the
     /// next change must look at the connection's statements ([`held_for_others`]).
     held_ran: AtomicBool,
@@ -74,12 +72,11 @@ pub(crate) fn register(conn: &Connection, foreign: Arc<AtomicBool>) -> rusqlite:
             Some(Current {
                 tenant: Mutex::new(None),
                 foreign,
-                traced: AtomicU64::new(0),
                 held_ran: AtomicBool::new(false),
             }),
         )?
     };
-    install_trace(conn, slot.cast_const())?;
+    install_trace_with(conn, slot.cast_const())?;
     let slot = Slot(slot.cast_const());
     conn.create_scalar_function(
         CURRENT_FUNCTION,
@@ -106,7 +103,7 @@ pub(crate) fn register(conn: &Connection, foreign: Arc<AtomicBool>) -> rusqlite:
 
 /// Makes [`on_statement`] the handle's statement trace, with `slot` (the handle's
 /// `Current`).
-fn install_trace(conn: &Connection, slot: *const Current) -> rusqlite::Result<()> {
+fn install_trace_with(conn: &Connection, slot: *const Current) -> rusqlite::Result<()> {
     // SAFETY: `conn` is open; the callback reads `slot`, which lives as long as the
     // handle, and the statement's text, which lives while the callback runs.
     let rc = unsafe {
@@ -124,27 +121,16 @@ fn install_trace(conn: &Connection, slot: *const Current) -> rusqlite::Result<()
     }
 }
 
-/// Installs the statement trace again if work on the raw connection replaced it (SQLite
-/// keeps one per handle: an application's SQL logging through rusqlite's `trace`,
-/// `trace_v2` or `profile` in `unscoped_mut` would otherwise switch the checks off, red
-/// team 19). It runs one statement and sees whether the trace counted it.
+/// Installs the statement trace again (work on the raw connection may have replaced it:
+/// SQLite keeps one per handle). Nothing on a handle [`register`] did not set up.
 ///
 /// # Errors
 /// SQLite's.
-pub(crate) fn restore_trace(conn: &Connection) -> rusqlite::Result<()> {
-    let Some(current) = slot(conn) else {
-        return Ok(());
-    };
-    let before = current.traced.load(Ordering::Acquire);
-    conn.query_row("SELECT 1", [], |_| Ok(()))?;
-    if current.traced.load(Ordering::Acquire) != before {
-        return Ok(());
+pub(crate) fn install_trace(conn: &Connection) -> rusqlite::Result<()> {
+    match slot(conn) {
+        Some(current) => install_trace_with(conn, current),
+        None => Ok(()),
     }
-    tracing::warn!(
-        "the connection's statement trace was replaced by unscoped work: installed again (a \
-         tenant connection needs it; log SQL through its tracing spans instead)"
-    );
-    install_trace(conn, current)
 }
 
 /// The handle's `Current`, as the function reads it without looking the client data up
@@ -221,7 +207,6 @@ unsafe extern "C" fn on_statement(
     }
     // SAFETY: `ctx` is the handle's `Current` (see `register`), alive while it is open.
     let current = unsafe { &*ctx.cast::<Current>() };
-    current.traced.fetch_add(1, Ordering::Relaxed);
     // SAFETY: SQLite passes the statement's text, NUL-terminated and alive during the call.
     // A statement started while another runs (stepped from inside an SQL function, say) is
     // traced as `-- ` and its text (red team 19: its marker was missed, and the held
