@@ -349,6 +349,59 @@ fn a_key_given_as_text_or_real_is_reported_as_the_integer_stored() {
     assert_eq!(plain.last_insert_rowid(), 13);
 }
 
+/// `last_insert_rowid()` in an INSERT's RETURNING reads each row's own key, as SQLite read
+/// each row's rowid right after writing it (red team 17, F6: every row read the last
+/// row's key, which the rewrite reports before the first row is written). Another tenant
+/// holds larger keys, so a key taken from the wrong tenant would show.
+#[test]
+fn returning_last_insert_rowid_reads_each_rows_own_key() {
+    use tenantry_testkit::db::collect;
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = "CREATE TABLE u (id INTEGER PRIMARY KEY, name TEXT UNIQUE);
+         CREATE TABLE w (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
+         INSERT INTO u VALUES (1, 'a'); INSERT INTO w VALUES (1, 'a');";
+    let (legacy, db) = legacy_and_tenant_first(dir.path(), schema);
+    let plain = Connection::open(&legacy).unwrap();
+    let b = tenantry_sqlite::Connection::open(&db).unwrap();
+    b.set_tenant("store-b").unwrap();
+    b.execute_batch(
+        "INSERT INTO u (id, name) VALUES (40, 'b'); INSERT INTO w (id, name) VALUES (50, 'b');",
+    )
+    .unwrap();
+    let a = tenantry_sqlite::Connection::open(&db).unwrap();
+    a.set_tenant(DEFAULT).unwrap();
+    for sql in [
+        "INSERT INTO u (name) VALUES ('d'), ('e') RETURNING id, last_insert_rowid()",
+        "INSERT INTO u (id, name) VALUES (10, 'g'), (NULL, 'h') RETURNING LAST_INSERT_ROWID(), id",
+        "INSERT INTO w (name) VALUES ('p'), ('q') RETURNING last_insert_rowid() + 0, last_insert_rowid() AS k",
+        "INSERT OR REPLACE INTO u (name) VALUES ('a'), ('i') RETURNING id, last_insert_rowid()",
+        "REPLACE INTO u (id, name) VALUES (2, 'j'), (NULL, 'k') RETURNING name, last_insert_rowid()",
+        "INSERT INTO u (name) SELECT name || '2' FROM u WHERE id < 3 ORDER BY id RETURNING id, last_insert_rowid()",
+        "INSERT INTO u (name) VALUES ('l') ON CONFLICT DO NOTHING RETURNING last_insert_rowid()",
+    ] {
+        let legacy_rows = collect(plain.prepare(sql).unwrap(), &[]).unwrap();
+        let tenant_rows = collect(a.prepare(sql).unwrap(), &[]).unwrap();
+        assert_eq!(tenant_rows, legacy_rows, "{sql}");
+        assert_eq!(a.last_insert_rowid(), plain.last_insert_rowid(), "{sql}");
+    }
+    // Not vacuous: the legacy rows hold several distinct keys per statement.
+    let last = collect(
+        plain
+            .prepare("INSERT INTO u (name) VALUES ('m'), ('n') RETURNING last_insert_rowid()")
+            .unwrap(),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        last.rows,
+        [
+            [rusqlite::types::Value::Integer(17)],
+            [rusqlite::types::Value::Integer(18)]
+        ]
+    );
+}
+
 /// Each rebuilt table declares its key's columns first, in the key's order: SQLite 3.40's
 /// `quick_check` (Debian 12's sqlite3) reports NULLs that are not there in every row of a
 /// `WITHOUT ROWID` table whose key lists its columns in another order (README).

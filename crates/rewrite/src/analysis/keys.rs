@@ -8,13 +8,19 @@
 //! allocated row gets it plus k. Where the source gives the key and some rows may be NULL,
 //! a row's key is computed as SQLite's running maximum would have it.
 
-use sqlparser::ast::{Expr, Insert, ObjectName, SqliteOnConflict};
+use std::ops::{ControlFlow, Range};
+
+use sqlparser::ast::{
+    Expr, Insert, ObjectName, OnConflictAction, OnInsert, Query, SelectItem, SqliteOnConflict,
+    Visit, Visitor,
+};
 
 use crate::analysis::clauses::{self, internal};
 use crate::analysis::model::{Context, InsertSource, KeyAlloc, KeyPlace};
 use crate::refusal::{Refusal, WriteForm};
 use crate::schema::Table;
-use crate::sql::last_ident;
+use crate::source::Lex;
+use crate::sql::{last_ident, loc_of, token_at};
 
 /// What the INSERT looks like, as `Target::insert` found it.
 pub(super) struct Shape<'x> {
@@ -132,10 +138,106 @@ pub(super) fn analyze(
         autoincrement,
         report: cx.report_keys,
         place,
+        returned: Vec::new(),
     }))
 }
 
 /// Whether a column-list entry names `column`.
 fn names(entry: &ObjectName, column: &str) -> bool {
     last_ident(entry).is_some_and(|i| i.value.eq_ignore_ascii_case(column))
+}
+
+/// The bytes of each `last_insert_rowid()` call in an INSERT's RETURNING that SQLite
+/// evaluated as that row's rowid, to become a read of the key column: SQLite computes a
+/// RETURNING row right after writing the row, when `last_insert_rowid()` is its rowid; the
+/// rewrite allocates every row's key (and reports it) before the first is written, so the
+/// call would read the last row's key in every row. Left alone: a call in a subquery
+/// (SQLite may evaluate an uncorrelated one once), and every call of an upsert with
+/// `DO UPDATE`, whose updated row was not written by an insert (SQLite returned the value
+/// from before it).
+///
+/// # Errors
+/// [`Refusal::Internal`] when a call's position is not a token of the text.
+pub(super) fn returned_key_reads(
+    cx: &Context<'_, '_>,
+    insert: &Insert,
+) -> Result<Vec<Range<usize>>, Refusal> {
+    let Some(items) = &insert.returning else {
+        return Ok(Vec::new());
+    };
+    let updates = match &insert.on {
+        None => false,
+        Some(OnInsert::OnConflict(conflict)) => match conflict.action {
+            OnConflictAction::DoNothing => false,
+            OnConflictAction::DoUpdate(_) => true,
+        },
+        // Refused before the key is analysed; nothing is changed for it either way.
+        Some(OnInsert::DuplicateKeyUpdate(_)) | Some(_) => true,
+    };
+    if updates {
+        return Ok(Vec::new());
+    }
+    let mut calls = Calls {
+        depth: 0,
+        found: Vec::new(),
+    };
+    for item in items {
+        match item {
+            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
+                let _ = expr.visit(&mut calls);
+            }
+            SelectItem::ExprWithAliases { expr, .. } => {
+                let _ = expr.visit(&mut calls);
+            }
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {}
+        }
+    }
+    let src = cx.src;
+    let end = cx.seg.end;
+    let mut spans = Vec::new();
+    for at in calls.found {
+        let name = token_at(src, at)?;
+        // `last_insert_rowid ( )`: any argument is SQLite's error, left to it.
+        let open = src.next_sig(name, end);
+        let close = open.and_then(|o| src.next_sig(o, end));
+        if let (Some(open), Some(close)) = (open, close)
+            && matches!(src.toks[open].lex, Lex::LParen)
+            && matches!(src.toks[close].lex, Lex::RParen)
+        {
+            spans.push(src.toks[name].start..src.toks[close].end);
+        }
+    }
+    Ok(spans)
+}
+
+/// Finds `last_insert_rowid(...)` calls outside subqueries, by their name's position.
+struct Calls {
+    depth: usize,
+    found: Vec<(u64, u64)>,
+}
+
+impl Visitor for Calls {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        self.depth -= 1;
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if self.depth == 0
+            && let Expr::Function(function) = expr
+            && let [part] = function.name.0.as_slice()
+            && let Some(ident) = part.as_ident()
+            && ident.value.eq_ignore_ascii_case("last_insert_rowid")
+        {
+            self.found.push(loc_of(ident));
+        }
+        ControlFlow::Continue(())
+    }
 }

@@ -289,6 +289,10 @@ pub(crate) struct KeyAlloc {
     /// `last_insert_rowid()`.
     pub report: bool,
     pub place: KeyPlace,
+    /// Bytes of each `last_insert_rowid()` of RETURNING that becomes the key column: SQLite
+    /// evaluated it after writing the row, when it was that row's rowid
+    /// ([`crate::analysis::keys::returned_key_reads`]).
+    pub returned: Vec<Range<usize>>,
 }
 
 /// Where an INSERT's key allocation goes.

@@ -615,7 +615,7 @@ impl<'s> Target<'_, 's, '_> {
             }
         };
 
-        let key = keys::analyze(
+        let mut key = keys::analyze(
             self.cx,
             table,
             &keys::Shape {
@@ -626,6 +626,9 @@ impl<'s> Target<'_, 's, '_> {
             },
             &mut source,
         )?;
+        if let Some(key) = &mut key {
+            key.returned = keys::returned_key_reads(self.cx, insert)?;
+        }
         let conflict_target = match &insert.on {
             Some(OnInsert::OnConflict(conflict))
                 if table.tenant_keys

@@ -145,6 +145,9 @@ fn emit_insert(insert: &InsertClauses, table: &Table, cx: &Emit<'_, '_>, edits: 
     }
     if let Some(key) = key {
         emit_key(key, tenant_name, edits);
+        for read in &key.returned {
+            edits.replace(read.start, read.end, vec![text(quote_ident(&key.column))]);
+        }
     }
     if let Some(at) = insert.conflict_target {
         edits.insert(at, vec![text(format!(", {tenant_column}"))]);

@@ -44,6 +44,38 @@ fn a_given_key_last_in_the_row_keeps_its_value() {
     ]);
 }
 
+/// `last_insert_rowid()` in RETURNING reads the row's key, as it read the row's rowid
+/// when SQLite evaluated it right after writing the row; in a subquery, or after an
+/// upsert's `DO UPDATE`, it is left as written.
+#[test]
+fn returning_last_insert_rowid_reads_the_rows_key() {
+    check_all(&[
+        "INSERT INTO vehicles (customer_id, plate) VALUES ('c1', 'r1'), ('c2', 'r2') RETURNING id, last_insert_rowid()",
+        "INSERT INTO users (username) VALUES ('hal'), ('ida') RETURNING Last_Insert_Rowid ( ) * 2 AS twice",
+    ]);
+    let w = world();
+    assert_eq!(
+        rewrite(
+            &w,
+            "INSERT INTO logs (msg) VALUES ('m') RETURNING last_insert_rowid(), (SELECT last_insert_rowid())"
+        )
+        .as_deref(),
+        Ok("INSERT INTO logs (msg, \"tenant_id\", \"id\") VALUES \
+            ('m', 'A', (SELECT coalesce(max(\"id\"), 0) FROM main.\"logs\" WHERE \"tenant_id\" = 'A') + 1) \
+            RETURNING \"id\" AS \"last_insert_rowid()\", (SELECT last_insert_rowid())"),
+    );
+    let upsert = rewrite(
+        &w,
+        "INSERT INTO vehicles (customer_id, plate) VALUES ('c1', 'u') \
+         ON CONFLICT DO UPDATE SET plate = 'v' RETURNING last_insert_rowid()",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        upsert.ends_with("RETURNING last_insert_rowid()"),
+        "{upsert}"
+    );
+}
+
 #[test]
 fn autoincrement_never_reuses_a_deleted_key() {
     // users: A holds 1..3 and once held 4 (its mark); B holds 9 and its mark is 12.
