@@ -34,10 +34,21 @@ const RESET: &str = "DELETE FROM temp.\"_tenantry_changes\" WHERE 0";
 
 /// Creates the table of [`RESET`] on `conn`; before the guard is installed.
 ///
+/// `PRAGMA query_only`, which an application may set in its connect options (a reporting
+/// pool), refuses writes to the temporary schema too: it is turned off for this one CREATE
+/// and on again, whether the CREATE succeeded or not.
+///
 /// # Errors
-/// SQLite's, when the table cannot be created.
+/// SQLite's, when the table cannot be created or `query_only` not restored.
 pub(crate) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(CREATE)
+    let query_only: bool = conn.query_row("PRAGMA query_only", [], |r| r.get(0))?;
+    if !query_only {
+        return conn.execute_batch(CREATE);
+    }
+    conn.execute_batch("PRAGMA query_only = OFF")?;
+    let created = conn.execute_batch(CREATE);
+    conn.execute_batch("PRAGMA query_only = ON")?;
+    created
 }
 
 /// Makes `conn`'s handle forget its previous user.

@@ -111,8 +111,13 @@ impl TenantPool {
         connect: SqliteConnectOptions,
     ) -> Result<TenantPool, sqlx::Error> {
         let mut first = connect.connect().await?;
+        // Installed on the first connection too: a connection the options make that cannot
+        // take the guard fails here with SQLite's reason, where the pool would only retry
+        // until its acquire timeout ("pool timed out while waiting for an open connection").
         let loaded = with_view(&mut first, |conn| {
-            PoolScope::load(conn, DEFAULT_TENANT_COLUMN)
+            let scope = PoolScope::load(conn, DEFAULT_TENANT_COLUMN)?;
+            scope.install(conn)?;
+            Ok(scope)
         })
         .await;
         sqlx::Connection::close(first).await?;

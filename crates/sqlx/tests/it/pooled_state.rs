@@ -5,7 +5,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use tenantry_migrate::{DEFAULT_TENANT, Layout, MigrateOptions};
 use tenantry_sqlx::{Error, TenantPool};
 
-use crate::support::{B, shop, tenant};
+use crate::support::{B, shop, skus, tenant};
 
 /// The shop migrated with `layout`, in a folder of its own, and a pool of one connection
 /// on it: every request gets the connection the previous one used, if the pool keeps it.
@@ -300,5 +300,39 @@ async fn a_statement_prepared_through_the_pool_runs_for_each_tenant() {
         let rows = stmt.query().fetch_all(executor).await.unwrap();
         let skus: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         assert_eq!(skus, [expected]);
+    }
+}
+
+/// A pool whose connect options turn `query_only` on (a reporting pool) opens, reads each
+/// tenant's rows, and stays read-only. Before, every new connection failed Tenantry's set-up
+/// (its temporary table is a write) and the pool waited out its acquire timeout (red team
+/// 21).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_whose_options_turn_query_only_on_reads_and_stays_read_only() {
+    for layout in [Layout::Column, Layout::TenantFirst] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = shop(dir.path(), layout);
+        let pool = TenantPool::connect_with(
+            SqlitePoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(std::time::Duration::from_secs(5)),
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .pragma("query_only", "ON"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{layout:?}: {e}"));
+        let mut a = skus(&pool, DEFAULT_TENANT).await;
+        a.sort();
+        assert!(!a.is_empty(), "{layout:?}");
+        assert!(skus(&pool, B).await.iter().all(|sku| !a.contains(sku)));
+        let refused = sqlx::query("INSERT INTO products (sku, name, price) VALUES ('Q', 'q', 1)")
+            .execute(&pool.with_tenant(tenant(B)))
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("readonly"),
+            "{layout:?}: {refused}"
+        );
     }
 }
