@@ -41,9 +41,13 @@ const RESET: &str = "DELETE FROM temp.\"_tenantry_changes\" WHERE 0";
 /// # Errors
 /// SQLite's, when the table cannot be created or `query_only` not restored.
 pub(crate) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    let refused = match conn.execute_batch(CREATE) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
     let query_only: bool = conn.query_row("PRAGMA query_only", [], |r| r.get(0))?;
     if !query_only {
-        return conn.execute_batch(CREATE);
+        return Err(refused);
     }
     conn.execute_batch("PRAGMA query_only = OFF")?;
     let created = conn.execute_batch(CREATE);
