@@ -16,6 +16,22 @@ pub fn scope<F: Future>(tenant: TenantId, future: F) -> impl Future<Output = F::
     TENANT.scope(tenant, future)
 }
 
+/// Runs `f` with `tenant` as the current tenant: the synchronous form of [`scope`], for
+/// code that polls a future or a stream itself (a web response body, read after its
+/// handler returned, runs each poll in its request's tenant this way).
+///
+/// ```
+/// # use tenantry_sqlx::{current_tenant, sync_scope};
+/// let tenant = tenantry_rewrite::TenantId::new("store-b").unwrap();
+/// assert_eq!(current_tenant(), None);
+/// let seen = sync_scope(tenant.clone(), current_tenant);
+/// assert_eq!(seen, Some(tenant));
+/// assert_eq!(current_tenant(), None);
+/// ```
+pub fn sync_scope<R>(tenant: TenantId, f: impl FnOnce() -> R) -> R {
+    TENANT.sync_scope(tenant, f)
+}
+
 /// The tenant of the running future, if it runs inside [`scope`].
 pub fn current_tenant() -> Option<TenantId> {
     TENANT.try_with(Clone::clone).ok()

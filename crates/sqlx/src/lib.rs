@@ -54,7 +54,7 @@ pub use connection::{PoolConnection, ScopedConnection, Transaction};
 /// or nested in another borrows it, so a helper that must take those too names
 /// `&mut ScopedConnection<'_>`.
 pub type SqliteConnection = ScopedConnection<'static>;
-pub use context::{current_tenant, scope};
+pub use context::{current_tenant, scope, sync_scope};
 pub use error::Error;
 pub use executor::TenantExecutor;
 pub use pool::TenantPool;

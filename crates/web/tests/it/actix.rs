@@ -1,6 +1,8 @@
 //! The actix-web middleware on loopback.
 
-use crate::support::{Shop, add_product, check_server, list_products};
+use crate::support::{
+    Shop, add_product, check_server, check_streamed, list_products, streamed_products,
+};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -9,6 +11,13 @@ async fn products(shop: web::Data<Shop>) -> HttpResponse {
         Ok(body) => HttpResponse::Ok().body(body),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
+}
+
+async fn streamed(shop: web::Data<Shop>) -> HttpResponse {
+    let body = futures_util::StreamExt::map(streamed_products(shop.pool.clone()), |lines| {
+        lines.map(web::Bytes::from)
+    });
+    HttpResponse::Ok().streaming(body)
 }
 
 async fn add(shop: web::Data<Shop>, path: web::Path<(String, String)>) -> HttpResponse {
@@ -31,6 +40,7 @@ async fn three_tenants_at_once_through_actix_web() {
             .app_data(web::Data::new(tenancy.clone()))
             .wrap(from_fn(tenantry_web::actix::resolve_tenant))
             .route("/products", web::get().to(products))
+            .route("/products/streamed", web::get().to(streamed))
             .route("/products/{sku}/{name}", web::post().to(add))
     })
     .workers(2)
@@ -41,6 +51,7 @@ async fn three_tenants_at_once_through_actix_web() {
     let handle = server.handle();
     let running = tokio::spawn(server);
     check_server(&shop, addr).await;
+    check_streamed(addr).await;
     handle.stop(true).await;
     running.await.unwrap().unwrap();
 }

@@ -2,7 +2,10 @@
 
 use std::net::SocketAddr;
 
-use crate::support::{Shop, add_product, check_server, list_products};
+use crate::support::{
+    Shop, add_product, check_server, check_streamed, list_products, streamed_products,
+};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -12,6 +15,10 @@ async fn products(State(shop): State<Shop>) -> Result<String, (StatusCode, Strin
     list_products(&shop.pool)
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+async fn streamed(State(shop): State<Shop>) -> Body {
+    Body::from_stream(streamed_products(shop.pool.clone()))
 }
 
 async fn add(
@@ -29,6 +36,7 @@ async fn three_tenants_at_once_through_axum() {
     let shop = Shop::new().await;
     let app = Router::new()
         .route("/products", get(products))
+        .route("/products/streamed", get(streamed))
         .route("/products/{sku}/{name}", post(add))
         .with_state(shop.clone())
         .layer(middleware::from_fn_with_state(
@@ -45,5 +53,6 @@ async fn three_tenants_at_once_through_axum() {
         .await
     });
     check_server(&shop, addr).await;
+    check_streamed(addr).await;
     server.abort();
 }

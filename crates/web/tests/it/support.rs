@@ -84,6 +84,40 @@ pub async fn list_products(pool: &TenantPool) -> Result<String, sqlx::Error> {
         .collect())
 }
 
+/// `GET /products/streamed`: what `GET /products` returns, as a body that runs its
+/// statement only when the server reads it, after the handler has returned.
+pub fn streamed_products(
+    pool: TenantPool,
+) -> impl futures_util::Stream<Item = Result<String, sqlx::Error>> {
+    futures_util::stream::once(async move { list_products(&pool).await })
+}
+
+/// Each tenant's `GET /products/streamed` against its `GET /products`: the same lines, read
+/// in the request's tenant.
+pub async fn check_streamed(addr: SocketAddr) {
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder()
+        .local_address(PROXY)
+        .build()
+        .expect("client");
+    for tenant in TENANTS {
+        let get = |path: &str| {
+            send(
+                &client,
+                reqwest::Method::GET,
+                format!("{base}{path}"),
+                Some(tenant),
+            )
+        };
+        let listed = get("/products").await;
+        let streamed = get("/products/streamed").await;
+        assert_eq!(listed.status, 200, "{tenant}: {}", listed.body);
+        assert_eq!(streamed.status, 200, "{tenant}: {}", streamed.body);
+        assert!(!listed.body.is_empty(), "{tenant}: no products");
+        assert_eq!(streamed.body, listed.body, "{tenant}");
+    }
+}
+
 /// `POST /products/{sku}/{name}`: once every write of the load is in flight (so 150
 /// requests are inside the middleware at once), a product and its stock in one
 /// transaction; its key. A name that does not start with the request's tenant means the
