@@ -20,7 +20,8 @@ pub(crate) enum Naming<'x, 's> {
         scopes: &'x Scopes<'s>,
         tenant_column: &'x str,
     },
-    /// RETURNING: each column is named by its text.
+    /// RETURNING: each column is named by its text, but for a column reference (in
+    /// parentheses or not), named after its column.
     Returning,
 }
 
@@ -100,7 +101,9 @@ pub(crate) fn candidates(
                 }
                 expr
             }
-            Naming::Returning => expr,
+            // As in a select list, a column reference in parentheses is named after the
+            // column (a rowid read after the INTEGER PRIMARY KEY it reads).
+            Naming::Returning => named_part(expr, false),
         };
         // A column reference is named after the column, whatever its qualifier.
         if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {

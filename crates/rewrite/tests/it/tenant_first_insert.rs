@@ -51,6 +51,11 @@ fn a_given_key_last_in_the_row_keeps_its_value() {
 fn returning_last_insert_rowid_reads_the_rows_key() {
     check_all(&[
         "INSERT INTO vehicles (customer_id, plate) VALUES ('c1', 'r1'), ('c2', 'r2') RETURNING id, last_insert_rowid()",
+        // A rowid read in parentheses is named after the key it reads, as SQLite names it
+        // (found by the fuzzer on the tenant-first schema: it was aliased with its text).
+        "INSERT INTO vehicles (customer_id, plate) VALUES ('c1', 'r3') RETURNING (vehicles.oid), ((rowid)), (last_insert_rowid())",
+        "UPDATE vehicles SET plate = plate || '!' WHERE plate = 'r3' RETURNING (_rowid_), (vehicles.rowid)",
+        "DELETE FROM vehicles WHERE plate = 'r3!' RETURNING (oid)",
         "INSERT INTO users (username) VALUES ('hal'), ('ida') RETURNING Last_Insert_Rowid ( ) * 2 AS twice",
     ]);
     let w = world();
