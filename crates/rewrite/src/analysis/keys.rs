@@ -171,8 +171,9 @@ pub(super) fn returned_key_reads(
             OnConflictAction::DoNothing => false,
             OnConflictAction::DoUpdate(_) => true,
         },
-        // Refused before the key is analysed; nothing is changed for it either way.
-        Some(OnInsert::DuplicateKeyUpdate(_)) | Some(_) => true,
+        // ON DUPLICATE KEY UPDATE and other dialects' forms: refused before the key is
+        // analysed; nothing is changed for them either way.
+        Some(_) => true,
     };
     if updates {
         return Ok(Vec::new());
@@ -183,10 +184,9 @@ pub(super) fn returned_key_reads(
     };
     for item in items {
         match item {
-            SelectItem::UnnamedExpr(expr) | SelectItem::ExprWithAlias { expr, .. } => {
-                let _ = expr.visit(&mut calls);
-            }
-            SelectItem::ExprWithAliases { expr, .. } => {
+            SelectItem::UnnamedExpr(expr)
+            | SelectItem::ExprWithAlias { expr, .. }
+            | SelectItem::ExprWithAliases { expr, .. } => {
                 let _ = expr.visit(&mut calls);
             }
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {}
